@@ -1,0 +1,1 @@
+"""The application core: site, rules, alarms, storage, CLI. No Qt."""

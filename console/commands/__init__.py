@@ -1,0 +1,1 @@
+"""One module per `nightwatch` subcommand; see `console.cli.COMMANDS`."""

@@ -1,0 +1,73 @@
+"""`nightwatch detect IMAGE...`: the people a detector finds in still images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("detect", help="find people in images")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", type=Path)
+    parser.add_argument("--json", action="store_true", help="one JSON object per line per image")
+    add_detector_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--detector",
+        choices=("auto", "yolo", "ssdlite"),
+        default="auto",
+        help="auto: YOLO when its weights are installed, else the offline SSDLite model",
+    )
+    parser.add_argument("--weights", help="YOLO weights: a path or an installed name")
+    parser.add_argument("--device", help="cpu, cuda:0, ... (default: the best available)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+
+    from inference.detectors.base import DetectorUnavailable
+    from inference.detectors.loading import load_detector
+
+    try:
+        detector = load_detector(args.detector, weights=args.weights, device=args.device)
+    except DetectorUnavailable as exc:
+        print(f"nightwatch detect: {exc}", file=sys.stderr)
+        return 1
+    info = detector.info
+    print(f"detector: {info.backend} ({info.model}) on {info.device}", file=sys.stderr)
+    if info.note:
+        print(f"detector: {info.note}", file=sys.stderr)
+    failures = 0
+    for path in args.images:
+        image = cv2.imread(str(path)) if path.is_file() else None
+        if image is None:
+            reason = "no such file" if not path.exists() else "not a readable image"
+            print(f"nightwatch detect: {path}: {reason}", file=sys.stderr)
+            failures += 1
+            continue
+        (found,) = detector.detect([image])
+        found = found.clipped(image.shape[1], image.shape[0])
+        records = found.to_records()
+        if args.json:
+            print(
+                json.dumps({"image": str(path), "detector": info.backend, "detections": records}),
+                flush=True,
+            )
+        else:
+            people = "person" if len(records) == 1 else "people"
+            print(f"{path}: {len(records)} {people}")
+            for row in records:
+                x1, y1, x2, y2 = row["box"]
+                print(
+                    f"  {row['class']} {row['confidence']:.2f} at "
+                    f"({x1:.0f}, {y1:.0f}) - ({x2:.0f}, {y2:.0f})"
+                )
+    return 1 if failures else 0

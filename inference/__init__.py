@@ -1,0 +1,1 @@
+"""The vision layer: cameras in, tracked people out. Knows nothing of alarms, the site or Qt."""

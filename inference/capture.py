@@ -1,0 +1,154 @@
+"""Capture processes: each hosts the readers of a group of cameras and fills their frame rings.
+
+Decoding runs in threads (OpenCV releases the GIL while it decodes, so threads scale like
+processes for this work), grouped into a few processes so that one crashing decoder takes down
+a group of cameras for a moment, never the console. The parent owns the rings, so they outlive
+a capture process that is restarted.
+
+For each decoded frame the capture thread measures motion (a few tens of microseconds on a tiny
+grayscale image) and publishes the frame with its motion share into the camera's ring; status
+changes go to the parent over a queue as small `StatusChange` records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from inference.frame_ring import FrameRing, FrameTooLarge
+from inference.motion_gate import MotionGate
+from inference.sources import CameraReader, CameraStatus, SourceError, StatusChange, parse_source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureAssignment:
+    """One camera stream for a capture process to read into a ring."""
+
+    camera_id: str
+    source: str
+    ring_name: str
+    loop: bool = True
+    pace: bool = True
+    gate_motion: bool = True  # False for main streams: shown enlarged, never detected
+
+
+def fit_to_ring(frame: np.ndarray, max_bytes: int) -> np.ndarray:
+    """Shrink a frame (keeping its aspect) until it fits the ring; most frames pass untouched."""
+    if frame.nbytes <= max_bytes:
+        return frame
+    scale = (max_bytes / frame.nbytes) ** 0.5
+    height, width = frame.shape[:2]
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+class _RingWriter:
+    """The on_frame callback of one camera: motion gate, then publish into its ring."""
+
+    def __init__(self, ring: FrameRing, gate: MotionGate | None) -> None:
+        self.ring = ring
+        self.gate = gate
+        self._warned = False
+
+    def __call__(self, frame: np.ndarray, ts: float) -> None:
+        fitted = fit_to_ring(frame, self.ring.max_frame_bytes)
+        if fitted is not frame and not self._warned:
+            self._warned = True
+            log.warning(
+                "camera %s: frames %s are larger than its ring; shrunk to %s",
+                self.ring.camera_id,
+                frame.shape,
+                fitted.shape,
+            )
+        share = self.gate.measure(fitted) if self.gate is not None else 0.0
+        moving = self.gate.is_moving(share) if self.gate is not None else False
+        try:
+            self.ring.publish(np.ascontiguousarray(fitted), ts, share, moving)
+        except FrameTooLarge:  # rounding in fit_to_ring; never expected, never fatal
+            log.exception("camera %s: frame dropped", self.ring.camera_id)
+
+
+def capture_host_main(
+    host_id: int,
+    assignments: list[CaptureAssignment],
+    events: Any,
+    control: Any,
+    source_options: dict[str, Any],
+) -> None:
+    """Entry point of a capture process: read cameras until told to stop (or orphaned)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    cv2.setNumThreads(1)
+    parent = os.getppid()
+    rings: dict[str, FrameRing] = {}
+    readers: dict[str, CameraReader] = {}
+
+    def report(change: StatusChange) -> None:
+        events.put(("status", host_id, change))
+
+    def start(assignment: CaptureAssignment, key: str) -> None:
+        try:
+            source = parse_source(
+                assignment.source, loop=assignment.loop, pace=assignment.pace, **source_options
+            )
+        except SourceError as exc:  # a broken camera URL: that camera is offline, not the host
+            report(StatusChange(assignment.camera_id, CameraStatus.OFFLINE, str(exc), time.time()))
+            return
+        ring = FrameRing.attach(assignment.ring_name, assignment.camera_id)
+        rings[key] = ring
+        reader = CameraReader(
+            assignment.camera_id,
+            source,
+            on_frame=_RingWriter(ring, MotionGate() if assignment.gate_motion else None),
+            on_status=report if assignment.gate_motion else _quiet,
+        )
+        readers[key] = reader
+        reader.start()
+
+    def stop(key: str) -> None:
+        reader = readers.pop(key, None)
+        if reader is not None:
+            reader.stop()
+        ring = rings.pop(key, None)
+        if ring is not None:
+            ring.close()
+
+    try:
+        for assignment in assignments:
+            start(assignment, assignment.camera_id)
+        events.put(("host-ready", host_id, len(assignments)))
+        while True:
+            try:
+                command = control.get(timeout=0.5)
+            except queue.Empty:
+                if os.getppid() != parent:  # the console is gone: do not linger
+                    break
+                continue
+            if command is None:
+                break
+            verb, *rest = command
+            if verb == "open-main":
+                (assignment,) = rest
+                stop(f"main:{assignment.camera_id}")
+                start(assignment, f"main:{assignment.camera_id}")
+            elif verb == "close-main":
+                (camera_id,) = rest
+                stop(f"main:{camera_id}")
+    finally:
+        for key in list(readers):
+            with contextlib.suppress(Exception):
+                stop(key)
+
+
+def _quiet(change: StatusChange) -> None:
+    log.debug("main stream of %s: %s (%s)", change.camera_id, change.status, change.reason)

@@ -1,0 +1,1 @@
+"""Person detector backends behind one interface (see `base.Detector`)."""

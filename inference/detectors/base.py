@@ -1,0 +1,34 @@
+"""The interface every person detector backend implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from inference.detections import Detections
+
+
+class DetectorUnavailable(RuntimeError):
+    """A backend cannot run here (weights missing, package absent); the message says how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorInfo:
+    """What the status bar and the logs say about the detector in use."""
+
+    backend: str  # "yolo" | "ssdlite"
+    model: str  # weights file name or model name
+    device: str  # "cpu", "cuda:0", ...
+    note: str = ""  # e.g. "offline SSDLite person model, lower accuracy than YOLO; ..."
+
+
+class Detector(Protocol):
+    """Finds people in BGR images (as OpenCV decodes them)."""
+
+    info: DetectorInfo
+
+    def detect(self, images: list[np.ndarray]) -> list[Detections]:
+        """One `Detections` per image, boxes in that image's pixels, clipped to it."""
+        ...

