@@ -11,7 +11,7 @@ from inference.detections import Detections
 
 
 class DetectorUnavailable(RuntimeError):
-    """A backend cannot run here (weights missing, package absent); the message says how to fix it."""
+    """A backend cannot run here (weights missing, package absent); the message says the fix."""
 
 
 @dataclass(frozen=True, slots=True)
