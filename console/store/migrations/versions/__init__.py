@@ -1,0 +1,1 @@
+"""Alembic revisions of the Nightwatch store, oldest first (one file per revision)."""

@@ -1,0 +1,267 @@
+"""SQLAlchemy 2 ORM models of Nightwatch's durable record: alarms, their events, dispatches,
+snapshots, users, shifts, config changes and the hash-chained audit log.
+
+Every time is an aware UTC `datetime` in Python. SQLite keeps it as a naive UTC text
+(`YYYY-MM-DD HH:MM:SS.ffffff`, which sorts like time); PostgreSQL as `timestamptz`. A naive
+datetime is refused when written, so local wall-clock times never slip in.
+
+The schema itself is created by the Alembic revisions in `console.store.migrations`, never by
+`Base.metadata.create_all`; a test compares the two so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: pass an aware time")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class AlarmState(enum.StrEnum):
+    RAISED = "raised"
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    RESOLVED = "resolved"
+
+
+class Outcome(enum.StrEnum):
+    FALSE_ALARM = "false_alarm"
+    VISITOR_WARNED = "visitor_warned"
+    INTERVENTION = "intervention"
+    POLICE_CALLED = "police_called"
+    OTHER = "other"
+
+
+class EventKind(enum.StrEnum):
+    RAISE = "raise"
+    ACKNOWLEDGE = "acknowledge"
+    DISPATCH = "dispatch"
+    ARRIVE = "arrive"
+    RESOLVE = "resolve"
+    COMMENT = "comment"
+    ESCALATE = "escalate"
+
+
+class Role(enum.StrEnum):
+    MONITOR = "monitor"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    # Stored as the member's value in a VARCHAR; the CHECK constraint is declared by hand in each
+    # table (and in the migration) so that its name is stable.
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def _in_check(column: str, cls: type[enum.StrEnum]) -> str:
+    values = ", ".join(f"'{m.value}'" for m in cls)
+    return f"{column} IN ({values})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Alarm(Base):
+    """One alarm: the folded findings of one camera/subject/track episode."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (
+        CheckConstraint(_in_check("state", AlarmState), name="state"),
+        CheckConstraint(_in_check("outcome", Outcome), name="outcome"),
+        Index("ix_alarms_raised_at", "raised_at"),
+        Index("ix_alarms_camera_id_raised_at", "camera_id", "raised_at"),
+        Index("ix_alarms_subject", "subject"),
+        Index("ix_alarms_state", "state"),
+        Index("ix_alarms_episode_key", "episode_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(128))  # protected object or zone id
+    severity: Mapped[str] = mapped_column(String(16))
+    track_id: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[AlarmState] = mapped_column(_enum(AlarmState))
+    raised_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    outcome: Mapped[Outcome | None] = mapped_column(_enum(Outcome))
+    note: Mapped[str | None] = mapped_column(Text)
+    episode_key: Mapped[str | None] = mapped_column(String(255))
+    snapshot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("snapshots.id", use_alter=True, ondelete="SET NULL")
+    )
+
+    events: Mapped[list[AlarmEvent]] = relationship(
+        back_populates="alarm", order_by="AlarmEvent.id"
+    )
+    dispatches: Mapped[list[Dispatch]] = relationship(
+        back_populates="alarm", order_by="Dispatch.id"
+    )
+    snapshots: Mapped[list[Snapshot]] = relationship(
+        back_populates="alarm", order_by="Snapshot.id", foreign_keys="Snapshot.alarm_id"
+    )
+
+
+class AlarmEvent(Base):
+    """One step of an alarm's lifecycle, with its time and user."""
+
+    __tablename__ = "alarm_events"
+    __table_args__ = (CheckConstraint(_in_check("kind", EventKind), name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    at: Mapped[datetime]
+    user: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None]
+
+    alarm: Mapped[Alarm] = relationship(back_populates="events")
+
+
+class Dispatch(Base):
+    """A guard sent to an alarm: who, from which post, when sent and when arrived."""
+
+    __tablename__ = "dispatches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    guard_id: Mapped[str] = mapped_column(String(64))
+    post: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime]
+    arrived_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    alarm: Mapped[Alarm] = relationship(back_populates="dispatches")
+
+
+class Snapshot(Base):
+    """A JPEG on disk (path relative to the snapshots folder) and the SHA-256 of its bytes."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(512))
+    sha256: Mapped[str] = mapped_column(String(64))
+    taken_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    purged_at: Mapped[datetime | None]
+
+    alarm: Mapped[Alarm] = relationship(back_populates="snapshots", foreign_keys=[alarm_id])
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in_check("role", Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    created_at: Mapped[datetime]
+
+    shifts: Mapped[list[Shift]] = relationship(back_populates="user", order_by="Shift.id")
+
+
+class Shift(Base):
+    __tablename__ = "shifts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="shifts")
+
+
+class ConfigChange(Base):
+    """A change of the site configuration: what changed, by whom, SHA-256 of before and after."""
+
+    __tablename__ = "config_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user: Mapped[str] = mapped_column(String(64))
+    what: Mapped[str] = mapped_column(String(255))
+    before_digest: Mapped[str | None] = mapped_column(String(64))
+    after_digest: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditRecord(Base):
+    """One row of the append-only audit log.
+
+    `seq` counts rows from 1 with no gaps; `row_hash` is SHA-256 over `prev_hash` (the previous
+    row's `row_hash`, or 64 zeros for the first row) followed by the row's canonical content
+    (see `console.store.repository.audit_content`). `detail` is kept as the exact canonical JSON
+    text that was hashed. Triggers refuse UPDATE and DELETE on SQLite and PostgreSQL.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
