@@ -207,13 +207,16 @@ def shm_names(pipeline: VisionPipeline) -> list[str]:
 
 def test_pipeline_tracks_people_on_file_cameras_and_cleans_up() -> None:
     clip = str(media("vtest.avi"))
-    cameras = [CameraSpec("cam-a", clip), CameraSpec("cam-b", clip),
-               CameraSpec("cam-broken", "rtsp://127.0.0.1:9/nothing-listens-here")]
+    cameras = [
+        CameraSpec("cam-a", clip),
+        CameraSpec("cam-b", clip),
+        CameraSpec("cam-broken", "rtsp://127.0.0.1:9/nothing-listens-here"),
+    ]
     got = Collector()
-    config = PipelineConfig(detector=SSDLITE, cpu_workers=1,
-                            source_options={"open_timeout_s": 1.0})
-    pipeline = VisionPipeline(cameras, config, on_tracks=got.on_tracks,
-                              on_status=got.on_status, on_event=got.on_event)
+    config = PipelineConfig(detector=SSDLITE, cpu_workers=1, source_options={"open_timeout_s": 1.0})
+    pipeline = VisionPipeline(
+        cameras, config, on_tracks=got.on_tracks, on_status=got.on_status, on_event=got.on_event
+    )
     pipeline.start()
     names = shm_names(pipeline)
     try:
@@ -221,8 +224,9 @@ def test_pipeline_tracks_people_on_file_cameras_and_cleans_up() -> None:
         assert wait_for(lambda: got.last_status("cam-a") == CameraStatus.LIVE, 30)
         # a broken camera is offline with its reason, and the others run regardless
         assert wait_for(lambda: got.last_status("cam-broken") == CameraStatus.OFFLINE, 30)
-        assert wait_for(lambda: len(got.tracked("cam-a")) >= 5 and len(got.tracked("cam-b")) >= 5,
-                        120), pipeline.stats()
+        assert wait_for(
+            lambda: len(got.tracked("cam-a")) >= 5 and len(got.tracked("cam-b")) >= 5, 120
+        ), pipeline.stats()
         frame = got.tracked("cam-a")[-1]
         assert (frame.people.track_id >= 1).all()
         assert frame.latency_s >= 0
@@ -240,8 +244,9 @@ def test_killed_capture_process_marks_cameras_offline_then_recovers() -> None:
     clip = str(media("vtest.avi"))
     got = Collector()
     config = PipelineConfig(detector=SSDLITE, cpu_workers=1, capture_backoff_s=(0.2, 1.0))
-    with VisionPipeline([CameraSpec("cam-a", clip)], config, on_status=got.on_status,
-                        on_event=got.on_event) as pipeline:
+    with VisionPipeline(
+        [CameraSpec("cam-a", clip)], config, on_status=got.on_status, on_event=got.on_event
+    ) as pipeline:
         assert wait_for(lambda: got.last_status("cam-a") == CameraStatus.LIVE, 30)
         (pid,) = pipeline.capture_pids()
         assert pid is not None

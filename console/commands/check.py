@@ -1,0 +1,55 @@
+"""`nightwatch check SITE`: validate a site file and the images it names.
+
+Exit 0 with a one-line summary, or exit 1 with every problem, one per line, as
+`FILE: path.to.field: what is wrong (got VALUE)`. Imports stay light: no torch, no Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def summary(file: str, site: Any) -> str:
+    """The one-line summary of a valid site, e.g. 'site.yaml: Example Museum: 1 floor, ...: ok'."""
+    parts = [
+        _count(len(site.floors), "floor"),
+        _count(len(site.cameras), "camera"),
+        _count(len(site.protected_objects), "protected object"),
+        _count(len(site.zones), "zone"),
+        _count(len(site.guards), "guard"),
+    ]
+    return f"{file}: {site.site.name}: {', '.join(parts)}: ok"
+
+
+def run(args: argparse.Namespace) -> int:
+    from console.site_file import SiteFileError, load_site
+
+    file = str(args.site)
+    try:
+        site = load_site(file)
+    except SiteFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stdout)
+        return 1
+    print(summary(file, site), file=sys.stdout)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate a site file and the images it names",
+        description=(
+            "Validate a site file (see docs/site-file.md) and the plan images it names. "
+            "Exit 0 with a one-line summary, or 1 listing every problem as "
+            "FILE: path.to.field: what is wrong (got VALUE)."
+        ),
+    )
+    parser.add_argument("site", metavar="SITE", help="the site file (YAML)")
+    parser.set_defaults(func=run)
