@@ -1,0 +1,98 @@
+"""Camera health: video loss, frozen image, covered lens, moved camera.
+
+- video loss: the camera has been offline or stalled (its status changes) for `video_loss_s`, or
+  has sent no frame for `video_loss_s` by the site clock; medium severity.
+- frozen: identical frames for `frozen_s` of the camera's seconds; medium.
+- covered: a very dark or uniform image for `RuleTuning.covered_s`; high (tamper).
+- moved: the view outside people's boxes no longer matches its reference for
+  `RuleTuning.moved_s`; high (tamper).
+
+The subject is the camera itself; `detail["condition"]` says which condition.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from console.presence import OFFLINE_STATUSES, CameraPresence
+from console.rules.findings import Finding, RuleTuning, Severity
+from console.site_file import Site
+
+RULE = "camera_health"
+
+
+def camera_health(
+    camera: CameraPresence, site: Site, now: datetime, tuning: RuleTuning | None = None
+) -> list[Finding]:
+    settings = site.rules.camera_health
+    if not settings.enabled:
+        return []
+    tuning = tuning or RuleTuning()
+    findings: list[Finding] = []
+
+    def add(condition: str, severity: Severity, **detail: object) -> None:
+        findings.append(
+            Finding(
+                rule=RULE,
+                camera_id=camera.camera_id,
+                subject_id=camera.camera_id,
+                track_id=None,
+                severity=severity,
+                at=now,
+                video_ts=camera.last_ts,
+                detail={"condition": condition, **detail},
+            )
+        )
+
+    loss_s = float(settings.video_loss_s)
+    if camera.status in OFFLINE_STATUSES and camera.status_since is not None:
+        down_s = (now - camera.status_since).total_seconds()
+        if down_s >= loss_s:
+            add(
+                "video_loss",
+                "medium",
+                status=camera.status,
+                reason=camera.status_reason,
+                down_s=round(down_s, 3),
+            )
+    else:
+        last = camera.last_frame_at or (
+            camera.status_since if camera.status not in ("unknown",) else None
+        )
+        if last is not None:
+            silent_s = (now - last).total_seconds()
+            if silent_s >= loss_s:
+                add(
+                    "video_loss",
+                    "medium",
+                    status=camera.status,
+                    reason="no frames",
+                    down_s=round(silent_s, 3),
+                )
+
+    view = camera.view
+    if view.image_ts is not None:
+        if view.frozen_since_ts is not None:
+            frozen_s = view.image_ts - view.frozen_since_ts
+            if frozen_s >= settings.frozen_s:
+                add("frozen", "medium", frozen_s=round(frozen_s, 3))
+        if view.covered_since_ts is not None:
+            covered_s = view.image_ts - view.covered_since_ts
+            if covered_s >= tuning.covered_s:
+                add(
+                    "covered",
+                    "high",
+                    covered_s=round(covered_s, 3),
+                    brightness=round(view.brightness or 0.0, 1),
+                    contrast=round(view.contrast or 0.0, 1),
+                )
+        if view.moved_since_ts is not None:
+            moved_s = view.image_ts - view.moved_since_ts
+            if moved_s >= tuning.moved_s:
+                add(
+                    "moved",
+                    "high",
+                    moved_s=round(moved_s, 3),
+                    scene_change=round(view.scene_change or 0.0, 3),
+                )
+    return findings

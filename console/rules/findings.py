@@ -1,0 +1,87 @@
+"""What a rule reports: a `Finding`, and the rule thresholds the site file does not hold."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TypeAlias
+
+from console.presence import TrackPresence
+
+__all__ = [
+    "SEVERITIES",
+    "Finding",
+    "RuleTuning",
+    "Severity",
+    "box_detail",
+    "lower_severity",
+    "severity_rank",
+]
+
+Severity: TypeAlias = Literal["high", "medium", "low"]
+SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
+
+
+def severity_rank(severity: str) -> int:
+    """0 for high, 1 for medium, 2 for low (sorts the most severe first)."""
+    return SEVERITIES.index(severity)  # type: ignore[arg-type]
+
+
+def lower_severity(severity: Severity) -> Severity:
+    """One tier less severe (low stays low)."""
+    return SEVERITIES[min(severity_rank(severity) + 1, len(SEVERITIES) - 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule's observation about one camera, subject and (optionally) person.
+
+    `subject_id` is the protected object's or zone's id, or the camera's own id for camera-health
+    findings. `at` is the site clock's time of the evaluation; `video_ts` the camera's seconds of
+    the observation it rests on (None when there never was one, e.g. a camera that never sent a
+    frame). `detail` holds plain JSON-ready values (distance_m, dwell_s, box, condition...).
+    """
+
+    rule: str
+    camera_id: str
+    subject_id: str
+    track_id: int | None
+    severity: Severity
+    at: datetime
+    video_ts: float | None
+    detail: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    @property
+    def key(self) -> tuple[str, str, str, int | None]:
+        """(camera, rule, subject, track): what an alarm episode is folded on."""
+        return (self.camera_id, self.rule, self.subject_id, self.track_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTuning:
+    """Rule thresholds that are not (yet) fields of the site file; the defaults are sensible."""
+
+    near_object_loiter_s: float = 120.0
+    """A person near one object (see PresenceConfig.near_object_m) for this long is loitering."""
+    covered_s: float = 3.0
+    """A dark or uniform image for this long is a covered camera."""
+    moved_s: float = 2.0
+    """A view that no longer matches its reference for this long is a moved camera."""
+    object_change_min: float = 0.25
+    """An object region with at least this fraction of its pixels changed is missing or moved."""
+    unplaced_after_hours: bool = True
+    """After hours, a person a camera sees but cannot place in any zone (uncalibrated camera
+    outside every zone) still raises an after-hours finding, with the camera as subject."""
+
+    def __post_init__(self) -> None:
+        for name in ("near_object_loiter_s", "covered_s", "moved_s", "object_change_min"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"RuleTuning.{name} must be a finite number >= 0 (got {value!r})")
+
+
+def box_detail(track: TrackPresence) -> list[float]:
+    """The person's box, rounded to 0.1 px, for a finding's detail."""
+    return [round(v, 1) for v in track.xyxy]

@@ -1,0 +1,51 @@
+"""A protected object missing or moved: its image region no longer matches the reference patch
+taken when the camera first saw it unobstructed.
+
+The presence model samples each object's region at most every `check_every_s` seconds, and only
+while nobody's box overlaps it (a visitor in front of a painting is not a missing painting). A
+sample with at least `RuleTuning.object_change_min` of its pixels changed is a finding, with the
+object's value tier as severity; it persists until a later sample matches again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from console.presence import CameraPresence
+from console.rules.findings import Finding, RuleTuning
+from console.site_file import Site
+
+log = logging.getLogger(__name__)
+
+RULE = "object_missing"
+
+
+def object_missing(
+    camera: CameraPresence, site: Site, now: datetime, tuning: RuleTuning | None = None
+) -> list[Finding]:
+    if not site.rules.object_missing.enabled:
+        return []
+    tuning = tuning or RuleTuning()
+    findings: list[Finding] = []
+    for obj_id, view in sorted(camera.objects.items()):
+        if view.change is None or view.change < tuning.object_change_min:
+            continue
+        log.debug("camera %s: %s changed by %.2f", camera.camera_id, obj_id, view.change)
+        findings.append(
+            Finding(
+                rule=RULE,
+                camera_id=camera.camera_id,
+                subject_id=obj_id,
+                track_id=None,
+                severity=site.protected_object(obj_id).value,
+                at=now,
+                video_ts=view.sampled_ts,
+                detail={
+                    "change": round(view.change, 3),
+                    "changed_since_ts": view.changed_since_ts,
+                    "reference_ts": view.reference_ts,
+                },
+            )
+        )
+    return findings
