@@ -1,0 +1,255 @@
+"""The alarm manager over a real SQLite store, driven by scripted findings and a FakeClock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from console.alarms import AlarmManager, AlarmPolicy, IllegalTransition
+from console.clock import FakeClock
+from console.rules import Finding
+from console.site_file import load_site
+from console.store import AlarmState, AlarmStore
+
+SITE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
+START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+JPEG = bytes.fromhex("ffd8ffe000104a46494600") + b"\x00" * 64 + bytes.fromhex("ffd9")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    store = AlarmStore(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def manager(store: AlarmStore, clock: FakeClock) -> AlarmManager:
+    return AlarmManager(store, load_site(SITE), clock, policy=AlarmPolicy(rearm_s=60))
+
+
+def finding(
+    clock: FakeClock,
+    *,
+    track: int | None = 3,
+    rule: str = "proximity",
+    subject: str = "milkmaid",
+    camera: str = "cam-east",
+    severity: str = "high",
+    video_ts: float | None = 1.0,
+) -> Finding:
+    return Finding(
+        rule,
+        camera,
+        subject,
+        track,
+        severity,
+        clock.now(),
+        video_ts,  # type: ignore[arg-type]
+        {"distance_m": 0.5},
+    )
+
+
+def test_findings_of_one_episode_fold_into_one_alarm(manager, store, clock) -> None:
+    heard = []
+    manager.add_listener(heard.append)
+    (alarm,) = manager.ingest([finding(clock, video_ts=12.4)], snapshot=lambda f: JPEG)
+    for step in range(1, 6):
+        clock.advance(0.5)
+        # a re-found person (new track id) at the same painting is the same situation
+        assert (
+            manager.ingest([finding(clock, track=3 if step < 4 else 8, video_ts=12.4 + step * 0.5)])
+            == []
+        )
+    (open_alarm,) = manager.open_alarms()
+    assert open_alarm.alarm_id == alarm.alarm_id
+    assert open_alarm.track_ids == (3, 8)
+    assert (open_alarm.video_start_s, open_alarm.video_end_s) == (12.4, 14.9)
+    assert store.count_alarms() == 1
+    assert [a.alarm_id for a in heard] == [alarm.alarm_id]  # folding is quiet
+    (snap,) = store.snapshots(alarm.alarm_id)
+    assert store.verify_snapshot(snap.id)
+    assert Path(open_alarm.snapshot_path or "").read_bytes() == JPEG
+
+
+def test_other_subjects_and_rules_raise_their_own_alarms(manager, clock) -> None:
+    raised = manager.ingest(
+        [
+            finding(clock),
+            finding(clock, subject="night-watch", camera="cam-west"),
+            finding(clock, rule="after_hours", subject="east-gallery", severity="high"),
+        ]
+    )
+    assert len(raised) == 3
+    assert len({a.alarm_id for a in raised}) == 3
+
+
+def test_alarm_latches_after_the_person_leaves(manager, clock) -> None:
+    manager.ingest([finding(clock)])
+    clock.advance(10)
+    (changed,) = manager.tick()
+    assert not changed.active  # the risk cleared...
+    assert changed.state == AlarmState.RAISED  # ...but the alarm stays until handled
+    assert manager.open_alarms()[0].alarm_id == changed.alarm_id
+
+
+def test_lifecycle_writes_every_step(manager, store, clock) -> None:
+    (alarm,) = manager.ingest([finding(clock)])
+    clock.advance(5)
+    manager.acknowledge(alarm.alarm_id, "monitor-1")
+    clock.advance(5)
+    dispatch_id = manager.dispatch(alarm.alarm_id, "g-anna", "monitor-1")
+    clock.advance(60)
+    manager.guard_arrived(dispatch_id, "monitor-1")
+    resolved = manager.resolve(alarm.alarm_id, "visitor_warned", "monitor-1", note="stepped back")
+    assert resolved.state == AlarmState.RESOLVED
+    assert manager.open_alarms() == []
+    record = store.get_alarm(alarm.alarm_id)
+    assert record.state == AlarmState.RESOLVED
+    assert record.outcome is not None
+    assert record.outcome.value == "visitor_warned"
+    assert record.note == "stepped back"
+    kinds = [e.kind.value for e in store.alarm_events(alarm.alarm_id)]
+    assert kinds == ["raise", "acknowledge", "dispatch", "arrive", "resolve"]
+    users = {e.user for e in store.alarm_events(alarm.alarm_id)[1:]}
+    assert users == {"monitor-1"}
+    (dispatch,) = store.dispatches(alarm.alarm_id)
+    assert (dispatch.guard_id, dispatch.post) == ("g-anna", "Main hall")
+    assert dispatch.arrived_at is not None
+    assert store.verify_audit_chain().ok
+
+
+@pytest.mark.parametrize(
+    ("steps", "action", "message"),
+    [
+        (
+            [],
+            lambda m, a: m.dispatch(a, "g-anna", "u"),
+            r"is raised: it cannot become dispatched \(from raised it can become acknowledged\)",
+        ),
+        (
+            [],
+            lambda m, a: m.resolve(a, "false_alarm", "u"),
+            r"is raised: it cannot become resolved",
+        ),
+        (["ack"], lambda m, a: m.acknowledge(a, "u"), r"is acknowledged: it cannot become ackn"),
+        (
+            ["ack"],
+            lambda m, a: m.resolve(a, "tea break", "u"),
+            r"outcome 'tea break' is not one of",
+        ),
+        (
+            ["ack", "resolve"],
+            lambda m, a: m.acknowledge(a, "u"),
+            r"is resolved; it is no longer open",
+        ),
+    ],
+)
+def test_illegal_transitions_are_refused(manager, store, clock, steps, action, message) -> None:
+    (alarm,) = manager.ingest([finding(clock)])
+    for step in steps:
+        if step == "ack":
+            manager.acknowledge(alarm.alarm_id, "u")
+        else:
+            manager.resolve(alarm.alarm_id, "false_alarm", "u")
+    before = len(store.alarm_events(alarm.alarm_id))
+    with pytest.raises(IllegalTransition, match=message):
+        action(manager, alarm.alarm_id)
+    assert len(store.alarm_events(alarm.alarm_id)) == before  # nothing written
+
+
+def test_unknown_guard_is_refused(manager, clock) -> None:
+    (alarm,) = manager.ingest([finding(clock)])
+    manager.acknowledge(alarm.alarm_id, "u")
+    with pytest.raises(KeyError, match="g-nobody"):
+        manager.dispatch(alarm.alarm_id, "g-nobody", "u")
+
+
+def test_unacknowledged_alarm_escalates_once_after_its_time(manager, store, clock) -> None:
+    (high,) = manager.ingest([finding(clock)])  # the example site escalates high after 30 s
+    (low,) = manager.ingest([finding(clock, rule="loitering", subject="corridor", severity="low")])
+    clock.advance(29)
+    assert not any(a.escalated for a in manager.tick())
+    clock.advance(2)
+    escalated = [a for a in manager.tick() if a.escalated]
+    assert [a.alarm_id for a in escalated] == [high.alarm_id]  # low waits 300 s
+    clock.advance(60)
+    assert not any(a.escalated and a.alarm_id == high.alarm_id for a in manager.tick())
+    kinds = [e.kind.value for e in store.alarm_events(high.alarm_id)]
+    assert kinds.count("escalate") == 1
+    assert [e.kind.value for e in store.alarm_events(low.alarm_id)] == ["raise"]
+
+
+def test_acknowledged_alarm_does_not_escalate(manager, store, clock) -> None:
+    (alarm,) = manager.ingest([finding(clock)])
+    manager.acknowledge(alarm.alarm_id, "u")
+    clock.advance(120)
+    manager.tick()
+    assert "escalate" not in [e.kind.value for e in store.alarm_events(alarm.alarm_id)]
+
+
+def test_same_person_right_after_resolve_is_damped(manager, store, clock) -> None:
+    (alarm,) = manager.ingest([finding(clock, track=3)])
+    manager.acknowledge(alarm.alarm_id, "u")
+    manager.resolve(alarm.alarm_id, "visitor_warned", "u")
+    clock.advance(10)
+    assert manager.ingest([finding(clock, track=3)]) == []  # the person still stepping back
+    assert manager.damped == 1
+    assert len(manager.ingest([finding(clock, track=9)])) == 1  # somebody else: a new alarm
+    clock.advance(61)
+    assert store.count_alarms() == 2
+
+
+def test_chattering_rule_is_muted(store, clock) -> None:
+    manager = AlarmManager(
+        store,
+        load_site(SITE),
+        clock,
+        policy=AlarmPolicy(rearm_s=0, chatter_max=3, chatter_window_s=600),
+    )
+    raised = 0
+    for _ in range(6):
+        got = manager.ingest(
+            [
+                finding(
+                    clock, rule="camera_health", subject="cam-east", track=None, severity="medium"
+                )
+            ]
+        )
+        raised += len(got)
+        for alarm in got:
+            manager.acknowledge(alarm.alarm_id, "u")
+            manager.resolve(alarm.alarm_id, "false_alarm", "u")
+        clock.advance(30)
+    assert raised == 3
+    assert manager.damped == 3
+
+
+def test_open_alarms_latch_across_a_restart(store, clock) -> None:
+    site = load_site(SITE)
+    first = AlarmManager(store, site, clock)
+    (alarm,) = first.ingest([finding(clock)])
+    second = AlarmManager(store, site, clock)  # the console restarted
+    (reloaded,) = second.open_alarms()
+    assert reloaded.alarm_id == alarm.alarm_id
+    clock.advance(1)
+    assert second.ingest([finding(clock)]) == []  # folds into the reloaded alarm
+    second.acknowledge(alarm.alarm_id, "u")
+
+
+def test_open_alarms_sorted_most_urgent_first(manager, clock) -> None:
+    low = manager.ingest([finding(clock, rule="loitering", subject="corridor", severity="low")])
+    clock.advance(1)
+    acked = manager.ingest([finding(clock, subject="night-watch", camera="cam-west")])
+    manager.acknowledge(acked[0].alarm_id, "u")
+    clock.advance(1)
+    fresh = manager.ingest([finding(clock)])
+    order = [a.alarm_id for a in manager.open_alarms()]
+    assert order == [fresh[0].alarm_id, acked[0].alarm_id, low[0].alarm_id]
