@@ -1,6 +1,7 @@
 """ms/frame and recall of the offline person detectors, against OpenCV's HOG people detector.
 
-Runs SSDLite on OpenCV DNN (full frame, and with the 2x2 tile pass) and HOG
+Runs SSDLite on OpenCV DNN (full frame; with the mirrored pass fused in; with the 2x2 tile pass;
+with both) and HOG
 (`HOGDescriptor_getDefaultPeopleDetector`, the classic baseline) in the same process, on
 vtest.avi frames and on the photos of tests/photo_truth.py, and prints ms/frame, people found
 (IoU >= 0.5 with the hand-checked boxes), boxes matching nobody, and the ratios to HOG.
@@ -116,11 +117,15 @@ def main() -> None:
     cv2.setNumThreads(args.threads)
     frames = vtest_frames(args.frames)
     full = SsdliteDetector(threads=args.threads)
+    flipped = SsdliteDetector(threads=args.threads, flip=True)
     tiled = SsdliteDetector(threads=args.threads, tiles=True)
+    both = SsdliteDetector(threads=args.threads, tiles=True, flip=True)
     backends: list[tuple[str, DetectFn]] = [
         ("hog", hog_detector()),
         (f"ssdlite@{full.score_threshold}", lambda im: full.detect([im])[0]),
+        (f"ssdlite+flip@{flipped.score_threshold}", lambda im: flipped.detect([im])[0]),
         (f"ssdlite+tiles@{tiled.score_threshold}", lambda im: tiled.detect([im])[0]),
+        (f"ssdlite+tiles+flip@{both.score_threshold}", lambda im: both.detect([im])[0]),
     ]
     print(
         f"OpenCV {cv2.__version__}, {args.threads} thread(s), {len(frames)} vtest.avi frames "
@@ -128,19 +133,21 @@ def main() -> None:
     )
     rows = [measure(name, detect, frames, args.repeat) for name, detect in backends]
     hog = rows[0]
-    header = f"{'backend':<22}{'vtest ms':>9}{'photo ms':>9}{'found':>8}{'unmatched':>10}"
+    header = f"{'backend':<27}{'vtest ms':>9}{'photo ms':>9}{'found':>8}{'unmatched':>10}"
     print(header + f"{'on empty':>9}{'x HOG time':>11}")
     for row in rows:
         print(
-            f"{row.name:<22}{row.frame_ms:>9.1f}{row.photo_ms:>9.1f}"
+            f"{row.name:<27}{row.frame_ms:>9.1f}{row.photo_ms:>9.1f}"
             f"{f'{row.found}/{row.people}':>8}{row.unmatched:>10}{row.empty_boxes:>9}"
             f"{row.frame_ms / hog.frame_ms:>11.2f}"
         )
-    ssd, ssd_tiles = rows[1], rows[2]
+    ssd, ssd_flip, ssd_tiles, ssd_both = rows[1:5]
     print(
         f"ratios on vtest.avi: HOG/SSDLite {hog.frame_ms / ssd.frame_ms:.1f}x, "
-        f"HOG/SSDLite+tiles {hog.frame_ms / ssd_tiles.frame_ms:.1f}x, "
-        f"tiles cost {ssd_tiles.frame_ms / ssd.frame_ms:.1f}x SSDLite"
+        f"HOG/SSDLite+tiles {hog.frame_ms / ssd_tiles.frame_ms:.1f}x; cost vs SSDLite: "
+        f"flip {ssd_flip.frame_ms / ssd.frame_ms:.1f}x, "
+        f"tiles {ssd_tiles.frame_ms / ssd.frame_ms:.1f}x, "
+        f"tiles+flip {ssd_both.frame_ms / ssd.frame_ms:.1f}x"
     )
 
 

@@ -20,8 +20,9 @@ from inference.detectors.ssd_text_graph import SsdConfig, generate_text_graph, t
 from tests.photo_truth import EMPTY_PHOTOS, PEOPLE_PHOTOS, PhotoTruth, match
 
 # Boxes matching nobody that a photo may get: SSDLite's box for Zidane leaves out his arm, and a
-# vtest.avi frame can keep a second, looser box on one walker.
-MAX_UNMATCHED = 1
+# vtest.avi frame can keep a second, looser box on one walker. With the mirrored pass, the two
+# passes can place a 35 px walker a few pixels apart, too far to fuse: one more such box.
+MAX_UNMATCHED = {"ssdlite": 1, "ssdlite+tiles": 1, "ssdlite+flip": 2}
 
 
 def _model() -> Path:
@@ -38,15 +39,22 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("nightwatch-cache")
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["full", "tiles"])
+@pytest.fixture(scope="module", params=["full", "tiles", "flip"])
 def detector(request: pytest.FixtureRequest, cache_dir: Path) -> Detector:
     _model()
     from inference.detectors.ssdlite import SsdliteDetector
 
-    return SsdliteDetector(threads=1, tiles=request.param, cache_dir=cache_dir)
+    return SsdliteDetector(
+        threads=1,
+        tiles=request.param == "tiles",
+        flip=request.param == "flip",
+        cache_dir=cache_dir,
+    )
 
 
 def _backend(detector: Detector) -> str:
+    if getattr(detector, "flip", False):
+        return "ssdlite+flip"
     return "ssdlite+tiles" if getattr(detector, "tiles", False) else "ssdlite"
 
 
@@ -64,7 +72,8 @@ def test_people_found_where_they_stand(
     found, unmatched = match(photo.boxes, dets.xyxy)
     required = photo.required(_backend(detector))
     assert found >= required, f"{photo.name}: found {found} of {len(photo.boxes)}, need {required}"
-    assert unmatched <= MAX_UNMATCHED, f"{photo.name}: {unmatched} boxes match nobody"
+    allowed = MAX_UNMATCHED[_backend(detector)]
+    assert unmatched <= allowed, f"{photo.name}: {unmatched} boxes match nobody"
     height, width = image.shape[:2]
     assert (dets.xyxy[:, [0, 1]] >= 0).all()
     assert (dets.xyxy[:, 2] <= width).all()
@@ -160,3 +169,38 @@ def test_offline_path_imports_neither_torch_nor_tensorflow() -> None:
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_flip_pass_is_mirror_symmetric(photos: dict[str, np.ndarray], cache_dir: Path) -> None:
+    """With `flip`, a mirrored photo gets the mirrored boxes: both orientations are run and fused
+    the same way, so a wrong mapping of the mirrored pass's boxes back shows up here."""
+    _model()
+    from inference.detectors.ssdlite import SsdliteDetector
+
+    detector = SsdliteDetector(threads=1, flip=True, cache_dir=cache_dir)
+    for name in ["zidane.jpg", "vtest.avi#400"]:
+        image = photos[name]
+        width = image.shape[1]
+        (dets,) = detector.detect([image])
+        (mirrored,) = detector.detect([np.ascontiguousarray(image[:, ::-1])])
+        assert len(dets) > 0, name
+        assert len(mirrored) == len(dets), name
+        back = np.c_[width - mirrored.xyxy[:, 2], mirrored.xyxy[:, 1], width - mirrored.xyxy[:, 0]]
+        back = np.c_[back, mirrored.xyxy[:, 3]]
+        order, back_order = np.lexsort(dets.xyxy.T[::-1]), np.lexsort(back.T[::-1])
+        np.testing.assert_allclose(back[back_order], dets.xyxy[order], atol=2.0, err_msg=name)
+
+
+def test_flip_finds_what_the_single_pass_misses(
+    photos: dict[str, np.ndarray], cache_dir: Path
+) -> None:
+    """Zidane's single-pass box stops at his shoulder (IoU 0.49 with the truth); fused with the
+    mirrored pass's box it reaches his arm."""
+    _model()
+    from inference.detectors.ssdlite import SsdliteDetector
+
+    zidane = next(p for p in PEOPLE_PHOTOS if p.name == "zidane.jpg")
+    single = SsdliteDetector(threads=1, cache_dir=cache_dir)
+    both = SsdliteDetector(threads=1, flip=True, cache_dir=cache_dir)
+    assert match(zidane.boxes, single.detect([photos[zidane.name]])[0].xyxy)[0] == 1
+    assert match(zidane.boxes, both.detect([photos[zidane.name]])[0].xyxy)[0] == 2
