@@ -4,8 +4,10 @@ The rules report findings every time they look; an alarm is what a monitor handl
 `AlarmManager` turns one into the other:
 
 - **Folding.** Findings of one camera, rule and subject (a protected object, a zone, or the
-  camera itself) fold into the open alarm of that episode, whichever track they name: the
-  tracker may lose and re-find a person, and two people at one painting are one situation. Each
+  camera itself) fold into that subject's open alarm while its risk lasts (a finding within
+  `clear_after_s` of the last), whichever track they name: the tracker may lose and re-find a
+  person, and two people at one painting are one situation. After a quiet spell, the same
+  person coming back still folds into their alarm; somebody else starts a new episode. Each
   alarm keeps the track ids it has seen and the video seconds it spans.
 - **Latching.** An alarm stays until it is resolved, even when the person has left; `active`
   says whether its risk is still present (a finding within `clear_after_s`).
@@ -121,7 +123,7 @@ class AlarmManager:
         self.policy = policy or AlarmPolicy()
         self._listeners: list[AlarmListener] = [listener] if listener else []
         self._lock = threading.RLock()
-        self._open: dict[tuple[str, str, str], Alarm] = {}
+        self._open: dict[int, Alarm] = {}  # by alarm id
         self._recently_resolved: dict[tuple[str, str, str], tuple[datetime, tuple[int, ...]]] = {}
         self._raises: dict[tuple[str, str, str], deque[datetime]] = {}
         self._muted_until: dict[tuple[str, str, str], datetime] = {}
@@ -145,9 +147,9 @@ class AlarmManager:
 
     def get(self, alarm_id: int) -> Alarm:
         with self._lock:
-            for alarm in self._open.values():
-                if alarm.alarm_id == alarm_id:
-                    return alarm
+            alarm = self._open.get(alarm_id)
+            if alarm is not None:
+                return alarm
         record = self.store.get_alarm(alarm_id)  # raises AlarmNotFoundError
         raise IllegalTransition(f"alarm {alarm_id} is {record.state.value}; it is no longer open")
 
@@ -164,22 +166,35 @@ class AlarmManager:
         with self._lock:
             for finding in findings:
                 key = (finding.camera_id, finding.rule, finding.subject_id)
-                alarm = self._open.get(key)
+                alarm = self._episode(key, finding)
                 if alarm is not None:
                     updated = self._fold(alarm, finding)
                     if updated.active != alarm.active:
                         changed.append(updated)
-                    self._open[key] = updated
+                    self._open[alarm.alarm_id] = updated
                     continue
                 if self._damped(key, finding):
                     self.damped += 1
                     continue
                 alarm = self._raise(finding, snapshot)
-                self._open[key] = alarm
+                self._open[alarm.alarm_id] = alarm
                 raised.append(alarm)
         for alarm in [*raised, *changed]:
             self._notify(alarm)
         return raised
+
+    def _episode(self, key: tuple[str, str, str], finding: Finding) -> Alarm | None:
+        """The open alarm this finding belongs to: its subject's risk still present, or the same
+        person (or, for findings about no person, the camera) back at it."""
+        for alarm in sorted(self._open.values(), key=lambda a: -a.last_seen_at.timestamp()):
+            if alarm.episode != key:
+                continue
+            quiet_s = (finding.at - alarm.last_seen_at).total_seconds()
+            if quiet_s < self.policy.clear_after_s or finding.track_id is None:
+                return alarm
+            if finding.track_id in alarm.track_ids:
+                return alarm
+        return None
 
     def _fold(self, alarm: Alarm, finding: Finding) -> Alarm:
         tracks = alarm.track_ids
@@ -289,7 +304,7 @@ class AlarmManager:
         now = self.clock.now()
         changed: list[Alarm] = []
         with self._lock:
-            for key, alarm in list(self._open.items()):
+            for alarm_id, alarm in list(self._open.items()):
                 updated = alarm
                 quiet_s = (now - alarm.last_seen_at).total_seconds()
                 if alarm.active and quiet_s >= self.policy.clear_after_s:
@@ -305,7 +320,7 @@ class AlarmManager:
                             "alarm %d escalated: unacknowledged for %.0f s", alarm.alarm_id, limit
                         )
                 if updated is not alarm:
-                    self._open[key] = updated
+                    self._open[alarm_id] = updated
                     changed.append(updated)
         for alarm in changed:
             self._notify(alarm)
@@ -328,7 +343,7 @@ class AlarmManager:
                 alarm_id, guard.id, user, post=guard.post, expected=alarm.state, at=self.clock.now()
             )
             updated = replace(alarm, state=AlarmState.DISPATCHED, updated_at=self.clock.now())
-            self._open[alarm.episode] = updated
+            self._open[alarm_id] = updated
         self._notify(updated)
         return dispatch_id
 
@@ -378,10 +393,10 @@ class AlarmManager:
             )
             updated = replace(alarm, state=target, updated_at=now, outcome=outcome)
             if target == AlarmState.RESOLVED:
-                del self._open[alarm.episode]
+                del self._open[alarm_id]
                 self._recently_resolved[alarm.episode] = (now, alarm.track_ids)
             else:
-                self._open[alarm.episode] = updated
+                self._open[alarm_id] = updated
         self._notify(updated)
         return updated
 
@@ -397,13 +412,12 @@ class AlarmManager:
     def _reload_open(self) -> None:
         """Alarms latch across restarts: the store's open alarms are open again here."""
         for record in self.store.open_alarms():
-            key = (record.camera_id, record.rule, record.subject or record.camera_id)
             tracks = () if record.track_id is None else (record.track_id,)
-            self._open[key] = Alarm(
+            self._open[record.id] = Alarm(
                 record.id,
                 record.camera_id,
                 record.rule,
-                key[2],
+                record.subject or record.camera_id,
                 record.severity,
                 record.state,
                 record.raised_at,

@@ -10,7 +10,7 @@ import sys
 # Each name is a module console.commands.<name> with `register(subparsers) -> None`; the parser it
 # adds sets `func` (args -> exit code). Modules import heavy packages inside their handlers only,
 # so `nightwatch check` starts without torch.
-COMMANDS = ("demo", "watch", "detect", "models", "check")
+COMMANDS = ("demo", "run", "replay", "watch", "detect", "models", "check")
 
 
 def build_parser() -> argparse.ArgumentParser:

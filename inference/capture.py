@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import queue
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,9 @@ class CaptureAssignment:
     loop: bool = True
     pace: bool = True
     gate_motion: bool = True  # False for main streams: shown enlarged, never detected
+    # Replay in lockstep: publish one frame per `lockstep_every_s` seconds of video, each only
+    # once the pipeline has finished with the previous one, so every such frame is detected.
+    lockstep_every_s: float | None = None
 
 
 def fit_to_ring(frame: np.ndarray, max_bytes: int) -> np.ndarray:
@@ -54,14 +59,35 @@ def fit_to_ring(frame: np.ndarray, max_bytes: int) -> np.ndarray:
 
 
 class RingWriter:
-    """The on_frame callback of one camera: motion gate, then publish into its ring."""
+    """The on_frame callback of one camera: motion gate, then publish into its ring.
 
-    def __init__(self, ring: FrameRing, gate: MotionGate | None) -> None:
+    In lockstep (replay) it publishes a frame every `lockstep_every_s` seconds of video and waits,
+    before each, until the pipeline has consumed the previous one (or `stopping` is set).
+    """
+
+    def __init__(
+        self,
+        ring: FrameRing,
+        gate: MotionGate | None,
+        *,
+        lockstep_every_s: float | None = None,
+        stopping: threading.Event | None = None,
+    ) -> None:
         self.ring = ring
         self.gate = gate
+        self.lockstep_every_s = lockstep_every_s
+        self.stopping = stopping or threading.Event()
+        self._next_ts = -math.inf
         self._warned = False
 
     def __call__(self, frame: np.ndarray, ts: float) -> None:
+        if self.lockstep_every_s is not None:
+            if ts < self._next_ts:
+                return
+            self._next_ts = ts + self.lockstep_every_s - 1e-6
+            while self.ring.consumed_seq < self.ring.write_seq:
+                if self.stopping.wait(0.002):
+                    return
         fitted = fit_to_ring(frame, self.ring.max_frame_bytes)
         if fitted is not frame and not self._warned:
             self._warned = True
@@ -92,6 +118,7 @@ def capture_host_main(
     parent = os.getppid()
     rings: dict[str, FrameRing] = {}
     readers: dict[str, CameraReader] = {}
+    stopping = threading.Event()  # releases lockstep writers waiting for the pipeline
 
     def report(change: StatusChange) -> None:
         events.put(("status", host_id, change))
@@ -109,7 +136,12 @@ def capture_host_main(
         reader = CameraReader(
             assignment.camera_id,
             source,
-            on_frame=RingWriter(ring, MotionGate() if assignment.gate_motion else None),
+            on_frame=RingWriter(
+                ring,
+                MotionGate() if assignment.gate_motion else None,
+                lockstep_every_s=assignment.lockstep_every_s,
+                stopping=stopping,
+            ),
             on_status=report if assignment.gate_motion else _quiet,
         )
         readers[key] = reader
@@ -145,6 +177,7 @@ def capture_host_main(
                 (camera_id,) = rest
                 stop(f"main:{camera_id}")
     finally:
+        stopping.set()
         for key in list(readers):
             with contextlib.suppress(Exception):
                 stop(key)

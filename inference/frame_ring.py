@@ -33,6 +33,7 @@ _HEADER = np.dtype(
         ("max_frame_bytes", "<u8"),
         ("write_seq", "<i8"),  # sequence of the newest complete frame, 0 = none yet
         ("last_motion_at", "<f8"),  # wall time of the latest frame whose motion passed the gate
+        ("consumed_seq", "<i8"),  # newest frame the pipeline has finished with (lockstep replay)
     ]
 )
 _SLOT = np.dtype(
@@ -115,6 +116,7 @@ class FrameRing:
         header["max_frame_bytes"] = max_frame_bytes
         header["write_seq"] = 0
         header["last_motion_at"] = 0.0
+        header["consumed_seq"] = 0
         meta = np.ndarray((slots,), dtype=_SLOT, buffer=shm.buf, offset=meta_offset)
         meta["seq"] = 0
         header["magic"] = _MAGIC
@@ -207,6 +209,15 @@ class FrameRing:
             if int(meta["seq"]) == seq:
                 return FrameRef(self.camera_id, slot, seq, ts, captured_at)
         return None
+
+    @property
+    def consumed_seq(self) -> int:
+        return int(self._header["consumed_seq"])
+
+    def mark_consumed(self, seq: int) -> None:
+        """The pipeline has finished with frame `seq` (a lockstep writer may publish the next)."""
+        if seq > int(self._header["consumed_seq"]):
+            self._header["consumed_seq"] = seq
 
     def motion(self, ref: FrameRef) -> float:
         return float(self._meta[ref.slot]["motion"])

@@ -40,6 +40,8 @@ class CameraSpec:
     main_source: str | None = None  # full-resolution stream, opened only when enlarged
     loop: bool = True  # files: start again at the end
     pace: bool = True  # files: at the file's frame rate (False: as fast as possible)
+    # replay: detect one frame per this many seconds of video, every one of them, in order
+    lockstep_every_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,7 @@ class VisionPipeline:
                         self.rings[c.camera_id].name,
                         loop=c.loop,
                         pace=c.pace,
+                        lockstep_every_s=c.lockstep_every_s,
                     )
                     for c in specs[first : first + per]
                 ]
@@ -298,6 +301,7 @@ class VisionPipeline:
                 with self._lock:
                     for ref in lost:
                         self._scheduler.done(ref.camera_id)
+                        self.rings[ref.camera_id].mark_consumed(ref.seq)
                 for result in results:
                     self._deliver(result.ref, result.detections)
                 failed = pool.all_failed()
@@ -328,6 +332,12 @@ class VisionPipeline:
                 pool.submit(worker_id, [(ref, self.rings[ref.camera_id].name) for ref in batch])
 
     def _deliver(self, ref: FrameRef, found: Detections | None) -> None:
+        try:
+            self._track(ref, found)
+        finally:
+            self.rings[ref.camera_id].mark_consumed(ref.seq)  # a lockstep replay may go on
+
+    def _track(self, ref: FrameRef, found: Detections | None) -> None:
         camera_id = ref.camera_id
         now = time.time()
         with self._lock:
@@ -352,6 +362,13 @@ class VisionPipeline:
             self._scheduler.set_has_tracks(camera_id, len(tracker.tracks) > 0)
         if self._on_tracks is not None:
             self._on_tracks(TrackedFrame(ref, tracked, found, latency))
+
+    def drained(self, camera_id: str) -> bool:
+        """Every frame published for this camera has been through the detector (or lost)."""
+        ring = self.rings[camera_id]
+        with self._lock:
+            busy = self._scheduler.in_flight(camera_id)
+        return not busy and ring.consumed_seq >= ring.write_seq
 
     # -- capture supervision -----------------------------------------------------------------
 

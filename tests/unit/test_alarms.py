@@ -253,3 +253,19 @@ def test_open_alarms_sorted_most_urgent_first(manager, clock) -> None:
     fresh = manager.ingest([finding(clock)])
     order = [a.alarm_id for a in manager.open_alarms()]
     assert order == [fresh[0].alarm_id, acked[0].alarm_id, low[0].alarm_id]
+
+
+def test_after_a_quiet_spell_somebody_else_starts_a_new_episode(manager, store, clock) -> None:
+    (first,) = manager.ingest([finding(clock, track=3, video_ts=10.0)])
+    clock.advance(20)  # the risk cleared long ago (clear_after_s is 3 s)...
+    assert manager.ingest([finding(clock, track=3, video_ts=30.0)]) == []  # ...same person back
+    clock.advance(20)
+    (second,) = manager.ingest([finding(clock, track=11, video_ts=50.0)])  # a new visitor
+    assert second.alarm_id != first.alarm_id
+    clock.advance(1)
+    assert manager.ingest([finding(clock, track=12, video_ts=51.0)]) == []  # while risk lasts
+    alarms = {a.alarm_id: a for a in manager.open_alarms()}
+    assert alarms[first.alarm_id].track_ids == (3,)
+    assert (alarms[first.alarm_id].video_start_s, alarms[first.alarm_id].video_end_s) == (10, 30)
+    assert alarms[second.alarm_id].track_ids == (11, 12)
+    assert store.count_alarms() == 2

@@ -1,0 +1,98 @@
+"""`nightwatch run SITE --headless`: the whole pipeline without a window, alarms to the log.
+
+Cameras, detection, rules, alarms and the store run as in the console; each alarm and each
+camera status change is logged. Ctrl-C (or SIGTERM) stops cleanly: the pipeline's processes are
+joined and every queued write reaches the database before the command exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from console.commands.detect import add_detector_arguments
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("run", help="watch a site: cameras, detection, rules, alarms")
+    parser.add_argument("site", type=Path, metavar="SITE")
+    parser.add_argument("--headless", action="store_true", help="no window; alarms to the log")
+    parser.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the alarm store")
+    parser.add_argument("--workers", type=int, help="CPU detector workers")
+    add_detector_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from console.alarms import Alarm
+    from console.runtime import RuntimeOptions, SiteRunError, SiteRuntime
+    from console.site_file import SiteFileError, load_site
+    from console.store import AlarmStore, StoreError
+    from inference.sources import StatusChange, mask_credentials
+    from inference.worker_pool import DetectorSpec
+
+    if not args.headless:
+        print(
+            "nightwatch run: this build has no console window yet; add --headless", file=sys.stderr
+        )
+        return 2
+    try:
+        site = load_site(args.site)
+    except SiteFileError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
+
+    def on_alarm(alarm: Alarm) -> None:
+        tracks = ",".join(str(t) for t in alarm.track_ids) or "-"
+        print(
+            f"alarm {alarm.alarm_id} {alarm.state.value}: {alarm.rule} {alarm.subject_id} on "
+            f"{alarm.camera_id} severity {alarm.severity} tracks {tracks}"
+            + (" ESCALATED" if alarm.escalated else ""),
+            flush=True,
+        )
+
+    def on_status(change: StatusChange) -> None:
+        print(
+            f"camera {change.camera_id} {change.status}: {mask_credentials(change.reason)}",
+            flush=True,
+        )
+
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        try:
+            store = AlarmStore(args.db)
+        except StoreError as exc:
+            print(f"nightwatch run: {exc}", file=sys.stderr)
+            return 1
+        try:
+            options = RuntimeOptions(
+                detector=DetectorSpec(args.detector, args.weights, args.device),
+                cpu_workers=args.workers,
+            )
+            runtime = SiteRuntime(site, store, options, on_alarm=on_alarm, on_status=on_status)
+            print(
+                f"watching {len(site.cameras)} camera(s) of {site.site.name}; Ctrl-C stops",
+                flush=True,
+            )
+            with runtime:
+                while not stop.wait(1.0):
+                    error = runtime.pipeline.stats()["error"]
+                    if error:
+                        print(f"nightwatch run: detector failed: {error}", file=sys.stderr)
+                        return 1
+        except SiteRunError as exc:
+            print(f"nightwatch run: {args.site}: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            store.close()
+        print("stopped; every alarm is stored", flush=True)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,76 @@
+"""Camera credentials, kept out of the site file.
+
+The site file names a camera's credentials by key (`credentials: cam-east`); the user and password
+live in a secrets file readable by the console's user alone:
+
+    # ~/.config/nightwatch/secrets.yaml   (chmod 600)
+    cam-east: {username: viewer, password: "s3cret"}
+
+`NIGHTWATCH_SECRETS` points elsewhere. Passwords never reach a log line: every URL shown is
+masked by `inference.sources.mask_credentials`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import platformdirs
+import yaml
+
+log = logging.getLogger(__name__)
+
+
+class SecretsError(ValueError):
+    """The secrets file is unreadable or malformed, or lacks a key; the message names them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password='***')"
+
+
+def secrets_path() -> Path:
+    env = os.environ.get("NIGHTWATCH_SECRETS")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_config_dir("nightwatch")) / "secrets.yaml"
+
+
+def load_secrets(path: Path | None = None) -> dict[str, Credentials]:
+    """Every entry of the secrets file; an absent file is an empty store."""
+    path = path or secrets_path()
+    if not path.exists():
+        return {}
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s: readable by others (mode %o); chmod 600 it", path, mode & 0o777)
+    try:
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SecretsError(f"{path}: cannot read the secrets file ({exc})") from exc
+    if not isinstance(data, dict):
+        raise SecretsError(f"{path}: expected a mapping of keys to credentials")
+    found: dict[str, Credentials] = {}
+    for key, entry in data.items():
+        if not isinstance(entry, dict) or set(entry) != {"username", "password"}:
+            raise SecretsError(f"{path}: {key}: needs exactly username and password")
+        found[str(key)] = Credentials(str(entry["username"]), str(entry["password"]))
+    return found
+
+
+def with_credentials(url: str, credentials: Credentials) -> str:
+    """The URL with user and password inserted (percent-encoded)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    user = quote(credentials.username, safe="")
+    password = quote(credentials.password, safe="")
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
