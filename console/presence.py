@@ -416,9 +416,10 @@ class _CameraState:
 class Presence:
     """Per camera, per track: where each person stands and since when; and the camera's view.
 
-    `still_regions` maps a camera id to image polygons (frame pixels) that a supervisor marked as
-    artworks that look like people: a never-moving "person" whose box centre lies in one is a
-    still figure.
+    Each camera's `still_figure_regions` (site file) are image polygons (frame pixels) that a
+    supervisor marked as artworks that look like people: a never-moving "person" whose box centre
+    lies in one is a still figure. `still_regions` adds more per camera id (e.g. while a
+    supervisor tries regions out before saving them).
     """
 
     def __init__(
@@ -460,7 +461,8 @@ class Presence:
                 floor_zones=floor_zones,
                 camera_zones=camera_zones,
                 still_regions=tuple(
-                    np.asarray(p, dtype=np.float64) for p in regions.get(camera.id, ())
+                    np.asarray(p, dtype=np.float64)
+                    for p in (*camera.still_figure_regions, *regions.get(camera.id, ()))
                 ),
                 snapshot=CameraPresence(
                     camera_id=camera.id, floor_id=camera.floor, calibrated=calibration is not None
@@ -788,7 +790,11 @@ class Presence:
             judged[tid] = self._judge_still(state, track, change)
         visitors = [t for t in judged.values() if t.visible and t.still_figure is None]
         empty_ts = view.empty_reference_ts
-        if not visitors and not covered and not moved:
+        # Nobody may be in view but known still figures, counting boxes not (yet) on a confirmed
+        # track: a camera that starts with a person standing still must not learn them as part
+        # of the empty gallery.
+        still_in_view = sum(1 for t in judged.values() if t.visible and t.still_figure)
+        if not visitors and not covered and not moved and len(occupancy) <= still_in_view:
             due = state.empty_reference is None or (
                 empty_ts is not None and ts - empty_ts >= cfg.reference_refresh_s
             )

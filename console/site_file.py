@@ -376,6 +376,13 @@ class Camera(_Strict):
         "Image-to-plan point pairs; without it, proximity is judged in the image.",
         default=None,
     )
+    still_figure_regions: tuple[Polygon, ...] = _field(
+        "Still-figure regions",
+        "Image regions (each >= 3 [x, y] image pixels) where artworks that look like people "
+        "stand: statues, mannequins, painted figures. A 'person' there who never moves raises "
+        "nothing; a visitor who moves still does.",
+        default=(),
+    )
 
     _source_path: Path | None = PrivateAttr(default=None)
     _substream_path: Path | None = PrivateAttr(default=None)
@@ -944,6 +951,15 @@ def _outside(
             )
 
 
+def _negative(path: str, polygon: Sequence[Sequence[float]]) -> list[_Problem]:
+    """Image polygons live in pixels: no negative coordinates."""
+    return [
+        _Problem(f"{path}[{i}]", "image coordinates cannot be negative", [x, y])
+        for i, (x, y) in enumerate(polygon)
+        if x < 0 or y < 0
+    ]
+
+
 def _cross_check(parts: _Parts) -> list[_Problem]:
     problems: list[_Problem] = []
     for section in ("floors", "cameras", "protected_objects", "zones", "guards"):
@@ -973,6 +989,8 @@ def _cross_check(parts: _Parts) -> list[_Problem]:
     for index, cam in parts.cameras:
         path = f"cameras[{index}]"
         floor = floor_of(path, cam.floor)
+        for region_index, region in enumerate(cam.still_figure_regions):
+            problems += _negative(f"{path}.still_figure_regions[{region_index}]", region)
         if cam.plan_position is not None and floor is not None and floor.plan_size_px:
             width, height = floor.plan_size_px
             x, y = cam.plan_position
@@ -1015,15 +1033,7 @@ def _cross_check(parts: _Parts) -> list[_Problem]:
                         f"{path}.image_regions.{camera_id}", "no camera with this id", camera_id
                     )
                 )
-            for point_index, (x, y) in enumerate(region):
-                if x < 0 or y < 0:
-                    problems.append(
-                        _Problem(
-                            f"{path}.image_regions.{camera_id}[{point_index}]",
-                            "image coordinates cannot be negative",
-                            [x, y],
-                        )
-                    )
+            problems += _negative(f"{path}.image_regions.{camera_id}", region)
 
     for index, zone in parts.zones:
         path = f"zones[{index}]"

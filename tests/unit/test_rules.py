@@ -479,3 +479,23 @@ def test_a_figure_that_moves_is_a_visitor(site: Site) -> None:
 def test_evaluate_needs_an_aware_time(site: Site) -> None:
     with pytest.raises(ValueError, match="aware"):
         evaluate(Presence(site), site, datetime(2026, 3, 3, 10, 0))
+
+
+def test_a_person_standing_still_when_the_camera_starts_is_not_learned_as_gallery(
+    site: Site,
+) -> None:
+    # The first frames show somebody the tracker has not confirmed yet (detections only). They
+    # must not become the empty-gallery reference, or a thief standing still from the start
+    # would "match the empty gallery" and be suppressed as a statue.
+    s = Script(site)
+    intruder = on_plan(site, (790, 80))
+    scene = paint(gallery_with_statue(site), intruder, seed=41)
+    detected_only = people({1: intruder}).with_track_ids([-1])
+    s.presence.update(
+        Observation("cam-east", 0.0, people({}), FRAME, noisy(scene, 0), detected_only),
+        s.clock.now(),
+    )
+    for i, ts in enumerate((1.0, 2.0, 3.0)):
+        s.frame(ts, {1: intruder}, noisy(scene, i + 1))
+    assert s.presence.camera("cam-east").tracks[1].still_figure is None
+    assert [(f.subject_id, f.track_id) for f in s.run(proximity)] == [("milkmaid", 1)]
