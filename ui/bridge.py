@@ -1,0 +1,175 @@
+"""The one door between threads: pipeline and core callbacks in, Qt signals on the GUI thread out.
+
+The vision pipeline calls its callbacks from its dispatch thread; Qt views must only be touched
+from the GUI thread. `PipelineBridge` takes the callbacks (any thread) and re-emits them as Qt
+signals on the GUI thread, so a view simply connects to a signal and never thinks about threads:
+
+    bridge = PipelineBridge()
+    pipeline = VisionPipeline(cameras, config, **bridge.callbacks())
+    wall.listen_to(bridge)
+    ...
+    bridge.close()          # before the pipeline stops: late callbacks are dropped
+
+Only small objects cross (TrackedFrame, StatusChange, PipelineEvent, a core notice), never pixels.
+Tracks are coalesced per camera: when the GUI thread is busy, a newer TrackedFrame of a camera
+replaces the one still waiting (counted in `tracks_superseded`), so a slow frame never builds a
+queue of stale boxes. Status changes, events and notices are all delivered, in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+
+from inference.pipeline import PipelineEvent, TrackedFrame
+from inference.sources import StatusChange
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeStats:
+    tracks_received: int
+    tracks_delivered: int
+    tracks_superseded: int  # replaced by a newer TrackedFrame of the same camera before delivery
+    statuses_delivered: int
+    events_delivered: int
+    notices_delivered: int
+    dropped_after_close: int
+
+
+class PipelineBridge(QObject):
+    """Marshals pipeline (and core) callbacks from any thread onto the GUI thread as signals."""
+
+    tracks_arrived = Signal(object)  # TrackedFrame
+    status_changed = Signal(object)  # StatusChange
+    pipeline_event = Signal(object)  # PipelineEvent
+    notice = Signal(object)  # any small core result without a channel of its own (an alarm)
+
+    # internal: emitted in the caller's thread, received on the GUI thread (queued)
+    _tracks_waiting = Signal()
+    _status_in = Signal(object)
+    _event_in = Signal(object)
+    _notice_in = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        app = QCoreApplication.instance()
+        if app is None:
+            raise RuntimeError("create the QApplication before the PipelineBridge")
+        if QThread.currentThread() is not app.thread():
+            raise RuntimeError("create the PipelineBridge in the GUI thread")
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._pending_tracks: dict[str, TrackedFrame] = {}
+        self._closed = False
+        self._received = 0
+        self._delivered = 0
+        self._superseded = 0
+        self._statuses = 0
+        self._events = 0
+        self._notices = 0
+        self._dropped = 0
+        queued = Qt.ConnectionType.QueuedConnection
+        self._tracks_waiting.connect(self._deliver_tracks, queued)
+        self._status_in.connect(self._deliver_status, queued)
+        self._event_in.connect(self._deliver_event, queued)
+        self._notice_in.connect(self._deliver_notice, queued)
+
+    # -- callbacks: safe to call from any thread ---------------------------------------------
+
+    def on_tracks(self, frame: TrackedFrame) -> None:
+        with self._lock:
+            if self._closed:
+                self._dropped += 1
+                return
+            self._received += 1
+            camera_id = frame.ref.camera_id
+            first = not self._pending_tracks
+            if camera_id in self._pending_tracks:
+                self._superseded += 1
+            self._pending_tracks[camera_id] = frame
+        if first:  # one wake-up per batch, however many cameras join it before it runs
+            self._tracks_waiting.emit()
+
+    def on_status(self, change: StatusChange) -> None:
+        if self._accepting():
+            self._status_in.emit(change)
+
+    def on_event(self, event: PipelineEvent) -> None:
+        if self._accepting():
+            self._event_in.emit(event)
+
+    def on_notice(self, payload: object) -> None:
+        if self._accepting():
+            self._notice_in.emit(payload)
+
+    def callbacks(self) -> dict[str, Callable[[Any], None]]:
+        """Keyword arguments for `VisionPipeline(...)`: on_tracks, on_status, on_event."""
+        return {"on_tracks": self.on_tracks, "on_status": self.on_status, "on_event": self.on_event}
+
+    def close(self) -> None:
+        """Stop accepting callbacks (those already waiting are dropped). Call before deleting the
+        bridge while a pipeline may still call it."""
+        with self._lock:
+            self._closed = True
+            self._dropped += len(self._pending_tracks)
+            self._pending_tracks.clear()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def stats(self) -> BridgeStats:
+        with self._lock:
+            return BridgeStats(
+                tracks_received=self._received,
+                tracks_delivered=self._delivered,
+                tracks_superseded=self._superseded,
+                statuses_delivered=self._statuses,
+                events_delivered=self._events,
+                notices_delivered=self._notices,
+                dropped_after_close=self._dropped,
+            )
+
+    def _accepting(self) -> bool:
+        with self._lock:
+            if self._closed:
+                self._dropped += 1
+                return False
+            return True
+
+    # -- the GUI thread side -----------------------------------------------------------------
+
+    @Slot()
+    def _deliver_tracks(self) -> None:
+        with self._lock:
+            batch, self._pending_tracks = self._pending_tracks, {}
+            self._delivered += len(batch)
+        for frame in batch.values():
+            self.tracks_arrived.emit(frame)
+
+    @Slot(object)
+    def _deliver_status(self, change: StatusChange) -> None:
+        if self._closed:
+            return
+        self._statuses += 1
+        self.status_changed.emit(change)
+
+    @Slot(object)
+    def _deliver_event(self, event: PipelineEvent) -> None:
+        if self._closed:
+            return
+        self._events += 1
+        self.pipeline_event.emit(event)
+
+    @Slot(object)
+    def _deliver_notice(self, payload: object) -> None:
+        if self._closed:
+            return
+        self._notices += 1
+        self.notice.emit(payload)
