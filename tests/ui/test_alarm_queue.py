@@ -1,0 +1,653 @@
+"""The alarm queue, dispatch and resolve dialogs, and the alarm sound, offscreen.
+
+A real AlarmManager over a real SQLite file, the example site and a FakeClock: alarms come from
+the core (also from a worker thread), the monitor handles them with the keyboard, and the test
+reads back what the store wrote.
+"""
+
+from __future__ import annotations
+
+import threading
+import wave
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtWidgets import QApplication, QWidget
+
+from console.alarms import Alarm, AlarmManager
+from console.clock import FakeClock
+from console.rules import Finding
+from console.site_file import Site, load_site
+from console.store import AlarmState, AlarmStore, Outcome
+from ui.alarm_queue import (
+    CAMERA,
+    ESCALATION,
+    PLACE,
+    RAISED,
+    RULE,
+    SEVERITY,
+    SNAPSHOT,
+    STATUS,
+    AlarmQueueView,
+    AlarmSignals,
+    SnapshotThumbnails,
+    escalation_text,
+)
+from ui.dispatch_dialog import AlarmLocationMap, DispatchDialog, ResolveDialog, alarm_target
+from ui.sound import (
+    AlarmSoundPlayer,
+    Cue,
+    SoundEffectOutput,
+    SoundPolicy,
+    SoundSettings,
+    ToneBank,
+)
+
+SITE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
+START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 03:00 in Amsterdam, the museum is closed
+USER = "monitor-1"
+
+
+def flush() -> None:
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    QCoreApplication.processEvents()
+
+
+def jpeg(width: int = 320, height: int = 180) -> bytes:
+    image = np.zeros((height, width, 3), np.uint8)
+    cv2.rectangle(image, (100, 40), (160, 170), (60, 200, 230), -1)  # "a person"
+    ok, data = cv2.imencode(".jpg", image)
+    assert ok
+    return data.tobytes()
+
+
+@pytest.fixture(scope="module")
+def site() -> Site:
+    return load_site(SITE)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[AlarmStore]:
+    store = AlarmStore(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def manager(store: AlarmStore, site: Site, clock: FakeClock) -> AlarmManager:
+    return AlarmManager(store, site, clock)
+
+
+@pytest.fixture
+def queue(manager: AlarmManager, site: Site, clock: FakeClock) -> Iterator[AlarmQueueView]:
+    """The queue, wired to the manager the way the main window does it, shown and focused; at
+    the end it is closed (its timer must stop, its dialogs close) and deleted."""
+    signals = AlarmSignals()
+    manager.add_listener(signals.on_alarm)
+    view = AlarmQueueView(manager, site, USER, clock)
+    signals.alarm_changed.connect(view.on_alarm)
+    view.resize(1100, 420)
+    view.show()
+    view.activateWindow()
+    view.table.setFocus()
+    flush()
+    yield view
+    signals.close()
+    view.close()
+    assert not view.is_running, "the countdown timer still runs after close()"
+    view.deleteLater()
+    signals.deleteLater()
+    flush()
+
+
+def finding(
+    clock: FakeClock,
+    *,
+    rule: str = "proximity",
+    subject: str = "milkmaid",
+    camera: str = "cam-east",
+    severity: str = "high",
+    track: int | None = 3,
+) -> Finding:
+    return Finding(rule, camera, subject, track, severity, clock.now(), 1.0, {"distance_m": 0.4})  # type: ignore[arg-type]
+
+
+def raise_alarm(manager: AlarmManager, clock: FakeClock, **kwargs: object) -> Alarm:
+    (alarm,) = manager.ingest([finding(clock, **kwargs)])  # type: ignore[arg-type]
+    return alarm
+
+
+def cell(view: AlarmQueueView, row: int, column: int, role: int = Qt.ItemDataRole.DisplayRole):
+    return view.model.data(view.model.index(row, column), role)
+
+
+def key(widget: QWidget, k: Qt.Key, qtbot) -> None:
+    qtbot.keyClick(widget, k)
+    flush()
+
+
+def event_kinds(store: AlarmStore, alarm_id: int) -> list[str]:
+    return [e.kind.value for e in store.alarm_events(alarm_id)]
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+def test_alarm_from_a_worker_thread_appears_with_its_fields(queue, manager, clock) -> None:
+    raised: list[Alarm] = []
+    changes: list[list[Alarm]] = []
+    queue.alarm_raised.connect(raised.append)
+    queue.alarms_changed.connect(changes.append)
+    picture = jpeg()
+
+    def runtime() -> None:  # the runtime ingests on its own thread
+        manager.ingest([finding(clock)], snapshot=lambda f: picture)
+
+    worker = threading.Thread(target=runtime, name="runtime")
+    worker.start()
+    worker.join()
+    assert queue.model.rowCount() == 0  # nothing touched the view from the worker thread
+    flush()  # the queued signal is delivered on the GUI thread
+
+    assert queue.model.rowCount() == 1
+    (alarm,) = manager.open_alarms()
+    assert [a.alarm_id for a in raised] == [alarm.alarm_id]
+    assert changes[-1] == [alarm]
+    assert cell(queue, 0, STATUS) == "NEW"
+    assert cell(queue, 0, SEVERITY) == "HIGH"
+    assert cell(queue, 0, CAMERA) == "East gallery"
+    assert cell(queue, 0, PLACE) == "The Milkmaid"
+    assert cell(queue, 0, RULE) == "Too close to an artwork"
+    assert cell(queue, 0, RAISED) == "03:00:00"  # site time, Europe/Amsterdam
+    assert cell(queue, 0, ESCALATION) == "30 s"
+    assert "0.4 m" in cell(queue, 0, SNAPSHOT, Qt.ItemDataRole.ToolTipRole)
+    thumb = cell(queue, 0, SNAPSHOT, Qt.ItemDataRole.DecorationRole)
+    assert isinstance(thumb, QPixmap)
+    assert not thumb.isNull()
+    assert (thumb.width(), thumb.height()) == (96, 54)  # 16:9 snapshot scaled into 96x54
+    # the snapshot was read once, however often the row is painted
+    cell(queue, 0, SNAPSHOT, Qt.ItemDataRole.DecorationRole)
+    queue.table.viewport().repaint()
+    assert queue.model.thumbnails.loads == 1
+    assert queue.selected_alarm() == alarm  # the one alarm is ready for the A key
+    assert "1 NEW" in queue.summary_label.text()
+
+
+def test_unacknowledged_alarms_stand_out_not_by_colour_alone(queue, manager, clock) -> None:
+    first = raise_alarm(manager, clock)
+    clock.advance(5)
+    medium = raise_alarm(
+        manager,
+        clock,
+        rule="restricted_zone",
+        subject="store",
+        camera="cam-corridor",
+        severity="medium",
+    )
+    clock.advance(5)
+    newest = raise_alarm(manager, clock, subject="night-watch", camera="cam-west")
+    manager.acknowledge(first.alarm_id, USER)
+    flush()
+
+    order = [queue.model.alarm_at(row).alarm_id for row in range(queue.model.rowCount())]
+    assert order == [a.alarm_id for a in manager.open_alarms()]
+    assert order == [newest.alarm_id, first.alarm_id, medium.alarm_id]
+
+    def bold(row: int) -> bool:
+        font = cell(queue, row, CAMERA, Qt.ItemDataRole.FontRole)
+        return isinstance(font, QFont) and font.bold()
+
+    assert [cell(queue, r, STATUS) for r in range(3)] == ["NEW", "Acknowledged", "NEW"]
+    assert [bold(r) for r in range(3)] == [True, False, True]
+    marks = [cell(queue, r, STATUS, Qt.ItemDataRole.DecorationRole) for r in range(3)]
+    assert all(isinstance(m, QPixmap) and not m.isNull() for m in marks)
+    assert marks[0].toImage() == marks[2].toImage()  # the same NEW marker...
+    assert marks[0].toImage() != marks[1].toImage()  # ...and another shape once acknowledged
+    assert cell(queue, 2, PLACE) == "Store (staff only)"
+    assert cell(queue, 2, SEVERITY) == "MEDIUM"
+    assert "2 NEW" in queue.summary_label.text()
+
+
+def test_keyboard_handles_an_alarm_from_raise_to_resolve(queue, manager, store, clock, qtbot):
+    alarm = raise_alarm(manager, clock)
+    flush()
+    table = queue.table
+    assert QApplication.focusWidget() is table
+
+    clock.advance(4)
+    key(table, Qt.Key.Key_A, qtbot)  # acknowledge
+    assert store.get_alarm(alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
+    assert cell(queue, 0, STATUS) == "Acknowledged"
+    assert queue.last_error is None
+
+    clock.advance(3)
+    key(table, Qt.Key.Key_D, qtbot)  # dispatch
+    dialog = queue.active_dialog
+    assert isinstance(dialog, DispatchDialog)
+    assert dialog.map.target.outline == load_site(SITE).protected_object("milkmaid").plan_polygon
+    key(dialog.guard_list, Qt.Key.Key_2, qtbot)  # the second guard: Ben, East wing
+    assert dialog.selected_guard_id() == "g-ben"
+    key(dialog.guard_list, Qt.Key.Key_Return, qtbot)  # Enter sends
+    assert queue.active_dialog is None
+    (dispatch,) = store.dispatches(alarm.alarm_id)
+    assert (dispatch.guard_id, dispatch.post, dispatch.arrived_at) == ("g-ben", "East wing", None)
+    assert cell(queue, 0, STATUS) == "Guard sent"
+    assert "Ben (East wing) dispatched" in queue.message_label.text()
+
+    clock.advance(60)
+    assert QApplication.focusWidget() is table
+    key(table, Qt.Key.Key_G, qtbot)  # the guard arrived
+    (dispatch,) = store.dispatches(alarm.alarm_id)
+    assert dispatch.arrived_at == clock.now()
+
+    clock.advance(30)
+    key(table, Qt.Key.Key_R, qtbot)  # resolve
+    dialog = queue.active_dialog
+    assert isinstance(dialog, ResolveDialog)
+    key(dialog.outcome_list, Qt.Key.Key_2, qtbot)  # "Visitor warned", and on to the note
+    assert dialog.selected_outcome() == Outcome.VISITOR_WARNED
+    assert QApplication.focusWidget() is dialog.note_edit
+    qtbot.keyClicks(dialog.note_edit, "stepped back from the painting")
+    key(dialog.note_edit, Qt.Key.Key_Return, qtbot)
+    assert queue.active_dialog is None
+
+    record = store.get_alarm(alarm.alarm_id)
+    assert record.state == AlarmState.RESOLVED
+    assert record.outcome == Outcome.VISITOR_WARNED
+    assert record.note == "stepped back from the painting"
+    assert event_kinds(store, alarm.alarm_id) == [
+        "raise",
+        "acknowledge",
+        "dispatch",
+        "arrive",
+        "resolve",
+    ]
+    assert {e.user for e in store.alarm_events(alarm.alarm_id)[1:]} == {USER}
+    assert queue.model.rowCount() == 0
+    assert store.verify_audit_chain().ok
+
+
+def test_space_also_acknowledges_and_escape_cancels_a_dialog(queue, manager, store, clock, qtbot):
+    alarm = raise_alarm(manager, clock)
+    flush()
+    key(queue.table, Qt.Key.Key_Space, qtbot)
+    assert store.get_alarm(alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
+    key(queue.table, Qt.Key.Key_D, qtbot)
+    dialog = queue.active_dialog
+    assert isinstance(dialog, DispatchDialog)
+    key(dialog.guard_list, Qt.Key.Key_Escape, qtbot)
+    assert queue.active_dialog is None
+    assert store.dispatches(alarm.alarm_id) == []
+    assert event_kinds(store, alarm.alarm_id) == ["raise", "acknowledge"]
+
+
+def test_illegal_actions_show_an_error_and_write_nothing(queue, manager, store, clock, qtbot):
+    messages: list[str] = []
+    queue.message.connect(messages.append)
+    alarm = raise_alarm(manager, clock)
+    flush()
+    table = queue.table
+
+    for k in (Qt.Key.Key_R, Qt.Key.Key_D):  # a new alarm cannot be resolved or dispatched to
+        key(table, k, qtbot)
+        assert queue.active_dialog is None
+        assert queue.last_error is not None
+        assert "it is raised (acknowledge it first: A)" in queue.last_error
+        assert queue.message_label.isVisible()
+        assert queue.last_error in queue.message_label.text()
+    key(table, Qt.Key.Key_G, qtbot)
+    assert queue.last_error is not None
+    assert "no guard is on the way" in queue.last_error
+    assert event_kinds(store, alarm.alarm_id) == ["raise"]
+    assert store.dispatches(alarm.alarm_id) == []
+
+    key(table, Qt.Key.Key_A, qtbot)
+    assert queue.last_error is None
+    key(table, Qt.Key.Key_A, qtbot)  # the model refuses a second acknowledgement
+    assert queue.last_error is not None
+    assert "is acknowledged: it cannot become acknowledged" in queue.last_error
+    assert messages[-1] == queue.last_error
+    assert event_kinds(store, alarm.alarm_id) == ["raise", "acknowledge"]
+
+
+def test_a_refusal_inside_a_dialog_is_shown_there(queue, manager, store, clock, qtbot) -> None:
+    alarm = raise_alarm(manager, clock)
+    manager.acknowledge(alarm.alarm_id, USER)
+    flush()
+    key(queue.table, Qt.Key.Key_D, qtbot)
+    dialog = queue.active_dialog
+    assert isinstance(dialog, DispatchDialog)
+    manager.resolve(alarm.alarm_id, "false_alarm", "supervisor")  # another console was quicker
+    key(dialog.guard_list, Qt.Key.Key_Return, qtbot)
+    assert queue.active_dialog is dialog  # still open, saying why
+    assert dialog.last_error is not None
+    assert "no longer open" in dialog.last_error
+    assert store.dispatches(alarm.alarm_id) == []
+    key(dialog.guard_list, Qt.Key.Key_Escape, qtbot)
+    assert queue.active_dialog is None
+
+
+def test_resolve_needs_an_outcome(queue, manager, store, clock, qtbot) -> None:
+    alarm = raise_alarm(manager, clock)
+    manager.acknowledge(alarm.alarm_id, USER)
+    flush()
+    key(queue.table, Qt.Key.Key_R, qtbot)
+    dialog = queue.active_dialog
+    assert isinstance(dialog, ResolveDialog)
+    assert dialog.selected_outcome() is None
+    key(dialog.outcome_list, Qt.Key.Key_Return, qtbot)
+    assert dialog.last_error is not None
+    assert "pick an outcome first" in dialog.last_error
+    assert queue.active_dialog is dialog
+    assert store.get_alarm(alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
+    key(dialog.outcome_list, Qt.Key.Key_1, qtbot)
+    key(dialog.note_edit, Qt.Key.Key_Return, qtbot)  # no note: it is optional
+    record = store.get_alarm(alarm.alarm_id)
+    assert (record.state, record.outcome, record.note) == (
+        AlarmState.RESOLVED,
+        Outcome.FALSE_ALARM,
+        None,
+    )
+
+
+def test_escalation_countdown(queue, manager, store, clock) -> None:
+    alarm = raise_alarm(manager, clock)  # high: escalates after 30 s
+    clock.advance(1)
+    low = raise_alarm(
+        manager, clock, rule="loitering", subject="corridor", camera="cam-corridor",
+        severity="low", track=9,
+    )  # fmt: skip
+    flush()
+    row_high = queue.model.row_of(alarm.alarm_id)
+    row_low = queue.model.row_of(low.alarm_id)
+    assert cell(queue, row_low, ESCALATION) == "5:00"  # 300 s
+    assert queue.is_running  # one timer while the queue is shown
+
+    clock.advance(11.5)
+    queue.tick_countdown()
+    assert cell(queue, row_high, ESCALATION) == "18 s"
+    assert cell(queue, row_low, ESCALATION) == "4:49"
+    clock.advance(16.8)
+    assert cell(queue, row_high, ESCALATION) == "1 s"
+    clock.advance(0.7)
+    assert cell(queue, row_high, ESCALATION) == "ESCALATED"  # due, even before the core's tick
+    manager.tick()
+    flush()
+    row_high = queue.model.row_of(alarm.alarm_id)
+    assert queue.model.alarm_at(row_high).escalated
+    assert cell(queue, row_high, ESCALATION) == "ESCALATED"
+    assert "escalate" in event_kinds(store, alarm.alarm_id)
+    queue.select_alarm(alarm.alarm_id)
+    queue.acknowledge_selected()
+    row_high = queue.model.row_of(alarm.alarm_id)
+    assert cell(queue, row_high, ESCALATION) == "escalated earlier"
+
+    queue.hide()
+    assert not queue.is_running  # hidden: nothing to count down for
+
+
+def test_escalation_text_without_a_view(manager, site, clock) -> None:
+    alarm = raise_alarm(manager, clock, severity="medium", subject="bronze-dancer")
+    at = START.timestamp()
+    assert escalation_text(alarm, site, at) == "1:00"
+    assert escalation_text(alarm, site, at + 59.2) == "1 s"
+    assert escalation_text(alarm, site, at + 60) == "ESCALATED"
+    assert escalation_text(replace(alarm, state=AlarmState.ACKNOWLEDGED), site, at + 90) == ""
+
+
+def test_snapshot_thumbnails_are_read_once(tmp_path: Path) -> None:
+    path = tmp_path / "snap.jpg"
+    path.write_bytes(jpeg(640, 480))
+    thumbs = SnapshotThumbnails(capacity=2)
+    first = thumbs.get(str(path))
+    assert first is not None
+    assert (first.width(), first.height()) == (72, 54)  # 4:3 kept
+    assert thumbs.get(str(path)) is first
+    assert thumbs.get(str(tmp_path / "gone.jpg")) is None
+    assert thumbs.get(str(tmp_path / "gone.jpg")) is None
+    assert thumbs.loads == 2
+    assert thumbs.get(None) is None
+    assert thumbs.loads == 2
+
+
+def test_the_actions_are_offered_for_menus_and_buttons(queue) -> None:
+    names = [a.text() for a in queue.menu().actions()]
+    assert names == ["&Acknowledge", "&Dispatch guard…", "&Guard arrived", "&Resolve…"]
+    keys = [[s.toString() for s in a.shortcuts()] for a in queue.alarm_actions]
+    assert keys == [["A", "Space"], ["D"], ["G"], ["R"]]
+    assert queue.table.actions() == queue.alarm_actions  # the context menu
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def test_location_map_highlights_the_target(qtbot, manager, site, clock) -> None:
+    zone_alarm = raise_alarm(manager, clock, rule="after_hours", subject="east-gallery")
+    camera_alarm = raise_alarm(
+        manager, clock, rule="camera_health", subject="cam-east", severity="medium", track=None
+    )
+    target = alarm_target(site, zone_alarm)
+    assert target.floor_id == "ground"
+    assert target.outline == site.zone("east-gallery").plan_polygon
+    assert target.camera_position == (1120, 520)
+    assert alarm_target(site, camera_alarm).outline is None
+
+    images: list[QImage] = []
+    for alarm in (zone_alarm, camera_alarm):
+        view = AlarmLocationMap(site, alarm)
+        qtbot.addWidget(view)
+        view.resize(480, 320)
+        images.append(view.grab().toImage())
+        centre = view.plan_transform().map(
+            *np.mean(np.array(site.zone("east-gallery").plan_polygon), axis=0).tolist()
+        )
+        view.close()
+    x, y = round(centre[0]), round(centre[1])
+    highlighted, plain = (QImage(i).pixelColor(x, y) for i in images)
+    # the zone is filled with the alarm's (red) colour
+    assert highlighted.red() - highlighted.blue() > plain.red() - plain.blue() + 30
+
+
+# --------------------------------------------------------------------------- the sound
+
+
+def alarm_of(alarm_id: int, severity: str, *, state: AlarmState = AlarmState.RAISED) -> Alarm:
+    return Alarm(
+        alarm_id, "cam-east", "proximity", "milkmaid", severity, state, START, START, START,
+        (1,), None, None,
+    )  # fmt: skip
+
+
+def cues(policy: SoundPolicy, clock: FakeClock, seconds: float, step: float = 0.5) -> list:
+    """Every cue the policy asks for while `seconds` pass, as (time offset, cue)."""
+    heard = []
+    start = clock.monotonic()
+    while clock.monotonic() - start <= seconds + 1e-9:
+        decision = policy.tick(clock.monotonic())
+        if decision.cue is not None:
+            heard.append((round(clock.monotonic() - start, 3), decision.cue))
+        clock.advance(step)
+    return heard
+
+
+def test_sound_sounds_each_new_alarm_at_once_then_repeats(clock) -> None:
+    policy = SoundPolicy()
+    policy.set_alarms([alarm_of(1, "medium")])
+    assert cues(policy, clock, 45) == [(0, Cue("medium")), (20, Cue("medium")), (40, Cue("medium"))]
+    policy.set_alarms([alarm_of(1, "medium"), alarm_of(2, "high")])
+    # the new high alarm sounds at once, and its cue (the most severe) repeats every 10 s
+    assert cues(policy, clock, 21) == [(0, Cue("high")), (10, Cue("high")), (20, Cue("high"))]
+    policy.set_alarms([alarm_of(1, "medium", state=AlarmState.ACKNOWLEDGED)])
+    assert cues(policy, clock, 120) == []  # acknowledged: silence
+
+
+def test_sound_is_louder_and_faster_once_escalated(clock) -> None:
+    policy = SoundPolicy()
+    policy.set_alarms([alarm_of(1, "low")])
+    assert cues(policy, clock, 5) == [(0, Cue("low"))]
+    policy.set_alarms([replace(alarm_of(1, "low"), escalated=True)])
+    heard = cues(policy, clock, 20)
+    assert heard == [(0, Cue("low", True)), (10, Cue("low", True)), (20, Cue("low", True))]
+    assert policy.settings.escalated_repeat_s["low"] < policy.settings.repeat_s["low"]
+
+
+def test_mute_times_out_and_says_so(clock) -> None:
+    policy = SoundPolicy(SoundSettings(mute_s=120))
+    policy.set_alarms([alarm_of(1, "high")])
+    assert policy.tick(clock.monotonic()).cue == Cue("high")
+    policy.mute(clock.monotonic())
+    assert cues(policy, clock, 119) == []  # 119.5 s of silence
+    assert policy.muted(clock.monotonic())
+    assert policy.mute_remaining_s(clock.monotonic()) == pytest.approx(0.5)
+    clock.advance(0.5)
+    decision = policy.tick(clock.monotonic())
+    assert decision.cue == Cue("high")
+    assert decision.notices == ("Alarm sound is back on: the mute timed out.",)
+    assert not policy.muted(clock.monotonic())
+
+
+def test_a_new_alarm_ends_the_mute(clock) -> None:
+    policy = SoundPolicy()
+    policy.set_alarms([alarm_of(1, "low")])
+    policy.tick(clock.monotonic())
+    policy.mute(clock.monotonic())
+    clock.advance(30)
+    policy.set_alarms([alarm_of(1, "low"), replace(alarm_of(1, "low"), escalated=True)])
+    assert policy.tick(clock.monotonic()).cue is None  # an escalation does not break the mute
+    policy.set_alarms([alarm_of(1, "low"), alarm_of(2, "medium")])
+    decision = policy.tick(clock.monotonic())
+    assert decision.cue == Cue("medium")
+    assert decision.notices == ("Alarm sound is back on: a new alarm was raised.",)
+
+    strict = SoundPolicy(SoundSettings(new_alarm_ends_mute=False))
+    strict.mute(clock.monotonic())
+    strict.set_alarms([alarm_of(3, "high")])
+    assert strict.tick(clock.monotonic()).cue is None
+
+
+def test_sound_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="lacks severities"):
+        SoundSettings(repeat_s={"high": 5})
+    with pytest.raises(ValueError, match="mute_s"):
+        SoundSettings(mute_s=0)
+
+
+class RecordingOutput:
+    def __init__(self) -> None:
+        self.played: list[Cue] = []
+        self.closed = False
+
+    def play(self, cue: Cue) -> None:
+        self.played.append(cue)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_player_sounds_mutes_and_unmutes_itself(clock) -> None:
+    output = RecordingOutput()
+    player = AlarmSoundPlayer(clock, settings=SoundSettings(mute_s=90), output=output)
+    notices: list[str] = []
+    muted: list[bool] = []
+    player.notice.connect(notices.append)
+    player.mute_changed.connect(muted.append)
+    try:
+        player.set_alarms([alarm_of(1, "high")])
+        assert output.played == [Cue("high")]
+        player.mute_action.trigger()  # the menu item / Ctrl+M
+        assert player.muted
+        assert notices[-1] == "Alarm sound muted for 1:30."
+        clock.advance(60)
+        player.tick()
+        assert output.played == [Cue("high")]
+        clock.advance(30)
+        player.tick()
+        assert not player.muted
+        assert not player.mute_action.isChecked()
+        assert notices[-1] == "Alarm sound is back on: the mute timed out."
+        assert muted == [True, False]
+        assert output.played == [Cue("high"), Cue("high")]
+        player.start()
+        assert player.is_running
+    finally:
+        player.close()
+    assert not player.is_running
+    assert output.closed
+    player.deleteLater()
+    flush()
+
+
+def test_tones_differ_per_severity_and_are_written_once(tmp_path: Path) -> None:
+    bank = ToneBank(tmp_path / "sounds")
+    kinds = [Cue(s, e) for s in ("high", "medium", "low") for e in (False, True)]
+    paths = {cue: bank.path(cue) for cue in kinds}
+    assert len(set(paths.values())) == 6
+    stamps = {cue: p.stat().st_mtime_ns for cue, p in paths.items()}
+    assert {cue: bank.path(cue) for cue in kinds} == paths
+    assert {cue: p.stat().st_mtime_ns for cue, p in paths.items()} == stamps  # not rewritten
+
+    def read(cue: Cue) -> np.ndarray:
+        with wave.open(str(paths[cue])) as wav:
+            assert (wav.getnchannels(), wav.getsampwidth()) == (1, 2)
+            rate = wav.getframerate()
+            return np.frombuffer(wav.readframes(wav.getnframes()), "<i2").astype(float), rate
+
+    def pitch(cue: Cue) -> float:
+        samples, rate = read(cue)
+        spectrum = np.abs(np.fft.rfft(samples))
+        return float(np.fft.rfftfreq(samples.size, 1 / rate)[spectrum.argmax()])
+
+    assert pitch(Cue("high")) in (pytest.approx(880, abs=15), pytest.approx(1175, abs=15))
+    assert pitch(Cue("medium")) == pytest.approx(660, abs=10)
+    assert pitch(Cue("low")) == pytest.approx(440, abs=10)
+    for severity in ("high", "medium", "low"):
+        normal, _ = read(Cue(severity))
+        loud, _ = read(Cue(severity, True))
+        assert np.abs(loud).max() > np.abs(normal).max() * 1.3  # louder
+        assert bank.pattern(Cue(severity, True)).beeps > bank.pattern(Cue(severity)).beeps
+
+
+def test_no_audio_device_logs_once_and_carries_on(tmp_path: Path, caplog) -> None:
+    owner = AlarmSoundPlayer(FakeClock(START), output=RecordingOutput())
+    output = SoundEffectOutput(ToneBank(tmp_path), owner, has_output=lambda: False)
+    with caplog.at_level("WARNING", logger="ui.sound"):
+        output.play(Cue("high"))
+        output.play(Cue("low", True))
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ui.sound"]
+    assert warnings == ["alarm sound is off: no audio output device (alarms are still shown)"]
+    assert output.silent_reason == "no audio output device"
+    output.close()
+    owner.close()
+    owner.deleteLater()
+    flush()
+
+
+def test_the_real_output_carries_on_whatever_this_machine_has(tmp_path: Path) -> None:
+    """With QtMultimedia for real: on a machine without sound (CI) it logs once and goes on;
+    with sound it plays. Either way the cue is decided and signalled."""
+    clock = FakeClock(START)
+    player = AlarmSoundPlayer(clock, cache_dir=tmp_path)
+    played: list[Cue] = []
+    player.cue_played.connect(played.append)
+    try:
+        player.set_alarms([alarm_of(1, "high")])
+        clock.advance(10)
+        player.tick()
+        flush()
+    finally:
+        player.close()
+    assert played == [Cue("high"), Cue("high")]
+    player.deleteLater()
+    flush()

@@ -1,0 +1,780 @@
+"""The alarm queue: every open alarm, most urgent first, handled from the keyboard.
+
+A table over `AlarmManager.open_alarms()` in the manager's order (most severe, unacknowledged,
+newest first). An unacknowledged alarm stands out by more than colour: its row is bold, its
+status column shows a warning marker and the word NEW. Each row shows the snapshot (loaded from
+`snapshot_path` when the row is first painted, then cached), severity (word and bars), camera,
+protected object or zone, rule, time raised (site time) and the escalation countdown (seconds
+left, then ESCALATED), which one timer refreshes while the queue is visible.
+
+Keys (also buttons, the context menu and `menu()` / `alarm_actions` for the menu bar):
+A or Space acknowledges the selected alarm, D opens the dispatch dialog, G records that the
+dispatched guard arrived, R opens the resolve dialog. The view changes nothing itself: it calls
+the manager, and when the manager refuses (IllegalTransition, a store error) the refusal is shown
+in the queue's message line and emitted as `message`.
+
+Wiring (the manager calls its listeners from worker threads; `AlarmSignals` carries them over):
+
+    signals = AlarmSignals()
+    manager.add_listener(signals.on_alarm)
+    queue = AlarmQueueView(manager, site, user="monitor-1", clock=clock)
+    signals.alarm_changed.connect(queue.on_alarm)
+    queue.alarms_changed.connect(sound.set_alarms)
+    queue.message.connect(window.statusBar().showMessage)
+    window.menuBar().addMenu(queue.menu())
+    ...
+    signals.close()         # before the manager may call it again after the window is gone
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPointF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QFont,
+    QHideEvent,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.alarms import TRANSITIONS, Alarm, AlarmManager
+from console.clock import Clock
+from console.site_file import Site
+from console.store import AlarmState
+from ui.dispatch_dialog import (
+    REFUSALS,
+    SEVERITY_BARS,
+    SEVERITY_COLOR_ROLE,
+    DispatchDialog,
+    ResolveDialog,
+    camera_name,
+    outcome_label,
+    place_name,
+    refusal_text,
+    rule_label,
+    severity_label,
+)
+from ui.theme import PALETTE
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "ALARM_ROLE",
+    "COLUMNS",
+    "AlarmQueueModel",
+    "AlarmQueueView",
+    "AlarmSignals",
+    "SnapshotThumbnails",
+    "escalation_left_s",
+    "escalation_text",
+]
+
+ALARM_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's `Alarm`
+
+COLUMNS: tuple[str, ...] = (
+    "Status",
+    "Snapshot",
+    "Severity",
+    "Camera",
+    "Object / zone",
+    "Rule",
+    "Raised",
+    "Escalation",
+)
+STATUS, SNAPSHOT, SEVERITY, CAMERA, PLACE, RULE, RAISED, ESCALATION = range(len(COLUMNS))
+
+STATE_WORDS: dict[AlarmState, str] = {
+    AlarmState.RAISED: "NEW",
+    AlarmState.ACKNOWLEDGED: "Acknowledged",
+    AlarmState.DISPATCHED: "Guard sent",
+    AlarmState.RESOLVED: "Resolved",
+}
+
+
+# --------------------------------------------------------------------------- the core's signal
+
+
+class AlarmSignals(QObject):
+    """Carries the manager's listener calls (any thread) to the GUI thread as a signal.
+
+    Create it on the GUI thread; `manager.add_listener(signals.on_alarm)`; connect
+    `alarm_changed` to `AlarmQueueView.on_alarm` (queued across threads by Qt itself)."""
+
+    alarm_changed = Signal(object)  # Alarm
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def on_alarm(self, alarm: Alarm) -> None:
+        """The manager's listener; safe from any thread."""
+        with self._lock:
+            if self._closed:
+                return
+        self.alarm_changed.emit(alarm)
+
+    def close(self) -> None:
+        """Stop forwarding (the manager cannot forget a listener; this makes it harmless)."""
+        with self._lock:
+            self._closed = True
+
+
+# --------------------------------------------------------------------------- time left
+
+
+def escalation_left_s(alarm: Alarm, site: Site, now_s: float) -> float | None:
+    """Seconds until an unacknowledged alarm escalates (<= 0: due); None once acknowledged."""
+    if alarm.state != AlarmState.RAISED:
+        return None
+    limit = float(getattr(site.alarms.escalate_after_s, alarm.severity))
+    return limit - (now_s - alarm.raised_at.timestamp())
+
+
+def escalation_text(alarm: Alarm, site: Site, now_s: float) -> str:
+    """'25 s', '4:10', 'ESCALATED'; for a handled alarm '' or 'escalated earlier'."""
+    left = escalation_left_s(alarm, site, now_s)
+    if left is None:
+        return "escalated earlier" if alarm.escalated else ""
+    if alarm.escalated or left <= 0:
+        return "ESCALATED"
+    whole = math.ceil(left)
+    return f"{whole} s" if whole < 60 else f"{whole // 60}:{whole % 60:02d}"
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+class SnapshotThumbnails:
+    """Alarm snapshots scaled to thumbnails, read from disk on first request, then cached
+    (least recently used dropped past `capacity`; a missing file is remembered too)."""
+
+    def __init__(self, size: QSize | None = None, capacity: int = 256) -> None:
+        self.size = size or QSize(96, 54)
+        self.capacity = capacity
+        self._cache: OrderedDict[str, QPixmap | None] = OrderedDict()
+        self.loads = 0  # files read, for tests and the health panel
+
+    def get(self, path: str | None) -> QPixmap | None:
+        if not path:
+            return None
+        if path in self._cache:
+            self._cache.move_to_end(path)
+            return self._cache[path]
+        self.loads += 1
+        image = QImage(path)
+        thumb: QPixmap | None = None
+        if image.isNull():
+            log.warning("snapshot %s not readable", Path(path).name)
+        else:
+            thumb = QPixmap.fromImage(
+                image.scaled(
+                    self.size,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+        self._cache[path] = thumb
+        while len(self._cache) > self.capacity:
+            self._cache.popitem(last=False)
+        return thumb
+
+
+_MARKS: dict[tuple[str, int], QPixmap] = {}
+
+
+def _mark(kind: str, side: int = 16) -> QPixmap:
+    """Small shapes that say what colour also says: a warning triangle for a new alarm, a tick
+    for an acknowledged one, an arrow for a guard on the way, 1-3 bars for severity."""
+    key = (kind, side)
+    if key in _MARKS:
+        return _MARKS[key]
+    pixmap = QPixmap(side, side)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    s = float(side)
+    if kind == "new":
+        color = PALETTE.qcolor("offline")
+        painter.setPen(QPen(color, 1.5))
+        painter.setBrush(color)
+        painter.drawPolygon(
+            QPolygonF([QPointF(s / 2, 1), QPointF(s - 1, s - 1), QPointF(1, s - 1)])
+        )
+        painter.setPen(QPen(PALETTE.qcolor("wall"), 2))
+        painter.drawLine(QPointF(s / 2, s * 0.38), QPointF(s / 2, s * 0.66))
+        painter.drawPoint(QPointF(s / 2, s * 0.82))
+    elif kind == "acknowledged":
+        painter.setPen(QPen(PALETTE.qcolor("live"), 2))
+        painter.drawPolyline(
+            QPolygonF([QPointF(2, s * 0.55), QPointF(s * 0.4, s - 3), QPointF(s - 2, 3)])
+        )
+    elif kind == "dispatched":
+        painter.setPen(QPen(PALETTE.qcolor("focus"), 2))
+        painter.drawLine(QPointF(2, s / 2), QPointF(s - 3, s / 2))
+        painter.drawPolyline(
+            QPolygonF([QPointF(s * 0.55, 3), QPointF(s - 3, s / 2), QPointF(s * 0.55, s - 3)])
+        )
+    elif kind.startswith("bars-"):
+        severity = kind.removeprefix("bars-")
+        bars = SEVERITY_BARS.get(severity, 1)
+        color = PALETTE.qcolor(SEVERITY_COLOR_ROLE.get(severity, "muted"))
+        width = s / 4
+        for i in range(3):
+            height = s * (i + 1) / 3
+            x = i * (width + 1.5) + 1
+            fill = color if i < bars else QColor(PALETTE.border)
+            painter.fillRect(int(x), int(s - height), int(width), int(height), fill)
+    painter.end()
+    _MARKS[key] = pixmap
+    return pixmap
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class AlarmQueueModel(QAbstractTableModel):
+    """Open alarms as table rows, in the order given (the manager's)."""
+
+    def __init__(
+        self,
+        site: Site,
+        clock: Clock,
+        thumbnails: SnapshotThumbnails | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._site = site
+        self._clock = clock
+        self.thumbnails = thumbnails or SnapshotThumbnails()
+        self._alarms: list[Alarm] = []
+        self._rows: dict[int, int] = {}
+
+    # -- contents
+
+    def set_alarms(self, alarms: Sequence[Alarm]) -> None:
+        alarms = list(alarms)
+        if [a.alarm_id for a in alarms] == [a.alarm_id for a in self._alarms]:
+            self._alarms = alarms  # same rows, same order: only the contents may have changed
+            if alarms:
+                last = self.index(len(alarms) - 1, len(COLUMNS) - 1)
+                self.dataChanged.emit(self.index(0, 0), last)
+            return
+        self.beginResetModel()
+        self._alarms = alarms
+        self._rows = {a.alarm_id: row for row, a in enumerate(alarms)}
+        self.endResetModel()
+
+    def alarms(self) -> list[Alarm]:
+        return list(self._alarms)
+
+    def alarm_at(self, row: int) -> Alarm | None:
+        return self._alarms[row] if 0 <= row < len(self._alarms) else None
+
+    def row_of(self, alarm_id: int) -> int | None:
+        return self._rows.get(alarm_id)
+
+    def refresh_countdown(self) -> None:
+        """Repaint the escalation column (the time left changed)."""
+        if self._alarms:
+            self.dataChanged.emit(
+                self.index(0, ESCALATION),
+                self.index(len(self._alarms) - 1, ESCALATION),
+                [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole],
+            )
+
+    # -- Qt model
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self._alarms)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        alarm = self.alarm_at(index.row()) if index.isValid() else None
+        if alarm is None:
+            return None
+        column = index.column()
+        if role == ALARM_ROLE:
+            return alarm
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(alarm, column)
+        if role == Qt.ItemDataRole.FontRole and not alarm.acknowledged:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(alarm, column)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._foreground(alarm, column)
+        if role == Qt.ItemDataRole.BackgroundRole and not alarm.acknowledged:
+            return PALETTE.qcolor("surface_raised")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(alarm, column)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            text = self._text(alarm, column)
+            if column == STATUS and not alarm.acknowledged:
+                return "new alarm, not acknowledged"
+            return text or COLUMNS[column]
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (RAISED, ESCALATION):
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        return None
+
+    def _text(self, alarm: Alarm, column: int) -> str:
+        site = self._site
+        if column == STATUS:
+            word = STATE_WORDS[alarm.state]
+            return word if alarm.active or alarm.acknowledged else f"{word} (risk gone)"
+        if column == SNAPSHOT:
+            return "" if alarm.snapshot_path else "no snapshot"
+        if column == SEVERITY:
+            return severity_label(alarm.severity)
+        if column == CAMERA:
+            return camera_name(site, alarm.camera_id)
+        if column == PLACE:
+            return place_name(site, alarm)
+        if column == RULE:
+            return rule_label(alarm.rule)
+        if column == RAISED:
+            return f"{alarm.raised_at.astimezone(site.tz):%H:%M:%S}"
+        if column == ESCALATION:
+            return escalation_text(alarm, site, self._clock.now().timestamp())
+        return ""
+
+    def _decoration(self, alarm: Alarm, column: int) -> QPixmap | None:
+        if column == STATUS:
+            return _mark(
+                {
+                    AlarmState.RAISED: "new",
+                    AlarmState.ACKNOWLEDGED: "acknowledged",
+                    AlarmState.DISPATCHED: "dispatched",
+                }.get(alarm.state, "acknowledged")
+            )
+        if column == SNAPSHOT:
+            return self.thumbnails.get(alarm.snapshot_path)  # read on first paint, then cached
+        if column == SEVERITY:
+            return _mark(f"bars-{alarm.severity}")
+        return None
+
+    def _foreground(self, alarm: Alarm, column: int) -> QColor | None:
+        if column == SEVERITY:
+            return PALETTE.qcolor(SEVERITY_COLOR_ROLE.get(alarm.severity, "text"))
+        if column == STATUS and not alarm.acknowledged:
+            return PALETTE.qcolor("offline")
+        if column == ESCALATION and escalation_text(
+            alarm, self._site, self._clock.now().timestamp()
+        ).startswith("ESCALATED"):
+            return PALETTE.qcolor("offline")
+        if alarm.acknowledged and column != ESCALATION:
+            return PALETTE.qcolor("muted") if not alarm.active else None
+        return None
+
+    def _tooltip(self, alarm: Alarm, column: int) -> str:
+        local = alarm.raised_at.astimezone(self._site.tz)
+        lines = [
+            f"Alarm {alarm.alarm_id}: {rule_label(alarm.rule)} at {place_name(self._site, alarm)}",
+            f"camera {camera_name(self._site, alarm.camera_id)} ({alarm.camera_id})",
+            f"raised {local:%Y-%m-%d %H:%M:%S %Z}, {STATE_WORDS[alarm.state].lower()}",
+            "risk still present" if alarm.active else "risk no longer seen",
+        ]
+        if alarm.track_ids:
+            lines.append("people (track ids): " + ", ".join(map(str, alarm.track_ids)))
+        distance = alarm.detail.get("distance_m")
+        if isinstance(distance, int | float):
+            lines.append(f"closest: {distance:.1f} m")
+        if column == SNAPSHOT and not alarm.snapshot_path:
+            lines.append("no snapshot was stored")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the view
+
+
+class AlarmQueueView(QWidget):
+    """The alarm queue panel: table, action buttons, message line; keyboard first."""
+
+    alarms_changed = Signal(list)  # list[Alarm], the open alarms after each refresh
+    alarm_raised = Signal(object)  # Alarm: a new alarm reached the queue
+    message = Signal(str)  # what happened, or why the model refused (for the status bar)
+
+    def __init__(
+        self,
+        manager: AlarmManager,
+        site: Site,
+        user: str,
+        clock: Clock,
+        parent: QWidget | None = None,
+        *,
+        countdown_ms: int = 1000,
+    ) -> None:
+        super().__init__(parent)
+        self._manager = manager
+        self._site = site
+        self._user = user
+        self._clock = clock
+        self._known: set[int] = set()
+        self.last_error: str | None = None
+        self.active_dialog: QDialog | None = None
+        self.setAccessibleName("alarm queue")
+
+        self.model = AlarmQueueModel(site, clock, parent=self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)
+        self.table.setWordWrap(False)
+        self.table.setAccessibleName("open alarms")
+        thumb = self.model.thumbnails.size
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(thumb.height() + 6)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(SNAPSHOT, QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(PLACE, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(SNAPSHOT, thumb.width() + 12)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.setFocusProxy(self.table)
+
+        self.summary_label = QLabel()
+        self.summary_label.setProperty("role", "heading")
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setVisible(False)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.acknowledge_action = self._action(
+            "&Acknowledge", "Acknowledge (A)", ["A", "Space"], self.acknowledge_selected
+        )
+        self.dispatch_action = self._action(
+            "&Dispatch guard…", "Dispatch (D)", ["D"], self.open_dispatch
+        )
+        self.guard_arrived_action = self._action(
+            "&Guard arrived", "Guard arrived (G)", ["G"], self.record_guard_arrival
+        )
+        self.resolve_action = self._action("&Resolve…", "Resolve (R)", ["R"], self.open_resolve)
+        self.table.addActions(self.alarm_actions)
+        self._menu = QMenu("&Alarm", self)
+        self._menu.addActions(self.alarm_actions)
+
+        buttons = QHBoxLayout()
+        for action in self.alarm_actions:
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(countdown_ms)
+        self._countdown.timeout.connect(self.tick_countdown)
+        self.refresh()
+
+    def _action(
+        self, text: str, icon_text: str, keys: list[str], slot: Callable[[], object]
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setIconText(icon_text)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        # single keys act only while the queue (or something inside it) has the focus
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setToolTip(f"{icon_text.split(' (')[0]} the selected alarm ({', '.join(keys)})")
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    # -- for the main window
+
+    @property
+    def alarm_actions(self) -> list[QAction]:
+        """Acknowledge, dispatch, guard arrived, resolve (for a menu or toolbar)."""
+        return [
+            self.acknowledge_action,
+            self.dispatch_action,
+            self.guard_arrived_action,
+            self.resolve_action,
+        ]
+
+    def menu(self) -> QMenu:
+        """The "Alarm" menu with the queue's actions (owned by the queue)."""
+        return self._menu
+
+    # -- contents
+
+    @Slot(object)
+    def on_alarm(self, alarm: object) -> None:
+        """An alarm changed in the core (on the GUI thread, e.g. from `AlarmSignals`)."""
+        if not isinstance(alarm, Alarm):
+            log.debug("alarm queue ignores a %s notice", type(alarm).__name__)
+            return
+        self.refresh()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Re-read the open alarms, keeping the selected alarm selected."""
+        selected = self.selected_alarm()
+        row_before = self.table.currentIndex().row()
+        alarms = self._manager.open_alarms()
+        self.model.set_alarms(alarms)
+        row = self.model.row_of(selected.alarm_id) if selected is not None else None
+        if row is None and alarms:
+            row = min(max(row_before, 0), len(alarms) - 1)  # the next one in line
+        if row is not None and row != self.table.currentIndex().row():
+            self.table.setCurrentIndex(self.model.index(row, STATUS))
+        new = [a for a in alarms if a.alarm_id not in self._known]
+        self._known = {a.alarm_id for a in alarms}
+        self._update_summary(alarms)
+        self.alarms_changed.emit(alarms)
+        for alarm in new:
+            if alarm.state == AlarmState.RAISED:
+                self.alarm_raised.emit(alarm)
+
+    def _update_summary(self, alarms: list[Alarm]) -> None:
+        waiting = sum(1 for a in alarms if not a.acknowledged)
+        text = f"{len(alarms)} open alarm{'s' if len(alarms) != 1 else ''}"
+        if waiting:
+            text += f" · {waiting} NEW"
+        self.summary_label.setText(text)
+
+    def selected_alarm(self) -> Alarm | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.alarm_at(index.row())
+
+    def select_alarm(self, alarm_id: int) -> bool:
+        row = self.model.row_of(alarm_id)
+        if row is None:
+            return False
+        self.table.setCurrentIndex(self.model.index(row, STATUS))
+        return True
+
+    # -- messages
+
+    def show_message(self, text: str) -> None:
+        self.last_error = None
+        self.message_label.setStyleSheet(f"color: {PALETTE.muted}; padding: 2px;")
+        self.message_label.setText(text)
+        self.message_label.setVisible(True)
+        self.message.emit(text)
+
+    def show_error(self, text: str) -> None:
+        """Tell the operator why something was refused (also `message`, and the log)."""
+        log.warning("alarm queue: %s", text)
+        self.last_error = text
+        self.message_label.setStyleSheet(
+            f"color: {PALETTE.offline}; border: 2px solid {PALETTE.offline}; padding: 4px;"
+        )
+        self.message_label.setText(f"⚠ {text}")
+        self.message_label.setAccessibleDescription(text)
+        self.message_label.setVisible(True)
+        self.message.emit(text)
+
+    def _refused(self, what: str, exc: BaseException) -> None:
+        if not isinstance(exc, REFUSALS):
+            log.exception("alarm queue: %s failed", what)
+        self.show_error(f"{what}: {refusal_text(exc)}")
+
+    def _target(self, verb: str) -> Alarm | None:
+        alarm = self.selected_alarm()
+        if alarm is None:
+            self.show_error(f"Cannot {verb}: no alarm is selected")
+        return alarm
+
+    def _can_become(self, alarm: Alarm, target: AlarmState, verb: str) -> bool:
+        if target in TRANSITIONS[alarm.state]:
+            return True
+        hint = " (acknowledge it first: A)" if alarm.state == AlarmState.RAISED else ""
+        self.show_error(f"Cannot {verb} alarm {alarm.alarm_id}: it is {alarm.state.value}{hint}")
+        return False
+
+    # -- what the monitor does
+
+    @Slot()
+    def acknowledge_selected(self) -> None:
+        alarm = self._target("acknowledge")
+        if alarm is None:
+            return
+        try:
+            self._manager.acknowledge(alarm.alarm_id, self._user)
+        except Exception as exc:  # shown to the operator either way
+            self._refused(f"Cannot acknowledge alarm {alarm.alarm_id}", exc)
+            return
+        self.show_message(f"Alarm {alarm.alarm_id} acknowledged")
+        self.refresh()
+
+    @Slot()
+    def record_guard_arrival(self) -> None:
+        alarm = self._target("record a guard's arrival for")
+        if alarm is None:
+            return
+        what = f"Cannot record a guard's arrival at alarm {alarm.alarm_id}"
+        try:
+            waiting = [
+                d for d in self._manager.store.dispatches(alarm.alarm_id) if not d.arrived_at
+            ]
+            if not waiting:
+                self.show_error(f"{what}: no guard is on the way (dispatch one first: D)")
+                return
+            dispatch = waiting[0]  # the first sent is the first expected
+            self._manager.guard_arrived(dispatch.id, self._user)
+        except Exception as exc:
+            self._refused(what, exc)
+            return
+        self.show_message(
+            f"Guard {self._guard_name(dispatch.guard_id)} arrived at alarm {alarm.alarm_id}"
+        )
+        self.refresh()
+
+    def _guard_name(self, guard_id: str) -> str:
+        try:
+            guard = self._site.guard(guard_id)
+        except KeyError:
+            return guard_id
+        return f"{guard.name} ({guard.post})"
+
+    @Slot()
+    def open_dispatch(self) -> DispatchDialog | None:
+        """Open the dispatch dialog for the selected alarm (window-modal, not blocking)."""
+        alarm = self._target("dispatch a guard to")
+        if alarm is None or not self._can_become(alarm, AlarmState.DISPATCHED, "dispatch to"):
+            return None
+        if not self._site.guards:
+            self.show_error("Cannot dispatch: the site file lists no guards")
+            return None
+        dialog = DispatchDialog(self._manager, self._site, alarm, self._user, parent=self)
+        dialog.accepted.connect(lambda: self._dispatched(dialog))
+        self._open_dialog(dialog)
+        return dialog
+
+    def _dispatched(self, dialog: DispatchDialog) -> None:
+        guard = self._guard_name(dialog.guard or "?")
+        self.show_message(f"{guard} dispatched to alarm {dialog.alarm.alarm_id}")
+        self.refresh()
+
+    @Slot()
+    def open_resolve(self) -> ResolveDialog | None:
+        """Open the resolve dialog for the selected alarm (window-modal, not blocking)."""
+        alarm = self._target("resolve")
+        if alarm is None or not self._can_become(alarm, AlarmState.RESOLVED, "resolve"):
+            return None
+        dialog = ResolveDialog(self._manager, self._site, alarm, self._user, parent=self)
+        dialog.accepted.connect(lambda: self._resolved(dialog))
+        self._open_dialog(dialog)
+        return dialog
+
+    def _resolved(self, dialog: ResolveDialog) -> None:
+        outcome = outcome_label(dialog.outcome) if dialog.outcome else "?"
+        self.show_message(f"Alarm {dialog.alarm.alarm_id} resolved: {outcome}")
+        self.refresh()
+
+    def _open_dialog(self, dialog: QDialog) -> None:
+        if self.active_dialog is not None:
+            self.active_dialog.close()
+        self.active_dialog = dialog
+        dialog.finished.connect(lambda _result: self._dialog_closed(dialog))
+        dialog.open()
+
+    def _dialog_closed(self, dialog: QDialog) -> None:
+        if self.active_dialog is dialog:
+            self.active_dialog = None
+        if self.isVisible():  # back to the queue, ready for the next key
+            self.window().activateWindow()
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # -- the countdown timer
+
+    @Slot()
+    def tick_countdown(self) -> None:
+        self.model.refresh_countdown()
+
+    @property
+    def is_running(self) -> bool:
+        return self._countdown.isActive()
+
+    def start(self) -> None:
+        """Start the countdown timer (done when shown)."""
+        self._countdown.start()
+
+    def stop(self) -> None:
+        """Stop the countdown timer (done when hidden or closed)."""
+        self._countdown.stop()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.tick_countdown()
+        self.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.stop()
+        super().hideEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.stop()
+        if self.active_dialog is not None:
+            self.active_dialog.close()
+        super().closeEvent(event)
