@@ -1,0 +1,825 @@
+"""The floor plan panel: the plan with cameras, protected objects, zones, alarms and people.
+
+A `QGraphicsScene` per floor holds the plan image (dimmed, so a white drawing does not glare at
+3 a.m.), the zones (outline and name; restricted zones hatched), the protected objects (outline
+and name), a camera icon at each camera's `plan_position`, and the people the cameras track (a dot
+with the track id at their foot point on the plan). The operator zooms with the wheel or +/-,
+pans by dragging, fits the plan with 0, and picks the floor in the selector (shown only when the
+site has several floors). Clicking a camera icon emits `camera_clicked(camera_id)`; the main
+window shows that camera in the focus wall (`FocusWallView.show_camera`).
+
+Alarm states are shown by shape and words, not by colour alone: an object, zone or camera with an
+open alarm gets a thick outline, a severity mark (triangle: high, diamond: medium, ring: low)
+and a tag such as "ALARM · HIGH · too close · NEW".
+
+People positions come either as plan points (`update_people(camera_id, [(track_id, x, y)])`,
+e.g. `TrackPresence.plan_px` from the core) or as the pipeline's `TrackedFrame`s
+(`show_tracks`, via `listen_to(bridge)`), whose foot points are projected through the camera's
+calibration. A person not reported again stays fully visible for `people_hold_s`, then fades out
+and is removed after `people_fade_s`; the fade timer runs only while someone is shown and the
+panel is visible, and stops on hide and close.
+
+A missing or corrupt plan image shows a clear message above the plan and a hatched placeholder
+of the plan's size; cameras, objects, zones, alarms and people are still drawn and clickable.
+
+    plan = FloorPlanView(site)
+    plan.camera_clicked.connect(focus_wall_view.show_camera)
+    plan.listen_to(bridge)
+    plan.update_alarms(manager.open_alarms())
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import (
+    QBrush,
+    QCloseEvent,
+    QHideEvent,
+    QImageReader,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QResizeEvent,
+    QShowEvent,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QGraphicsPolygonItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QHBoxLayout,
+    QLabel,
+    QStyleOptionGraphicsItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.alarms import Alarm
+from console.site_file import Camera, Floor, ProtectedObject, Site, Zone
+from console.store import AlarmState
+from inference.pipeline import TrackedFrame
+from ui.bridge import PipelineBridge
+from ui.focus_wall_view import rule_words, severity_role
+from ui.theme import PALETTE
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CameraIcon", "FloorPlanView", "PersonMark", "PlanGraphicsView", "PlanOutline"]
+
+DEFAULT_PEOPLE_HOLD_S = 1.5
+DEFAULT_PEOPLE_FADE_S = 5.0
+DEFAULT_FADE_FPS = 5.0
+PLAN_OPACITY = 0.45  # the plan image, dimmed over the dark background
+ZOOM_STEP = 1.25
+MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
+CAMERA_ICON_PX = 22
+PERSON_DOT_PX = 12
+
+_Z_PLAN, _Z_ZONE, _Z_OBJECT, _Z_PERSON, _Z_CAMERA, _Z_MARK = 0, 1, 2, 3, 4, 5
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def _pen(
+    role: str, width: float, alpha: int = 255, style: Qt.PenStyle = Qt.PenStyle.SolidLine
+) -> QPen:
+    pen = QPen(PALETTE.qcolor(role, alpha), width)
+    pen.setCosmetic(True)  # the same width on screen at any zoom
+    pen.setStyle(style)
+    pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+    return pen
+
+
+def _most_urgent(alarms: Sequence[Alarm]) -> Alarm:
+    return min(
+        alarms,
+        key=lambda a: (
+            _SEVERITY_ORDER.get(a.severity, 3),
+            a.acknowledged,
+            -a.raised_at.timestamp(),
+        ),
+    )
+
+
+def alarm_tag(alarms: Sequence[Alarm]) -> str:
+    """The words shown next to an alarmed item: its most urgent alarm, and how many more."""
+    top = _most_urgent(alarms)
+    parts = ["ALARM", top.severity.upper(), rule_words(top.rule)]
+    if top.state == AlarmState.RAISED:
+        parts.append("NEW")
+    text = " · ".join(parts)
+    if len(alarms) > 1:
+        text += f" (+{len(alarms) - 1})"
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# items
+# ---------------------------------------------------------------------------------------------
+
+
+class _Tag(QGraphicsSimpleTextItem):
+    """Text on a dark backdrop that keeps its size at any zoom."""
+
+    def __init__(self, text: str, role: str = "text", parent: QGraphicsItem | None = None) -> None:
+        super().__init__(text, parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setBrush(PALETTE.qcolor(role))
+        self.setPen(Qt.PenStyle.NoPen)
+
+    def set_role(self, role: str) -> None:
+        self.setBrush(PALETTE.qcolor(role))
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().adjusted(-3, -1, 3, 1)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.fillRect(self.boundingRect(), PALETTE.qcolor("label_backdrop", 190))
+        super().paint(painter, option, widget)
+
+
+class _SeverityMark(QGraphicsPathItem):
+    """The alarm marker: a triangle with '!' (high), a diamond (medium), a ring (low)."""
+
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setZValue(_Z_MARK)
+        self.severity = ""
+
+    def set_severity(self, severity: str) -> None:
+        self.severity = severity
+        s = 16.0
+        path = QPainterPath()
+        color = PALETTE.qcolor(severity_role(severity))
+        if severity == "high":
+            path.moveTo(0, -s)
+            path.lineTo(s * 0.6, 0)
+            path.lineTo(-s * 0.6, 0)
+            path.closeSubpath()
+            self.setBrush(color)
+            self.setPen(QPen(PALETTE.qcolor("wall"), 1))
+        elif severity == "medium":
+            path.moveTo(0, -s)
+            path.lineTo(s / 2, -s / 2)
+            path.lineTo(0, 0)
+            path.lineTo(-s / 2, -s / 2)
+            path.closeSubpath()
+            self.setBrush(color)
+            self.setPen(QPen(PALETTE.qcolor("wall"), 1))
+        else:
+            path.addEllipse(QPointF(0, -s / 2), s / 2.5, s / 2.5)
+            self.setBrush(Qt.BrushStyle.NoBrush)
+            self.setPen(QPen(color, 3))
+        self.setPath(path)
+
+
+@dataclass(slots=True)
+class _AlarmMarker:
+    """A severity mark and a tag, shown next to an item while it has an open alarm."""
+
+    mark: _SeverityMark
+    tag: _Tag
+
+    @classmethod
+    def make(cls, scene: QGraphicsScene) -> _AlarmMarker:
+        mark = _SeverityMark()
+        tag = _Tag("")
+        tag.setZValue(_Z_MARK)
+        scene.addItem(mark)
+        scene.addItem(tag)
+        mark.hide()
+        tag.hide()
+        return cls(mark, tag)
+
+    def show(
+        self, at: QPointF, alarms: Sequence[Alarm], offset: tuple[float, float] = (0.0, 0.0)
+    ) -> None:
+        """Show the mark at `at` (scene) moved by `offset` screen pixels, the tag beside it."""
+        top = _most_urgent(alarms)
+        dx, dy = offset
+        self.mark.set_severity(top.severity)
+        self.mark.setPos(at)
+        self.mark.setTransform(QTransform.fromTranslate(dx, dy))  # screen px: it ignores zoom
+        self.tag.setText(alarm_tag(alarms))
+        self.tag.set_role(severity_role(top.severity))
+        self.tag.setPos(at)
+        self.tag.setTransform(QTransform.fromTranslate(dx + 14, dy - 18))
+        self.mark.show()
+        self.tag.show()
+
+    def hide(self) -> None:
+        self.mark.hide()
+        self.tag.hide()
+
+    @property
+    def text(self) -> str | None:
+        return self.tag.text() if self.tag.isVisible() else None
+
+
+class PlanOutline(QGraphicsPolygonItem):
+    """A protected object's or a zone's outline on the plan, with its name."""
+
+    def __init__(
+        self,
+        kind: str,
+        subject_id: str,
+        name: str,
+        polygon: Sequence[Sequence[float]],
+        *,
+        restricted: bool = False,
+    ) -> None:
+        super().__init__(QPolygonF([QPointF(float(x), float(y)) for x, y in polygon]))
+        self.kind = kind  # "object" or "zone"
+        self.subject_id = subject_id
+        self.name = name
+        self.restricted = restricted
+        self.alarms: tuple[Alarm, ...] = ()
+        self.setZValue(_Z_OBJECT if kind == "object" else _Z_ZONE)
+        self.setToolTip(f"{name} ({kind}{', staff only' if restricted else ''})")
+        self._role = "focus" if kind == "object" else "muted"
+        if restricted:
+            self.setBrush(QBrush(PALETTE.qcolor("stalled", 150), Qt.BrushStyle.BDiagPattern))
+        elif kind == "object":
+            self.setBrush(PALETTE.qcolor("focus", 60))
+        else:
+            self.setBrush(Qt.BrushStyle.NoBrush)
+        self.label = _Tag(name, "text", self)
+        bounds = self.polygon().boundingRect()
+        # offsets in screen pixels (the label ignores the zoom)
+        if kind == "zone":
+            self.label.setPos(bounds.topLeft())
+            self.label.setTransform(QTransform.fromTranslate(6, 6))
+            self._marker_at, self._marker_offset = bounds.topLeft(), (10.0, 46.0)
+        else:
+            self.label.setPos(bounds.bottomLeft())
+            self.label.setTransform(QTransform.fromTranslate(0, 4))
+            self._marker_at, self._marker_offset = bounds.topRight(), (0.0, 0.0)
+        self.marker: _AlarmMarker | None = None
+        self._normal_pen()
+
+    @property
+    def alarmed(self) -> bool:
+        return bool(self.alarms)
+
+    def _normal_pen(self) -> None:
+        width = 2.0 if self.kind == "object" else 1.5
+        style = Qt.PenStyle.DashLine if self.restricted else Qt.PenStyle.SolidLine
+        self.setPen(_pen(self._role, width, style=style))
+
+    def set_alarms(self, alarms: Sequence[Alarm]) -> None:
+        alarms = tuple(alarms)
+        if alarms == self.alarms:
+            return
+        self.alarms = alarms
+        scene = self.scene()
+        if alarms:
+            top = _most_urgent(alarms)
+            self.setPen(_pen(severity_role(top.severity), 5.0))
+            if self.marker is None and scene is not None:
+                self.marker = _AlarmMarker.make(scene)
+            if self.marker is not None:
+                self.marker.show(self._marker_at, alarms, self._marker_offset)
+            self.setZValue(_Z_OBJECT + 0.5)
+        else:
+            self._normal_pen()
+            if self.marker is not None:
+                self.marker.hide()
+            self.setZValue(_Z_OBJECT if self.kind == "object" else _Z_ZONE)
+
+
+class CameraIcon(QGraphicsPathItem):
+    """A camera at its plan position: a body and a lens, the same size on screen at any zoom."""
+
+    def __init__(self, camera: Camera, position: tuple[float, float]) -> None:
+        super().__init__()
+        self.camera_id = camera.id
+        s = CAMERA_ICON_PX
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(-s / 2, -s / 3, s * 0.62, s * 0.66), 3, 3)
+        lens = QPolygonF(
+            [
+                QPointF(s * 0.12, -s / 6),
+                QPointF(s / 2, -s / 3),
+                QPointF(s / 2, s / 3),
+                QPointF(s * 0.12, s / 6),
+            ]
+        )
+        path.addPolygon(lens)
+        path.closeSubpath()
+        self.setPath(path)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setPos(QPointF(*position))
+        self.setZValue(_Z_CAMERA)
+        self.setBrush(PALETTE.qcolor("surface_raised"))
+        self.setPen(QPen(PALETTE.qcolor("text"), 1.5))
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(f"{camera.name} ({camera.id}): click to show it on the focus wall")
+        self.setAcceptHoverEvents(True)
+        self.label = _Tag(camera.name, "text", self)
+        self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
+        self.label.setPos(-s / 2, s / 2 + 2)
+        self.ring = QGraphicsEllipseItem(QRectF(-s * 0.85, -s * 0.85, s * 1.7, s * 1.7), self)
+        self.ring.setBrush(Qt.BrushStyle.NoBrush)
+        self.ring.hide()
+        self.alarm_tag = _Tag("", "text", self)
+        self.alarm_tag.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
+        self.alarm_tag.setPos(-s / 2, -s * 1.75)
+        self.alarm_tag.hide()
+        self.alarms: tuple[Alarm, ...] = ()
+
+    @property
+    def alarmed(self) -> bool:
+        return bool(self.alarms)
+
+    def set_alarms(self, alarms: Sequence[Alarm]) -> None:
+        alarms = tuple(alarms)
+        if alarms == self.alarms:
+            return
+        self.alarms = alarms
+        if alarms:
+            top = _most_urgent(alarms)
+            role = severity_role(top.severity)
+            self.ring.setPen(QPen(PALETTE.qcolor(role), 4))
+            self.ring.show()
+            self.setPen(QPen(PALETTE.qcolor(role), 3))
+            self.alarm_tag.setText("ALARM" + (f" ×{len(alarms)}" if len(alarms) > 1 else ""))
+            self.alarm_tag.set_role(role)
+            self.alarm_tag.show()
+        else:
+            self.ring.hide()
+            self.alarm_tag.hide()
+            self.setPen(QPen(PALETTE.qcolor("text"), 1.5))
+
+
+class PersonMark(QGraphicsEllipseItem):
+    """A tracked person's foot point on the plan, with the track id; fades when not seen."""
+
+    def __init__(self, camera_id: str, track_id: int, seen_at: float) -> None:
+        r = PERSON_DOT_PX / 2
+        super().__init__(QRectF(-r, -r, 2 * r, 2 * r))
+        self.camera_id = camera_id
+        self.track_id = track_id
+        self.seen_at = seen_at
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setZValue(_Z_PERSON)
+        self.setBrush(PALETTE.qcolor("person_box"))
+        self.setPen(QPen(PALETTE.qcolor("wall"), 1.5))
+        self.label = _Tag(f"#{track_id}", "person_box", self)
+        self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
+        self.label.setPos(r + 2, -r - 4)
+        self.setToolTip(f"person #{track_id} seen by {camera_id}")
+
+
+# ---------------------------------------------------------------------------------------------
+# one floor
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _FloorScene:
+    floor: Floor
+    scene: QGraphicsScene
+    problem: str | None = None  # why the plan image is not shown
+    plan_item: QGraphicsPixmapItem | None = None
+    cameras: dict[str, CameraIcon] = field(default_factory=dict)
+    objects: dict[str, PlanOutline] = field(default_factory=dict)
+    zones: dict[str, PlanOutline] = field(default_factory=dict)
+
+
+def _read_plan(floor: Floor) -> tuple[QPixmap | None, str | None]:
+    path = floor.plan_path
+    if not path.is_file():
+        return None, f"the file {path} is missing"
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    image = reader.read()
+    if image.isNull():
+        return None, f"the file {path} is not a readable image ({reader.errorString()})"
+    return QPixmap.fromImage(image), None
+
+
+# ---------------------------------------------------------------------------------------------
+# the graphics view: zoom, pan, clicks on cameras
+# ---------------------------------------------------------------------------------------------
+
+
+class PlanGraphicsView(QGraphicsView):
+    """Shows one floor's scene: wheel or +/- zooms, dragging pans, 0 fits the plan."""
+
+    camera_clicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRenderHints(
+            QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform
+        )
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setBackgroundBrush(PALETTE.qcolor("wall"))
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName("floor plan")
+        self._auto_fit = True  # follow the panel's size until the operator zooms
+
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def fit_to_plan(self) -> None:
+        scene = self.scene()
+        if scene is None:
+            return
+        self.fitInView(scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self._auto_fit = True
+
+    def zoom_by(self, factor: float) -> None:
+        target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom * factor))
+        if self.zoom > 0:
+            self.scale(target / self.zoom, target / self.zoom)
+        self._auto_fit = False
+
+    def camera_at(self, pos: QPointF) -> str | None:
+        """The camera whose icon (or its label) is under this viewport position."""
+        for item in self.items(pos.toPoint()):
+            while item is not None:
+                if isinstance(item, CameraIcon):
+                    return item.camera_id
+                item = item.parentItem()
+        return None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            camera_id = self.camera_at(event.position())
+            if camera_id is not None:
+                log.info("floor plan: camera %s clicked", camera_id)
+                self.camera_clicked.emit(camera_id)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_by(ZOOM_STEP**steps)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_by(ZOOM_STEP)
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_by(1 / ZOOM_STEP)
+        elif key == Qt.Key.Key_0:
+            self.fit_to_plan()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit_to_plan()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._auto_fit:
+            self.fit_to_plan()
+
+
+# ---------------------------------------------------------------------------------------------
+# the panel
+# ---------------------------------------------------------------------------------------------
+
+
+class FloorPlanView(QWidget):
+    """The floor plan panel over a `Site`."""
+
+    camera_clicked = Signal(str)  # a camera icon was clicked: show it in the focus wall
+    floor_changed = Signal(str)
+
+    def __init__(
+        self,
+        site: Site,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        people_hold_s: float = DEFAULT_PEOPLE_HOLD_S,
+        people_fade_s: float = DEFAULT_PEOPLE_FADE_S,
+        fade_fps: float = DEFAULT_FADE_FPS,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if not (0 <= people_hold_s < people_fade_s and math.isfinite(people_fade_s)):
+            raise ValueError(
+                f"need 0 <= people_hold_s < people_fade_s (got {people_hold_s}, {people_fade_s})"
+            )
+        if not 0 < fade_fps <= 60:
+            raise ValueError(f"fade_fps must be in (0, 60], got {fade_fps}")
+        self.site = site
+        self._clock = clock
+        self._hold_s = float(people_hold_s)
+        self._fade_s = float(people_fade_s)
+        self._people: dict[tuple[str, int], PersonMark] = {}
+        self._floors: dict[str, _FloorScene] = {}
+        self._current: str | None = None
+        self.setAccessibleName("floor plan panel")
+
+        self._fade_timer = QTimer(self)
+        self._fade_timer.setInterval(max(1, round(1000.0 / fade_fps)))
+        self._fade_timer.timeout.connect(self.fade_people)
+
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        top = QHBoxLayout()
+        top.setContentsMargins(6, 2, 6, 2)
+        self._floor_label = QLabel("Floor:", self)
+        self.floor_selector = QComboBox(self)
+        self.floor_selector.setAccessibleName("floor")
+        top.addWidget(self._floor_label)
+        top.addWidget(self.floor_selector, 1)
+        column.addLayout(top)
+        self.message = QLabel("", self)
+        self.message.setObjectName("plan_message")
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("floor plan problem")
+        self.message.setStyleSheet(
+            f"QLabel {{ color: {PALETTE.text}; background: {PALETTE.surface_raised};"
+            f" border: 2px solid {PALETTE.stalled}; padding: 6px; }}"
+        )
+        self.message.hide()
+        column.addWidget(self.message)
+        self.view = PlanGraphicsView(self)
+        self.view.camera_clicked.connect(self.camera_clicked)
+        column.addWidget(self.view, 1)
+
+        for floor in site.floors:
+            self._floors[floor.id] = self._build_floor(floor)
+            self.floor_selector.addItem(floor.name, floor.id)
+        several = len(site.floors) > 1
+        self._floor_label.setVisible(several)
+        self.floor_selector.setVisible(several)
+        self.floor_selector.currentIndexChanged.connect(self._on_floor_selected)
+        self.set_floor(site.floors[0].id)
+
+    # -- building a floor ----------------------------------------------------------------------
+
+    def _build_floor(self, floor: Floor) -> _FloorScene:
+        scene = QGraphicsScene(self)
+        scene.setBackgroundBrush(PALETTE.qcolor("wall"))
+        built = _FloorScene(floor, scene)
+        pixmap, problem = _read_plan(floor)
+        if pixmap is not None:
+            # made here, not by scene.addPixmap(): an item Python created tells Python when the
+            # scene deletes it, so the reference kept below never dangles
+            item = QGraphicsPixmapItem(pixmap)
+            scene.addItem(item)
+            item.setOpacity(PLAN_OPACITY)
+            item.setZValue(_Z_PLAN)
+            item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+            built.plan_item = item
+        else:
+            built.problem = problem
+            log.warning("floor %s: plan image not shown: %s", floor.id, problem)
+        for zone in self.site.zones_on(floor.id):
+            built.zones[zone.id] = self._add_zone(scene, zone)
+        for obj in self.site.objects_on(floor.id):
+            outline = self._add_object(scene, obj)
+            if outline is not None:
+                built.objects[obj.id] = outline
+        for camera in self.site.cameras_on(floor.id):
+            if camera.plan_position is None:
+                continue
+            icon = CameraIcon(
+                camera, (float(camera.plan_position[0]), float(camera.plan_position[1]))
+            )
+            scene.addItem(icon)
+            built.cameras[camera.id] = icon
+        if pixmap is not None:
+            rect = QRectF(pixmap.rect())
+        elif floor.plan_size_px is not None:
+            rect = QRectF(0, 0, *floor.plan_size_px)
+        else:
+            rect = scene.itemsBoundingRect().adjusted(-40, -40, 40, 40)
+        if pixmap is None:
+            placeholder = QGraphicsRectItem(rect)
+            placeholder.setBrush(QBrush(PALETTE.qcolor("border"), Qt.BrushStyle.BDiagPattern))
+            placeholder.setPen(_pen("border", 1))
+            placeholder.setZValue(_Z_PLAN)
+            scene.addItem(placeholder)
+        margin = 0.04 * max(rect.width(), rect.height())  # room for tags at the plan's edges
+        scene.setSceneRect(rect.adjusted(-margin, -margin, margin, margin))
+        return built
+
+    @staticmethod
+    def _add_zone(scene: QGraphicsScene, zone: Zone) -> PlanOutline:
+        outline = PlanOutline(
+            "zone", zone.id, zone.name, zone.plan_polygon, restricted=zone.kind == "restricted"
+        )
+        scene.addItem(outline)
+        return outline
+
+    @staticmethod
+    def _add_object(scene: QGraphicsScene, obj: ProtectedObject) -> PlanOutline | None:
+        if obj.plan_polygon is None:
+            return None
+        outline = PlanOutline("object", obj.id, obj.name, obj.plan_polygon)
+        scene.addItem(outline)
+        return outline
+
+    # -- floors --------------------------------------------------------------------------------
+
+    @property
+    def current_floor(self) -> str:
+        assert self._current is not None
+        return self._current
+
+    @property
+    def floor_ids(self) -> tuple[str, ...]:
+        return tuple(self._floors)
+
+    def scene_of(self, floor_id: str) -> QGraphicsScene:
+        return self._floors[floor_id].scene
+
+    def set_floor(self, floor_id: str) -> None:
+        built = self._floors[floor_id]  # KeyError names an unknown floor
+        if floor_id == self._current:
+            return
+        self._current = floor_id
+        index = self.floor_selector.findData(floor_id)
+        if index != self.floor_selector.currentIndex():
+            self.floor_selector.setCurrentIndex(index)
+        self.view.setScene(built.scene)
+        if built.problem:
+            self.message.setText(
+                f"Plan image of {built.floor.name} cannot be shown: {built.problem}. "
+                "Cameras, objects, zones and alarms are drawn without it."
+            )
+            self.message.show()
+        else:
+            self.message.clear()
+            self.message.hide()
+        self.view.fit_to_plan()
+        self.floor_changed.emit(floor_id)
+
+    @Slot(int)
+    def _on_floor_selected(self, index: int) -> None:
+        floor_id = self.floor_selector.itemData(index)
+        if isinstance(floor_id, str):
+            self.set_floor(floor_id)
+
+    @property
+    def plan_problem(self) -> str | None:
+        """Why the current floor's plan image is not shown (None when it is)."""
+        return self._floors[self.current_floor].problem
+
+    # -- items (for the main window and tests) -------------------------------------------------
+
+    def camera_icon(self, camera_id: str) -> CameraIcon:
+        for built in self._floors.values():
+            if camera_id in built.cameras:
+                return built.cameras[camera_id]
+        raise KeyError(f"no camera icon for {camera_id!r} (unknown camera or no plan_position)")
+
+    def outline(self, subject_id: str) -> PlanOutline:
+        """The outline of a protected object or a zone."""
+        for built in self._floors.values():
+            found = built.objects.get(subject_id) or built.zones.get(subject_id)
+            if found is not None:
+                return found
+        raise KeyError(f"no outline for {subject_id!r} on the plan")
+
+    def alarm_text(self, subject_id: str) -> str | None:
+        """The alarm tag shown at an object or zone, None when it has no open alarm."""
+        marker = self.outline(subject_id).marker
+        return marker.text if marker is not None else None
+
+    def people(self) -> dict[tuple[str, int], PersonMark]:
+        """The people marks shown now, by (camera id, track id)."""
+        return dict(self._people)
+
+    # -- alarms --------------------------------------------------------------------------------
+
+    @Slot(list)
+    def update_alarms(self, alarms: Iterable[Alarm]) -> None:
+        """The open alarms (resolved ones are ignored): outlines and icons follow them."""
+        by_subject: dict[str, list[Alarm]] = {}
+        by_camera: dict[str, list[Alarm]] = {}
+        for alarm in alarms:
+            if alarm.state == AlarmState.RESOLVED:
+                continue
+            by_subject.setdefault(alarm.subject_id, []).append(alarm)
+            by_camera.setdefault(alarm.camera_id, []).append(alarm)
+        for built in self._floors.values():
+            for subject_id, outline in (*built.objects.items(), *built.zones.items()):
+                outline.set_alarms(by_subject.get(subject_id, ()))
+            for camera_id, icon in built.cameras.items():
+                icon.set_alarms(by_camera.get(camera_id, ()))
+
+    # -- people --------------------------------------------------------------------------------
+
+    def listen_to(self, bridge: PipelineBridge) -> None:
+        bridge.tracks_arrived.connect(self.show_tracks)
+
+    @Slot(object)
+    def show_tracks(self, frame: TrackedFrame) -> None:
+        """People of a pipeline frame: foot points through the camera's calibration."""
+        camera_id = frame.ref.camera_id
+        try:
+            calibration = self.site.calibration(camera_id)
+        except KeyError:
+            return
+        if calibration is None or len(frame.people) == 0:
+            return  # an uncalibrated camera cannot place people on the plan
+        plan = calibration.image_to_plan_px(frame.people.foot_points)
+        points = [
+            (int(tid), float(x), float(y))
+            for tid, (x, y) in zip(frame.people.track_id, plan, strict=True)
+            if tid >= 0
+        ]
+        self.update_people(camera_id, points)
+
+    @Slot(str, list)
+    def update_people(
+        self, camera_id: str, points_plan_px: Sequence[tuple[int, float, float]]
+    ) -> None:
+        """Where this camera's tracked people stand now, in plan pixels of the camera's floor."""
+        try:
+            floor_id = self.site.camera(camera_id).floor
+        except KeyError:
+            log.debug("people for unknown camera %s ignored", camera_id)
+            return
+        scene = self._floors[floor_id].scene
+        now = self._clock()
+        for track_id, x, y in points_plan_px:
+            if not (math.isfinite(x) and math.isfinite(y)):
+                continue  # beyond the horizon: not on the floor
+            key = (camera_id, int(track_id))
+            mark = self._people.get(key)
+            if mark is None:
+                mark = PersonMark(camera_id, int(track_id), now)
+                scene.addItem(mark)
+                self._people[key] = mark
+            mark.seen_at = now
+            mark.setOpacity(1.0)
+            mark.setPos(QPointF(x, y))
+        if self._people and self.isVisible() and not self._fade_timer.isActive():
+            self._fade_timer.start()
+
+    @Slot()
+    def fade_people(self) -> None:
+        """Fade people not seen lately; remove those not seen for `people_fade_s`."""
+        now = self._clock()
+        span = self._fade_s - self._hold_s
+        for key, mark in list(self._people.items()):
+            age = now - mark.seen_at
+            if age >= self._fade_s:
+                scene = mark.scene()
+                if scene is not None:
+                    scene.removeItem(mark)
+                del self._people[key]
+            elif age > self._hold_s:
+                mark.setOpacity(max(0.0, 1.0 - (age - self._hold_s) / span))
+        if not self._people:
+            self._fade_timer.stop()
+
+    # -- timers --------------------------------------------------------------------------------
+
+    @property
+    def is_running(self) -> bool:
+        return self._fade_timer.isActive()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._people:
+            self._fade_timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._fade_timer.stop()
+        super().hideEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._fade_timer.stop()
+        super().closeEvent(event)
