@@ -16,11 +16,11 @@ import contextlib
 import logging
 import math
 import os
-import queue
 import signal
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 import cv2
@@ -108,20 +108,25 @@ class RingWriter:
 def capture_host_main(
     host_id: int,
     assignments: list[CaptureAssignment],
-    events: Any,
-    control: Any,
+    pipe: Connection,
     source_options: dict[str, Any],
 ) -> None:
-    """Entry point of a capture process: read cameras until told to stop (or orphaned)."""
+    """Entry point of a capture process: read cameras until told to stop (or orphaned).
+
+    `pipe` is this process's private line to the pipeline: commands come in, status changes go
+    out. Private, so that a capture process killed in the middle of a write breaks nothing but
+    its own line."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     cv2.setNumThreads(1)
     parent = os.getppid()
     rings: dict[str, FrameRing] = {}
     readers: dict[str, CameraReader] = {}
     stopping = threading.Event()  # releases lockstep writers waiting for the pipeline
+    sending = threading.Lock()  # reader threads and the stall watchdog report concurrently
 
     def report(change: StatusChange) -> None:
-        events.put(("status", host_id, change))
+        with sending, contextlib.suppress(OSError):  # OSError: the pipeline is gone
+            pipe.send(("status", host_id, change))
 
     def start(assignment: CaptureAssignment, key: str) -> None:
         try:
@@ -158,14 +163,17 @@ def capture_host_main(
     try:
         for assignment in assignments:
             start(assignment, assignment.camera_id)
-        events.put(("host-ready", host_id, len(assignments)))
+        with sending:
+            pipe.send(("host-ready", host_id, len(assignments)))
         while True:
             try:
-                command = control.get(timeout=0.5)
-            except queue.Empty:
-                if os.getppid() != parent:  # the console is gone: do not linger
-                    break
-                continue
+                if not pipe.poll(0.5):
+                    if os.getppid() != parent:  # the console is gone: do not linger
+                        break
+                    continue
+                command = pipe.recv()
+            except (EOFError, OSError):  # the pipeline closed its end
+                break
             if command is None:
                 break
             verb, *rest = command

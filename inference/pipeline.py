@@ -15,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import pickle
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 from inference.capture import CaptureAssignment, capture_host_main
@@ -86,7 +88,7 @@ class _CaptureHost:
     host_id: int
     assignments: list[CaptureAssignment]
     process: Any = None
-    control: Any = None
+    pipe: Connection | None = None  # the pipeline's end of the host's private pipe
     restarts: int = 0
     restart_at: float = 0.0
 
@@ -123,7 +125,6 @@ class VisionPipeline:
         self.main_rings: dict[str, FrameRing] = {}
         self._hosts: list[_CaptureHost] = []
         self._host_of: dict[str, _CaptureHost] = {}
-        self._events: Any = None
         self._scheduler = DetectionScheduler(ids, self.config.scheduler)
         self._trackers = {camera_id: PersonTracker(self.config.tracker) for camera_id in ids}
         self._live = {camera_id: _CameraLive() for camera_id in ids}
@@ -144,7 +145,6 @@ class VisionPipeline:
                 self.rings[camera_id] = FrameRing.create(
                     camera_id, slots=cfg.ring_slots, max_frame_bytes=cfg.max_frame_bytes
                 )
-            self._events = SPAWN.Queue()
             per = max(1, cfg.cameras_per_capture_process)
             specs = list(self.cameras.values())
             for host_id, first in enumerate(range(0, len(specs), per)):
@@ -189,17 +189,13 @@ class VisionPipeline:
         for host in self._hosts:
             if host.process is not None and host.process.is_alive():
                 with contextlib.suppress(Exception):
-                    host.control.put(None)
+                    host.pipe.send(None)
         for host in self._hosts:
             self._reap_host(host, timeout_s=10.0)
         self._hosts.clear()
         if self._pool is not None:
             self._pool.stop()
             self._pool = None
-        if self._events is not None:
-            self._events.close()
-            self._events.join_thread()
-            self._events = None
         for ring in [*self.rings.values(), *self.main_rings.values()]:
             ring.close()
             ring.unlink()
@@ -234,13 +230,13 @@ class VisionPipeline:
         assignment = CaptureAssignment(
             camera_id, spec.main_source, ring.name, loop=spec.loop, pace=True, gate_motion=False
         )
-        self._host_of[camera_id].control.put(("open-main", assignment))
+        self._command(self._host_of[camera_id], ("open-main", assignment))
         return ring
 
     def close_main_stream(self, camera_id: str) -> None:
         host = self._host_of.get(camera_id)
         if host is not None and camera_id in self.main_rings:
-            host.control.put(("close-main", camera_id))
+            self._command(host, ("close-main", camera_id))
 
     def status(self, camera_id: str) -> tuple[CameraStatus, str, float]:
         with self._lock:
@@ -373,20 +369,25 @@ class VisionPipeline:
     # -- capture supervision -----------------------------------------------------------------
 
     def _spawn_host(self, host: _CaptureHost) -> None:
-        host.control = SPAWN.Queue()
+        ours, theirs = SPAWN.Pipe(duplex=True)
+        host.pipe = ours
         host.process = SPAWN.Process(
             target=capture_host_main,
-            args=(
-                host.host_id,
-                host.assignments,
-                self._events,
-                host.control,
-                self.config.source_options,
-            ),
+            args=(host.host_id, host.assignments, theirs, self.config.source_options),
             name=f"nightwatch-capture-{host.host_id}",
             daemon=True,
         )
         host.process.start()
+        theirs.close()
+
+    def _command(self, host: _CaptureHost, command: tuple[Any, ...]) -> None:
+        if host.pipe is None:
+            log.warning("capture process %d is restarting; %s not sent", host.host_id, command[0])
+            return
+        try:
+            host.pipe.send(command)
+        except OSError:
+            log.warning("capture process %d: %s not delivered", host.host_id, command[0])
 
     def _reap_host(self, host: _CaptureHost, timeout_s: float) -> None:
         if host.process is None:
@@ -398,9 +399,9 @@ class VisionPipeline:
             host.process.join(5.0)
         host.process.close()
         host.process = None
-        host.control.close()
-        host.control.join_thread()
-        host.control = None
+        if host.pipe is not None:
+            host.pipe.close()
+            host.pipe = None
 
     def _supervise_hosts(self) -> None:
         now = time.monotonic()
@@ -425,13 +426,16 @@ class VisionPipeline:
             host.restart_at = now + min(high, low * 2 ** min(host.restarts, 10))
 
     def _drain_capture_events(self) -> None:
-        while True:
-            try:
-                message = self._events.get_nowait()
-            except Exception:  # queue.Empty, or a queue closed during stop
-                return
-            if message[0] == "status":
-                self._set_status(message[2])
+        for host in self._hosts:
+            while host.pipe is not None:
+                try:
+                    if not host.pipe.poll():
+                        break
+                    message = host.pipe.recv()
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    break  # the host died, perhaps mid-message; supervision restarts it
+                if message[0] == "status":
+                    self._set_status(message[2])
 
     def _set_status(self, change: StatusChange) -> None:
         with self._lock:

@@ -5,11 +5,14 @@ CPU workers. Each worker loads its detector once (torch and ultralytics are impo
 nowhere else), then runs jobs: a job is a batch of `FrameRef`s across cameras; the worker reads
 the pixels straight from the cameras' shared-memory rings and sends back small arrays.
 
-Each worker has its own job queue and at most one job in flight, so a job never waits behind
-another and detection always runs on the newest frames. The pool checks its workers on every
-`poll()`: a worker that died (a crash, SIGKILL, out of memory) or is stuck past `job_timeout_s`
-is reported as a `WorkerEvent`, its job's cameras are handed back, and it is restarted with
-backoff.
+Each worker has its own pipe to the pool and at most one job in flight, so a job never waits
+behind another and detection always runs on the newest frames. The pipes are private on purpose:
+a worker killed in the middle of a write (SIGKILL, the kernel's OOM killer) can only break its own
+pipe, which is thrown away with it; a queue shared by all workers would stay locked for good.
+
+The pool checks its workers on every `poll()`: a worker that died (a crash, SIGKILL, out of
+memory) or is stuck past `job_timeout_s` is reported as a `WorkerEvent`, its job's cameras are
+handed back, and it is restarted with backoff.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ import itertools
 import logging
 import multiprocessing as mp
 import os
-import queue
+import pickle
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -93,7 +97,7 @@ def default_devices(spec: DetectorSpec, cpu_workers: int | None) -> list[str]:
 # -- the worker process --------------------------------------------------------------------
 
 
-def _worker_main(worker_id: int, spec: DetectorSpec, device: str, jobs: Any, results: Any) -> None:
+def _worker_main(worker_id: int, spec: DetectorSpec, device: str, pipe: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     import cv2
 
@@ -104,13 +108,16 @@ def _worker_main(worker_id: int, spec: DetectorSpec, device: str, jobs: Any, res
     try:
         detector = load_detector(spec.kind, weights=spec.weights, device=device)
     except DetectorUnavailable as exc:
-        results.put(("failed", worker_id, str(exc)))
+        pipe.send(("failed", worker_id, str(exc)))
         return
-    results.put(("ready", worker_id, detector.info))
+    pipe.send(("ready", worker_id, detector.info))
     rings: dict[str, FrameRing] = {}
     try:
         while True:
-            job = jobs.get()
+            try:
+                job = pipe.recv()
+            except EOFError:  # the pool is gone
+                break
             if job is None:
                 break
             job_id, items = job
@@ -134,7 +141,7 @@ def _worker_main(worker_id: int, spec: DetectorSpec, device: str, jobs: Any, res
                 (ref, d.xyxy, d.confidence, d.class_id)
                 for ref, d in zip(readable, found, strict=True)
             ]
-            results.put(("result", worker_id, job_id, packed, lost, elapsed))
+            pipe.send(("result", worker_id, job_id, packed, lost, elapsed))
     finally:
         for ring in rings.values():
             ring.close()
@@ -148,7 +155,8 @@ class _Worker:
     worker_id: int
     device: str
     process: BaseProcess | None = None
-    jobs: Any = None
+    pipe: Connection | None = None  # the pool's end of the worker's private pipe
+    broken: bool = False  # its pipe ended or carried a torn message
     ready: bool = False
     info: DetectorInfo | None = None
     job: tuple[int, float, list[FrameRef]] | None = None  # (job id, sent at, refs)
@@ -184,7 +192,6 @@ class WorkerPool:
         self._on_event = on_event
         devices = default_devices(spec, cpu_workers)
         self._workers = [_Worker(i, device) for i, device in enumerate(devices)]
-        self._results: Any = SPAWN.Queue()
         self._job_ids = itertools.count(1)
         self._running = False
 
@@ -199,24 +206,25 @@ class WorkerPool:
         """Ask every worker to finish, then join it; kill those that do not."""
         self._running = False
         for worker in self._workers:
-            if worker.process is not None and worker.process.is_alive():
-                with contextlib.suppress(Exception):
-                    worker.jobs.put(None)
+            if worker.process is not None and worker.process.is_alive() and worker.pipe:
+                with contextlib.suppress(OSError):
+                    worker.pipe.send(None)
         deadline = time.monotonic() + timeout_s
         for worker in self._workers:
             self._reap(worker, deadline)
-        self._results.close()
-        self._results.join_thread()
 
     def _spawn(self, worker: _Worker) -> None:
-        worker.jobs = SPAWN.Queue()
+        ours, theirs = SPAWN.Pipe(duplex=True)
+        worker.pipe = ours
         worker.process = SPAWN.Process(
             target=_worker_main,
-            args=(worker.worker_id, self.spec, worker.device, worker.jobs, self._results),
+            args=(worker.worker_id, self.spec, worker.device, theirs),
             name=f"nightwatch-detector-{worker.worker_id}",
             daemon=True,
         )
         worker.process.start()
+        theirs.close()  # the child holds its own copy; ours sees EOF when the child dies
+        worker.broken = False
         worker.ready = False
         worker.job = None
         worker.started_at = time.monotonic()
@@ -238,10 +246,9 @@ class WorkerPool:
             process.join(5.0)
         process.close()
         worker.process = None
-        if worker.jobs is not None:
-            worker.jobs.close()
-            worker.jobs.join_thread()
-            worker.jobs = None
+        if worker.pipe is not None:
+            worker.pipe.close()
+            worker.pipe = None
 
     # -- state -------------------------------------------------------------------------------
 
@@ -291,7 +298,11 @@ class WorkerPool:
             raise RuntimeError(f"detector worker {worker_id} is not idle")
         job_id = next(self._job_ids)
         worker.job = (job_id, time.monotonic(), [ref for ref, _ in items])
-        worker.jobs.put((job_id, items))
+        assert worker.pipe is not None
+        try:
+            worker.pipe.send((job_id, items))
+        except OSError:  # the worker just died; supervision hands the job back
+            log.warning("detector worker %d: job %d not delivered", worker_id, job_id)
         return job_id
 
     def poll(self, timeout_s: float = 0.05) -> tuple[list[DetectionResult], list[FrameRef]]:
@@ -300,15 +311,22 @@ class WorkerPool:
         Also supervises: dead or stuck workers are reported and restarted with backoff.
         """
         results: list[DetectionResult] = []
-        lost: list[FrameRef] = []
-        try:
-            message = self._results.get(timeout=timeout_s)
-            while True:
+        pipes = {id(w.pipe): w for w in self._workers if w.pipe is not None}
+        ready = wait([w.pipe for w in pipes.values()], timeout_s) if pipes else []
+        if not pipes:
+            time.sleep(timeout_s)
+        for pipe in ready:
+            worker = pipes[id(pipe)]
+            while worker.pipe is not None and worker.pipe.poll():
+                try:
+                    message = worker.pipe.recv()
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    # the worker died, perhaps in the middle of a message: supervision sees the
+                    # dead process; stop reading a pipe that can only say this
+                    worker.broken = True
+                    break
                 results.extend(self._handle(message))
-                message = self._results.get_nowait()
-        except queue.Empty:
-            pass
-        lost.extend(self._supervise())
+        lost = self._supervise()
         return results, lost
 
     def _handle(self, message: tuple[Any, ...]) -> list[DetectionResult]:
@@ -359,8 +377,13 @@ class WorkerPool:
             if worker.failed is not None:
                 continue
             reason = None
+            if worker.broken and process.is_alive():
+                process.join(1.0)  # the end of its pipe: it is on its way out
             if not process.is_alive():
                 reason = f"died (exit code {process.exitcode})"
+                kind = "died"
+            elif worker.broken:
+                reason = "its pipe to the pool broke; killed"
                 kind = "died"
             elif worker.job is not None and now - worker.job[1] > self.job_timeout_s:
                 reason = f"stuck for {now - worker.job[1]:.1f} s on one batch; killed"
