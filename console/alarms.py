@@ -413,6 +413,7 @@ class AlarmManager:
         """Alarms latch across restarts: the store's open alarms are open again here."""
         for record in self.store.open_alarms():
             tracks = () if record.track_id is None else (record.track_id,)
+            snapshots = self.store.snapshots(record.id) if record.snapshot_id else []
             self._open[record.id] = Alarm(
                 record.id,
                 record.camera_id,
@@ -427,4 +428,5 @@ class AlarmManager:
                 None,
                 None,
                 active=False,
+                snapshot_path=str(snapshots[0].path) if snapshots else None,
             )

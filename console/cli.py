@@ -11,7 +11,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Mapping
-from types import ModuleType
+from typing import Protocol
 
 # Each name is a module console.commands.<name> with `register(subparsers) -> None`; the parser it
 # adds sets `func` (args -> exit code). Modules import heavy packages inside their handlers only,
@@ -19,7 +19,13 @@ from types import ModuleType
 COMMANDS = ("demo", "run", "replay", "watch", "detect", "models", "check")
 
 
-def build_parser(overrides: Mapping[str, ModuleType] | None = None) -> argparse.ArgumentParser:
+class Command(Protocol):
+    """A command module: adds its subparser (setting `func`) to the `nightwatch` parser."""
+
+    def register(self, sub: argparse._SubParsersAction) -> None: ...
+
+
+def build_parser(overrides: Mapping[str, Command] | None = None) -> argparse.ArgumentParser:
     """The parser; `overrides` replaces commands by name (the window's `demo` and `run`)."""
     parser = argparse.ArgumentParser(
         prog="nightwatch", description="Museum security control-room console."
@@ -32,7 +38,7 @@ def build_parser(overrides: Mapping[str, ModuleType] | None = None) -> argparse.
     return parser
 
 
-def main(argv: list[str] | None = None, overrides: Mapping[str, ModuleType] | None = None) -> int:
+def main(argv: list[str] | None = None, overrides: Mapping[str, Command] | None = None) -> int:
     args = build_parser(overrides).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

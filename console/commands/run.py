@@ -12,8 +12,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.commands.detect import add_detector_arguments
+
+if TYPE_CHECKING:
+    from console.runtime import RuntimeOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,21 +30,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def runtime_options(args: argparse.Namespace) -> RuntimeOptions:
+    """The runtime options the detector and worker arguments ask for."""
+    from console.runtime import RuntimeOptions
+    from inference.worker_pool import DetectorSpec
+
+    return RuntimeOptions(
+        detector=DetectorSpec(args.detector, args.weights, args.device),
+        cpu_workers=args.workers,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    if not args.headless:
+        print(
+            "nightwatch run: the console window comes with the `nightwatch` command "
+            "(ui.cli); here, add --headless",
+            file=sys.stderr,
+        )
+        return 2
+    return run_headless(args.site, runtime_options(args), db_url=args.db)
+
+
+def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None = None) -> int:
+    """Watch a site without a window until Ctrl-C or SIGTERM; alarms and camera states printed."""
     from console.alarms import Alarm
-    from console.runtime import RuntimeOptions, SiteRunError, SiteRuntime
+    from console.runtime import SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
     from console.store import AlarmStore, StoreError
     from inference.sources import StatusChange, mask_credentials
-    from inference.worker_pool import DetectorSpec
 
-    if not args.headless:
-        print(
-            "nightwatch run: this build has no console window yet; add --headless", file=sys.stderr
-        )
-        return 2
     try:
-        site = load_site(args.site)
+        site = load_site(site_path)
     except SiteFileError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 1
@@ -66,15 +87,11 @@ def run(args: argparse.Namespace) -> int:
     }
     try:
         try:
-            store = AlarmStore(args.db)
+            store = AlarmStore(db_url)
         except StoreError as exc:
             print(f"nightwatch run: {exc}", file=sys.stderr)
             return 1
         try:
-            options = RuntimeOptions(
-                detector=DetectorSpec(args.detector, args.weights, args.device),
-                cpu_workers=args.workers,
-            )
             runtime = SiteRuntime(site, store, options, on_alarm=on_alarm, on_status=on_status)
             print(
                 f"watching {len(site.cameras)} camera(s) of {site.site.name}; Ctrl-C stops",
@@ -87,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
                         print(f"nightwatch run: detector failed: {error}", file=sys.stderr)
                         return 1
         except SiteRunError as exc:
-            print(f"nightwatch run: {args.site}: {exc}", file=sys.stderr)
+            print(f"nightwatch run: {site_path}: {exc}", file=sys.stderr)
             return 1
         finally:
             store.close()

@@ -235,10 +235,11 @@ def test_chattering_rule_is_muted(store, clock) -> None:
 def test_open_alarms_latch_across_a_restart(store, clock) -> None:
     site = load_site(SITE)
     first = AlarmManager(store, site, clock)
-    (alarm,) = first.ingest([finding(clock)])
+    (alarm,) = first.ingest([finding(clock)], snapshot=lambda f: JPEG)
     second = AlarmManager(store, site, clock)  # the console restarted
     (reloaded,) = second.open_alarms()
     assert reloaded.alarm_id == alarm.alarm_id
+    assert reloaded.snapshot_path == alarm.snapshot_path is not None
     clock.advance(1)
     assert second.ingest([finding(clock)]) == []  # folds into the reloaded alarm
     second.acknowledge(alarm.alarm_id, "u")

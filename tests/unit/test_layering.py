@@ -73,9 +73,9 @@ def test_the_detector_checker_finds_a_planted_break(tmp_path: Path) -> None:
 
 def test_cli_and_core_start_without_torch() -> None:
     code = (
-        "import sys, console.cli, inference.worker_pool, inference.scheduler, "
+        "import sys, ui.cli, console.cli, inference.worker_pool, inference.scheduler, "
         "inference.frame_ring, inference.detections\n"
-        "console.cli.build_parser()\n"
+        "console.cli.build_parser({'run': ui.cli._RunWithWindow, 'demo': ui.cli._DemoWithWindow})\n"
         "heavy = sorted(m for m in ('torch', 'ultralytics', 'PySide6') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )

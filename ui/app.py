@@ -1,0 +1,82 @@
+"""Start the console window on a site: the Qt application, the runtime, the window, the stop.
+
+    nightwatch run SITE        this, on a museum's site file
+    nightwatch demo            this, on the generated demo museum
+
+A bad site file, an unreadable database or a detector that cannot start is shown to the user in
+a message box (and on stderr) instead of a half-configured console.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from console.runtime import RuntimeOptions, SiteRunError, SiteRuntime
+from console.site_file import SiteFileError, load_site
+from console.store import AlarmStore, StoreError
+from ui.bridge import PipelineBridge
+from ui.main_window import SETTINGS_APP, SETTINGS_ORG, ConsoleWindow
+from ui.theme import apply_theme, configure_high_dpi
+
+log = logging.getLogger(__name__)
+
+
+def application() -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    configure_high_dpi()
+    app = QApplication(sys.argv[:1])
+    app.setOrganizationName(SETTINGS_ORG)
+    app.setApplicationName("Nightwatch")
+    settings = QSettings(SETTINGS_ORG, SETTINGS_APP)
+    apply_theme(app, float(settings.value("view/font_scale", 1.0)))
+    return app
+
+
+def refuse(title: str, text: str) -> int:
+    print(f"nightwatch: {text}", file=sys.stderr)
+    application()
+    QMessageBox.critical(None, f"Nightwatch: {title}", text)
+    return 1
+
+
+def run_console(
+    site_path: Path, options: RuntimeOptions, *, db_url: str | None = None, user: str | None = None
+) -> int:
+    """Open the console on a site until the window closes; returns the exit code."""
+    app = application()
+    try:
+        site = load_site(site_path)
+    except SiteFileError as exc:
+        return refuse("the site file has problems", "\n".join(exc.problems))
+    try:
+        store = AlarmStore(db_url)
+    except StoreError as exc:
+        return refuse("the alarm store cannot open", str(exc))
+    bridge = PipelineBridge()
+    try:
+        try:
+            runtime = SiteRuntime(
+                site, store, options, on_alarm=bridge.on_notice, **bridge.callbacks()
+            )
+        except SiteRunError as exc:
+            return refuse("the site cannot run", f"{site_path}: {exc}")
+        runtime.start()
+        try:
+            window = ConsoleWindow(runtime, bridge, user=user or getpass.getuser())
+            window.show_as_saved()
+            code = app.exec()
+            window.close()
+        finally:
+            bridge.close()
+            runtime.stop()
+        return int(code)
+    finally:
+        store.close()

@@ -1,0 +1,63 @@
+"""The `nightwatch` command: the core's commands, with `demo` and `run` opening the window.
+
+`nightwatch run SITE` and `nightwatch demo` open the console window; with `--headless` they run
+the same pipeline, rules and alarms without one (`console.commands.run`). Qt is imported only
+when a window opens, so `nightwatch check` and the other commands start without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from console import cli
+from console.commands import demo as core_demo
+from console.commands import run as core_run
+
+
+class _RunWithWindow:
+    """`nightwatch run SITE [--headless]`."""
+
+    @staticmethod
+    def register(sub: argparse._SubParsersAction) -> None:
+        core_run.register(sub)
+        sub.choices["run"].set_defaults(func=_run)
+
+
+class _DemoWithWindow:
+    """`nightwatch demo [--headless]`."""
+
+    @staticmethod
+    def register(sub: argparse._SubParsersAction) -> None:
+        core_demo.register(sub)
+        sub.choices["demo"].set_defaults(func=_demo)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.headless:
+        return core_run.run(args)
+    return _window(args.site, args, db_url=args.db)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    site = core_demo.prepare(args)
+    if site is None:
+        return 1
+    if args.headless:
+        return core_demo.run(args)
+    return _window(site, args, db_url=args.db or core_demo.demo_db_url())
+
+
+def _window(site: Path, args: argparse.Namespace, *, db_url: str | None) -> int:
+    from ui.app import run_console
+
+    return run_console(site, core_run.runtime_options(args), db_url=db_url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.main(argv, overrides={"run": _RunWithWindow, "demo": _DemoWithWindow})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
