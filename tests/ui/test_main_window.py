@@ -1,0 +1,161 @@
+"""The whole console window on a real runtime: real capture and detector processes, real
+footage of people walking (vtest.avi), the rules, a real SQLite store, pytest-qt offscreen."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from console.runtime import RuntimeOptions, SiteRuntime
+from console.site_file import load_site
+from console.store import AlarmState, AlarmStore, Outcome
+from inference.worker_pool import DetectorSpec
+from tests.media import media
+from tests.ui.conftest import flush_deleted
+from ui.bridge import PipelineBridge
+from ui.dispatch_dialog import DispatchDialog, ResolveDialog
+from ui.main_window import ConsoleWindow
+from ui.video_wall import TileState
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture
+def site_file(tmp_path: Path) -> Path:
+    """The courtyard test site plus a second camera whose stream does not exist."""
+    site_dir = tmp_path / "site"
+    shutil.copytree(DATA / "courtyard_site", site_dir)
+    (site_dir / "footage").mkdir()
+    (site_dir / "footage" / "vtest.avi").symlink_to(media("vtest.avi"))
+    (site_dir / "plans").mkdir()
+    shutil.copy(DATA / "example_site" / "plans" / "ground.png", site_dir / "plans" / "ground.png")
+    text = (site_dir / "site.yaml").read_text()
+    text = text.replace(
+        "protected_objects:",
+        "  - id: cam-gone\n    name: Back door\n    floor: ground\n"
+        "    source: rtsp://127.0.0.1:9/nothing-listens-here\n    plan_position: [500, 500]\n"
+        "protected_objects:",
+    )
+    (site_dir / "site.yaml").write_text(text)
+    return site_dir / "site.yaml"
+
+
+@pytest.fixture
+def console(site_file: Path, tmp_path: Path, qapp) -> Iterator[ConsoleWindow]:
+    store = AlarmStore(f"sqlite:///{tmp_path / 'alarms.db'}")
+    bridge = PipelineBridge()
+    options = RuntimeOptions(detector=DetectorSpec("ssdlite"), cpu_workers=1)
+    runtime = SiteRuntime(
+        load_site(site_file), store, options, on_alarm=bridge.on_notice, **bridge.callbacks()
+    )
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    runtime.start()
+    window = ConsoleWindow(runtime, bridge, user="night-monitor", settings=settings)
+    try:
+        window.show()
+        yield window
+    finally:
+        window.close()
+        window.deleteLater()
+        flush_deleted()
+        bridge.close()
+        runtime.stop()
+        store.close()
+        bridge.deleteLater()
+        flush_deleted()
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def key(widget, code: Qt.Key) -> None:
+    QTest.keyClick(widget, code)
+    QApplication.processEvents()
+
+
+def test_console_from_live_cameras_to_a_resolved_alarm(console: ConsoleWindow) -> None:
+    runtime = console.runtime
+    store = runtime.store
+    # the wall fills from the real rings
+    tile = console.wall.tile("cam-path")
+    assert wait_until(lambda: tile.counters.painted > 0, 60)
+    assert tile.state.status.value == "live"
+    # the camera that cannot be reached shows an offline tile with its reason
+    gone = console.wall.tile("cam-gone")
+    assert wait_until(lambda: gone.state.status.value == "offline", 60)
+    assert any(
+        "127.0.0.1:9" in line or "refused" in line.lower() or "offline" in line.lower()
+        for line in gone.caption_lines()
+    )
+    # people walk past the plinth: an alarm from the core reaches the queue ...
+    assert wait_until(lambda: console.queue.model.rowCount() > 0, 120)
+    alarm = runtime.alarms.open_alarms()[0]
+    assert alarm.camera_id == "cam-path"
+    # ... and promotes its camera to the focus wall
+    assert wait_until(lambda: "cam-path" in console.focus_model.layout.camera_ids, 10)
+    # the status bar says which detector runs
+    assert wait_until(lambda: "ssdlite" in console.health_label.text(), 10)
+
+    # the monitor handles it by keyboard alone
+    console.queue.select_alarm(alarm.alarm_id)
+    table = console.queue.table
+    table.setFocus()
+    key(table, Qt.Key.Key_A)
+    assert store.get_alarm(alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
+    key(table, Qt.Key.Key_D)
+    dialog = console.queue.active_dialog
+    assert isinstance(dialog, DispatchDialog)
+    key(dialog.guard_list, Qt.Key.Key_1)
+    key(dialog.guard_list, Qt.Key.Key_Return)
+    (dispatch,) = store.dispatches(alarm.alarm_id)
+    assert dispatch.guard_id == "g-anna"
+    table.setFocus()
+    key(table, Qt.Key.Key_G)
+    assert store.dispatches(alarm.alarm_id)[0].arrived_at is not None
+    key(table, Qt.Key.Key_R)
+    dialog = console.queue.active_dialog
+    assert isinstance(dialog, ResolveDialog)
+    key(dialog.outcome_list, Qt.Key.Key_1)
+    key(dialog.note_edit, Qt.Key.Key_Return)
+    record = store.get_alarm(alarm.alarm_id)
+    assert record.state == AlarmState.RESOLVED
+    assert record.outcome == Outcome.FALSE_ALARM
+    kinds = [e.kind.value for e in store.alarm_events(alarm.alarm_id)]
+    assert kinds[:1] == ["raise"]
+    assert kinds[-4:] == ["acknowledge", "dispatch", "arrive", "resolve"]
+    assert {e.user for e in store.alarm_events(alarm.alarm_id)[1:]} == {"night-monitor"}
+
+
+def test_layout_and_focus_wall_size_persist(console: ConsoleWindow) -> None:
+    console.focus.set_slot_count(9)
+    console.save_layout()
+    settings = console.settings
+    assert int(settings.value("focus/slots")) == 9
+    assert settings.value("window/state") is not None
+    assert settings.value("window/geometry") is not None
+
+
+def test_offline_tile_state_is_not_a_black_image(console: ConsoleWindow) -> None:
+    gone = console.wall.tile("cam-gone")
+    assert wait_until(lambda: gone.state.status.value == "offline", 60)
+    assert isinstance(gone.state, TileState)
+    image = gone.grab().toImage()
+    # an offline tile draws its hatching and text: not a single flat colour
+    colours = {
+        image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)
+    }
+    assert len(colours) > 3
