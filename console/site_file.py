@@ -52,6 +52,7 @@ from console.floor_plan import (
     polygon_area,
     polygon_self_intersects,
 )
+from inference.sources import split_start
 
 __all__ = [
     "FORMAT_VERSION",
@@ -354,7 +355,7 @@ class Camera(_Strict):
     source: Annotated[str, AfterValidator(_check_source)] = _field(
         "Source",
         "Main stream: an rtsp/rtsps/http/https/rtmp URL without credentials, a video file "
-        "(relative to the site file's folder) or usb:N.",
+        "(relative to the site file's folder; `clip.mp4#t=12.5` starts 12.5 s in) or usb:N.",
     )
     substream: Annotated[str | None, AfterValidator(_check_substream)] = _field(
         "Sub-stream",
@@ -385,11 +386,14 @@ class Camera(_Strict):
     )
 
     _source_path: Path | None = PrivateAttr(default=None)
+    _source_start_s: float = PrivateAttr(default=0.0)
     _substream_path: Path | None = PrivateAttr(default=None)
 
     def model_post_init(self, context: Any, /) -> None:
         if self.source_kind == "file":
-            self._source_path = _base_dir(context) / self.source
+            path, start_s = split_start(self.source)
+            self._source_path = _base_dir(context) / path
+            self._source_start_s = start_s
         if self.substream is not None and "://" not in self.substream:
             self._substream_path = _base_dir(context) / self.substream
 
@@ -411,7 +415,10 @@ class Camera(_Strict):
     @property
     def resolved_source(self) -> str:
         """What to open: the URL, the resolved file path, or usb:N."""
-        return str(self._source_path) if self._source_path is not None else self.source
+        if self._source_path is None:
+            return self.source
+        start = f"#t={self._source_start_s:g}" if self._source_start_s else ""
+        return f"{self._source_path}{start}"
 
     @property
     def resolved_substream(self) -> str | None:

@@ -354,11 +354,15 @@ class VideoFileSource(_CaptureSource):
         loop: bool = False,
         pace: bool = True,
         speed: float = 1.0,
+        start_s: float = 0.0,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__()
         if speed <= 0:
             raise SourceError(f"playback speed must be positive, got {speed} for {path}")
+        if not (math.isfinite(start_s) and start_s >= 0):
+            raise SourceError(f"start offset must be >= 0 seconds, got {start_s} for {path}")
+        self.start_s = start_s
         self.path = Path(path)
         self.loop = loop
         self.paced = pace
@@ -389,6 +393,13 @@ class VideoFileSource(_CaptureSource):
         self._next_index = 0
         self._index_in_pass = 0
         self._anchor = None
+        if self.start_s > 0:  # a camera that starts part-way (demo walls, offset replays)
+            frames = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            first = round(self.start_s * fps)
+            if frames > 0:
+                first %= frames
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, first)
+            self._next_index = first
 
     def _open_capture(self) -> cv2.VideoCapture:
         try:
@@ -515,7 +526,10 @@ def parse_source(
                     f"camera source {shown!r}: file:// URLs must name a local file "
                     f"(file:///path), not host {parts.netloc!r}"
                 )
-            return _video_file(unquote(parts.path), shown, loop, pace, speed, clock)
+            path, start_s = split_start(
+                unquote(parts.path) + (f"#{parts.fragment}" if parts.fragment else "")
+            )
+            return _video_file(path, shown, loop, pace, speed, clock, start_s)
         raise SourceError(
             f"camera source {shown!r} has unsupported scheme {scheme!r}; expected "
             "rtsp://, rtsps://, http://, https://, file://, usb:N or a video file path"
@@ -527,11 +541,28 @@ def parse_source(
                 f"camera source {shown!r} is not a USB camera number; expected usb:N, e.g. usb:0"
             )
         return UsbSource(int(rest), clock=clock)
-    return _video_file(text, shown, loop, pace, speed, clock)
+    path, start_s = split_start(text)
+    return _video_file(path, shown, loop, pace, speed, clock, start_s)
+
+
+_START = re.compile(r"^(?P<path>.+)#t=(?P<start>[0-9]+(?:\.[0-9]+)?)$")
+
+
+def split_start(spec: str) -> tuple[str, float]:
+    """A video file spec may end in a media fragment giving where to start, in seconds:
+    `clips/gallery.mp4#t=12.5` -> ("clips/gallery.mp4", 12.5)."""
+    m = _START.match(spec)
+    return (m.group("path"), float(m.group("start"))) if m else (spec, 0.0)
 
 
 def _video_file(
-    path_text: str, shown: str, loop: bool, pace: bool, speed: float, clock: Clock
+    path_text: str,
+    shown: str,
+    loop: bool,
+    pace: bool,
+    speed: float,
+    clock: Clock,
+    start_s: float = 0.0,
 ) -> VideoFileSource:
     path = Path(path_text).expanduser()
     if not path.exists():
@@ -541,7 +572,7 @@ def _video_file(
         )
     if not path.is_file():
         raise SourceError(f"camera source {shown!r} is not a video file (a directory?)")
-    return VideoFileSource(path, loop=loop, pace=pace, speed=speed, clock=clock)
+    return VideoFileSource(path, loop=loop, pace=pace, speed=speed, start_s=start_s, clock=clock)
 
 
 # ---------------------------------------------------------------------------------------------

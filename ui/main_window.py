@@ -16,17 +16,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from console.alarms import Alarm
 from console.focus_wall import FocusWall
+from console.operator_check import OperatorCheck, OperatorCheckEvent
 from console.runtime import SiteRuntime
 from ui.alarm_queue import AlarmQueueView
 from ui.bridge import PipelineBridge
 from ui.floor_plan_view import FloorPlanView
 from ui.focus_wall_view import FocusWallView, float_on_screen
+from ui.health_panel import HealthMonitor, HealthPanel, HealthStatusLine
+from ui.operator_check import OperatorCheckController
 from ui.sound import AlarmSoundPlayer
 from ui.theme import apply_theme
 from ui.video_wall import VideoWall, cameras_from_pipeline
@@ -87,9 +90,24 @@ class ConsoleWindow(QMainWindow):
 
         self.sound = sound or AlarmSoundPlayer(runtime.clock)
 
-        self.health_label = QLabel("starting…")
-        self.health_label.setObjectName("healthStatus")
-        self.statusBar().addPermanentWidget(self.health_label)
+        self.health = HealthMonitor(runtime.pipeline, parent=self)
+        self.health_line = HealthStatusLine()
+        self.statusBar().addPermanentWidget(self.health_line)
+        self.health_panel = HealthPanel(self.health.history)
+        self.health_dock = self._dock(
+            "health", "Health", self.health_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.health_dock.hide()  # on demand: View > Health
+        self.health.sampled.connect(self.health_line.show_sample)
+        self.health.sampled.connect(self.health_panel.refresh)
+
+        self.operator_check = OperatorCheckController(
+            OperatorCheck(site, runtime.clock, runtime.store),
+            user,
+            prompt_parent=self,
+            parent=self,
+        )
+        self.operator_check.escalated.connect(self._operator_unanswered)
 
         # the one door: the runtime's alarms arrive through the bridge, on this thread
         bridge.notice.connect(self._on_notice)
@@ -101,13 +119,11 @@ class ConsoleWindow(QMainWindow):
         self.plan.camera_clicked.connect(self.focus.show_camera)
 
         self._build_menus()
-        self._health_timer = QTimer(self)
-        self._health_timer.setInterval(1000)
-        self._health_timer.timeout.connect(self._show_health)
         self._restore()
         self._refresh_alarms()
-        self._health_timer.start()
+        self.health.start()
         self.sound.start()
+        self.operator_check.start()
 
     # -- building ------------------------------------------------------------------------------
 
@@ -141,9 +157,9 @@ class ConsoleWindow(QMainWindow):
         alarm_menu.addAction(self._go_to_alarms)
 
         view = bar.addMenu("&View")
-        for dock in (self.focus_dock, self.queue_dock, self.plan_dock):
+        for dock in (self.focus_dock, self.queue_dock, self.plan_dock, self.health_dock):
             view.addAction(dock.toggleViewAction())
-        view.addAction(self._action("Focus wall on the second screen", "F9", self._float_focus))
+        view.addAction(self._action("Focus wall on the second screen", "F8", self._float_focus))
         view.addSeparator()
         view.addAction(self._action("Larger text", "Ctrl++", lambda: self._step_font(+1)))
         view.addAction(self._action("Smaller text", "Ctrl+-", lambda: self._step_font(-1)))
@@ -167,22 +183,9 @@ class ConsoleWindow(QMainWindow):
     def _message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
-    def _show_health(self) -> None:
-        stats = self.runtime.pipeline.stats()
-        info = stats["detector"]
-        if stats["error"]:
-            detector = f"DETECTOR FAILED: {stats['error']}"
-        elif info is None:
-            detector = "detector loading…"
-        else:
-            fallback = " (offline fallback)" if info.backend != "yolo" else ""
-            detector = f"{info.backend}{fallback} on {info.device}"
-        total = len(stats["cameras"])
-        self.health_label.setText(
-            f"{detector} · cameras live {stats['live']}/{total} · "
-            f"{stats['detections_per_s']:.1f} detections/s · "
-            f"latency p50 {stats['latency_p50_s'] * 1000:.0f} ms · stale {stats['stale']}"
-        )
+    def _operator_unanswered(self, event: OperatorCheckEvent) -> None:
+        self._message("Nobody answered the “still there?” check: escalated to the supervisor")
+        log.warning("operator check unanswered: %s", event)
 
     # -- what the monitor does -----------------------------------------------------------------
 
@@ -235,8 +238,9 @@ class ConsoleWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
-        self._health_timer.stop()
+        self.health.stop()
+        self.operator_check.close()
         self.sound.close()
-        for view in (self.wall, self.focus, self.queue, self.plan):
+        for view in (self.wall, self.focus, self.queue, self.plan, self.health_panel):
             view.close()
         super().closeEvent(event)

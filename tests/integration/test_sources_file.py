@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 
+import cv2
 import numpy as np
 import pytest
 
@@ -21,6 +22,7 @@ from inference.sources import (
     StatusChange,
     VideoFileSource,
     parse_source,
+    split_start,
 )
 from tests.media import media
 
@@ -227,3 +229,32 @@ def test_a_file_that_disappears_goes_offline_and_is_retried(tmp_path, make_reade
     assert "cannot open video file" in rec.changes[-1].reason
     assert str(clip) in rec.changes[-1].reason
     assert reader.is_alive(), "a missing file is retried (it may come back), unlike an ended one"
+
+
+def test_a_file_camera_can_start_part_way_in() -> None:
+    clip = media("vtest.avi")
+    source = parse_source(f"{clip}#t=30", pace=False)
+    assert isinstance(source, VideoFileSource)
+    assert source.start_s == 30.0
+    source.open()
+    try:
+        first = source.read()
+    finally:
+        source.close()
+    assert first is not None
+    assert first.ts == pytest.approx(30.0)  # timestamps stay positions in the video
+    capture = cv2.VideoCapture(str(clip))
+    try:
+        for _ in range(300):  # frame 300 is 30 s in at 10 fps
+            capture.read()
+        ok, expected = capture.read()
+    finally:
+        capture.release()
+    assert ok
+    assert np.abs(first.image.astype(int) - expected.astype(int)).mean() < 2.0
+
+
+def test_split_start_reads_a_media_fragment() -> None:
+    assert split_start("clips/a.mp4#t=12.5") == ("clips/a.mp4", 12.5)
+    assert split_start("clips/a.mp4") == ("clips/a.mp4", 0.0)
+    assert split_start("odd#name.mp4") == ("odd#name.mp4", 0.0)

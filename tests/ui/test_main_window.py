@@ -108,7 +108,8 @@ def test_console_from_live_cameras_to_a_resolved_alarm(console: ConsoleWindow) -
     # ... and promotes its camera to the focus wall
     assert wait_until(lambda: "cam-path" in console.focus_model.layout.camera_ids, 10)
     # the status bar says which detector runs
-    assert wait_until(lambda: "ssdlite" in console.health_label.text(), 10)
+    console.health.sample_now()
+    assert "ssdlite" in console.health_line.text.lower()
 
     # the monitor handles it by keyboard alone
     console.queue.select_alarm(alarm.alarm_id)
