@@ -63,6 +63,7 @@ from PySide6.QtWidgets import (
     QGraphicsPolygonItem,
     QGraphicsRectItem,
     QGraphicsScene,
+    QGraphicsSceneHoverEvent,
     QGraphicsSimpleTextItem,
     QGraphicsView,
     QHBoxLayout,
@@ -338,6 +339,7 @@ class CameraIcon(QGraphicsPathItem):
         self.label = _Tag(camera.name, "text", self)
         self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
         self.label.setPos(-s / 2, s / 2 + 2)
+        self.label.hide()  # a calm plan: a camera's name shows on hover or when it has an alarm
         self.ring = QGraphicsEllipseItem(QRectF(-s * 0.85, -s * 0.85, s * 1.7, s * 1.7), self)
         self.ring.setBrush(Qt.BrushStyle.NoBrush)
         self.ring.hide()
@@ -351,11 +353,20 @@ class CameraIcon(QGraphicsPathItem):
     def alarmed(self) -> bool:
         return bool(self.alarms)
 
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self.label.show()
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self.label.setVisible(self.alarmed)
+        super().hoverLeaveEvent(event)
+
     def set_alarms(self, alarms: Sequence[Alarm]) -> None:
         alarms = tuple(alarms)
         if alarms == self.alarms:
             return
         self.alarms = alarms
+        self.label.setVisible(bool(alarms))
         if alarms:
             top = _most_urgent(alarms)
             role = severity_role(top.severity)

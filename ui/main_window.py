@@ -218,8 +218,9 @@ class ConsoleWindow(QMainWindow):
         self._restored_geometry = isinstance(geometry, QByteArray)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1600, 900)
+        else:  # the first start: the whole screen (also where no window manager maximizes)
+            screen = self.screen() or QApplication.primaryScreen()
+            self.setGeometry(screen.availableGeometry())
         if isinstance(state, QByteArray):
             self.restoreState(state)
 

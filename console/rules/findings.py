@@ -71,12 +71,20 @@ class RuleTuning:
     """A view that no longer matches its reference for this long is a moved camera."""
     object_change_min: float = 0.25
     """An object region with at least this fraction of its pixels changed is missing or moved."""
+    object_confirm_s: float = 5.0
+    """...once the change has been seen in samples at least this many seconds apart."""
     unplaced_after_hours: bool = True
     """After hours, a person a camera sees but cannot place in any zone (uncalibrated camera
     outside every zone) still raises an after-hours finding, with the camera as subject."""
 
     def __post_init__(self) -> None:
-        for name in ("near_object_loiter_s", "covered_s", "moved_s", "object_change_min"):
+        for name in (
+            "near_object_loiter_s",
+            "covered_s",
+            "moved_s",
+            "object_change_min",
+            "object_confirm_s",
+        ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"RuleTuning.{name} must be a finite number >= 0 (got {value!r})")

@@ -3,8 +3,10 @@ taken when the camera first saw it unobstructed.
 
 The presence model samples each object's region at most every `check_every_s` seconds, and only
 while nobody's box overlaps it (a visitor in front of a painting is not a missing painting). A
-sample with at least `RuleTuning.object_change_min` of its pixels changed is a finding, with the
-object's value tier as severity; it persists until a later sample matches again.
+sample with at least `RuleTuning.object_change_min` of its pixels changed, confirmed by samples
+still changed `RuleTuning.object_confirm_s` later (one changed sample may be a visitor the detector
+missed), is a finding with the object's value tier as severity; it persists until a later sample
+matches again.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ def object_missing(
     for obj_id, view in sorted(camera.objects.items()):
         if view.change is None or view.change < tuning.object_change_min:
             continue
+        if view.changed_since_ts is None or view.sampled_ts is None:
+            continue
+        if view.sampled_ts - view.changed_since_ts < tuning.object_confirm_s:
+            continue  # one changed sample may be a visitor the detector missed: look again
         log.debug("camera %s: %s changed by %.2f", camera.camera_id, obj_id, view.change)
         findings.append(
             Finding(

@@ -159,6 +159,8 @@ def test_alarm_states_show_on_the_plan(widgets, site) -> None:
     assert plan.alarm_text("east-gallery") is None
     assert plan.camera_icon("cam-east").alarmed
     assert plan.camera_icon("cam-east").alarm_tag.isVisible()
+    assert plan.camera_icon("cam-east").label.isVisible()  # an alarmed camera is named
+    assert not plan.camera_icon("cam-corridor").label.isVisible()  # a quiet one only on hover
     assert plan.camera_icon("cam-west").alarmed
     assert not plan.camera_icon("cam-corridor").alarmed  # its alarm is resolved
 

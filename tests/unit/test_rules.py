@@ -288,16 +288,26 @@ def wall_where_the_painting_was() -> np.ndarray:
     return scene
 
 
-def test_a_missing_object_is_found_at_the_next_check(site: Site) -> None:
+def test_a_missing_object_is_found_when_two_checks_agree(site: Site) -> None:
     s = Script(site)  # object_missing.check_every_s: 30
     s.frame(0.0, None, noisy(painted_scene(), 0))  # reference: nobody in front
     s.frame(10.0, None, noisy(painted_scene(), 1))
     s.frame(20.0, None, noisy(wall_where_the_painting_was(), 2))
     assert s.run(object_missing) == []  # not checked again yet
     s.frame(30.0, None, noisy(wall_where_the_painting_was(), 3))
-    (finding,) = s.run(object_missing)
+    assert s.run(object_missing) == []  # one changed sample: perhaps a visitor nobody detected
+    s.frame(60.0, None, noisy(wall_where_the_painting_was(), 4))
+    (finding,) = s.run(object_missing)  # still gone at the next check
     assert (finding.subject_id, finding.severity, finding.track_id) == ("milkmaid", "high", None)
     assert finding.detail["change"] > 0.5
+
+
+def test_one_changed_sample_alone_raises_nothing(site: Site) -> None:
+    s = Script(site)
+    s.frame(0.0, None, noisy(painted_scene(), 0))
+    s.frame(30.0, None, noisy(wall_where_the_painting_was(), 1))  # e.g. an undetected visitor
+    s.frame(60.0, None, noisy(painted_scene(), 2))  # ... who has gone: the painting is there
+    assert s.run(object_missing) == []
 
 
 def test_an_unchanged_object_raises_nothing(site: Site) -> None:
