@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set Nightwatch up on a fresh Linux machine (Debian/Ubuntu), then run it or its tests.
 #
-#   bash packaging/bootstrap.sh demo     set up, then run the demo
+#   bash packaging/bootstrap.sh demo     set up, then open the console on the demo museum
 #   bash packaging/bootstrap.sh test     set up, then run ruff and the whole test suite
 #   bash packaging/bootstrap.sh setup    set up only
 #
@@ -82,6 +82,10 @@ case "$mode" in
     say "ready: $venv/bin/nightwatch --help"
     ;;
   demo)
+    if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+      say "no display here: running the demo headless (alarms printed); Ctrl-C stops"
+      exec "$venv/bin/nightwatch" demo --headless "$@"
+    fi
     exec "$venv/bin/nightwatch" demo "$@"
     ;;
   test)
