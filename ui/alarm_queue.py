@@ -13,12 +13,12 @@ dispatched guard arrived, R opens the resolve dialog. The view changes nothing i
 the manager, and when the manager refuses (IllegalTransition, a store error) the refusal is shown
 in the queue's message line and emitted as `message`.
 
-Wiring (the manager calls its listeners from worker threads; `AlarmSignals` carries them over):
+Wiring (the manager calls its listeners from worker threads; the one `PipelineBridge` carries
+them to the GUI thread as `notice`):
 
-    signals = AlarmSignals()
-    manager.add_listener(signals.on_alarm)
+    manager.add_listener(bridge.on_notice)
     queue = AlarmQueueView(manager, site, user="monitor-1", clock=clock)
-    signals.alarm_changed.connect(queue.on_alarm)
+    bridge.notice.connect(queue.on_alarm)
     queue.alarms_changed.connect(sound.set_alarms)
     queue.message.connect(window.statusBar().showMessage)
     window.menuBar().addMenu(queue.menu())
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -101,7 +100,6 @@ __all__ = [
     "COLUMNS",
     "AlarmQueueModel",
     "AlarmQueueView",
-    "AlarmSignals",
     "SnapshotThumbnails",
     "escalation_left_s",
     "escalation_text",
@@ -127,35 +125,6 @@ STATE_WORDS: dict[AlarmState, str] = {
     AlarmState.DISPATCHED: "Guard sent",
     AlarmState.RESOLVED: "Resolved",
 }
-
-
-# --------------------------------------------------------------------------- the core's signal
-
-
-class AlarmSignals(QObject):
-    """Carries the manager's listener calls (any thread) to the GUI thread as a signal.
-
-    Create it on the GUI thread; `manager.add_listener(signals.on_alarm)`; connect
-    `alarm_changed` to `AlarmQueueView.on_alarm` (queued across threads by Qt itself)."""
-
-    alarm_changed = Signal(object)  # Alarm
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def on_alarm(self, alarm: Alarm) -> None:
-        """The manager's listener; safe from any thread."""
-        with self._lock:
-            if self._closed:
-                return
-        self.alarm_changed.emit(alarm)
-
-    def close(self) -> None:
-        """Stop forwarding (the manager cannot forget a listener; this makes it harmless)."""
-        with self._lock:
-            self._closed = True
 
 
 # --------------------------------------------------------------------------- time left
@@ -567,7 +536,7 @@ class AlarmQueueView(QWidget):
 
     @Slot(object)
     def on_alarm(self, alarm: object) -> None:
-        """An alarm changed in the core (on the GUI thread, e.g. from `AlarmSignals`)."""
+        """An alarm changed in the core (on the GUI thread, e.g. the bridge's `notice`)."""
         if not isinstance(alarm, Alarm):
             log.debug("alarm queue ignores a %s notice", type(alarm).__name__)
             return

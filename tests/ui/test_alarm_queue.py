@@ -36,10 +36,10 @@ from ui.alarm_queue import (
     SNAPSHOT,
     STATUS,
     AlarmQueueView,
-    AlarmSignals,
     SnapshotThumbnails,
     escalation_text,
 )
+from ui.bridge import PipelineBridge
 from ui.dispatch_dialog import AlarmLocationMap, DispatchDialog, ResolveDialog, alarm_target
 from ui.sound import (
     AlarmSoundPlayer,
@@ -94,21 +94,21 @@ def manager(store: AlarmStore, site: Site, clock: FakeClock) -> AlarmManager:
 def queue(manager: AlarmManager, site: Site, clock: FakeClock) -> Iterator[AlarmQueueView]:
     """The queue, wired to the manager the way the main window does it, shown and focused; at
     the end it is closed (its timer must stop, its dialogs close) and deleted."""
-    signals = AlarmSignals()
-    manager.add_listener(signals.on_alarm)
+    bridge = PipelineBridge()
+    manager.add_listener(bridge.on_notice)
     view = AlarmQueueView(manager, site, USER, clock)
-    signals.alarm_changed.connect(view.on_alarm)
+    bridge.notice.connect(view.on_alarm)
     view.resize(1100, 420)
     view.show()
     view.activateWindow()
     view.table.setFocus()
     flush()
     yield view
-    signals.close()
+    bridge.close()
     view.close()
     assert not view.is_running, "the countdown timer still runs after close()"
     view.deleteLater()
-    signals.deleteLater()
+    bridge.deleteLater()
     flush()
 
 
