@@ -14,6 +14,7 @@ alarm's delay. The baseline detects every frame, so once the CPU cannot keep up 
 further behind the live picture; the pipeline skips stale frames and stays current.
 
     .venv/bin/python bench/pool_throughput.py [--cameras 8] [--seconds 30] [--workers 1]
+        [--flat-out]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from console.media import media_file
 from inference.detectors.ssdlite import SsdliteDetector
 from inference.pipeline import CameraSpec, PipelineConfig, TrackedFrame, VisionPipeline
+from inference.scheduler import SchedulerConfig
 from inference.worker_pool import DetectorSpec
 
 
@@ -41,7 +43,9 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run_pipeline(clip: Path, cameras: int, seconds: float, workers: int) -> dict[str, float]:
+def run_pipeline(
+    clip: Path, cameras: int, seconds: float, workers: int, flat_out: bool
+) -> dict[str, float]:
     ages: list[float] = []
     lock = threading.Lock()
 
@@ -50,7 +54,13 @@ def run_pipeline(clip: Path, cameras: int, seconds: float, workers: int) -> dict
             ages.append(frame.latency_s)
 
     specs = [CameraSpec(f"cam-{i + 1}", str(clip)) for i in range(cameras)]
-    config = PipelineConfig(detector=DetectorSpec("ssdlite"), cpu_workers=workers)
+    # the default policy detects a moving camera 5 times a second; flat out: as often as it can
+    scheduler = SchedulerConfig(active_interval_s=0, idle_interval_s=0) if flat_out else None
+    config = PipelineConfig(
+        detector=DetectorSpec("ssdlite"),
+        cpu_workers=workers,
+        scheduler=scheduler or SchedulerConfig(),
+    )
     with VisionPipeline(specs, config, on_tracks=on_tracks) as pipeline:
         deadline = time.monotonic() + 180
         while pipeline.stats()["detected"] == 0 and time.monotonic() < deadline:
@@ -118,13 +128,18 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--flat-out",
+        action="store_true",
+        help="no 0.2 s interval per camera: detect the newest frames as fast as workers can",
+    )
     args = parser.parse_args()
     clip = media_file("vtest.avi")
     print(
         f"{args.cameras} cameras x {clip.name} at 10 fps, {args.seconds:.0f} s each side, "
-        f"SSDLite, {args.workers} pipeline worker(s)"
+        f"SSDLite, {args.workers} pipeline worker(s)" + (", flat out" if args.flat_out else "")
     )
-    pipe = run_pipeline(clip, args.cameras, args.seconds, args.workers)
+    pipe = run_pipeline(clip, args.cameras, args.seconds, args.workers, args.flat_out)
     base = run_baseline(clip, args.cameras, args.seconds)
     print(f"{'':24}{'pipeline':>12}{'baseline':>12}{'ratio':>10}")
     for key, label in (
