@@ -100,7 +100,6 @@ class _CameraLive:
     status_at: float = field(default_factory=time.time)
     last_ts: float = -math.inf
     detected: int = 0
-    latency_s: float = 0.0
 
 
 class VisionPipeline:
@@ -348,7 +347,6 @@ class VisionPipeline:
             live.detected += 1
             self._detect_times.append(now)
             latency = now - ref.captured_at
-            live.latency_s = latency
             self._latencies.append(latency)
         people = found[found.class_id == PERSON_CLASS_ID]
         if self.config.min_confidence > 0:

@@ -170,10 +170,6 @@ class _Worker:
     history: list[WorkerEvent] = field(default_factory=list)
 
 
-class PoolError(RuntimeError):
-    """No worker could load a detector (the message says why)."""
-
-
 class WorkerPool:
     def __init__(
         self,
