@@ -103,6 +103,14 @@ class Detections:
         return np.stack([x, self.xyxy[:, 3]], axis=1)
 
     @property
+    def centres(self) -> np.ndarray:
+        """Centre of each box, (N, 2) image pixels."""
+        return np.stack(
+            [(self.xyxy[:, 0] + self.xyxy[:, 2]) / 2.0, (self.xyxy[:, 1] + self.xyxy[:, 3]) / 2.0],
+            axis=1,
+        )
+
+    @property
     def area(self) -> np.ndarray:
         return (self.xyxy[:, 2] - self.xyxy[:, 0]) * (self.xyxy[:, 3] - self.xyxy[:, 1])
 
