@@ -8,12 +8,12 @@ joined and every queued write reaches the database before the command exits.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from console.commands import stop_on_signals
 from console.commands.detect import add_detector_arguments
 
 if TYPE_CHECKING:
@@ -82,10 +82,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
         )
 
     stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
+    with stop_on_signals(stop):
         try:
             store = AlarmStore(db_url)
         except StoreError as exc:
@@ -108,8 +105,5 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
             return 1
         finally:
             store.close()
-        print("stopped; every alarm is stored", flush=True)
-        return 0
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    print("stopped; every alarm is stored", flush=True)
+    return 0

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TextIO
 
+from console.commands import stop_on_signals
 from console.commands.detect import add_detector_arguments
 from inference.pipeline import (
     CameraSpec,
@@ -103,18 +101,6 @@ class _Report:
             print(json.dumps(record) if self.as_json else text, file=self.out, flush=True)
 
 
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in previous:
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def watch(cameras: list[CameraSpec], args: argparse.Namespace, out: TextIO) -> int:
     report = _Report(out, args.json)
     config = PipelineConfig(
@@ -131,7 +117,7 @@ def watch(cameras: list[CameraSpec], args: argparse.Namespace, out: TextIO) -> i
     stop = threading.Event()
     started = time.monotonic()
     last = {"decoded": 0, "detected": 0, "at": started}
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         pipeline.start()
         try:
             announced = False
