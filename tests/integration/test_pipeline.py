@@ -257,3 +257,29 @@ def test_killed_capture_process_marks_cameras_offline_then_recovers() -> None:
         assert wait_for(lambda: got.last_status("cam-a") == CameraStatus.LIVE, 30)
         assert pipeline.capture_pids()[0] not in (None, pid)
         assert any(e.kind == "restarted" and e.source == "capture-0" for e in got.events)
+
+
+def test_main_stream_opens_on_demand_and_closes() -> None:
+    clip = str(media("vtest.avi"))
+    config = PipelineConfig(detector=SSDLITE, cpu_workers=1)
+    with VisionPipeline([CameraSpec("cam-a", clip, main_source=clip)], config) as pipeline:
+        assert pipeline.main_rings == {}  # nothing decoded at full size until asked
+        ring = pipeline.open_main_stream("cam-a")
+        assert ring is not None
+        assert wait_for(lambda: ring.write_seq >= 5, 30)
+        ref = ring.latest()
+        assert ref is not None
+        frame = ring.read(ref)
+        assert frame is not None
+        assert frame.shape == (576, 768, 3)
+        pipeline.close_main_stream("cam-a")
+
+        def stopped() -> bool:  # a paced 10 fps file adds 5 frames per half second while read
+            before = ring.write_seq
+            time.sleep(0.5)
+            return ring.write_seq == before
+
+        assert wait_for(stopped, 20)  # no longer decoded
+        names = [ring.name]
+    assert not any((Path("/dev/shm") / name).exists() for name in names)
+    assert multiprocessing.active_children() == []
