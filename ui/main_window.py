@@ -223,6 +223,13 @@ class ConsoleWindow(QMainWindow):
             self.setGeometry(screen.availableGeometry())
         if isinstance(state, QByteArray):
             self.restoreState(state)
+        elif self.width() >= 1400:  # first start on a large screen: room for the queue's
+            width = self.width()  # object and rule columns beside a square-ish wall
+            self.resizeDocks(
+                [self.focus_dock, self.queue_dock],
+                [round(width * 0.3), round(width * 0.34)],
+                Qt.Orientation.Horizontal,
+            )
 
     def show_as_saved(self) -> None:
         """Show where and how the monitor left it last time; maximized the first time."""
