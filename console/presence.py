@@ -503,6 +503,14 @@ class Presence:
             snap, status=status, status_since=at, status_reason=reason, tracks=tracks
         )
 
+    def frames_arrived(self, camera_id: str, at: datetime) -> None:
+        """The camera's capture delivered new frames by `at`, detected or not: what the video
+        loss check counts on (a busy detector pool is not a lost camera)."""
+        state = self._state(camera_id)
+        last = state.snapshot.last_frame_at
+        if last is None or at > last:
+            state.snapshot = replace(state.snapshot, last_frame_at=at)
+
     def set_empty_reference(
         self, camera_id: str, image: ArrayLike, ts: float | None = None
     ) -> None:

@@ -171,6 +171,7 @@ class SiteRuntime:
         self._lock = threading.Lock()  # presence and rules are fed from two threads
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._written_seq: dict[str, int] = {}  # each ring's write count at the last tick
         scheduler = SchedulerConfig()
         if replay is not None:  # every published frame is due at once
             scheduler = SchedulerConfig(
@@ -298,6 +299,7 @@ class SiteRuntime:
         if self.options.replay is None:  # in replay each camera is judged on its own frames
             now = self.clock.now()
             with self._lock:
+                self._note_frames_written(now)
                 findings = [
                     f for cam in self.presence.cameras() for f in camera_health(cam, self.site, now)
                 ]
@@ -306,6 +308,15 @@ class SiteRuntime:
         self.alarms.tick()
         for camera in self.site.cameras:
             self.pipeline.set_alarmed(camera.id, self.alarms.is_alarmed(camera.id))
+
+    def _note_frames_written(self, now: datetime) -> None:
+        """Tell presence which cameras' rings were written since the last tick (under the lock)."""
+        for camera_id, ring in self.pipeline.rings.items():
+            written = ring.write_seq
+            if written != self._written_seq.get(camera_id):
+                self._written_seq[camera_id] = written
+                if written > 0:
+                    self.presence.frames_arrived(camera_id, now)
 
 
 def alarm_record(alarm: Alarm) -> dict[str, object]:
