@@ -9,7 +9,10 @@ are free, for up to `capacity` frame references:
   when the core marked it alarmed, `active_interval_s` when it moved within `motion_hold_s` or
   has people tracked, `idle_interval_s` otherwise (a static camera is still looked at now and
   then, since a person standing still makes no motion);
-- due cameras are served alarmed first, then active, then by how long they have waited;
+- due cameras are served alarmed first, then active, then by how long they have waited; but a
+  camera that has been due for longer than `max_wait_s` goes before all of them (longest waiting
+  first), so a burst of alarmed cameras, which are due again the moment their result is back,
+  cannot leave the rest of the site unwatched;
 - only a camera's newest frame is ever dispatched; the frames that arrived while it waited for a
   free worker are counted as stale, those that arrived while it was not due as gated.
 """
@@ -28,6 +31,7 @@ class SchedulerConfig:
     idle_interval_s: float = 5.0
     alarmed_interval_s: float = 0.0
     motion_hold_s: float = 2.0
+    max_wait_s: float = 2.0
 
 
 @dataclass(slots=True)
@@ -42,6 +46,7 @@ class _CameraState:
     last_seq: int = 0
     last_dispatched_at: float = -math.inf
     due_since_seq: int | None = None
+    due_since_at: float | None = None  # when the camera became due and started to wait
     in_flight: bool = False
     alarmed: bool = False
     has_tracks: bool = False
@@ -84,6 +89,7 @@ class DetectionScheduler:
     def pick(self, now: float, views: dict[str, CameraView], capacity: int) -> list[FrameRef]:
         """Up to `capacity` newest-frame references to detect now; marks their cameras in flight."""
         due: list[tuple[int, float, FrameRef]] = []
+        max_wait_s = self.config.max_wait_s
         for camera_id, view in views.items():
             state = self._cameras[camera_id]
             ref = view.latest
@@ -91,9 +97,15 @@ class DetectionScheduler:
                 continue
             interval = self.interval_s(camera_id, now, view.last_motion_at)
             if now - state.last_dispatched_at < interval:
+                state.due_since_at = None  # not due: not waiting either
                 continue
             if state.due_since_seq is None:
                 state.due_since_seq = ref.seq
+            if state.due_since_at is None:
+                state.due_since_at = now
+            if now - state.due_since_at > max_wait_s:  # starving: before everyone, oldest first
+                due.append((-1, state.due_since_at, ref))
+                continue
             rank = 0 if state.alarmed else 1 if interval <= self.config.active_interval_s else 2
             due.append((rank, state.last_dispatched_at, ref))
         due.sort(key=lambda item: (item[0], item[1]))
@@ -107,6 +119,7 @@ class DetectionScheduler:
             state.last_seq = ref.seq
             state.last_dispatched_at = now
             state.due_since_seq = None
+            state.due_since_at = None
             state.in_flight = True
         return chosen
 

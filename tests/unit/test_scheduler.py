@@ -78,3 +78,35 @@ def test_tracked_people_keep_a_static_camera_active() -> None:
     sched.done("a")
     sched.set_has_tracks("a", True)  # someone standing still
     assert [r.seq for r in sched.pick(0.3, {"a": view("a", 3)}, 1)] == [3]
+
+
+def serve(sched: DetectionScheduler, cams: list[str], steps: int, step_s: float) -> list[str]:
+    """Pick with one free worker every `step_s`; every job comes back before the next pick."""
+    served: list[str] = []
+    for i in range(steps):
+        now = i * step_s
+        views = {c: view(c, i + 1, motion_at=now) for c in cams}
+        for ref in sched.pick(now, views, capacity=1):
+            served.append(ref.camera_id)
+            sched.done(ref.camera_id)
+    return served
+
+
+def test_alarmed_cameras_cannot_starve_the_rest_of_the_site() -> None:
+    cams = ["alarm-1", "alarm-2", "alarm-3", "quiet"]
+    # without the guard the alarmed cameras, due again as soon as they are back, take every
+    # free worker and the quiet gallery is never looked at
+    greedy = DetectionScheduler(cams, SchedulerConfig(max_wait_s=float("inf")))
+    for cam in cams[:3]:
+        greedy.set_alarmed(cam, True)
+    assert "quiet" not in serve(greedy, cams, steps=100, step_s=0.1)
+
+    sched = DetectionScheduler(cams, SchedulerConfig(max_wait_s=2.0))
+    for cam in cams[:3]:
+        sched.set_alarmed(cam, True)
+    served = serve(sched, cams, steps=100, step_s=0.1)
+    looks = [i for i, cam in enumerate(served) if cam == "quiet"]
+    # due 0.2 s after its last look, it goes first once it has waited 2 s more: a look every
+    # 2.3 s (23 picks), the rest for the alarms
+    assert looks == [21, 44, 67, 90]
+    assert served.count("alarm-1") + served.count("alarm-2") + served.count("alarm-3") == 96
