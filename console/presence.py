@@ -106,6 +106,10 @@ class PresenceConfig:
     this weight per frame (follows slow light changes)."""
     object_refresh_below: float = 0.05
     """An object patch this close to its reference replaces it (follows slow light changes)."""
+    object_agree_below: float = 0.1
+    """Two changed samples of an object agree when at most this fraction of the region's pixels
+    differ between them: a removed object leaves the same bare wall at each check, while
+    visitors the detector missed look different every time."""
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -389,6 +393,7 @@ class _ObjectState:
     obj: ProtectedObject
     region: NDArray[np.float64]  # image polygon, frame pixels
     reference: NDArray[np.float32] | None = None
+    changed: NDArray[np.float32] | None = None  # the first of the agreeing changed samples
     view: ObjectView = field(init=False)
 
     def __post_init__(self) -> None:
@@ -528,7 +533,7 @@ class Presence:
         state = self._state(camera_id)
         state.view_reference = state.empty_reference = None
         for obj in state.image_objects.values():
-            obj.reference = None
+            obj.reference = obj.changed = None
             obj.view = ObjectView(obj.obj.id)
         state.snapshot = replace(state.snapshot, view=CameraView())
         log.info("camera %s: view references cleared", camera_id)
@@ -687,6 +692,19 @@ class Presence:
             out[tid] = replace(prev, visible=False)
         return out
 
+    def _agrees(
+        self,
+        first: NDArray[np.float32] | None,
+        patch: NDArray[np.float32],
+        mask: NDArray[np.bool_],
+    ) -> bool:
+        """Whether a changed sample of an object looks like the earlier changed one."""
+        if first is None:
+            return False
+        cfg = self.config
+        differs = changed_fraction(first, patch, mask, cfg.pixel_change_grey)
+        return differs is not None and differs <= cfg.object_agree_below
+
     def _judge_still(
         self, state: _CameraState, track: TrackPresence, reference_change: float | None
     ) -> TrackPresence:
@@ -822,20 +840,18 @@ class Presence:
                 patch, mask = _region_patch(gray, obj.region, sx, sy)
                 if patch is not None and mask is not None:
                     if obj.reference is None or obj.reference.shape != patch.shape:
-                        obj.reference = patch
+                        obj.reference, obj.changed = patch, None
                         ov = ObjectView(obj_id, reference_ts=ts, sampled_ts=ts, change=0.0)
                         log.info("camera %s: reference of %s taken", state.camera_id, obj_id)
                     elif ov.sampled_ts is None or ts - ov.sampled_ts >= check_every_s:
                         change = changed_fraction(obj.reference, patch, mask, cfg.pixel_change_grey)
                         changed = change is not None and change > cfg.object_refresh_below
-                        ov = replace(
-                            ov,
-                            sampled_ts=ts,
-                            change=change,
-                            changed_since_ts=_since(changed, ov.changed_since_ts, ts),
-                        )
+                        since = _since(changed, ov.changed_since_ts, ts)
+                        if changed and not self._agrees(obj.changed, patch, mask):
+                            obj.changed, since = patch, ts  # a new look: start counting again
+                        ov = replace(ov, sampled_ts=ts, change=change, changed_since_ts=since)
                         if not changed:
-                            obj.reference = patch
+                            obj.reference, obj.changed = patch, None
             obj.view = ov
             objects[obj_id] = ov
 

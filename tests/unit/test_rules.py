@@ -310,6 +310,25 @@ def test_one_changed_sample_alone_raises_nothing(site: Site) -> None:
     assert s.run(object_missing) == []
 
 
+def test_changed_samples_that_disagree_raise_nothing(site: Site) -> None:
+    """Visitors the detector missed, one at each check, each looking different: the region
+    changed twice, but not into one new look, as a bare wall would be."""
+    s = Script(site)
+    s.frame(0.0, None, noisy(painted_scene(), 0))
+    for i, ts in enumerate([30.0, 60.0, 90.0], start=1):
+        unseen_visitor = paint(painted_scene(), MILKMAID_REGION, seed=20 + i)
+        s.frame(ts, None, noisy(unseen_visitor, i))
+        assert s.presence.camera("cam-east").objects["milkmaid"].change > 0.5
+        assert s.run(object_missing) == []
+    assert s.presence.camera("cam-east").objects["milkmaid"].changed_since_ts == 90.0
+    # the painting is taken after all: two bare-wall checks agree
+    s.frame(120.0, None, noisy(wall_where_the_painting_was(), 4))
+    assert s.run(object_missing) == []
+    s.frame(150.0, None, noisy(wall_where_the_painting_was(), 5))
+    (finding,) = s.run(object_missing)
+    assert finding.subject_id == "milkmaid"
+
+
 def test_an_unchanged_object_raises_nothing(site: Site) -> None:
     s = Script(site)
     for i, ts in enumerate([0.0, 30.0, 60.0, 90.0]):
