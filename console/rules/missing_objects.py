@@ -4,9 +4,10 @@ taken when the camera first saw it unobstructed.
 The presence model samples each object's region at most every `check_every_s` seconds, and only
 while nobody's box overlaps it (a visitor in front of a painting is not a missing painting). A
 sample with at least `RuleTuning.object_change_min` of its pixels changed, confirmed by samples
-still changed `RuleTuning.object_confirm_s` later (one changed sample may be a visitor the detector
-missed), is a finding with the object's value tier as severity; it persists until a later sample
-matches again.
+still changed `RuleTuning.object_confirm_s` later and looking like the first changed one (one
+changed sample may be a visitor the detector missed, and missed visitors look different at each
+check, while a bare wall looks the same), is a finding with the object's value tier as severity;
+it persists until a later sample matches again.
 """
 
 from __future__ import annotations
