@@ -60,6 +60,7 @@ __all__ = [
 ImagePolygon = Sequence[tuple[float, float]]
 StillReason = Literal["empty_reference", "marked_region"]
 OFFLINE_STATUSES = frozenset({"offline", "stalled"})
+_CHANGED_SAMPLES_KEPT = 4  # distinct looks of a changed object region remembered at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +394,8 @@ class _ObjectState:
     obj: ProtectedObject
     region: NDArray[np.float64]  # image polygon, frame pixels
     reference: NDArray[np.float32] | None = None
-    changed: NDArray[np.float32] | None = None  # the first of the agreeing changed samples
+    # the changed samples since the region last matched its reference: (ts, patch), oldest first
+    changed: list[tuple[float, NDArray[np.float32]]] = field(default_factory=list)
     view: ObjectView = field(init=False)
 
     def __post_init__(self) -> None:
@@ -533,7 +535,8 @@ class Presence:
         state = self._state(camera_id)
         state.view_reference = state.empty_reference = None
         for obj in state.image_objects.values():
-            obj.reference = obj.changed = None
+            obj.reference = None
+            obj.changed.clear()
             obj.view = ObjectView(obj.obj.id)
         state.snapshot = replace(state.snapshot, view=CameraView())
         log.info("camera %s: view references cleared", camera_id)
@@ -692,18 +695,20 @@ class Presence:
             out[tid] = replace(prev, visible=False)
         return out
 
-    def _agrees(
-        self,
-        first: NDArray[np.float32] | None,
-        patch: NDArray[np.float32],
-        mask: NDArray[np.bool_],
-    ) -> bool:
-        """Whether a changed sample of an object looks like the earlier changed one."""
-        if first is None:
-            return False
+    def _changed_since(
+        self, obj: _ObjectState, patch: NDArray[np.float32], mask: NDArray[np.bool_], ts: float
+    ) -> float:
+        """Since when an object's region has looked the way this changed sample does: the
+        earliest earlier changed sample it agrees with, else `ts` (a new look). A visitor the
+        detector missed at one check neither confirms a change nor hides a bare wall on both
+        sides of it."""
         cfg = self.config
-        differs = changed_fraction(first, patch, mask, cfg.pixel_change_grey)
-        return differs is not None and differs <= cfg.object_agree_below
+        for since, earlier in obj.changed:
+            differs = changed_fraction(earlier, patch, mask, cfg.pixel_change_grey)
+            if differs is not None and differs <= cfg.object_agree_below:
+                return since
+        obj.changed = [*obj.changed[-(_CHANGED_SAMPLES_KEPT - 1) :], (ts, patch)]
+        return ts
 
     def _judge_still(
         self, state: _CameraState, track: TrackPresence, reference_change: float | None
@@ -840,18 +845,18 @@ class Presence:
                 patch, mask = _region_patch(gray, obj.region, sx, sy)
                 if patch is not None and mask is not None:
                     if obj.reference is None or obj.reference.shape != patch.shape:
-                        obj.reference, obj.changed = patch, None
+                        obj.reference = patch
+                        obj.changed.clear()
                         ov = ObjectView(obj_id, reference_ts=ts, sampled_ts=ts, change=0.0)
                         log.info("camera %s: reference of %s taken", state.camera_id, obj_id)
                     elif ov.sampled_ts is None or ts - ov.sampled_ts >= check_every_s:
                         change = changed_fraction(obj.reference, patch, mask, cfg.pixel_change_grey)
                         changed = change is not None and change > cfg.object_refresh_below
-                        since = _since(changed, ov.changed_since_ts, ts)
-                        if changed and not self._agrees(obj.changed, patch, mask):
-                            obj.changed, since = patch, ts  # a new look: start counting again
+                        since = self._changed_since(obj, patch, mask, ts) if changed else None
                         ov = replace(ov, sampled_ts=ts, change=change, changed_since_ts=since)
                         if not changed:
-                            obj.reference, obj.changed = patch, None
+                            obj.reference = patch
+                            obj.changed.clear()
             obj.view = ov
             objects[obj_id] = ov
 

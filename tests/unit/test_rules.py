@@ -329,6 +329,19 @@ def test_changed_samples_that_disagree_raise_nothing(site: Site) -> None:
     assert finding.subject_id == "milkmaid"
 
 
+def test_a_missed_visitor_between_two_bare_wall_checks_does_not_hide_a_theft(site: Site) -> None:
+    s = Script(site)
+    s.frame(0.0, None, noisy(painted_scene(), 0))
+    s.frame(30.0, None, noisy(wall_where_the_painting_was(), 1))
+    unseen_visitor = paint(wall_where_the_painting_was(), MILKMAID_REGION, seed=7)
+    s.frame(60.0, None, noisy(unseen_visitor, 2))
+    assert s.run(object_missing) == []
+    s.frame(90.0, None, noisy(wall_where_the_painting_was(), 3))
+    (finding,) = s.run(object_missing)  # agrees with the check at 30 s
+    assert finding.subject_id == "milkmaid"
+    assert s.presence.camera("cam-east").objects["milkmaid"].changed_since_ts == 30.0
+
+
 def test_an_unchanged_object_raises_nothing(site: Site) -> None:
     s = Script(site)
     for i, ts in enumerate([0.0, 30.0, 60.0, 90.0]):
