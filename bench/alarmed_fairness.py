@@ -5,10 +5,10 @@ N file cameras (vtest.avi, people walking, paced at 10 fps) on the real vision p
 offline SSDLite detector; the first K are marked alarmed, as the core does while their alarms
 are open. An alarmed camera is due again the moment its result is back, so once the alarmed
 cameras fill every batch handed to a free worker (8 frames per worker), they take every free
-worker: with 1 worker that is 8 alarmed cameras, with 2 workers about 16. Reported per side, for the quiet cameras: the
-longest gap between two of a camera's detections (the worst camera, and the median camera), how
-many quiet cameras were never detected at all, and the share of detections the alarmed cameras
-took.
+worker: with 1 worker that is 8 alarmed cameras, with 2 workers about 16. Reported per side,
+for the quiet cameras: the longest gap between two of a camera's detections (the worst camera,
+and the median camera), how many quiet cameras were never detected at all, and the share of
+detections the alarmed cameras took.
 
     .venv/bin/python bench/alarmed_fairness.py [--cameras 16] [--alarmed 8] [--seconds 30]
         [--workers 1]
