@@ -107,6 +107,10 @@ class PresenceConfig:
     this weight per frame (follows slow light changes)."""
     object_refresh_below: float = 0.05
     """An object patch this close to its reference replaces it (follows slow light changes)."""
+    object_reference_confirm_s: float = 2.0
+    """An object's reference is taken only when two unobstructed looks at least this far apart
+    agree (see `object_agree_below`): a visitor the detector missed, passing in front at the
+    first look, is not learned as the object."""
     object_agree_below: float = 0.1
     """Two changed samples of an object agree when at most this fraction of the region's pixels
     differ between them: a removed object leaves the same bare wall at each check, while
@@ -394,6 +398,7 @@ class _ObjectState:
     obj: ProtectedObject
     region: NDArray[np.float64]  # image polygon, frame pixels
     reference: NDArray[np.float32] | None = None
+    candidate: tuple[float, NDArray[np.float32]] | None = None  # a first look, to be confirmed
     # the changed samples since the region last matched its reference: (ts, patch), oldest first
     changed: list[tuple[float, NDArray[np.float32]]] = field(default_factory=list)
     view: ObjectView = field(init=False)
@@ -535,7 +540,7 @@ class Presence:
         state = self._state(camera_id)
         state.view_reference = state.empty_reference = None
         for obj in state.image_objects.values():
-            obj.reference = None
+            obj.reference = obj.candidate = None
             obj.changed.clear()
             obj.view = ObjectView(obj.obj.id)
         state.snapshot = replace(state.snapshot, view=CameraView())
@@ -695,6 +700,22 @@ class Presence:
             out[tid] = replace(prev, visible=False)
         return out
 
+    def _reference_confirmed(
+        self, obj: _ObjectState, patch: NDArray[np.float32], mask: NDArray[np.bool_], ts: float
+    ) -> bool:
+        """Whether this look at an object agrees with a first look `object_reference_confirm_s`
+        or more before it; otherwise it may become the first look."""
+        cfg = self.config
+        candidate = obj.candidate
+        if candidate is not None and candidate[1].shape == patch.shape:
+            if ts - candidate[0] < cfg.object_reference_confirm_s:
+                return False
+            differs = changed_fraction(candidate[1], patch, mask, cfg.pixel_change_grey)
+            if differs is not None and differs <= cfg.object_agree_below:
+                return True
+        obj.candidate = (ts, patch)
+        return False
+
     def _changed_since(
         self, obj: _ObjectState, patch: NDArray[np.float32], mask: NDArray[np.bool_], ts: float
     ) -> float:
@@ -845,10 +866,11 @@ class Presence:
                 patch, mask = _region_patch(gray, obj.region, sx, sy)
                 if patch is not None and mask is not None:
                     if obj.reference is None or obj.reference.shape != patch.shape:
-                        obj.reference = patch
-                        obj.changed.clear()
-                        ov = ObjectView(obj_id, reference_ts=ts, sampled_ts=ts, change=0.0)
-                        log.info("camera %s: reference of %s taken", state.camera_id, obj_id)
+                        if self._reference_confirmed(obj, patch, mask, ts):
+                            obj.reference, obj.candidate = patch, None
+                            obj.changed.clear()
+                            ov = ObjectView(obj_id, reference_ts=ts, sampled_ts=ts, change=0.0)
+                            log.info("camera %s: reference of %s taken", state.camera_id, obj_id)
                     elif ov.sampled_ts is None or ts - ov.sampled_ts >= check_every_s:
                         change = changed_fraction(obj.reference, patch, mask, cfg.pixel_change_grey)
                         changed = change is not None and change > cfg.object_refresh_below

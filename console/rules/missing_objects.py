@@ -1,5 +1,6 @@
 """A protected object missing or moved: its image region no longer matches the reference patch
-taken when the camera first saw it unobstructed.
+taken when two unobstructed looks at it, 2 s apart, first agreed (a visitor the detector missed
+at one look is not learned as the object).
 
 The presence model samples each object's region at most every `check_every_s` seconds, and only
 while nobody's box overlaps it (a visitor in front of a painting is not a missing painting). A
