@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from console.store import AlarmStore
-from tests.media import media
+from tests.sites import courtyard_site
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REPO = DATA.parents[1]
@@ -24,14 +23,7 @@ REPO = DATA.parents[1]
 
 @pytest.fixture
 def courtyard(tmp_path: Path) -> Path:
-    """The courtyard test site in a temp folder, with the footage and the plan linked in."""
-    site_dir = tmp_path / "site"
-    shutil.copytree(DATA / "courtyard_site", site_dir)
-    (site_dir / "footage").mkdir()
-    (site_dir / "footage" / "vtest.avi").symlink_to(media("vtest.avi"))
-    (site_dir / "plans").mkdir()
-    shutil.copy(DATA / "example_site" / "plans" / "ground.png", site_dir / "plans" / "ground.png")
-    return site_dir / "site.yaml"
+    return courtyard_site(tmp_path)
 
 
 def nightwatch(*args: str, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@ footage of people walking (vtest.avi), the rules, a real SQLite store, pytest-qt
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,34 +16,27 @@ from console.runtime import RuntimeOptions, SiteRuntime
 from console.site_file import load_site
 from console.store import AlarmState, AlarmStore, Outcome
 from inference.worker_pool import DetectorSpec
-from tests.media import media
+from tests.sites import courtyard_site
 from tests.ui.conftest import flush_deleted
 from ui.bridge import PipelineBridge
 from ui.dispatch_dialog import DispatchDialog, ResolveDialog
 from ui.main_window import ConsoleWindow
 from ui.video_wall import TileState
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-
 
 @pytest.fixture
 def site_file(tmp_path: Path) -> Path:
     """The courtyard test site plus a second camera whose stream does not exist."""
-    site_dir = tmp_path / "site"
-    shutil.copytree(DATA / "courtyard_site", site_dir)
-    (site_dir / "footage").mkdir()
-    (site_dir / "footage" / "vtest.avi").symlink_to(media("vtest.avi"))
-    (site_dir / "plans").mkdir()
-    shutil.copy(DATA / "example_site" / "plans" / "ground.png", site_dir / "plans" / "ground.png")
-    text = (site_dir / "site.yaml").read_text()
+    site_yaml = courtyard_site(tmp_path)
+    text = site_yaml.read_text()
     text = text.replace(
         "protected_objects:",
         "  - id: cam-gone\n    name: Back door\n    floor: ground\n"
         "    source: rtsp://127.0.0.1:9/nothing-listens-here\n    plan_position: [500, 500]\n"
         "protected_objects:",
     )
-    (site_dir / "site.yaml").write_text(text)
-    return site_dir / "site.yaml"
+    site_yaml.write_text(text)
+    return site_yaml
 
 
 @pytest.fixture
