@@ -4,7 +4,8 @@
     nightwatch demo            this, on the generated demo museum
 
 A bad site file, an unreadable database or a detector that cannot start is shown to the user in
-a message box (and on stderr) instead of a half-configured console.
+a message box (and on stderr) instead of a half-configured console. Ctrl-C in the terminal and
+SIGTERM close the window as its close button does (`ui.stop_signals`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from console.site_file import SiteFileError, load_site
 from console.store import AlarmStore, StoreError
 from ui.bridge import PipelineBridge
 from ui.main_window import SETTINGS_APP, SETTINGS_ORG, ConsoleWindow
+from ui.stop_signals import SignalStop
 from ui.theme import apply_theme, configure_high_dpi
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,35 @@ def run_console(
 ) -> int:
     """Open the console on a site until the window closes; returns the exit code."""
     app = application()
+    windows: list[ConsoleWindow] = []
+    stopped_by: list[str] = []
+
+    def stop(signal_name: str) -> None:
+        stopped_by.append(signal_name)
+        for window in windows:
+            window.close()
+        app.quit()
+
+    # from here on, a signal waits for the event loop, which then closes the window at once
+    stopper = SignalStop(stop)
+    try:
+        code = _open_console(app, site_path, options, db_url, user, windows)
+    finally:
+        stopper.close()
+        stopper.deleteLater()
+    if stopped_by:
+        print(f"stopped on {stopped_by[0]}; every alarm is stored", flush=True)
+    return code
+
+
+def _open_console(
+    app: QApplication,
+    site_path: Path,
+    options: RuntimeOptions,
+    db_url: str | None,
+    user: str | None,
+    windows: list[ConsoleWindow],
+) -> int:
     try:
         site = load_site(site_path)
     except SiteFileError as exc:
@@ -71,7 +102,9 @@ def run_console(
         runtime.start()
         try:
             window = ConsoleWindow(runtime, bridge, user=user or getpass.getuser())
+            windows.append(window)
             window.show_as_saved()
+            log.info("console window open on %s (%s)", site.site.name, site_path)
             code = app.exec()
             window.close()
         finally:
