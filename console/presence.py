@@ -700,18 +700,24 @@ class Presence:
             out[tid] = replace(prev, visible=False)
         return out
 
+    def _look_alike(
+        self, first: NDArray[np.float32], second: NDArray[np.float32], mask: NDArray[np.bool_]
+    ) -> bool:
+        """Two looks at an object's region agree (`PresenceConfig.object_agree_below`)."""
+        cfg = self.config
+        differs = changed_fraction(first, second, mask, cfg.pixel_change_grey)
+        return differs is not None and differs <= cfg.object_agree_below
+
     def _reference_confirmed(
         self, obj: _ObjectState, patch: NDArray[np.float32], mask: NDArray[np.bool_], ts: float
     ) -> bool:
         """Whether this look at an object agrees with a first look `object_reference_confirm_s`
         or more before it; otherwise it may become the first look."""
-        cfg = self.config
         candidate = obj.candidate
         if candidate is not None and candidate[1].shape == patch.shape:
-            if ts - candidate[0] < cfg.object_reference_confirm_s:
+            if ts - candidate[0] < self.config.object_reference_confirm_s:
                 return False
-            differs = changed_fraction(candidate[1], patch, mask, cfg.pixel_change_grey)
-            if differs is not None and differs <= cfg.object_agree_below:
+            if self._look_alike(candidate[1], patch, mask):
                 return True
         obj.candidate = (ts, patch)
         return False
@@ -723,10 +729,8 @@ class Presence:
         earliest earlier changed sample it agrees with, else `ts` (a new look). A visitor the
         detector missed at one check neither confirms a change nor hides a bare wall on both
         sides of it."""
-        cfg = self.config
         for since, earlier in obj.changed:
-            differs = changed_fraction(earlier, patch, mask, cfg.pixel_change_grey)
-            if differs is not None and differs <= cfg.object_agree_below:
+            if self._look_alike(earlier, patch, mask):
                 return since
         obj.changed = [*obj.changed[-(_CHANGED_SAMPLES_KEPT - 1) :], (ts, patch)]
         return ts
