@@ -31,13 +31,13 @@ from datetime import datetime
 from typing import Literal
 
 from console.clock import Clock
+from console.severity import Severity
 
 log = logging.getLogger(__name__)
 
 __all__ = ["SLOT_COUNTS", "AlarmSummary", "FocusWall", "SlotAssignment", "WallLayout"]
 
 SLOT_COUNTS = (1, 2, 4, 6, 9)
-_SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
 Reason = Literal["pinned", "watched", "alarm", "hold"]
 
@@ -50,7 +50,7 @@ class AlarmSummary:
     """
 
     camera_id: str
-    severity: Literal["high", "medium", "low"]
+    severity: Severity
     acknowledged: bool
     raised_at: datetime
     active: bool
@@ -68,7 +68,7 @@ class SlotAssignment:
     camera_id: str
     reason: Reason
     since_s: float
-    severity: Literal["high", "medium", "low"] | None = None
+    severity: Severity | None = None
     unacknowledged: bool = False
 
 
@@ -98,7 +98,7 @@ class _Candidate:
     camera_id: str
     reason: Reason
     rank: _Rank
-    severity: Literal["high", "medium", "low"] | None
+    severity: Severity | None
     unacknowledged: bool
 
 
@@ -229,10 +229,10 @@ class FocusWall:
         for camera_id, alarms in by_camera.items():
             if camera_id in out:
                 continue
-            severity = min((a.severity for a in alarms), key=_SEVERITY_RANK.__getitem__)
+            severity = min((Severity(a.severity) for a in alarms), key=lambda s: s.rank)
             unacked = any(not a.acknowledged for a in alarms)
             latest = max(a.raised_at for a in alarms).timestamp()
-            rank: _Rank = (2, _SEVERITY_RANK[severity], 0 if unacked else 1, -latest, camera_id)
+            rank: _Rank = (2, severity.rank, 0 if unacked else 1, -latest, camera_id)
             out[camera_id] = _Candidate(camera_id, "alarm", rank, severity, unacked)
         # occupants that are no longer wanted stay for their hold time
         for camera_id in self._occupants():

@@ -1,36 +1,47 @@
 """The runtime: a site's cameras through the vision pipeline, the rules and the alarm store.
 
-    site file -> CameraSpecs -> VisionPipeline -> TrackedFrame -> Presence -> rules -> findings
-              -> AlarmManager -> AlarmStore (SQLite) + listeners (log, console, alert routes)
+    site file -> CameraSpecs -> VisionPipeline -> TrackedFrame -> core thread:
+                 Presence -> rules -> findings -> AlarmManager -> Store (writer thread)
+                                                              -> listeners (log, console)
 
 One `SiteRuntime` serves `nightwatch run --headless`, `nightwatch replay` and the console window.
-Pipeline callbacks arrive on the pipeline's dispatch thread; the runtime's own thread ticks once a
-second (alarm escalation, camera health of silent cameras, alarmed cameras detected more often).
+Three threads meet here, and none waits for another:
+- the pipeline's dispatch thread hands each tracked frame to the core's mailbox (newest wins per
+  camera) and to the window, and moves on;
+- the core thread (`console.core_loop`) judges frames (presence, rules, alarms), runs the actions
+  people post (`post(Acknowledge(...))`), and ticks once a second (escalation, camera health of
+  silent cameras, which cameras are alarmed and so detected more often);
+- the store's writer thread writes what the alarm manager hands it, and its answers are folded
+  back on the core thread.
 
 Live, the site clock is the system clock. In replay the clock is a fake one set, for each frame,
 to `start + the frame's video seconds`, and the cameras run in lockstep: a fixed number of frames
-per video second, every one detected, as fast as the machine allows (or at real pace), so a
-replay gives the same alarms on every machine.
+per video second, every one detected and judged, as fast as the machine allows (or at real
+pace), so a replay gives the same alarms on every machine.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import cv2
 import numpy as np
 
+from console.actions import Action, ActionAnswer, apply_action
 from console.alarms import Alarm, AlarmListener, AlarmManager, AlarmPolicy
 from console.clock import Clock, FakeClock, SystemClock
+from console.core_loop import CoreLoop
 from console.presence import Observation, Presence
 from console.rules import Finding, camera_health, evaluate_camera
 from console.secrets import SecretsError, load_secrets, with_credentials
 from console.site_file import Site
-from console.store import AlarmStore
+from console.store import Store
+from console.store.audit import AppendAudit
 from inference.pipeline import (
     CameraSpec,
     PipelineConfig,
@@ -147,7 +158,7 @@ class SiteRuntime:
     def __init__(
         self,
         site: Site,
-        store: AlarmStore,
+        store: Store,
         options: RuntimeOptions | None = None,
         *,
         clock: Clock | None = None,
@@ -161,17 +172,21 @@ class SiteRuntime:
         self.options = options or RuntimeOptions()
         replay = self.options.replay
         self.clock: Clock = clock or (FakeClock(replay.start) if replay else SystemClock())
-        self.presence = Presence(site)
+        self.presence = Presence(site)  # the core thread's alone
         self.alarms = AlarmManager(
             store, site, self.clock, policy=self.options.alarm_policy, listener=on_alarm
         )
         self._on_tracks = on_tracks
         self._on_status = on_status
         self._on_event = on_event
-        self._lock = threading.Lock()  # presence and rules are fed from two threads
-        self._stop = threading.Event()
-        self._ticker: threading.Thread | None = None
         self._written_seq: dict[str, int] = {}  # each ring's write count at the last tick
+        self.core = CoreLoop(
+            self._judge,
+            self.tick,
+            after_each=self.alarms.settle,
+            lossless=replay is not None,  # replay judges every frame, in order
+        )
+        self.alarms.set_on_written(self.core.wake)
         scheduler = SchedulerConfig()
         if replay is not None:  # every published frame is due at once
             scheduler = SchedulerConfig(
@@ -189,24 +204,28 @@ class SiteRuntime:
             on_status=self._status,
             on_event=self._event,
         )
-        self.frames_seen = 0
+
+    @property
+    def frames_seen(self) -> int:
+        """Tracked frames the core has judged."""
+        return self.core.stats().frames_judged
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.pipeline.start()
-        self._stop.clear()
-        self._ticker = threading.Thread(
-            target=self._tick_loop, name="nightwatch-runtime-tick", daemon=True
-        )
-        self._ticker.start()
+        self.core.start()
+        try:
+            self.pipeline.start()
+        except BaseException:
+            self.core.stop()
+            raise
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join(5.0)
-            self._ticker = None
+        """Stop the cameras first (no more frames), then the core after the jobs already posted;
+        then wait for the alarm writes handed out (see `Store.close` for what a fault leaves)."""
         self.pipeline.stop()
+        self.core.stop()
+        self.alarms.flush(timeout_s=10.0)
 
     def __enter__(self) -> SiteRuntime:
         self.start()
@@ -216,64 +235,92 @@ class SiteRuntime:
         self.stop()
 
     def replay_finished(self) -> bool:
-        """Replay: every camera reached the end of its file and all its frames were detected."""
+        """Replay: every camera reached the end of its file and all its frames were detected and
+        judged."""
         for camera in self.site.cameras:
             status, reason, _ = self.pipeline.status(camera.id)
             if status != "offline" or not self.pipeline.drained(camera.id):
                 return False
             if "end of file" not in reason and self.pipeline.rings[camera.id].write_seq > 0:
                 return False
-        return True
+        return self.core.idle()
 
-    # -- from the pipeline (its dispatch thread) -----------------------------------------------
+    # -- what people ask (any thread) ----------------------------------------------------------
+
+    def post(self, action: Action) -> Future[ActionAnswer]:
+        """Apply an operator's action on the core thread; the future holds the answer (the alarm
+        as it is now, or the refusal in words)."""
+        return self.core.post(lambda: apply_action(action, self.alarms))
+
+    def append_audit(
+        self,
+        user: str,
+        action: str,
+        target: str | None = None,
+        detail: dict[str, Any] | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> None:
+        """Append an audit row from any thread without waiting: the core hands it to the store's
+        writer (a failed write shows as the store's fault, not here)."""
+        task = AppendAudit(
+            user=user, action=action, target=target, detail=dict(detail or {}), at=at
+        )
+        self.core.post(lambda: self.store.write(task))
+
+    # -- from the pipeline (its dispatch thread): hand over and move on ------------------------
 
     def _tracks(self, frame: TrackedFrame) -> None:
+        if self._on_tracks is not None:
+            self._on_tracks(frame)
+        self.core.deliver(frame)
+
+    def _status(self, change: StatusChange) -> None:
+        if self._on_status is not None:
+            self._on_status(change)
+        self.core.post(lambda: self._note_status(change))
+
+    def _event(self, event: PipelineEvent) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    # -- the core thread -----------------------------------------------------------------------
+
+    def _note_status(self, change: StatusChange) -> None:
+        self.presence.set_status(
+            change.camera_id, str(change.status), self.clock.now(), change.reason
+        )
+
+    def _judge(self, frame: TrackedFrame) -> None:
+        """Presence, rules and alarms for one tracked frame."""
         ring = self.pipeline.rings.get(frame.ref.camera_id)
         image = ring.read(frame.ref) if ring is not None else None
         if image is None and ring is not None:  # overwritten already: the newest is close
             latest = ring.latest()
             image = ring.read(latest) if latest is not None else None
-        small = None
-        frame_size = (0, 0)
-        if image is not None:
-            height, width = image.shape[:2]
-            frame_size = (width, height)
-            scale = min(1.0, ANALYSIS_WIDTH_PX / width)
-            small = (
-                cv2.resize(
-                    image,
-                    (max(1, int(width * scale)), max(1, int(height * scale))),
-                    interpolation=cv2.INTER_AREA,
-                )
-                if scale < 1
-                else image
+        if image is None:
+            return  # no picture to place boxes in: nothing to judge
+        height, width = image.shape[:2]
+        scale = min(1.0, ANALYSIS_WIDTH_PX / width)
+        small = (
+            cv2.resize(
+                image,
+                (max(1, int(width * scale)), max(1, int(height * scale))),
+                interpolation=cv2.INTER_AREA,
             )
+            if scale < 1
+            else image
+        )
         now = self._now_for(frame.ref.ts)
-        with self._lock:
-            self.frames_seen += 1
-            if image is None:
-                return  # no picture to place boxes in: nothing to judge
-            camera = self.presence.update(
-                Observation.from_tracked_frame(frame, frame_size, small), now
-            )
-            findings = evaluate_camera(camera, self.site, now)
+        camera = self.presence.update(
+            Observation.from_tracked_frame(frame, (width, height), small), now
+        )
+        findings = evaluate_camera(camera, self.site, now)
         if findings:
-            self.alarms.ingest(findings, lambda f: render_snapshot(image, f, self.site))
+            site = self.site
+            # drawn and encoded on the store's writer thread, from this frame's own copy
+            self.alarms.ingest(findings, lambda f: render_snapshot(image, f, site))
         self.pipeline.set_alarmed(frame.ref.camera_id, self.alarms.is_alarmed(frame.ref.camera_id))
-        if self._on_tracks is not None:
-            self._on_tracks(frame)
-
-    def _status(self, change: StatusChange) -> None:
-        with self._lock:
-            self.presence.set_status(
-                change.camera_id, str(change.status), self.clock.now(), change.reason
-            )
-        if self._on_status is not None:
-            self._on_status(change)
-
-    def _event(self, event: PipelineEvent) -> None:
-        if self._on_event is not None:
-            self._on_event(event)
 
     def _now_for(self, video_ts: float) -> datetime:
         replay = self.options.replay
@@ -285,24 +332,14 @@ class SiteRuntime:
             self.clock.set(now)
         return now
 
-    # -- the runtime's own thread --------------------------------------------------------------
-
-    def _tick_loop(self) -> None:
-        while not self._stop.wait(1.0):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("runtime tick failed")
-
     def tick(self) -> None:
         """Once a second: escalations, health of cameras that send nothing, detection priority."""
         if self.options.replay is None:  # in replay each camera is judged on its own frames
             now = self.clock.now()
-            with self._lock:
-                self._note_frames_written(now)
-                findings = [
-                    f for cam in self.presence.cameras() for f in camera_health(cam, self.site, now)
-                ]
+            self._note_frames_written(now)
+            findings = [
+                f for cam in self.presence.cameras() for f in camera_health(cam, self.site, now)
+            ]
             if findings:
                 self.alarms.ingest(findings)
         self.alarms.tick()
@@ -310,7 +347,7 @@ class SiteRuntime:
             self.pipeline.set_alarmed(camera.id, self.alarms.is_alarmed(camera.id))
 
     def _note_frames_written(self, now: datetime) -> None:
-        """Tell presence which cameras' rings were written since the last tick (under the lock)."""
+        """Tell presence which cameras' rings were written since the last tick."""
         for camera_id, ring in self.pipeline.rings.items():
             written = ring.write_seq
             if written != self._written_seq.get(camera_id):

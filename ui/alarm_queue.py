@@ -9,21 +9,21 @@ left, then ESCALATED), which one timer refreshes while the queue is visible.
 
 Keys (also buttons, the context menu and `menu()` / `alarm_actions` for the menu bar):
 A or Space acknowledges the selected alarm, D opens the dispatch dialog, G records that the
-dispatched guard arrived, R opens the resolve dialog. The view changes nothing itself: it calls
-the manager, and when the manager refuses (IllegalTransition, a store error) the refusal is shown
-in the queue's message line and emitted as `message`.
+dispatched guard arrived, R opens the resolve dialog. The view changes nothing itself: it posts
+an action to the core through the bridge, and the core's answer comes back on the GUI thread;
+a refusal (an illegal step, an unknown guard) is shown in the queue's message line (or in the
+dialog that asked) and emitted as `message`. The view reads the open alarms from the manager
+(a copy under its lock, no I/O) and never touches the store.
 
-Wiring (the manager calls its listeners from worker threads; the one `PipelineBridge` carries
-them to the GUI thread as `notice`):
+Wiring (the core calls its listeners from its own thread; the one `PipelineBridge` carries them
+to the GUI thread as `alarm_changed`):
 
-    manager.add_listener(bridge.on_notice)
-    queue = AlarmQueueView(manager, site, user="monitor-1", clock=clock)
-    bridge.notice.connect(queue.on_alarm)
+    runtime = SiteRuntime(site, store, on_alarm=bridge.on_alarm, **bridge.callbacks())
+    bridge.serve(runtime.post)
+    queue = AlarmQueueView(runtime.alarms, site, "monitor-1", clock, bridge)
     queue.alarms_changed.connect(sound.set_alarms)
     queue.message.connect(window.statusBar().showMessage)
     window.menuBar().addMenu(queue.menu())
-    ...
-    signals.close()         # before the manager may call it again after the window is gone
 """
 
 from __future__ import annotations
@@ -74,12 +74,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.actions import Acknowledge, Action, ActionAnswer, GuardArrived
 from console.alarms import TRANSITIONS, Alarm, AlarmManager
 from console.clock import Clock
 from console.site_file import Site
 from console.store import AlarmState
 from ui.dispatch_dialog import (
-    REFUSALS,
     SEVERITY_BARS,
     SEVERITY_COLOR_ROLE,
     DispatchDialog,
@@ -87,10 +87,10 @@ from ui.dispatch_dialog import (
     camera_name,
     outcome_label,
     place_name,
-    refusal_text,
     rule_label,
     severity_label,
 )
+from ui.bridge import PipelineBridge
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
@@ -427,15 +427,18 @@ class AlarmQueueView(QWidget):
         site: Site,
         user: str,
         clock: Clock,
+        bridge: PipelineBridge,
         parent: QWidget | None = None,
         *,
         countdown_ms: int = 1000,
     ) -> None:
         super().__init__(parent)
-        self._manager = manager
+        self._manager = manager  # read only: open_alarms()
+        self._bridge = bridge
         self._site = site
         self._user = user
         self._clock = clock
+        self._awaiting: list[Action] = []  # posted by the queue itself, not answered yet
         self._known: set[int] = set()
         self.last_error: str | None = None
         self.active_dialog: QDialog | None = None
@@ -501,6 +504,8 @@ class AlarmQueueView(QWidget):
         self._countdown = QTimer(self)
         self._countdown.setInterval(countdown_ms)
         self._countdown.timeout.connect(self.tick_countdown)
+        bridge.alarm_changed.connect(self.on_alarm)
+        bridge.action_answered.connect(self._on_answer)
         self.refresh()
 
     def _action(
@@ -534,12 +539,9 @@ class AlarmQueueView(QWidget):
 
     # -- contents
 
-    @Slot(object)
-    def on_alarm(self, alarm: object) -> None:
-        """An alarm changed in the core (on the GUI thread, e.g. the bridge's `notice`)."""
-        if not isinstance(alarm, Alarm):
-            log.debug("alarm queue ignores a %s notice", type(alarm).__name__)
-            return
+    @Slot(Alarm)
+    def on_alarm(self, alarm: Alarm) -> None:
+        """An alarm changed in the core (on the GUI thread: the bridge's `alarm_changed`)."""
         self.refresh()
 
     @Slot()
@@ -603,10 +605,33 @@ class AlarmQueueView(QWidget):
         self.message_label.setVisible(True)
         self.message.emit(text)
 
-    def _refused(self, what: str, exc: BaseException) -> None:
-        if not isinstance(exc, REFUSALS):
-            log.exception("alarm queue: %s failed", what)
-        self.show_error(f"{what}: {refusal_text(exc)}")
+    # -- the core's answers
+
+    def _post(self, action: Action, dialog: DispatchDialog | ResolveDialog | None = None) -> None:
+        if dialog is None:
+            self._awaiting.append(action)
+        self._bridge.post(action)
+
+    @Slot(ActionAnswer)
+    def _on_answer(self, answer: ActionAnswer) -> None:
+        dialog = self.active_dialog
+        if isinstance(dialog, DispatchDialog | ResolveDialog) and dialog.answered(answer):
+            return
+        if not any(answer.action is a for a in self._awaiting):
+            return  # another view's
+        self._awaiting = [a for a in self._awaiting if a is not answer.action]
+        action = answer.action
+        alarm_id = getattr(action, "alarm_id", "?")
+        if not answer.ok:
+            self.show_error(f"Cannot {action.verb} alarm {alarm_id}: {answer.refusal}")
+            return
+        if isinstance(action, Acknowledge):
+            self.show_message(f"Alarm {alarm_id} acknowledged")
+        elif isinstance(action, GuardArrived) and answer.alarm is not None:
+            arrived = [d for d in answer.alarm.dispatches if d.arrived_at is not None]
+            guard = self._guard_name(arrived[-1].guard_id) if arrived else "The guard"
+            self.show_message(f"Guard {guard} arrived at alarm {alarm_id}")
+        self.refresh()
 
     def _target(self, verb: str) -> Alarm | None:
         alarm = self.selected_alarm()
@@ -628,36 +653,20 @@ class AlarmQueueView(QWidget):
         alarm = self._target("acknowledge")
         if alarm is None:
             return
-        try:
-            self._manager.acknowledge(alarm.alarm_id, self._user)
-        except Exception as exc:  # shown to the operator either way
-            self._refused(f"Cannot acknowledge alarm {alarm.alarm_id}", exc)
-            return
-        self.show_message(f"Alarm {alarm.alarm_id} acknowledged")
-        self.refresh()
+        self._post(Acknowledge(alarm.alarm_id, self._user))
 
     @Slot()
     def record_guard_arrival(self) -> None:
         alarm = self._target("record a guard's arrival for")
         if alarm is None:
             return
-        what = f"Cannot record a guard's arrival at alarm {alarm.alarm_id}"
-        try:
-            waiting = [
-                d for d in self._manager.store.dispatches(alarm.alarm_id) if not d.arrived_at
-            ]
-            if not waiting:
-                self.show_error(f"{what}: no guard is on the way (dispatch one first: D)")
-                return
-            dispatch = waiting[0]  # the first sent is the first expected
-            self._manager.guard_arrived(dispatch.id, self._user)
-        except Exception as exc:
-            self._refused(what, exc)
+        if alarm.guard_on_the_way is None:
+            self.show_error(
+                f"Cannot record a guard's arrival at alarm {alarm.alarm_id}: no guard is on "
+                "the way (dispatch one first: D)"
+            )
             return
-        self.show_message(
-            f"Guard {self._guard_name(dispatch.guard_id)} arrived at alarm {alarm.alarm_id}"
-        )
-        self.refresh()
+        self._post(GuardArrived(alarm.alarm_id, self._user))
 
     def _guard_name(self, guard_id: str) -> str:
         try:
@@ -675,7 +684,9 @@ class AlarmQueueView(QWidget):
         if not self._site.guards:
             self.show_error("Cannot dispatch: the site file lists no guards")
             return None
-        dialog = DispatchDialog(self._manager, self._site, alarm, self._user, parent=self)
+        dialog = DispatchDialog(
+            lambda action: self._post(action, dialog), self._site, alarm, self._user, parent=self
+        )
         dialog.accepted.connect(lambda: self._dispatched(dialog))
         self._open_dialog(dialog)
         return dialog
@@ -691,7 +702,9 @@ class AlarmQueueView(QWidget):
         alarm = self._target("resolve")
         if alarm is None or not self._can_become(alarm, AlarmState.RESOLVED, "resolve"):
             return None
-        dialog = ResolveDialog(self._manager, self._site, alarm, self._user, parent=self)
+        dialog = ResolveDialog(
+            lambda action: self._post(action, dialog), self._site, alarm, self._user, parent=self
+        )
         dialog.accepted.connect(lambda: self._resolved(dialog))
         self._open_dialog(dialog)
         return dialog

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from console.runtime import RuntimeOptions, SiteRunError, SiteRuntime
 from console.site_file import SiteFileError, load_site
-from console.store import AlarmStore, StoreError
+from console.store import Store, StoreError
 from ui.bridge import PipelineBridge
 from ui.main_window import SETTINGS_APP, SETTINGS_ORG, ConsoleWindow
 from ui.stop_signals import SignalStop
@@ -88,17 +88,18 @@ def _open_console(
     except SiteFileError as exc:
         return refuse("the site file has problems", "\n".join(exc.problems))
     try:
-        store = AlarmStore(db_url)
+        store = Store(db_url)
     except StoreError as exc:
         return refuse("the alarm store cannot open", str(exc))
     bridge = PipelineBridge()
     try:
         try:
             runtime = SiteRuntime(
-                site, store, options, on_alarm=bridge.on_notice, **bridge.callbacks()
+                site, store, options, on_alarm=bridge.on_alarm, **bridge.callbacks()
             )
         except SiteRunError as exc:
             return refuse("the site cannot run", f"{site_path}: {exc}")
+        bridge.serve(runtime.post)
         runtime.start()
         try:
             window = ConsoleWindow(runtime, bridge, user=user or getpass.getuser())

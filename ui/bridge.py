@@ -5,15 +5,22 @@ from the GUI thread. `PipelineBridge` takes the callbacks (any thread) and re-em
 signals on the GUI thread, so a view simply connects to a signal and never thinks about threads:
 
     bridge = PipelineBridge()
-    pipeline = VisionPipeline(cameras, config, **bridge.callbacks())
+    runtime = SiteRuntime(site, store, on_alarm=bridge.on_alarm, **bridge.callbacks())
+    bridge.serve(runtime.post)       # views post actions through the bridge
     wall.listen_to(bridge)
     ...
-    bridge.close()          # before the pipeline stops: late callbacks are dropped
+    bridge.close()          # before the runtime stops: late callbacks are dropped
 
-Only small objects cross (TrackedFrame, StatusChange, PipelineEvent, a core notice), never pixels.
-Tracks are coalesced per camera: when the GUI thread is busy, a newer TrackedFrame of a camera
-replaces the one still waiting (counted in `tracks_superseded`), so a slow frame never builds a
-queue of stale boxes. Status changes, events and notices are all delivered, in order.
+It is also the way back: a view posts an operator's action (`bridge.post(Acknowledge(...))`),
+the core applies it on its own thread, and the answer (`ActionAnswer`: the alarm now, or the
+refusal) arrives on the GUI thread as `action_answered`. Nothing on the GUI thread waits for the
+core or the store.
+
+Only small objects cross (TrackedFrame, StatusChange, PipelineEvent, Alarm, ActionAnswer), never
+pixels. Tracks are coalesced per camera: when the GUI thread is busy, a newer TrackedFrame of a
+camera replaces the one still waiting (counted in `tracks_superseded`), so a slow frame never
+builds a queue of stale boxes. Status changes, events, alarms and answers are all delivered, in
+order.
 """
 
 from __future__ import annotations
@@ -21,11 +28,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
+from console.actions import Action, ActionAnswer
+from console.alarms import Alarm
 from inference.pipeline import PipelineEvent, TrackedFrame
 from inference.sources import StatusChange
 
@@ -39,23 +49,26 @@ class BridgeStats:
     tracks_superseded: int  # replaced by a newer TrackedFrame of the same camera before delivery
     statuses_delivered: int
     events_delivered: int
-    notices_delivered: int
+    alarms_delivered: int
+    answers_delivered: int
     dropped_after_close: int
 
 
 class PipelineBridge(QObject):
     """Marshals pipeline (and core) callbacks from any thread onto the GUI thread as signals."""
 
-    tracks_arrived = Signal(object)  # TrackedFrame
-    status_changed = Signal(object)  # StatusChange
-    pipeline_event = Signal(object)  # PipelineEvent
-    notice = Signal(object)  # any small core result without a channel of its own (an alarm)
+    tracks_arrived = Signal(TrackedFrame)
+    status_changed = Signal(StatusChange)
+    pipeline_event = Signal(PipelineEvent)
+    alarm_changed = Signal(Alarm)  # raised, folded into, handled, stored, escalated
+    action_answered = Signal(ActionAnswer)  # the core's answer to a posted action
 
     # internal: emitted in the caller's thread, received on the GUI thread (queued)
     _tracks_waiting = Signal()
-    _status_in = Signal(object)
-    _event_in = Signal(object)
-    _notice_in = Signal(object)
+    _status_in = Signal(StatusChange)
+    _event_in = Signal(PipelineEvent)
+    _alarm_in = Signal(Alarm)
+    _answer_in = Signal(ActionAnswer)
 
     def __init__(self, parent: QObject | None = None) -> None:
         app = QCoreApplication.instance()
@@ -72,13 +85,17 @@ class PipelineBridge(QObject):
         self._superseded = 0
         self._statuses = 0
         self._events = 0
-        self._notices = 0
+        self._alarms = 0
+        self._answers = 0
         self._dropped = 0
+        self._poster: Callable[[Action], Future[ActionAnswer]] | None = None
+        self._outstanding = 0  # actions posted whose answer has not been delivered yet
         queued = Qt.ConnectionType.QueuedConnection
         self._tracks_waiting.connect(self._deliver_tracks, queued)
         self._status_in.connect(self._deliver_status, queued)
         self._event_in.connect(self._deliver_event, queued)
-        self._notice_in.connect(self._deliver_notice, queued)
+        self._alarm_in.connect(self._deliver_alarm, queued)
+        self._answer_in.connect(self._deliver_answer, queued)
 
     # -- callbacks: safe to call from any thread ---------------------------------------------
 
@@ -104,9 +121,31 @@ class PipelineBridge(QObject):
         if self._accepting():
             self._event_in.emit(event)
 
-    def on_notice(self, payload: object) -> None:
+    def on_alarm(self, alarm: Alarm) -> None:
         if self._accepting():
-            self._notice_in.emit(payload)
+            self._alarm_in.emit(alarm)
+
+    # -- actions: from the GUI thread to the core, answers back --------------------------------
+
+    def serve(self, poster: Callable[[Action], Future[ActionAnswer]] | None) -> None:
+        """Where `post` sends actions (the runtime's `post`); None: nowhere (refused)."""
+        self._poster = poster
+
+    def post(self, action: Action) -> None:
+        """Send an action to the core; its answer arrives as `action_answered`. Never waits."""
+        poster = self._poster
+        self._outstanding += 1
+        if poster is None or self._closed:
+            self._answer_in.emit(ActionAnswer(action, None, "the console is not connected"))
+            return
+        future = poster(action)
+        future.add_done_callback(lambda done: self._answered(action, done))
+
+    def _answered(self, action: Action, future: Future[ActionAnswer]) -> None:
+        error = future.exception()
+        answer = future.result() if error is None else ActionAnswer(action, None, str(error))
+        if self._accepting():
+            self._answer_in.emit(answer)
 
     def callbacks(self) -> dict[str, Callable[[Any], None]]:
         """Keyword arguments for `VisionPipeline(...)`: on_tracks, on_status, on_event."""
@@ -132,7 +171,8 @@ class PipelineBridge(QObject):
                 tracks_superseded=self._superseded,
                 statuses_delivered=self._statuses,
                 events_delivered=self._events,
-                notices_delivered=self._notices,
+                alarms_delivered=self._alarms,
+                answers_delivered=self._answers,
                 dropped_after_close=self._dropped,
             )
 
@@ -153,23 +193,36 @@ class PipelineBridge(QObject):
         for frame in batch.values():
             self.tracks_arrived.emit(frame)
 
-    @Slot(object)
+    @Slot(StatusChange)
     def _deliver_status(self, change: StatusChange) -> None:
         if self._closed:
             return
         self._statuses += 1
         self.status_changed.emit(change)
 
-    @Slot(object)
+    @Slot(PipelineEvent)
     def _deliver_event(self, event: PipelineEvent) -> None:
         if self._closed:
             return
         self._events += 1
         self.pipeline_event.emit(event)
 
-    @Slot(object)
-    def _deliver_notice(self, payload: object) -> None:
+    @Slot(Alarm)
+    def _deliver_alarm(self, alarm: Alarm) -> None:
         if self._closed:
             return
-        self._notices += 1
-        self.notice.emit(payload)
+        self._alarms += 1
+        self.alarm_changed.emit(alarm)
+
+    @property
+    def outstanding(self) -> int:
+        """Actions posted from the GUI thread whose answer has not arrived yet."""
+        return self._outstanding
+
+    @Slot(ActionAnswer)
+    def _deliver_answer(self, answer: ActionAnswer) -> None:
+        self._outstanding = max(0, self._outstanding - 1)
+        if self._closed:
+            return
+        self._answers += 1
+        self.action_answered.emit(answer)

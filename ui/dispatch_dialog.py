@@ -2,13 +2,14 @@
 
 - `DispatchDialog`: the site's guards with their posts (number keys 1-9 pick one), the alarm's
   place on the floor plan (`AlarmLocationMap`: the plan image scaled, the protected object's or
-  zone's outline highlighted, the camera's position), Enter sends -> `manager.dispatch(...)`,
+  zone's outline highlighted, the camera's position), Enter sends a `Dispatch` action,
   Esc cancels.
 - `ResolveDialog`: an outcome code is required (number keys 1-5 pick one, shown by its label),
-  an optional note; Enter resolves -> `manager.resolve(...)`, Esc cancels.
+  an optional note; Enter sends a `Resolve` action, Esc cancels.
 
-Both call the manager themselves and stay open showing the model's refusal when it refuses
-(another console may have handled the alarm meanwhile); accepted means it was written.
+Both post their action to the core (through the function they are given) and wait for its
+answer without blocking: the core's yes closes the dialog (accepted means the core made the
+step), its refusal is shown in the dialog, which stays open.
 
 The words alarms are described in (`rule_label`, `place_name`, `camera_name`,
 `severity_label`, `alarm_summary`) live here and are shared with the alarm queue.
@@ -44,7 +45,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.alarms import Alarm, AlarmManager, IllegalTransition
+from collections.abc import Callable
+
+from console.actions import Action, ActionAnswer, Dispatch, Resolve
+from console.alarms import Alarm, IllegalTransition
 from console.site_file import Site
 from console.store import Outcome, StoreError
 from ui.theme import PALETTE
@@ -329,6 +333,7 @@ class _AlarmDialog(QDialog):
         self.setWindowTitle(title)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.pending: Action | None = None  # posted, not answered yet
         self.summary_label = QLabel(alarm_summary(site, alarm))
         self.summary_label.setWordWrap(True)
         self.summary_label.setProperty("role", "heading")
@@ -357,8 +362,9 @@ class _AlarmDialog(QDialog):
     def last_error(self) -> str | None:
         return self.error_label.text() if self.error_label.isVisible() else None
 
-    def show_refusal(self, what: str, exc: BaseException) -> None:
-        text = f"{what}: {refusal_text(exc)}"
+    def show_refusal(self, what: str, exc: BaseException | str) -> None:
+        reason = exc if isinstance(exc, str) else refusal_text(exc)
+        text = f"{what}: {reason}"
         log.warning("%s", text)
         self.error_label.setText(f"⚠ {text}")
         self.error_label.setVisible(True)
@@ -368,25 +374,51 @@ class _AlarmDialog(QDialog):
         self._body.addWidget(self.error_label)
         self._body.addWidget(self.buttons)
 
+    # -- waiting for the core's answer
+
+    def _send(self, post: Callable[[Action], None], action: Action) -> None:
+        self.pending = action
+        self.ok_button.setEnabled(False)  # one answer at a time
+        self.ok_button.setText("Sending…")
+        post(action)
+
+    def answered(self, answer: ActionAnswer) -> bool:
+        """The core's answer to this dialog's action (False: not ours)."""
+        if answer.action is not self.pending:
+            return False
+        self.pending = None
+        self._restore_ok()
+        if answer.ok:
+            self._done(answer)
+            super().accept()
+        else:
+            self.show_refusal(f"Cannot {answer.action.verb}", answer.refusal or "refused")
+        return True
+
+    def _restore_ok(self) -> None:
+        self.ok_button.setEnabled(True)
+
+    def _done(self, answer: ActionAnswer) -> None:
+        """The step was made (subclasses note what)."""
+
 
 class DispatchDialog(_AlarmDialog):
     """Pick a guard (1-9), see where to send them, Enter sends, Esc cancels.
 
-    After `accepted`, `dispatch_id` and `guard` say what was written."""
+    After `accepted`, `guard` says who was sent."""
 
     def __init__(
         self,
-        manager: AlarmManager,
+        post: Callable[[Action], None],
         site: Site,
         alarm: Alarm,
         user: str,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(site, alarm, f"Dispatch a guard: alarm {alarm.alarm_id}", parent)
-        self._manager = manager
+        self._post = post
         self._site = site
         self._user = user
-        self.dispatch_id: int | None = None
         self.guard: str | None = None
         self.guard_list = QListWidget()
         self.guard_list.setAccessibleName("guards")
@@ -424,20 +456,19 @@ class DispatchDialog(_AlarmDialog):
         if guard_id is None:
             self.show_refusal("Cannot dispatch", ValueError("pick a guard first (1-9)"))
             return
-        try:
-            self.dispatch_id = self._manager.dispatch(self.alarm.alarm_id, guard_id, self._user)
-        except REFUSALS as exc:
-            self.show_refusal(f"Cannot dispatch {guard_id}", exc)
-            return
-        self.guard = guard_id
+        if self.pending is None:
+            self._send(self._post, Dispatch(self.alarm.alarm_id, guard_id, self._user))
+
+    def _restore_ok(self) -> None:
+        super()._restore_ok()
+        self.ok_button.setText("Send guard (Enter)")
+
+    def _done(self, answer: ActionAnswer) -> None:
+        assert isinstance(answer.action, Dispatch)
+        self.guard = answer.action.guard_id
         log.info(
-            "alarm %d: guard %s dispatched by %s (dispatch %d)",
-            self.alarm.alarm_id,
-            guard_id,
-            self._user,
-            self.dispatch_id,
+            "alarm %d: guard %s dispatched by %s", self.alarm.alarm_id, self.guard, self._user
         )
-        super().accept()
 
 
 class ResolveDialog(_AlarmDialog):
@@ -447,14 +478,14 @@ class ResolveDialog(_AlarmDialog):
 
     def __init__(
         self,
-        manager: AlarmManager,
+        post: Callable[[Action], None],
         site: Site,
         alarm: Alarm,
         user: str,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(site, alarm, f"Resolve alarm {alarm.alarm_id}", parent)
-        self._manager = manager
+        self._post = post
         self._user = user
         self.outcome: Outcome | None = None
         self.outcome_list = QListWidget()
@@ -507,11 +538,16 @@ class ResolveDialog(_AlarmDialog):
             self.show_refusal("Cannot resolve", ValueError("pick an outcome first (1-5)"))
             return
         note = self.note_edit.text().strip() or None
-        try:
-            self._manager.resolve(self.alarm.alarm_id, outcome, self._user, note=note)
-        except REFUSALS as exc:
-            self.show_refusal("Cannot resolve", exc)
-            return
-        self.outcome = outcome
-        log.info("alarm %d resolved by %s: %s", self.alarm.alarm_id, self._user, outcome.value)
-        super().accept()
+        if self.pending is None:
+            self._send(self._post, Resolve(self.alarm.alarm_id, outcome, self._user, note))
+
+    def _restore_ok(self) -> None:
+        super()._restore_ok()
+        self.ok_button.setText("Resolve (Enter)")
+
+    def _done(self, answer: ActionAnswer) -> None:
+        assert isinstance(answer.action, Resolve)
+        self.outcome = answer.action.outcome
+        log.info(
+            "alarm %d resolved by %s: %s", self.alarm.alarm_id, self._user, self.outcome.value
+        )

@@ -77,7 +77,7 @@ class ConsoleWindow(QMainWindow):
             "focus", "Focus wall", self.focus, Qt.DockWidgetArea.LeftDockWidgetArea
         )
 
-        self.queue = AlarmQueueView(manager, site, user, runtime.clock)
+        self.queue = AlarmQueueView(manager, site, user, runtime.clock, bridge)
         self.queue_dock = self._dock(
             "alarms", "Alarms", self.queue, Qt.DockWidgetArea.RightDockWidgetArea
         )
@@ -102,7 +102,7 @@ class ConsoleWindow(QMainWindow):
         self.health.sampled.connect(self.health_panel.refresh)
 
         self.operator_check = OperatorCheckController(
-            OperatorCheck(site, runtime.clock, runtime.store),
+            OperatorCheck(site, runtime.clock, runtime),
             user,
             prompt_parent=self,
             parent=self,
@@ -110,7 +110,7 @@ class ConsoleWindow(QMainWindow):
         self.operator_check.escalated.connect(self._operator_unanswered)
 
         # the one door: the runtime's alarms arrive through the bridge, on this thread
-        bridge.notice.connect(self._on_notice)
+        bridge.alarm_changed.connect(self._on_alarm_changed)
         self.queue.message.connect(self._message)
         self.queue.alarms_changed.connect(self.sound.set_alarms)
         self.sound.notice.connect(self._message)
@@ -170,10 +170,8 @@ class ConsoleWindow(QMainWindow):
 
     # -- what arrives --------------------------------------------------------------------------
 
-    def _on_notice(self, payload: object) -> None:
-        if isinstance(payload, Alarm):
-            self.queue.on_alarm(payload)
-            self._refresh_alarms()
+    def _on_alarm_changed(self, _alarm: Alarm) -> None:
+        self._refresh_alarms()
 
     def _refresh_alarms(self) -> None:
         alarms = self.runtime.alarms.open_alarms()

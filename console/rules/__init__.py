@@ -24,14 +24,7 @@ from datetime import datetime
 from console.presence import CameraPresence, Presence
 from console.rules.after_hours import after_hours
 from console.rules.camera_health import camera_health
-from console.rules.findings import (
-    SEVERITIES,
-    Finding,
-    RuleTuning,
-    Severity,
-    lower_severity,
-    severity_rank,
-)
+from console.rules.findings import Finding, RuleTuning, Severity
 from console.rules.loitering import loitering
 from console.rules.missing_objects import object_missing
 from console.rules.proximity import proximity
@@ -40,7 +33,6 @@ from console.site_file import Site
 
 __all__ = [
     "RULES",
-    "SEVERITIES",
     "Finding",
     "Rule",
     "RuleTuning",
@@ -50,11 +42,9 @@ __all__ = [
     "evaluate",
     "evaluate_camera",
     "loitering",
-    "lower_severity",
     "object_missing",
     "proximity",
     "restricted_zone",
-    "severity_rank",
 ]
 
 Rule = Callable[[CameraPresence, Site, datetime, RuleTuning | None], list[Finding]]

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime
 
 from console.presence import CameraPresence
-from console.rules.findings import Finding, RuleTuning, box_detail
+from console.rules.findings import Finding, RuleTuning, Severity, box_detail
 from console.site_file import Site
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def after_hours(
                     camera_id=camera.camera_id,
                     subject_id=zone_id if zone_id is not None else camera.camera_id,
                     track_id=track.track_id,
-                    severity="high",
+                    severity=Severity.HIGH,
                     at=now,
                     video_ts=track.last_seen_ts,
                     detail={

@@ -50,7 +50,7 @@ def camera_health(
         if down_s >= loss_s:
             add(
                 "video_loss",
-                "medium",
+                Severity.MEDIUM,
                 status=camera.status,
                 reason=camera.status_reason,
                 down_s=round(down_s, 3),
@@ -64,7 +64,7 @@ def camera_health(
             if silent_s >= loss_s:
                 add(
                     "video_loss",
-                    "medium",
+                    Severity.MEDIUM,
                     status=camera.status,
                     reason="no frames",
                     down_s=round(silent_s, 3),
@@ -75,13 +75,13 @@ def camera_health(
         if view.frozen_since_ts is not None:
             frozen_s = view.image_ts - view.frozen_since_ts
             if frozen_s >= settings.frozen_s:
-                add("frozen", "medium", frozen_s=round(frozen_s, 3))
+                add("frozen", Severity.MEDIUM, frozen_s=round(frozen_s, 3))
         if view.covered_since_ts is not None:
             covered_s = view.image_ts - view.covered_since_ts
             if covered_s >= tuning.covered_s:
                 add(
                     "covered",
-                    "high",
+                    Severity.HIGH,
                     covered_s=round(covered_s, 3),
                     brightness=round(view.brightness or 0.0, 1),
                     contrast=round(view.contrast or 0.0, 1),
@@ -91,7 +91,7 @@ def camera_health(
             if moved_s >= tuning.moved_s:
                 add(
                     "moved",
-                    "high",
+                    Severity.HIGH,
                     moved_s=round(moved_s, 3),
                     scene_change=round(view.scene_change or 0.0, 3),
                 )

@@ -6,32 +6,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 from console.presence import TrackPresence
+from console.severity import Severity
 
-__all__ = [
-    "SEVERITIES",
-    "Finding",
-    "RuleTuning",
-    "Severity",
-    "box_detail",
-    "lower_severity",
-    "severity_rank",
-]
-
-Severity: TypeAlias = Literal["high", "medium", "low"]
-SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
-
-
-def severity_rank(severity: str) -> int:
-    """0 for high, 1 for medium, 2 for low (sorts the most severe first)."""
-    return SEVERITIES.index(severity)  # type: ignore[arg-type]
-
-
-def lower_severity(severity: Severity) -> Severity:
-    """One tier less severe (low stays low)."""
-    return SEVERITIES[min(severity_rank(severity) + 1, len(SEVERITIES) - 1)]
+__all__ = ["Finding", "RuleTuning", "Severity", "box_detail"]
 
 
 @dataclass(frozen=True, slots=True)

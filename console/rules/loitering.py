@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from console.presence import CameraPresence
-from console.rules.findings import Finding, RuleTuning, box_detail, lower_severity
+from console.rules.findings import Finding, RuleTuning, Severity, box_detail
 from console.site_file import Site
 
 RULE = "loitering"
@@ -34,7 +34,7 @@ def loitering(
                     camera_id=camera.camera_id,
                     subject_id=zone_id,
                     track_id=track.track_id,
-                    severity="low",
+                    severity=Severity.LOW,
                     at=now,
                     video_ts=track.last_seen_ts,
                     detail={
@@ -66,7 +66,7 @@ def loitering(
                     camera_id=camera.camera_id,
                     subject_id=obj_id,
                     track_id=track.track_id,
-                    severity=lower_severity(obj.value),
+                    severity=Severity(obj.value).lower(),
                     at=now,
                     video_ts=track.last_seen_ts,
                     detail=detail,

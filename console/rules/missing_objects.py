@@ -17,7 +17,7 @@ import logging
 from datetime import datetime
 
 from console.presence import CameraPresence
-from console.rules.findings import Finding, RuleTuning
+from console.rules.findings import Finding, RuleTuning, Severity
 from console.site_file import Site
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def object_missing(
                 camera_id=camera.camera_id,
                 subject_id=obj_id,
                 track_id=None,
-                severity=site.protected_object(obj_id).value,
+                severity=Severity(site.protected_object(obj_id).value),
                 at=now,
                 video_ts=view.sampled_ts,
                 detail={

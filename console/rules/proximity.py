@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 
 from console.presence import CameraPresence
-from console.rules.findings import Finding, RuleTuning, box_detail
+from console.rules.findings import Finding, RuleTuning, Severity, box_detail
 from console.site_file import Site
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def proximity(
                     camera_id=camera.camera_id,
                     subject_id=obj_id,
                     track_id=track.track_id,
-                    severity=obj.value,
+                    severity=Severity(obj.value),
                     at=now,
                     video_ts=track.last_seen_ts,
                     detail=detail,

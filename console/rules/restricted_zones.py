@@ -20,7 +20,7 @@ def restricted_zone(
     settings = site.rules.restricted
     if not settings.enabled:
         return []
-    severity: Severity = "medium" if site.is_open(now) else "high"
+    severity = Severity.MEDIUM if site.is_open(now) else Severity.HIGH
     findings: list[Finding] = []
     for track in camera.visitors:
         for zone_id, since in sorted(track.zones.items()):

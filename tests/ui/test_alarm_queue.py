@@ -1,8 +1,9 @@
 """The alarm queue, dispatch and resolve dialogs, and the alarm sound, offscreen.
 
-A real AlarmManager over a real SQLite file, the example site and a FakeClock: alarms come from
-the core (also from a worker thread), the monitor handles them with the keyboard, and the test
-reads back what the store wrote.
+A real AlarmManager over a real SQLite file, the example site and a FakeClock, behind a real
+core loop: alarms come from the core (also from a worker thread), the monitor handles them with
+the keyboard, the queue posts actions through the bridge and the core answers; the test reads
+back what the store wrote.
 """
 
 from __future__ import annotations
@@ -21,11 +22,21 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
+from console.actions import apply_action
 from console.alarms import Alarm, AlarmManager
 from console.clock import FakeClock
+from console.core_loop import CoreLoop
 from console.rules import Finding
 from console.site_file import Site, load_site
-from console.store import AlarmState, AlarmStore, Outcome
+from console.store import (
+    AlarmState,
+    Outcome,
+    Store,
+    alarm_events,
+    dispatches,
+    get_alarm,
+    verify_chain,
+)
 from ui.alarm_queue import (
     CAMERA,
     ESCALATION,
@@ -79,36 +90,73 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[AlarmStore]:
-    store = AlarmStore(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
     yield store
     store.close()
 
 
 @pytest.fixture
-def manager(store: AlarmStore, site: Site, clock: FakeClock) -> AlarmManager:
+def manager(store: Store, site: Site, clock: FakeClock) -> AlarmManager:
     return AlarmManager(store, site, clock)
 
 
+class Desk:
+    """The core loop the queue's actions go to, and a way to wait for its answers."""
+
+    def __init__(self, manager: AlarmManager, bridge: PipelineBridge) -> None:
+        self.manager = manager
+        self.bridge = bridge
+        self.core = CoreLoop(lambda _frame: None, lambda: None, after_each=manager.settle)
+        manager.set_on_written(self.core.wake)
+        bridge.serve(lambda action: self.core.post(lambda: apply_action(action, manager)))
+
+    def settle(self) -> None:
+        """Every action answered and shown, every write on disk and folded back in."""
+        for _ in range(500):
+            flush()
+            if self.bridge.outstanding == 0:
+                break
+            threading.Event().wait(0.01)
+        assert self.bridge.outstanding == 0, "an action was never answered"
+        assert self.manager.flush()
+        flush()
+
+
+DESK: list[Desk] = []  # the running test's desk (for key())
+
+
 @pytest.fixture
-def queue(manager: AlarmManager, site: Site, clock: FakeClock) -> Iterator[AlarmQueueView]:
-    """The queue, wired to the manager the way the main window does it, shown and focused; at
-    the end it is closed (its timer must stop, its dialogs close) and deleted."""
+def desk(manager: AlarmManager) -> Iterator[Desk]:
     bridge = PipelineBridge()
-    manager.add_listener(bridge.on_notice)
-    view = AlarmQueueView(manager, site, USER, clock)
-    bridge.notice.connect(view.on_alarm)
+    manager.add_listener(bridge.on_alarm)
+    desk = Desk(manager, bridge)
+    desk.core.start()
+    DESK.append(desk)
+    yield desk
+    DESK.remove(desk)
+    bridge.close()
+    desk.core.stop()
+    bridge.deleteLater()
+    flush()
+
+
+@pytest.fixture
+def queue(
+    desk: Desk, manager: AlarmManager, site: Site, clock: FakeClock
+) -> Iterator[AlarmQueueView]:
+    """The queue, wired the way the main window does it, shown and focused; at the end it is
+    closed (its timer must stop, its dialogs close) and deleted."""
+    view = AlarmQueueView(manager, site, USER, clock, desk.bridge)
     view.resize(1100, 420)
     view.show()
     view.activateWindow()
     view.table.setFocus()
     flush()
     yield view
-    bridge.close()
     view.close()
     assert not view.is_running, "the countdown timer still runs after close()"
     view.deleteLater()
-    bridge.deleteLater()
     flush()
 
 
@@ -134,12 +182,21 @@ def cell(view: AlarmQueueView, row: int, column: int, role: int = Qt.ItemDataRol
 
 
 def key(widget: QWidget, k: Qt.Key, qtbot) -> None:
+    """Press a key, then wait for the core's answer and the store's writes."""
     qtbot.keyClick(widget, k)
-    flush()
+    settle()
 
 
-def event_kinds(store: AlarmStore, alarm_id: int) -> list[str]:
-    return [e.kind.value for e in store.alarm_events(alarm_id)]
+def settle() -> None:
+    if DESK:
+        DESK[-1].settle()
+    else:
+        flush()
+
+
+def event_kinds(store: Store, alarm_id: int) -> list[str]:
+    settle()
+    return [e.kind.value for e in store.read(alarm_events, alarm_id)]
 
 
 # --------------------------------------------------------------------------- the queue
@@ -160,6 +217,8 @@ def test_alarm_from_a_worker_thread_appears_with_its_fields(queue, manager, cloc
     worker.join()
     assert queue.model.rowCount() == 0  # nothing touched the view from the worker thread
     flush()  # the queued signal is delivered on the GUI thread
+    assert queue.model.rowCount() == 1  # on screen before its snapshot is on disk
+    settle()  # the store's writer has written it, and said so
 
     assert queue.model.rowCount() == 1
     (alarm,) = manager.open_alarms()
@@ -228,7 +287,7 @@ def test_keyboard_handles_an_alarm_from_raise_to_resolve(queue, manager, store, 
 
     clock.advance(4)
     key(table, Qt.Key.Key_A, qtbot)  # acknowledge
-    assert store.get_alarm(alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
+    assert store.read(get_alarm, alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
     assert cell(queue, 0, STATUS) == "Acknowledged"
     assert queue.last_error is None
 
@@ -241,7 +300,7 @@ def test_keyboard_handles_an_alarm_from_raise_to_resolve(queue, manager, store, 
     assert dialog.selected_guard_id() == "g-ben"
     key(dialog.guard_list, Qt.Key.Key_Return, qtbot)  # Enter sends
     assert queue.active_dialog is None
-    (dispatch,) = store.dispatches(alarm.alarm_id)
+    (dispatch,) = store.read(dispatches, alarm.alarm_id)
     assert (dispatch.guard_id, dispatch.post, dispatch.arrived_at) == ("g-ben", "East wing", None)
     assert cell(queue, 0, STATUS) == "Guard sent"
     assert "Ben (East wing) dispatched" in queue.message_label.text()
@@ -249,7 +308,7 @@ def test_keyboard_handles_an_alarm_from_raise_to_resolve(queue, manager, store, 
     clock.advance(60)
     assert QApplication.focusWidget() is table
     key(table, Qt.Key.Key_G, qtbot)  # the guard arrived
-    (dispatch,) = store.dispatches(alarm.alarm_id)
+    (dispatch,) = store.read(dispatches, alarm.alarm_id)
     assert dispatch.arrived_at == clock.now()
 
     clock.advance(30)
@@ -263,7 +322,7 @@ def test_keyboard_handles_an_alarm_from_raise_to_resolve(queue, manager, store, 
     key(dialog.note_edit, Qt.Key.Key_Return, qtbot)
     assert queue.active_dialog is None
 
-    record = store.get_alarm(alarm.alarm_id)
+    record = store.read(get_alarm, alarm.alarm_id)
     assert record.state == AlarmState.RESOLVED
     assert record.outcome == Outcome.VISITOR_WARNED
     assert record.note == "stepped back from the painting"
@@ -274,22 +333,22 @@ def test_keyboard_handles_an_alarm_from_raise_to_resolve(queue, manager, store, 
         "arrive",
         "resolve",
     ]
-    assert {e.user for e in store.alarm_events(alarm.alarm_id)[1:]} == {USER}
+    assert {e.user for e in store.read(alarm_events, alarm.alarm_id)[1:]} == {USER}
     assert queue.model.rowCount() == 0
-    assert store.verify_audit_chain().ok
+    assert store.read(verify_chain).ok
 
 
 def test_space_also_acknowledges_and_escape_cancels_a_dialog(queue, manager, store, clock, qtbot):
     alarm = raise_alarm(manager, clock)
     flush()
     key(queue.table, Qt.Key.Key_Space, qtbot)
-    assert store.get_alarm(alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
+    assert store.read(get_alarm, alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
     key(queue.table, Qt.Key.Key_D, qtbot)
     dialog = queue.active_dialog
     assert isinstance(dialog, DispatchDialog)
     key(dialog.guard_list, Qt.Key.Key_Escape, qtbot)
     assert queue.active_dialog is None
-    assert store.dispatches(alarm.alarm_id) == []
+    assert store.read(dispatches, alarm.alarm_id) == []
     assert event_kinds(store, alarm.alarm_id) == ["raise", "acknowledge"]
 
 
@@ -311,7 +370,7 @@ def test_illegal_actions_show_an_error_and_write_nothing(queue, manager, store, 
     assert queue.last_error is not None
     assert "no guard is on the way" in queue.last_error
     assert event_kinds(store, alarm.alarm_id) == ["raise"]
-    assert store.dispatches(alarm.alarm_id) == []
+    assert store.read(dispatches, alarm.alarm_id) == []
 
     key(table, Qt.Key.Key_A, qtbot)
     assert queue.last_error is None
@@ -334,7 +393,7 @@ def test_a_refusal_inside_a_dialog_is_shown_there(queue, manager, store, clock, 
     assert queue.active_dialog is dialog  # still open, saying why
     assert dialog.last_error is not None
     assert "no longer open" in dialog.last_error
-    assert store.dispatches(alarm.alarm_id) == []
+    assert store.read(dispatches, alarm.alarm_id) == []
     key(dialog.guard_list, Qt.Key.Key_Escape, qtbot)
     assert queue.active_dialog is None
 
@@ -351,10 +410,10 @@ def test_resolve_needs_an_outcome(queue, manager, store, clock, qtbot) -> None:
     assert dialog.last_error is not None
     assert "pick an outcome first" in dialog.last_error
     assert queue.active_dialog is dialog
-    assert store.get_alarm(alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
+    assert store.read(get_alarm, alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
     key(dialog.outcome_list, Qt.Key.Key_1, qtbot)
     key(dialog.note_edit, Qt.Key.Key_Return, qtbot)  # no note: it is optional
-    record = store.get_alarm(alarm.alarm_id)
+    record = store.read(get_alarm, alarm.alarm_id)
     assert (record.state, record.outcome, record.note) == (
         AlarmState.RESOLVED,
         Outcome.FALSE_ALARM,
@@ -391,6 +450,7 @@ def test_escalation_countdown(queue, manager, store, clock) -> None:
     assert "escalate" in event_kinds(store, alarm.alarm_id)
     queue.select_alarm(alarm.alarm_id)
     queue.acknowledge_selected()
+    settle()
     row_high = queue.model.row_of(alarm.alarm_id)
     assert cell(queue, row_high, ESCALATION) == "escalated earlier"
 

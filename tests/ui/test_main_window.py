@@ -3,6 +3,7 @@ footage of people walking (vtest.avi), the rules, a real SQLite store, pytest-qt
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from console.runtime import RuntimeOptions, SiteRuntime
 from console.site_file import load_site
-from console.store import AlarmState, AlarmStore, Outcome
+from console.store import AlarmState, Outcome, Store, alarm_events, dispatches, get_alarm
 from inference.worker_pool import DetectorSpec
 from tests.sites import courtyard_site
 from tests.ui.conftest import flush_deleted
@@ -41,12 +42,13 @@ def site_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def console(site_file: Path, tmp_path: Path, qapp) -> Iterator[ConsoleWindow]:
-    store = AlarmStore(f"sqlite:///{tmp_path / 'alarms.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'alarms.db'}")
     bridge = PipelineBridge()
     options = RuntimeOptions(detector=DetectorSpec("ssdlite"), cpu_workers=1)
     runtime = SiteRuntime(
-        load_site(site_file), store, options, on_alarm=bridge.on_notice, **bridge.callbacks()
+        load_site(site_file), store, options, on_alarm=bridge.on_alarm, **bridge.callbacks()
     )
+    bridge.serve(runtime.post)
     settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
     runtime.start()
     window = ConsoleWindow(runtime, bridge, user="night-monitor", settings=settings)
@@ -74,14 +76,41 @@ def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
     return condition()
 
 
-def key(widget, code: Qt.Key) -> None:
+def key(widget, code: Qt.Key, console: ConsoleWindow | None = None) -> None:
+    """Press a key; when it posted an action, wait for the core's answer and the writes."""
     QTest.keyClick(widget, code)
     QApplication.processEvents()
+    if console is not None:
+        assert wait_until(lambda: console.bridge.outstanding == 0, 30)
+        assert console.runtime.alarms.flush()
+        QApplication.processEvents()
 
 
-def test_console_from_live_cameras_to_a_resolved_alarm(console: ConsoleWindow) -> None:
+@pytest.fixture
+def store_callers(console: ConsoleWindow, monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """From here on, the name of every thread that calls the console's store's entry points
+    (`write`, `read`): the console is built and running already."""
+    callers: set[str] = set()
+    watched = console.runtime.store
+    for name in ("write", "read"):
+        original = getattr(Store, name)
+
+        def recording(self: Store, *args: object, _original=original, **kwargs: object):
+            if self is watched:
+                callers.add(threading.current_thread().name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Store, name, recording)
+    return callers
+
+
+def test_console_from_live_cameras_to_a_resolved_alarm(
+    console: ConsoleWindow, store_callers: set[str], request: pytest.FixtureRequest
+) -> None:
     runtime = console.runtime
-    store = runtime.store
+    # the test reads what was stored through a reader of its own, not the console's store
+    store = Store(runtime.store.url, read_only=True)
+    request.addfinalizer(store.close)
     # the wall fills from the real rings
     tile = console.wall.tile("cam-path")
     assert wait_until(lambda: tile.counters.painted > 0, 60)
@@ -113,30 +142,34 @@ def test_console_from_live_cameras_to_a_resolved_alarm(console: ConsoleWindow) -
     assert console.queue.select_alarm(alarm.alarm_id)
     table = console.queue.table
     table.setFocus()
-    key(table, Qt.Key.Key_A)
-    assert store.get_alarm(alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
+    key(table, Qt.Key.Key_A, console)
+    assert store.read(get_alarm, alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
     key(table, Qt.Key.Key_D)
     dialog = console.queue.active_dialog
     assert isinstance(dialog, DispatchDialog)
     key(dialog.guard_list, Qt.Key.Key_1)
-    key(dialog.guard_list, Qt.Key.Key_Return)
-    (dispatch,) = store.dispatches(alarm.alarm_id)
+    key(dialog.guard_list, Qt.Key.Key_Return, console)
+    (dispatch,) = store.read(dispatches, alarm.alarm_id)
     assert dispatch.guard_id == "g-anna"
     table.setFocus()
-    key(table, Qt.Key.Key_G)
-    assert store.dispatches(alarm.alarm_id)[0].arrived_at is not None
+    key(table, Qt.Key.Key_G, console)
+    assert store.read(dispatches, alarm.alarm_id)[0].arrived_at is not None
     key(table, Qt.Key.Key_R)
     dialog = console.queue.active_dialog
     assert isinstance(dialog, ResolveDialog)
     key(dialog.outcome_list, Qt.Key.Key_1)
-    key(dialog.note_edit, Qt.Key.Key_Return)
-    record = store.get_alarm(alarm.alarm_id)
+    key(dialog.note_edit, Qt.Key.Key_Return, console)
+    record = store.read(get_alarm, alarm.alarm_id)
     assert record.state == AlarmState.RESOLVED
     assert record.outcome == Outcome.FALSE_ALARM
-    kinds = [e.kind.value for e in store.alarm_events(alarm.alarm_id)]
+    kinds = [e.kind.value for e in store.read(alarm_events, alarm.alarm_id)]
     assert kinds[:1] == ["raise"]
     assert kinds[-4:] == ["acknowledge", "dispatch", "arrive", "resolve"]
-    assert {e.user for e in store.alarm_events(alarm.alarm_id)[1:]} == {"night-monitor"}
+    assert {e.user for e in store.read(alarm_events, alarm.alarm_id)[1:]} == {"night-monitor"}
+
+    # detection, the GUI and the disk never wait on each other: neither the pipeline's dispatch
+    # thread nor the GUI thread ever called the console's store; the core did all the writing
+    assert store_callers == {"nightwatch-core"}
 
 
 def test_layout_and_focus_wall_size_persist(console: ConsoleWindow) -> None:

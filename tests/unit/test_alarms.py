@@ -11,7 +11,17 @@ from console.alarms import AlarmManager, AlarmPolicy, IllegalTransition
 from console.clock import FakeClock
 from console.rules import Finding
 from console.site_file import load_site
-from console.store import AlarmState, AlarmStore
+from console.store import (
+    AlarmState,
+    Store,
+    alarm_events,
+    count_alarms,
+    dispatches,
+    get_alarm,
+    verify_chain,
+    verify_snapshot,
+)
+from console.store import snapshots as stored_snapshots
 
 SITE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
 START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -25,7 +35,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def store(tmp_path: Path):
-    store = AlarmStore(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
+    store = Store(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
     yield store
     store.close()
 
@@ -33,6 +43,12 @@ def store(tmp_path: Path):
 @pytest.fixture
 def manager(store: AlarmStore, clock: FakeClock) -> AlarmManager:
     return AlarmManager(store, load_site(SITE), clock, policy=AlarmPolicy(rearm_s=60))
+
+
+def events(manager: AlarmManager, alarm_id: int) -> list[str]:
+    """The alarm's stored events, once every write handed out so far is on disk."""
+    assert manager.flush()
+    return [e.kind.value for e in manager.store.read(alarm_events, alarm_id)]
 
 
 def finding(
@@ -72,11 +88,17 @@ def test_findings_of_one_episode_fold_into_one_alarm(manager, store, clock) -> N
     assert open_alarm.alarm_id == alarm.alarm_id
     assert open_alarm.track_ids == (3, 8)
     assert (open_alarm.video_start_s, open_alarm.video_end_s) == (12.4, 14.9)
-    assert store.count_alarms() == 1
     assert [a.alarm_id for a in heard] == [alarm.alarm_id]  # folding is quiet
-    (snap,) = store.snapshots(alarm.alarm_id)
-    assert store.verify_snapshot(snap.id)
-    assert Path(open_alarm.snapshot_path or "").read_bytes() == JPEG
+    assert manager.flush()
+    assert store.read(count_alarms) == 1
+    (snap,) = store.read(stored_snapshots.snapshots, alarm.alarm_id)
+    assert store.read(verify_snapshot, snap.id, store.files)
+    (stored_alarm,) = manager.open_alarms()
+    assert stored_alarm.stored
+    assert Path(stored_alarm.snapshot_path or "").read_bytes() == JPEG
+    # told twice: when it was decided, and when its snapshot was on disk
+    assert [a.alarm_id for a in heard] == [alarm.alarm_id] * 2
+    assert heard[0].unsaved == 2 and heard[0].snapshot_path is None
 
 
 def test_other_subjects_and_rules_raise_their_own_alarms(manager, clock) -> None:
@@ -105,25 +127,37 @@ def test_lifecycle_writes_every_step(manager, store, clock) -> None:
     clock.advance(5)
     manager.acknowledge(alarm.alarm_id, "monitor-1")
     clock.advance(5)
-    dispatch_id = manager.dispatch(alarm.alarm_id, "g-anna", "monitor-1")
+    sent = manager.dispatch(alarm.alarm_id, "g-anna", "monitor-1")
+    assert sent.guard_on_the_way is not None
+    assert sent.guard_on_the_way.guard_id == "g-anna"
+    with pytest.raises(IllegalTransition, match="still being stored"):
+        manager.guard_arrived(alarm.alarm_id, "monitor-1")  # before the writer has answered
+    assert manager.flush()
     clock.advance(60)
-    manager.guard_arrived(dispatch_id, "monitor-1")
+    arrived = manager.guard_arrived(alarm.alarm_id, "monitor-1")
+    assert arrived.guard_on_the_way is None
     resolved = manager.resolve(alarm.alarm_id, "visitor_warned", "monitor-1", note="stepped back")
     assert resolved.state == AlarmState.RESOLVED
     assert manager.open_alarms() == []
-    record = store.get_alarm(alarm.alarm_id)
+    assert manager.flush()
+    record = store.read(get_alarm, alarm.alarm_id)
     assert record.state == AlarmState.RESOLVED
     assert record.outcome is not None
     assert record.outcome.value == "visitor_warned"
     assert record.note == "stepped back"
-    kinds = [e.kind.value for e in store.alarm_events(alarm.alarm_id)]
-    assert kinds == ["raise", "acknowledge", "dispatch", "arrive", "resolve"]
-    users = {e.user for e in store.alarm_events(alarm.alarm_id)[1:]}
+    assert events(manager, alarm.alarm_id) == [
+        "raise",
+        "acknowledge",
+        "dispatch",
+        "arrive",
+        "resolve",
+    ]
+    users = {e.user for e in store.read(alarm_events, alarm.alarm_id)[1:]}
     assert users == {"monitor-1"}
-    (dispatch,) = store.dispatches(alarm.alarm_id)
+    (dispatch,) = store.read(dispatches, alarm.alarm_id)
     assert (dispatch.guard_id, dispatch.post) == ("g-anna", "Main hall")
     assert dispatch.arrived_at is not None
-    assert store.verify_audit_chain().ok
+    assert store.read(verify_chain).ok
 
 
 @pytest.mark.parametrize(
@@ -159,16 +193,16 @@ def test_illegal_transitions_are_refused(manager, store, clock, steps, action, m
             manager.acknowledge(alarm.alarm_id, "u")
         else:
             manager.resolve(alarm.alarm_id, "false_alarm", "u")
-    before = len(store.alarm_events(alarm.alarm_id))
+    before = events(manager, alarm.alarm_id)
     with pytest.raises(IllegalTransition, match=message):
         action(manager, alarm.alarm_id)
-    assert len(store.alarm_events(alarm.alarm_id)) == before  # nothing written
+    assert events(manager, alarm.alarm_id) == before  # nothing written
 
 
 def test_unknown_guard_is_refused(manager, clock) -> None:
     (alarm,) = manager.ingest([finding(clock)])
     manager.acknowledge(alarm.alarm_id, "u")
-    with pytest.raises(KeyError, match="g-nobody"):
+    with pytest.raises(IllegalTransition, match="g-nobody"):
         manager.dispatch(alarm.alarm_id, "g-nobody", "u")
 
 
@@ -182,9 +216,8 @@ def test_unacknowledged_alarm_escalates_once_after_its_time(manager, store, cloc
     assert [a.alarm_id for a in escalated] == [high.alarm_id]  # low waits 300 s
     clock.advance(60)
     assert not any(a.escalated and a.alarm_id == high.alarm_id for a in manager.tick())
-    kinds = [e.kind.value for e in store.alarm_events(high.alarm_id)]
-    assert kinds.count("escalate") == 1
-    assert [e.kind.value for e in store.alarm_events(low.alarm_id)] == ["raise"]
+    assert events(manager, high.alarm_id).count("escalate") == 1
+    assert events(manager, low.alarm_id) == ["raise"]
 
 
 def test_acknowledged_alarm_does_not_escalate(manager, store, clock) -> None:
@@ -192,7 +225,7 @@ def test_acknowledged_alarm_does_not_escalate(manager, store, clock) -> None:
     manager.acknowledge(alarm.alarm_id, "u")
     clock.advance(120)
     manager.tick()
-    assert "escalate" not in [e.kind.value for e in store.alarm_events(alarm.alarm_id)]
+    assert "escalate" not in events(manager, alarm.alarm_id)
 
 
 def test_same_person_right_after_resolve_is_damped(manager, store, clock) -> None:
@@ -204,7 +237,8 @@ def test_same_person_right_after_resolve_is_damped(manager, store, clock) -> Non
     assert manager.damped == 1
     assert len(manager.ingest([finding(clock, track=9)])) == 1  # somebody else: a new alarm
     clock.advance(61)
-    assert store.count_alarms() == 2
+    assert manager.flush()
+    assert store.read(count_alarms) == 2
 
 
 def test_chattering_rule_is_muted(store, clock) -> None:
@@ -236,6 +270,8 @@ def test_open_alarms_latch_across_a_restart(store, clock) -> None:
     site = load_site(SITE)
     first = AlarmManager(store, site, clock)
     (alarm,) = first.ingest([finding(clock)], snapshot=lambda f: JPEG)
+    assert first.flush()
+    (alarm,) = first.open_alarms()
     second = AlarmManager(store, site, clock)  # the console restarted
     (reloaded,) = second.open_alarms()
     assert reloaded.alarm_id == alarm.alarm_id
@@ -269,4 +305,5 @@ def test_after_a_quiet_spell_somebody_else_starts_a_new_episode(manager, store, 
     assert alarms[first.alarm_id].track_ids == (3,)
     assert (alarms[first.alarm_id].video_start_s, alarms[first.alarm_id].video_end_s) == (10, 30)
     assert alarms[second.alarm_id].track_ids == (11, 12)
-    assert store.count_alarms() == 2
+    assert manager.flush()
+    assert store.read(count_alarms) == 2

@@ -17,7 +17,7 @@ import pytest
 from console.clock import FakeClock
 from console.runtime import SiteRuntime
 from console.site_file import load_site
-from console.store import AlarmStore
+from console.store import Store
 from inference.frame_ring import FrameRing
 
 SITE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
@@ -27,7 +27,7 @@ FRAME = np.full((36, 64, 3), 90, dtype=np.uint8)
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[SiteRuntime]:
-    store = AlarmStore(f"sqlite:///{tmp_path / 'alarms.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'alarms.db'}")
     runtime = SiteRuntime(load_site(SITE), store, clock=FakeClock(START))
     ring = FrameRing.create("cam-east", slots=2, max_frame_bytes=FRAME.nbytes)
     runtime.pipeline.rings["cam-east"] = ring  # the test writes it, as a capture process would
