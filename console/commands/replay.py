@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from console.runtime import ReplayOptions, RuntimeOptions, SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
-    from console.store import AlarmStore, StoreError
+    from console.store import Store, StoreError
     from inference.worker_pool import DetectorSpec
 
     try:
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             raised.append(alarm_id)
 
     try:
-        store = AlarmStore(args.db)
+        store = Store(args.db)
     except StoreError as exc:
         print(f"nightwatch replay: {exc}", file=sys.stderr)
         return 1

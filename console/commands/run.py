@@ -57,7 +57,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
     from console.alarms import Alarm
     from console.runtime import SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
-    from console.store import AlarmStore, StoreError
+    from console.store import Store, StoreError
     from inference.sources import StatusChange, mask_credentials
 
     try:
@@ -84,7 +84,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
     stop = threading.Event()
     with stop_on_signals(stop):
         try:
-            store = AlarmStore(db_url)
+            store = Store(db_url)
         except StoreError as exc:
             print(f"nightwatch run: {exc}", file=sys.stderr)
             return 1

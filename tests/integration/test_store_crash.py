@@ -13,31 +13,40 @@ from pathlib import Path
 
 import pytest
 
-from console.store import AlarmState, AlarmStore, EventKind
+from console.store import (
+    AlarmState,
+    EventKind,
+    RaiseAlarm,
+    Store,
+    alarm_events,
+    list_alarms,
+    verify_chain,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 REPORTED_BEFORE_KILL = 150
 
-# Writes alarms in batches through the async API (so several jobs are in flight when the kill
+# Writes alarms in batches of queued tasks (so several are in flight when the kill
 # lands), acknowledges and comments each, and prints an id only after all its writes returned,
 # i.e. after their commits.
 CHILD = textwrap.dedent(
     """
     import sys
-    from console.store import AlarmStore
+    from console.store import AddAlarmEvent, ChangeAlarmState, RaiseAlarm, Store
 
-    store = AlarmStore(sys.argv[1])
+    store = Store(sys.argv[1])
     n = 0
     while True:
         batch = [
-            store.create_alarm_async("cam-%d" % (n % 5), "proximity", "high", track_id=n + i,
-                                     detail={"pad": "x" * 1500})
+            store.write(RaiseAlarm(None, "cam-%d" % (n % 5), "proximity", "high",
+                                   track_id=n + i, detail={"pad": "x" * 1500}))
             for i in range(4)
         ]
         n += 4
         ids = [f.result() for f in batch]
-        acks = [store.set_state_async(i, "acknowledged", "night-monitor") for i in ids]
-        notes = [store.add_event_async(i, "comment", "night-monitor", {"n": i}) for i in ids]
+        acks = [store.write(ChangeAlarmState(i, "acknowledged", "night-monitor")) for i in ids]
+        notes = [store.write(AddAlarmEvent(i, "comment", "night-monitor", {"n": i}))
+                 for i in ids]
         for f in acks + notes:
             f.result()
         for i in ids:
@@ -81,15 +90,16 @@ def test_sigkill_mid_write_loses_no_committed_alarm(tmp_path: Path) -> None:
 
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    with AlarmStore(f"sqlite:///{db_path}") as store:
-        alarms = {a.id: a for a in store.list_alarms()}
+    with Store(f"sqlite:///{db_path}") as store:
+        alarms = {a.id: a for a in store.read(list_alarms)}
         missing = sorted(set(reported) - alarms.keys())
         assert missing == []
         for alarm_id in reported:
             assert alarms[alarm_id].state is AlarmState.ACKNOWLEDGED
-            kinds = {e.kind for e in store.alarm_events(alarm_id)}
+            kinds = {e.kind for e in store.read(alarm_events, alarm_id)}
             assert kinds == {EventKind.RAISE, EventKind.ACKNOWLEDGE, EventKind.COMMENT}
-        result = store.verify_audit_chain()
+        result = store.read(verify_chain)
         assert result.ok, result.reason
         # The writer goes on after a crash: the next alarm gets a fresh id.
-        assert store.create_alarm("cam-1", "proximity", "high") > max(reported)
+        next_id = store.write(RaiseAlarm(None, "cam-1", "proximity", "high")).result()
+        assert next_id > max(reported)
