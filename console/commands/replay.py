@@ -123,7 +123,9 @@ def run(args: argparse.Namespace) -> int:
             runtime.tick()
             alarms = {a.alarm_id: a for a in runtime.alarms.open_alarms()}
     finally:
-        store.close()
+        report = store.close()
+        if not report.all_stored:
+            print(f"nightwatch replay: {report}", file=sys.stderr)
     from console.runtime import alarm_record
 
     args.events.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         f"{args.events}",
         file=sys.stderr,
     )
+    if not report.all_stored:
+        return 1
     if not finished:
         print(
             f"nightwatch replay: stopped after --timeout-s {args.timeout_s:.0f} s before the "

@@ -2,7 +2,9 @@
 
 Cameras, detection, rules, alarms and the store run as in the console; each alarm and each
 camera status change is logged. Ctrl-C (or SIGTERM) stops cleanly: the pipeline's processes are
-joined and every queued write reaches the database before the command exits.
+joined and every queued write reaches the database before the command exits; if a storage fault
+keeps writes out past the store's close timeout, the command says how many, which, and why, and
+exits 1 instead of claiming "every alarm is stored".
 """
 
 from __future__ import annotations
@@ -104,6 +106,10 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
             print(f"nightwatch run: {site_path}: {exc}", file=sys.stderr)
             return 1
         finally:
-            store.close()
+            report = store.close()
+            if not report.all_stored:
+                print(f"nightwatch run: {report}", file=sys.stderr, flush=True)
+    if not report.all_stored:
+        return 1
     print("stopped; every alarm is stored", flush=True)
     return 0

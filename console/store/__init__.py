@@ -37,15 +37,17 @@ from console.store.config_changes import (
     RecordConfigChange,
     list_config_changes,
 )
-from console.store.engine import Store, default_database_url
+from console.store.engine import FaultListener, Store, default_database_url
 from console.store.errors import (
     AlarmIdTakenError,
     AlarmNotFoundError,
     StaleStateError,
     StoreClosedError,
     StoreError,
+    StoreLockedError,
     StoreWriteError,
 )
+from console.store.faults import CloseReport, StoreHealth
 from console.store.migrations import upgrade_to_head
 from console.store.models import AlarmState, EventKind, Outcome, Role
 from console.store.snapshots import (
@@ -80,10 +82,12 @@ __all__ = [
     "AuditEntry",
     "AuditVerification",
     "ChangeAlarmState",
+    "CloseReport",
     "ConfigChangeRecord",
     "DispatchRecord",
     "EndShift",
     "EventKind",
+    "FaultListener",
     "Outcome",
     "PurgeExpiredSnapshots",
     "RaiseAlarm",
@@ -99,6 +103,8 @@ __all__ = [
     "StoreClosedError",
     "StoreError",
     "StoreFiles",
+    "StoreHealth",
+    "StoreLockedError",
     "StoreSnapshot",
     "StoreWriteError",
     "UserRecord",

@@ -25,3 +25,7 @@ class StaleStateError(StoreError):
 
 class AlarmIdTakenError(StoreError):
     """An alarm was raised with an id that another, different alarm already has."""
+
+
+class StoreLockedError(StoreError):
+    """Another console holds the database (one console per SQLite database)."""

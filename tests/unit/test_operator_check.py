@@ -4,6 +4,7 @@ and is written into the store's audit log."""
 from __future__ import annotations
 
 import random
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from console.operator_check import (
     OperatorCheckSettings,
 )
 from console.site_file import load_site
-from console.store import Store, audit_entries, verify_chain
+from console.store import Store, StoreWriteError, audit_entries, verify_chain
 
 SITE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
 # The example museum (Europe/Amsterdam, UTC+1 in March) is open Tuesday 10:00-17:00.
@@ -40,9 +41,9 @@ def store(tmp_path: Path):
 
 
 def written(store: Store) -> list:
-    """The audit rows, once the check's queued writes are done."""
+    """The check's audit rows, once its queued writes are done."""
     assert store.flush(timeout_s=60)
-    return store.read(audit_entries)
+    return [e for e in store.read(audit_entries) if e.action.startswith("operator_check.")]
 
 
 def make_check(
@@ -191,6 +192,22 @@ def test_escalation_reaches_listeners_even_when_the_store_fails(site) -> None:
     clock.advance(60)
     check.tick()
     assert [e.kind for e in heard] == ["prompt", "escalated"]
+
+
+def test_escalation_reaches_listeners_when_the_queued_write_fails_later(site, caplog) -> None:
+    class FailingStore:
+        def write(self, task: object) -> Future:
+            failed: Future = Future()
+            failed.set_exception(StoreWriteError("cannot write nightwatch.db: the disk is full"))
+            return failed
+
+    clock = FakeClock(TUESDAY_NIGHT)
+    check, heard = make_check(site, clock, FailingStore())
+    run_until_prompt(check, clock, limit_s=30 * 60 + 5)
+    clock.advance(60)
+    check.tick()
+    assert [e.kind for e in heard] == ["prompt", "escalated"]
+    assert "escalated not written to the store: cannot write nightwatch.db" in caplog.text
 
 
 def test_settings_refuse_an_empty_interval() -> None:

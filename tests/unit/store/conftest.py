@@ -20,5 +20,6 @@ def db_path(tmp_path: Path) -> Path:
 def store(db_path: Path) -> Iterator[Store]:
     s = Store(url_of(db_path))
     yield s
-    s.close()
-    assert not s._thread.is_alive()
+    assert s.close().all_stored
+    assert s._writer is not None
+    assert not s._writer.thread.is_alive()

@@ -3,6 +3,7 @@ verification finding edited, removed and cut rows."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -14,17 +15,22 @@ from tests.unit.store.support import T0, raw
 
 
 def test_append_audit_chains_rows(store: Store) -> None:
+    [opened] = store.read(audit_entries)  # the store proved at open that it can write
+    assert (opened.seq, opened.user, opened.action) == (1, "system", "store.open")
+    assert opened.prev_hash == "0" * 64
+    assert opened.detail["pid"] == os.getpid()
+    assert opened.target == f"process:{os.getpid()}"
     first = store.write(AppendAudit("ana", "login", "user:ana", at=T0)).result()
     second = store.write(
         AppendAudit("ana", "export.pdf", "alarm:1", {"rows": 3, "when": T0})
     ).result()
-    assert (first.seq, second.seq) == (1, 2)
-    assert first.prev_hash == "0" * 64
+    assert (first.seq, second.seq) == (2, 3)
+    assert first.prev_hash == opened.row_hash
     assert second.prev_hash == first.row_hash
     assert second.detail == {"rows": 3, "when": T0.isoformat(timespec="microseconds")}
     result = store.read(verify_chain)
     assert result.ok
-    assert (result.rows_checked, result.head_seq, result.head_hash) == (2, 2, second.row_hash)
+    assert (result.rows_checked, result.head_seq, result.head_hash) == (3, 3, second.row_hash)
     assert store.read(verify_chain, expected_head=first.row_hash).ok
     with pytest.raises(TypeError):
         AppendAudit("ana", "odd", detail={"x": object()})
@@ -62,7 +68,7 @@ def test_verify_finds_an_edited_row(store: Store, db_path: Path) -> None:
     assert result.first_bad_id == ids[2]
     assert result.reason is not None
     assert "altered" in result.reason
-    assert result.rows_checked == 2
+    assert result.rows_checked == 3  # store.open and the two before it
 
 
 def test_verify_finds_an_edited_row_whose_hash_was_recomputed(store: Store, db_path: Path) -> None:
@@ -90,7 +96,7 @@ def test_verify_finds_a_deleted_row(store: Store, db_path: Path) -> None:
     assert not result.ok
     assert result.first_bad_id == ids[4]
     assert result.reason is not None
-    assert "seq 4 missing" in result.reason
+    assert "seq 5 missing" in result.reason  # store.open is seq 1
 
 
 def test_verify_finds_rows_cut_from_the_end_given_the_noted_head(

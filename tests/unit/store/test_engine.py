@@ -3,7 +3,10 @@ concurrent callers, reads, close, and write failures that must surface."""
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +25,12 @@ from console.store import (
     RaiseAlarm,
     Store,
     StoreClosedError,
+    StoreError,
     StoreFiles,
+    StoreHealth,
+    StoreSnapshot,
     StoreWriteError,
+    audit_entries,
     count_alarms,
     get_alarm,
     list_alarms,
@@ -32,7 +39,7 @@ from console.store import (
 )
 from console.store.migrations import head_revision
 from console.store.models import Base
-from tests.unit.store.support import raw, url_of, writer_threads
+from tests.unit.store.support import JPEG, T0, raw, url_of, writer_threads
 
 TABLES = {
     "alarms",
@@ -240,16 +247,21 @@ def test_concurrent_callers_share_one_writer_and_never_meet_a_locked_database(
         assert s.read(count_alarms) == total
         result = s.read(verify_chain)
         assert result.ok, result.reason
-        assert result.rows_checked == 3 * total  # raise + comment + view per alarm
+        # raise + comment + view per alarm, and one store.open row per opening
+        assert result.rows_checked == 3 * total + 2
 
 
 # ----------------------------------------------------------------------------- failures
 
 
-def test_full_database_is_a_clear_error_and_loses_nothing_committed(db_path: Path) -> None:
+def test_a_full_database_holds_the_write_and_retries_it_in_order(db_path: Path) -> None:
+    heard: list[StoreHealth] = []
     with Store(url_of(db_path)) as s:
-        # Cap the file at its current size on the writer's connection: SQLite then reports
-        # SQLITE_FULL exactly as for a full disk.
+        s.add_fault_listener(heard.append)
+
+        # Cap the file near its current size on the writer's connection: SQLite then reports
+        # SQLITE_FULL exactly as for a full disk. The store retries on a fresh connection,
+        # which has no cap: the space came back.
         class Cap:
             name: ClassVar[str] = "test.cap"
 
@@ -259,20 +271,104 @@ def test_full_database_is_a_clear_error_and_loses_nothing_committed(db_path: Pat
                 conn.exec_driver_sql(f"PRAGMA max_page_count = {pages + 2}")
 
         s.write(Cap()).result()
-        stored: list[int] = []
-
-        def fill() -> None:
-            for n in range(10_000):
-                stored.append(raise_alarm(s, track_id=n))
-                s.write(AddAlarmEvent(stored[-1], "comment", "ana", {"text": "x" * 2000})).result()
-
-        with pytest.raises(StoreWriteError) as err:
-            fill()
-        message = str(err.value)
-        assert str(db_path) in message
-        assert "full" in message
-        assert "nothing stored" in message
-        assert stored  # some fitted before the cap
+        futures = [
+            s.write(AppendAudit("ana", "note", f"n:{n}", {"text": "x" * 2000})) for n in range(20)
+        ]
+        entries = [f.result() for f in futures]  # none lost, none failed
+        assert s.health().ok
+    assert [h.ok for h in heard] == [False, True]  # the fault started, then cleared
+    fault = heard[0].fault
+    assert fault is not None
+    assert fault.startswith(f"cannot write {db_path}: the disk is full")
+    assert "audit.append is held and retried" in fault
+    assert heard[0].since is not None
+    assert heard[0].pending >= 1
+    assert [e.target for e in entries] == [f"n:{n}" for n in range(20)]
+    assert [e.seq for e in entries] == list(range(entries[0].seq, entries[0].seq + 20))
     with Store(url_of(db_path)) as again:
-        assert sorted(a.id for a in again.read(list_alarms)) == sorted(stored)
         assert again.read(verify_chain).ok
+
+
+# ----------------------------------------------------------------------------- files and modes
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that lets everything through, so the modes seen are the store's own."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_database_lock_and_snapshots_are_private_to_the_console(
+    tmp_path: Path, open_umask: None
+) -> None:
+    db = tmp_path / "new" / "folder" / "nightwatch.db"
+    with Store(url_of(db)) as s:
+        alarm_id = raise_alarm(s)
+        record = s.write(StoreSnapshot(alarm_id, JPEG, taken_at=T0)).result()
+        assert record is not None
+        snapshot = s.snapshot_path(record)
+        files = [db, Path(f"{db}-wal"), Path(f"{db}-shm"), db.with_name("nightwatch.db.lock")]
+        assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {
+            p.name: "0o600" for p in files
+        }
+        assert oct(stat.S_IMODE(snapshot.stat().st_mode)) == "0o600"
+        snapshots_dir = db.parent / "snapshots"
+        assert snapshot.parent.parent.parent.parent == snapshots_dir  # YYYY/MM/DD
+        folders = [
+            tmp_path / "new",
+            db.parent,
+            snapshots_dir,
+            snapshot.parent.parent.parent,
+            snapshot.parent.parent,
+            snapshot.parent,
+        ]
+        assert {str(f): oct(stat.S_IMODE(f.stat().st_mode)) for f in folders} == {
+            str(f): "0o700" for f in folders
+        }
+
+
+# ----------------------------------------------------------------------------- read-only
+
+
+def test_read_only_store_reads_and_refuses_writes(db_path: Path) -> None:
+    with Store(url_of(db_path)) as writer:
+        alarm_id = raise_alarm(writer)
+        with Store(url_of(db_path), read_only=True) as reader:  # beside the console
+            assert reader.read(get_alarm, alarm_id).camera_id == "cam-1"
+            assert reader.read(verify_chain).ok
+            assert reader.health().ok
+            assert reader.flush()
+            with pytest.raises(StoreError, match=r"opened read-only; alarm\.raise refused"):
+                reader.write(RaiseAlarm(None, "cam-1", "proximity", "high"))
+            assert reader.settings()["foreign_keys"] == 1
+        assert reader.close().all_stored
+    actions = [e.action for e in Store(url_of(db_path), read_only=True).read(audit_entries)]
+    assert actions == ["store.open", "alarm.raise"]  # the reader wrote nothing, not even a row
+
+
+def test_read_only_store_refuses_what_it_cannot_read(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"missing\.db: no database there"):
+        Store(url_of(tmp_path / "missing.db"), read_only=True)
+    with pytest.raises(ValueError, match="in-memory"):
+        Store("sqlite://", read_only=True)
+    bare = tmp_path / "bare.db"
+    raw(bare).execute("CREATE TABLE t (x)")
+    with pytest.raises(StoreError, match=r"at schema revision none.*open it once with a console"):
+        Store(url_of(bare), read_only=True)
+
+
+# ----------------------------------------------------------------------------- health
+
+
+def test_a_healthy_store_says_so_and_listeners_come_and_go(store: Store) -> None:
+    assert store.health() == StoreHealth(ok=True, fault=None, since=None, pending=0, unstored=0)
+    heard: list[StoreHealth] = []
+    store.add_fault_listener(heard.append)
+    store.remove_fault_listener(heard.append)
+    store.remove_fault_listener(heard.append)  # twice is harmless
+    raise_alarm(store)
+    assert heard == []

@@ -66,7 +66,14 @@ def test_users_shifts_and_config_changes(store: Store) -> None:
     assert c.after_digest == hashlib.sha256(b"a: 2\n").hexdigest()
     assert store.read(list_config_changes, since=T0 + timedelta(seconds=1)) == []
     actions = [e.action for e in store.read(audit_entries)]
-    assert actions == ["user.add", "user.add", "shift.start", "shift.end", "config.change"]
+    assert actions == [
+        "store.open",
+        "user.add",
+        "user.add",
+        "shift.start",
+        "shift.end",
+        "config.change",
+    ]
 
 
 def test_a_config_change_task_keeps_digests_not_content() -> None:
