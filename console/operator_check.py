@@ -33,12 +33,14 @@ import math
 import random
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from console.clock import Clock
+from console.store.audit import AppendAudit
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +66,9 @@ class OpeningHours(Protocol):
 
 
 class AuditLog(Protocol):
-    """What the check needs of a store (`console.store.AlarmStore` has it)."""
+    """What the check needs of a store (`console.store.Store` has it)."""
 
-    def append_audit(
-        self,
-        user: str,
-        action: str,
-        target: str | None = None,
-        detail: dict[str, Any] | None = None,
-        *,
-        at: datetime | None = None,
-    ) -> Any: ...
+    def write(self, task: AppendAudit) -> Future[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,15 +290,28 @@ class OperatorCheck:
         elif event.kind == "answered":
             detail.update({"response_s": event.response_s, "late": event.late})
         user = event.user if event.kind == "answered" and event.user else AUDIT_USER
-        try:
-            self.store.append_audit(
-                user,
-                AUDIT_ACTION_PREFIX + event.kind,
-                f"console:{self.settings.station}",
-                detail,
-                at=event.at,
-            )
+        task = AppendAudit(
+            user,
+            AUDIT_ACTION_PREFIX + event.kind,
+            f"console:{self.settings.station}",
+            detail,
+            at=event.at,
+        )
+        try:  # queued, not waited for: the check never waits on the disk
+            written = self.store.write(task)
         except Exception:
             log.exception(
                 "operator check %d: %s not written to the store", event.prompt_id, event.kind
             )
+            return
+
+        def done(future: Future[Any]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                log.error(
+                    "operator check %d: %s not written to the store: %s",
+                    event.prompt_id,
+                    event.kind,
+                    future.exception(),
+                )
+
+        written.add_done_callback(done)

@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from console.runtime import ReplayOptions, RuntimeOptions, SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
-    from console.store import AlarmStore, StoreError
+    from console.store import Store, StoreError
     from inference.worker_pool import DetectorSpec
 
     try:
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             raised.append(alarm_id)
 
     try:
-        store = AlarmStore(args.db)
+        store = Store(args.db)
     except StoreError as exc:
         print(f"nightwatch replay: {exc}", file=sys.stderr)
         return 1
@@ -123,7 +123,9 @@ def run(args: argparse.Namespace) -> int:
             runtime.tick()
             alarms = {a.alarm_id: a for a in runtime.alarms.open_alarms()}
     finally:
-        store.close()
+        report = store.close()
+        if not report.all_stored:
+            print(f"nightwatch replay: {report}", file=sys.stderr)
     from console.runtime import alarm_record
 
     args.events.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         f"{args.events}",
         file=sys.stderr,
     )
+    if not report.all_stored:
+        return 1
     if not finished:
         print(
             f"nightwatch replay: stopped after --timeout-s {args.timeout_s:.0f} s before the "

@@ -2,7 +2,9 @@
 
 Cameras, detection, rules, alarms and the store run as in the console; each alarm and each
 camera status change is logged. Ctrl-C (or SIGTERM) stops cleanly: the pipeline's processes are
-joined and every queued write reaches the database before the command exits.
+joined and every queued write reaches the database before the command exits; if a storage fault
+keeps writes out past the store's close timeout, the command says how many, which, and why, and
+exits 1 instead of claiming "every alarm is stored".
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
     from console.alarms import Alarm
     from console.runtime import SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
-    from console.store import AlarmStore, StoreError
+    from console.store import Store, StoreError
     from inference.sources import StatusChange, mask_credentials
 
     try:
@@ -84,7 +86,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
     stop = threading.Event()
     with stop_on_signals(stop):
         try:
-            store = AlarmStore(db_url)
+            store = Store(db_url)
         except StoreError as exc:
             print(f"nightwatch run: {exc}", file=sys.stderr)
             return 1
@@ -104,6 +106,10 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
             print(f"nightwatch run: {site_path}: {exc}", file=sys.stderr)
             return 1
         finally:
-            store.close()
+            report = store.close()
+            if not report.all_stored:
+                print(f"nightwatch run: {report}", file=sys.stderr, flush=True)
+    if not report.all_stored:
+        return 1
     print("stopped; every alarm is stored", flush=True)
     return 0

@@ -1,46 +1,130 @@
-"""Durable storage of alarms and the audit log (SQLAlchemy + Alembic). No Qt, no `ui`."""
+"""Durable storage of alarms and the audit log (SQLAlchemy + Alembic). No Qt, no `ui`.
 
-from console.store.migrations import upgrade_to_head
-from console.store.models import AlarmState, EventKind, Outcome, Role
-from console.store.repository import (
+`Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
+write tasks (frozen dataclasses, `store.write(task)`) and its query functions
+(`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `audit`. Every
+public name is re-exported here except the query `console.store.snapshots.snapshots`, which would
+hide its own module.
+"""
+
+from console.store.alarms import (
+    AddAlarmEvent,
     AlarmEventRecord,
-    AlarmNotFoundError,
     AlarmRecord,
-    AlarmStore,
+    ChangeAlarmState,
+    DispatchRecord,
+    RaiseAlarm,
+    RecordArrival,
+    RecordDispatch,
+    alarm_events,
+    count_alarms,
+    dispatches,
+    find_open_alarm,
+    get_alarm,
+    list_alarms,
+    next_alarm_id,
+    open_alarms,
+)
+from console.store.audit import (
+    AppendAudit,
     AuditEntry,
     AuditVerification,
+    audit_entries,
+    verify_chain,
+)
+from console.store.config_changes import (
     ConfigChangeRecord,
-    DispatchRecord,
-    ShiftRecord,
-    SnapshotRecord,
+    RecordConfigChange,
+    list_config_changes,
+)
+from console.store.engine import FaultListener, Store, default_database_url
+from console.store.errors import (
+    AlarmIdTakenError,
+    AlarmNotFoundError,
     StaleStateError,
     StoreClosedError,
     StoreError,
+    StoreLockedError,
     StoreWriteError,
-    UserRecord,
-    default_database_url,
 )
+from console.store.faults import CloseReport, StoreHealth
+from console.store.migrations import upgrade_to_head
+from console.store.models import AlarmState, EventKind, Outcome, Role
+from console.store.snapshots import (
+    PurgeExpiredSnapshots,
+    SnapshotRecord,
+    StoreSnapshot,
+    get_snapshot,
+    verify_snapshot,
+)
+from console.store.staff import (
+    AddUser,
+    EndShift,
+    ShiftRecord,
+    StartShift,
+    UserRecord,
+    get_user,
+    list_shifts,
+    list_users,
+)
+from console.store.tasks import SYSTEM_USER, StoreFiles, WriteTask
 
 __all__ = [
+    "SYSTEM_USER",
+    "AddAlarmEvent",
+    "AddUser",
     "AlarmEventRecord",
+    "AlarmIdTakenError",
     "AlarmNotFoundError",
     "AlarmRecord",
     "AlarmState",
-    "AlarmStore",
+    "AppendAudit",
     "AuditEntry",
     "AuditVerification",
+    "ChangeAlarmState",
+    "CloseReport",
     "ConfigChangeRecord",
     "DispatchRecord",
+    "EndShift",
     "EventKind",
+    "FaultListener",
     "Outcome",
+    "PurgeExpiredSnapshots",
+    "RaiseAlarm",
+    "RecordArrival",
+    "RecordConfigChange",
+    "RecordDispatch",
     "Role",
     "ShiftRecord",
     "SnapshotRecord",
     "StaleStateError",
+    "StartShift",
+    "Store",
     "StoreClosedError",
     "StoreError",
+    "StoreFiles",
+    "StoreHealth",
+    "StoreLockedError",
+    "StoreSnapshot",
     "StoreWriteError",
     "UserRecord",
+    "WriteTask",
+    "alarm_events",
+    "audit_entries",
+    "count_alarms",
     "default_database_url",
+    "dispatches",
+    "find_open_alarm",
+    "get_alarm",
+    "get_snapshot",
+    "get_user",
+    "list_alarms",
+    "list_config_changes",
+    "list_shifts",
+    "list_users",
+    "next_alarm_id",
+    "open_alarms",
     "upgrade_to_head",
+    "verify_chain",
+    "verify_snapshot",
 ]

@@ -250,7 +250,7 @@ class AuditRecord(Base):
 
     `seq` counts rows from 1 with no gaps; `row_hash` is SHA-256 over `prev_hash` (the previous
     row's `row_hash`, or 64 zeros for the first row) followed by the row's canonical content
-    (see `console.store.repository.audit_content`). `detail` is kept as the exact canonical JSON
+    (see `console.store.audit.audit_content`). `detail` is kept as the exact canonical JSON
     text that was hashed. Triggers refuse UPDATE and DELETE on SQLite and PostgreSQL.
     """
 

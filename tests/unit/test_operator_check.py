@@ -4,6 +4,7 @@ and is written into the store's audit log."""
 from __future__ import annotations
 
 import random
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from console.operator_check import (
     OperatorCheckSettings,
 )
 from console.site_file import load_site
-from console.store import AlarmStore
+from console.store import Store, StoreWriteError, audit_entries, verify_chain
 
 SITE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
 # The example museum (Europe/Amsterdam, UTC+1 in March) is open Tuesday 10:00-17:00.
@@ -34,9 +35,15 @@ def site():
 
 @pytest.fixture
 def store(tmp_path: Path):
-    store = AlarmStore(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
+    store = Store(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
     yield store
     store.close()
+
+
+def written(store: Store) -> list:
+    """The check's audit rows, once its queued writes are done."""
+    assert store.flush(timeout_s=60)
+    return [e for e in store.read(audit_entries) if e.action.startswith("operator_check.")]
 
 
 def make_check(
@@ -114,7 +121,7 @@ def test_an_answered_prompt_does_not_escalate(site, store) -> None:
         check.tick()
     assert "escalated" not in [e.kind for e in heard]
     assert check.escalations == 0
-    actions = [(e.action, e.user) for e in store.audit_entries()]
+    actions = [(e.action, e.user) for e in written(store)]
     assert actions == [
         ("operator_check.prompt", "system"),
         ("operator_check.answered", "ana"),
@@ -140,20 +147,20 @@ def test_an_unanswered_prompt_escalates_once_and_is_stored(site, store) -> None:
     assert [e.kind for e in heard] == ["prompt", "escalated"]
     assert check.escalations == 1
 
-    entries = store.audit_entries()
+    entries = written(store)
     escalation = next(e for e in entries if e.action == "operator_check.escalated")
     assert escalation.target == "console:control-room"
     assert escalation.user == "system"
     assert escalation.detail == {"prompt": 1, "unanswered_s": 60}
     assert (escalation.at - prompted_at).total_seconds() == pytest.approx(60.0)
-    assert store.verify_audit_chain().ok
+    assert store.read(verify_chain).ok
 
     late = check.answer("ana")  # the monitor comes back: answered late, logged
     assert late is not None
     assert late.late
     assert late.response_s == pytest.approx(360.0)
-    assert store.audit_entries()[-1].action == "operator_check.answered"
-    assert store.audit_entries()[-1].detail["late"] is True
+    assert written(store)[-1].action == "operator_check.answered"
+    assert written(store)[-1].detail["late"] is True
     assert check.state == CheckState.WAITING
 
 
@@ -176,7 +183,7 @@ def test_a_pending_prompt_is_withdrawn_when_the_museum_opens(site) -> None:
 
 def test_escalation_reaches_listeners_even_when_the_store_fails(site) -> None:
     class BrokenStore:
-        def append_audit(self, *args: object, **kwargs: object) -> None:
+        def write(self, task: object) -> None:
             raise OSError("disk full")
 
     clock = FakeClock(TUESDAY_NIGHT)
@@ -185,6 +192,22 @@ def test_escalation_reaches_listeners_even_when_the_store_fails(site) -> None:
     clock.advance(60)
     check.tick()
     assert [e.kind for e in heard] == ["prompt", "escalated"]
+
+
+def test_escalation_reaches_listeners_when_the_queued_write_fails_later(site, caplog) -> None:
+    class FailingStore:
+        def write(self, task: object) -> Future:
+            failed: Future = Future()
+            failed.set_exception(StoreWriteError("cannot write nightwatch.db: the disk is full"))
+            return failed
+
+    clock = FakeClock(TUESDAY_NIGHT)
+    check, heard = make_check(site, clock, FailingStore())
+    run_until_prompt(check, clock, limit_s=30 * 60 + 5)
+    clock.advance(60)
+    check.tick()
+    assert [e.kind for e in heard] == ["prompt", "escalated"]
+    assert "escalated not written to the store: cannot write nightwatch.db" in caplog.text
 
 
 def test_settings_refuse_an_empty_interval() -> None:

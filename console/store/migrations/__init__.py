@@ -1,6 +1,6 @@
 """Schema migrations of the Nightwatch store (Alembic), run from code: no alembic.ini needed.
 
-`upgrade_to_head(url)` brings any database to the newest revision; `AlarmStore` calls it on
+`upgrade_to_head(url)` brings any database to the newest revision; `Store` calls it on
 every open. The scripts live in this package (`env.py`, `versions/`), shipped as package data.
 """
 
