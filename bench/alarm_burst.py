@@ -198,7 +198,9 @@ def site_yaml(folder: Path, cameras: int, footage: Path, plan: Path) -> Path:
         "version: 1",
         "site: {name: Burst bench, timezone: Europe/Amsterdam}",
         "opening_hours: {"
-        + ", ".join(f'{d}: "00:00-23:59"' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+        + ", ".join(
+            f'{d}: "00:00-23:59"' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        )
         + "}",
         "floors:",
         "  - {id: ground, name: Ground floor, plan: plans/ground.png, metres_per_pixel: 0.02}",
@@ -248,7 +250,7 @@ def time_weighted_quantile(lateness_ms: list[float], q: float) -> float:
     return ordered[-1]
 
 
-def main_child(args: argparse.Namespace) -> None:  # noqa: PLR0915 - one scenario, start to end
+def main_child(args: argparse.Namespace) -> None:
     tree = Path(args.tree).resolve()
     sys.path.insert(0, str(tree))
     os.chdir(tree)

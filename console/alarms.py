@@ -185,9 +185,7 @@ class AlarmManager:
         self.damped = 0  # findings dropped by damping, for the health panel
         self.unstored: list[str] = []  # steps the store refused (of alarms no longer open too)
         self._reload_open()
-        self._next_id = max(
-            [store.read(stored_alarms.next_alarm_id), *(a + 1 for a in self._open)]
-        )
+        self._next_id = max([store.read(stored_alarms.next_alarm_id), *(a + 1 for a in self._open)])
 
     def add_listener(self, listener: AlarmListener) -> None:
         with self._lock:

@@ -252,21 +252,33 @@ class SiteRuntime:
         as it is now, or the refusal in words)."""
         return self.core.post(lambda: apply_action(action, self.alarms))
 
-    def append_audit(
-        self,
-        user: str,
-        action: str,
-        target: str | None = None,
-        detail: dict[str, Any] | None = None,
-        *,
-        at: datetime | None = None,
-    ) -> None:
-        """Append an audit row from any thread without waiting: the core hands it to the store's
-        writer (a failed write shows as the store's fault, not here)."""
-        task = AppendAudit(
-            user=user, action=action, target=target, detail=dict(detail or {}), at=at
-        )
-        self.core.post(lambda: self.store.write(task))
+    def write_audit(self, task: AppendAudit) -> Future[object]:
+        """Queue an audit row from any thread without touching the store there: the core hands
+        it to the store's writer; the future completes when it is written (or refused)."""
+        written: Future[object] = Future()
+
+        def relay(done: Future[Any]) -> None:
+            error = done.exception()
+            if error is not None:
+                written.set_exception(error)
+            else:
+                written.set_result(done.result())
+
+        def hand_over() -> None:
+            self.store.write(task).add_done_callback(relay)
+
+        def not_posted(posted: Future[None]) -> None:
+            error = posted.exception()
+            if error is not None and not written.done():
+                written.set_exception(error)
+
+        self.core.post(hand_over).add_done_callback(not_posted)
+        return written
+
+    @property
+    def audit_log(self) -> AuditThroughCore:
+        """What `OperatorCheck` and other views write audit rows to (`write(AppendAudit)`)."""
+        return AuditThroughCore(self)
 
     # -- from the pipeline (its dispatch thread): hand over and move on ------------------------
 
@@ -354,6 +366,16 @@ class SiteRuntime:
                 self._written_seq[camera_id] = written
                 if written > 0:
                     self.presence.frames_arrived(camera_id, now)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditThroughCore:
+    """An audit log for the GUI thread: `write(task)` goes through the core to the store."""
+
+    runtime: SiteRuntime
+
+    def write(self, task: AppendAudit) -> Future[object]:
+        return self.runtime.write_audit(task)
 
 
 def alarm_record(alarm: Alarm) -> dict[str, object]:

@@ -79,6 +79,7 @@ from console.alarms import TRANSITIONS, Alarm, AlarmManager
 from console.clock import Clock
 from console.site_file import Site
 from console.store import AlarmState
+from ui.bridge import PipelineBridge
 from ui.dispatch_dialog import (
     SEVERITY_BARS,
     SEVERITY_COLOR_ROLE,
@@ -90,7 +91,6 @@ from ui.dispatch_dialog import (
     rule_label,
     severity_label,
 )
-from ui.bridge import PipelineBridge
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)

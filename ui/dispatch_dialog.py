@@ -18,6 +18,7 @@ The words alarms are described in (`rule_label`, `place_name`, `camera_name`,
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Slot
@@ -44,8 +45,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from collections.abc import Callable
 
 from console.actions import Action, ActionAnswer, Dispatch, Resolve
 from console.alarms import Alarm, IllegalTransition
@@ -466,9 +465,7 @@ class DispatchDialog(_AlarmDialog):
     def _done(self, answer: ActionAnswer) -> None:
         assert isinstance(answer.action, Dispatch)
         self.guard = answer.action.guard_id
-        log.info(
-            "alarm %d: guard %s dispatched by %s", self.alarm.alarm_id, self.guard, self._user
-        )
+        log.info("alarm %d: guard %s dispatched by %s", self.alarm.alarm_id, self.guard, self._user)
 
 
 class ResolveDialog(_AlarmDialog):
@@ -548,6 +545,4 @@ class ResolveDialog(_AlarmDialog):
     def _done(self, answer: ActionAnswer) -> None:
         assert isinstance(answer.action, Resolve)
         self.outcome = answer.action.outcome
-        log.info(
-            "alarm %d resolved by %s: %s", self.alarm.alarm_id, self._user, self.outcome.value
-        )
+        log.info("alarm %d resolved by %s: %s", self.alarm.alarm_id, self._user, self.outcome.value)

@@ -13,8 +13,8 @@ and calm.
 
     view = FocusWallView(focus_wall, site, pipeline.rings)
     view.listen_to(bridge)                         # live status and tracked people (optional)
-    manager.add_listener(bridge.on_notice)         # alarms reach the GUI thread as notices
-    bridge.notice.connect(lambda _: view.update_alarms(manager.open_alarms()))
+    manager.add_listener(bridge.on_alarm)          # alarms reach the GUI thread
+    bridge.alarm_changed.connect(lambda _: view.update_alarms(manager.open_alarms()))
     view.camera_activated.connect(main_window.show_camera_large)
     dock = QDockWidget("Focus wall"); dock.setWidget(view)
     float_on_screen(dock, second_screen)           # undock onto a second screen
@@ -45,7 +45,6 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Literal, cast
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
@@ -81,6 +80,7 @@ from PySide6.QtWidgets import (
 
 from console.alarms import Alarm
 from console.focus_wall import SLOT_COUNTS, AlarmSummary, FocusWall, SlotAssignment, WallLayout
+from console.severity import Severity
 from console.site_file import Site
 from console.store import AlarmState
 from inference.frame_ring import FrameRing
@@ -113,8 +113,6 @@ MAX_BANNER_LINES = 3
 # (columns, rows) of the grid for each slot count
 SLOT_GRID: dict[int, tuple[int, int]] = {1: (1, 1), 2: (2, 1), 4: (2, 2), 6: (3, 2), 9: (3, 3)}
 
-Severity = Literal["high", "medium", "low"]
-_SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
 # The palette has no colours of its own for severities; these roles carry the same meaning
 # (urgent / attention / quiet) and keep every colour in one place (ui.theme.PALETTE).
 _SEVERITY_ROLE: dict[str, str] = {"high": "offline", "medium": "stalled", "low": "connecting"}
@@ -139,7 +137,10 @@ def severity_role(severity: str) -> str:
 
 
 def _severity(value: str) -> Severity:
-    return cast(Severity, value) if value in _SEVERITIES else "low"
+    try:
+        return Severity(value)
+    except ValueError:
+        return Severity.LOW
 
 
 def alarm_summary(alarm: Alarm) -> AlarmSummary:
@@ -154,7 +155,7 @@ def alarm_summary(alarm: Alarm) -> AlarmSummary:
 
 
 def _urgency(alarm: Alarm) -> tuple[int, bool, float]:
-    rank = _SEVERITIES.index(_severity(alarm.severity))
+    rank = _severity(alarm.severity).rank
     return (rank, alarm.acknowledged, -alarm.raised_at.timestamp())
 
 

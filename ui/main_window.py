@@ -102,7 +102,7 @@ class ConsoleWindow(QMainWindow):
         self.health.sampled.connect(self.health_panel.refresh)
 
         self.operator_check = OperatorCheckController(
-            OperatorCheck(site, runtime.clock, runtime),
+            OperatorCheck(site, runtime.clock, runtime.audit_log),
             user,
             prompt_parent=self,
             parent=self,

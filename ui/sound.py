@@ -41,7 +41,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from console.alarms import Alarm
 from console.clock import Clock
-from console.rules import SEVERITIES, severity_rank
+from console.severity import Severity
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class SoundSettings:
     def __post_init__(self) -> None:
         for name in ("repeat_s", "escalated_repeat_s"):
             table = getattr(self, name)
-            missing = [s for s in SEVERITIES if s not in table]
+            missing = [s.value for s in Severity if s not in table]
             if missing:
                 raise ValueError(f"SoundSettings.{name} lacks severities {missing}")
             bad = {s: v for s, v in table.items() if not v > 0}
@@ -137,7 +137,7 @@ class SoundPolicy:
         faster) when any waiting alarm has escalated; None when nothing waits."""
         if not self._waiting:
             return None
-        severity = min((s for s, _ in self._waiting.values()), key=severity_rank)
+        severity = min((Severity(s) for s, _ in self._waiting.values()), key=lambda s: s.rank)
         escalated = any(e for _, e in self._waiting.values())
         return Cue(severity, escalated)
 

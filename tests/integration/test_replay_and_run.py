@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from console.store import AlarmStore
+from console.store import (
+    Store,
+    alarm_events,
+    count_alarms,
+    get_alarm,
+    verify_chain,
+    verify_snapshot,
+)
+from console.store import snapshots as stored_snapshots
 from tests.sites import courtyard_site
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -81,20 +89,20 @@ def test_replay_at_night_raises_proximity_and_after_hours_alarms(courtyard, tmp_
         assert 0 <= event["start_s"] <= event["end_s"] <= 79.5
         assert event["track_id"] >= 1
     # the same alarms are in the real SQLite file, with verified snapshots and an intact log
-    with AlarmStore(f"sqlite:///{db}") as store:
+    with Store(f"sqlite:///{db}", read_only=True) as store:
         for event in events:
-            alarm = store.get_alarm(event["alarm_id"])
+            alarm = store.read(get_alarm, event["alarm_id"])
             assert (alarm.rule, alarm.subject, alarm.camera_id) == (
                 event["rule"],
                 event["subject"],
                 event["camera"],
             )
             assert alarm.state.value == "raised"
-            (snapshot,) = store.snapshots(alarm.id)
-            assert store.verify_snapshot(snapshot.id)
-            assert store.alarm_events(alarm.id)[0].kind.value == "raise"
-        assert store.count_alarms() == len(events)
-        assert store.verify_audit_chain().ok
+            (snapshot,) = store.read(stored_snapshots.snapshots, alarm.id)
+            assert store.read(verify_snapshot, snapshot.id, store.files)
+            assert store.read(alarm_events, alarm.id)[0].kind.value == "raise"
+        assert store.read(count_alarms) == len(events)
+        assert store.read(verify_chain).ok
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
@@ -162,7 +170,7 @@ def test_run_headless_logs_alarms_and_stops_cleanly_on_ctrl_c(courtyard, tmp_pat
     assert proc.returncode == 0, err[-3000:]
     assert "stopped; every alarm is stored" in out
     alarm_id = int(raised[0].split()[1])
-    with AlarmStore(f"sqlite:///{db}") as store:
-        assert store.get_alarm(alarm_id).camera_id == "cam-path"
+    with Store(f"sqlite:///{db}", read_only=True) as store:
+        assert store.read(get_alarm, alarm_id).camera_id == "cam-path"
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)

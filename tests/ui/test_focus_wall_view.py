@@ -19,7 +19,7 @@ from console.clock import FakeClock
 from console.focus_wall import FocusWall
 from console.rules import Finding
 from console.site_file import Site, load_site
-from console.store import AlarmState, AlarmStore
+from console.store import AlarmState, Store
 from inference.frame_ring import FrameRing
 from inference.sources import CameraStatus, StatusChange
 from tests.media import media
@@ -397,7 +397,7 @@ def test_hold_time_runs_out_on_reevaluation(widgets, site, clock, camera_rings) 
 
 
 def test_alarms_from_a_real_alarm_manager(widgets, site, clock, camera_rings, tmp_path) -> None:
-    store = AlarmStore(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
+    store = Store(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
     try:
         manager = AlarmManager(store, site, clock)
         wall = FocusWall(clock, slots=4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import cv2
 import numpy as np
@@ -12,6 +13,9 @@ from PySide6.QtCore import QPoint, QRect, Qt, QThread
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QScrollArea
 
+from console.alarms import Alarm
+from console.severity import Severity
+from console.store import AlarmState
 from inference.detections import Detections
 from inference.frame_ring import FrameRef, FrameRing
 from inference.pipeline import PipelineEvent, TrackedFrame
@@ -516,12 +520,17 @@ def test_bridge_delivers_callbacks_from_another_thread_on_the_gui_thread(qtbot, 
     bridge.tracks_arrived.connect(listener("tracks"))
     bridge.status_changed.connect(listener("status"))
     bridge.pipeline_event.connect(listener("event"))
-    bridge.notice.connect(listener("notice"))
+    bridge.alarm_changed.connect(listener("alarm"))
 
     refs = [FrameRef("cam-1", i % 4, i, i / 10, 1000.0 + i) for i in range(1, 6)]
     tracked = [TrackedFrame(r, Detections.empty(), Detections.empty(), 0.01) for r in refs]
     change = StatusChange("cam-1", CameraStatus.OFFLINE, "open failed", 1000.0)
     event = PipelineEvent("capture-0", "died", "exit code -9", 1000.0)
+    at = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    alarm = Alarm(
+        17, "cam-1", "proximity", "milkmaid", Severity.HIGH, AlarmState.RAISED, at, at, at,
+        (4,), 1.0, 1.0,
+    )  # fmt: skip
     callers: list[int] = []
 
     def pipeline_thread() -> None:
@@ -530,7 +539,7 @@ def test_bridge_delivers_callbacks_from_another_thread_on_the_gui_thread(qtbot, 
             bridge.on_tracks(frame)
         bridge.on_status(change)
         bridge.on_event(event)
-        bridge.on_notice("alarm 17 raised")
+        bridge.on_alarm(alarm)
 
     thread = threading.Thread(target=pipeline_thread, name="fake-dispatch")
     thread.start()
@@ -543,7 +552,7 @@ def test_bridge_delivers_callbacks_from_another_thread_on_the_gui_thread(qtbot, 
     assert kinds["tracks"] == (tracked[-1], True)  # the newest wins, stale ones are dropped
     assert kinds["status"] == (change, True)
     assert kinds["event"] == (event, True)
-    assert kinds["notice"] == ("alarm 17 raised", True)
+    assert kinds["alarm"] == (alarm, True)
     stats = bridge.stats()
     assert (stats.tracks_received, stats.tracks_delivered, stats.tracks_superseded) == (5, 1, 4)
 

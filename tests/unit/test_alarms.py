@@ -41,7 +41,7 @@ def store(tmp_path: Path):
 
 
 @pytest.fixture
-def manager(store: AlarmStore, clock: FakeClock) -> AlarmManager:
+def manager(store: Store, clock: FakeClock) -> AlarmManager:
     return AlarmManager(store, load_site(SITE), clock, policy=AlarmPolicy(rearm_s=60))
 
 
@@ -98,7 +98,8 @@ def test_findings_of_one_episode_fold_into_one_alarm(manager, store, clock) -> N
     assert Path(stored_alarm.snapshot_path or "").read_bytes() == JPEG
     # told twice: when it was decided, and when its snapshot was on disk
     assert [a.alarm_id for a in heard] == [alarm.alarm_id] * 2
-    assert heard[0].unsaved == 2 and heard[0].snapshot_path is None
+    assert heard[0].unsaved == 2
+    assert heard[0].snapshot_path is None
 
 
 def test_other_subjects_and_rules_raise_their_own_alarms(manager, clock) -> None:

@@ -15,7 +15,9 @@ from inference.pipeline import TrackedFrame
 
 
 def frame(camera: str, seq: int) -> TrackedFrame:
-    return TrackedFrame(FrameRef(camera, 0, seq, float(seq)), Detections.empty(), Detections.empty(), 0.0)
+    return TrackedFrame(
+        FrameRef(camera, 0, seq, float(seq)), Detections.empty(), Detections.empty(), 0.0
+    )
 
 
 class ScriptedJudge:
