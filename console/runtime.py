@@ -25,8 +25,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cv2
@@ -40,7 +40,7 @@ from console.presence import Observation, Presence
 from console.rules import Finding, camera_health, evaluate_camera
 from console.secrets import SecretsError, load_secrets, with_credentials
 from console.site_file import Site
-from console.store import Store
+from console.store import SYSTEM_USER, Store, StoreHealth
 from console.store.audit import AppendAudit
 from inference.pipeline import (
     CameraSpec,
@@ -166,6 +166,7 @@ class SiteRuntime:
         on_tracks: Callable[[TrackedFrame], None] | None = None,
         on_status: Callable[[StatusChange], None] | None = None,
         on_event: Callable[[PipelineEvent], None] | None = None,
+        on_store_health: Callable[[StoreHealth], None] | None = None,
     ) -> None:
         self.site = site
         self.store = store
@@ -179,6 +180,8 @@ class SiteRuntime:
         self._on_tracks = on_tracks
         self._on_status = on_status
         self._on_event = on_event
+        self._on_store_health = on_store_health
+        self._store_fault: StoreHealth | None = None  # the fault now, as first reported
         self._written_seq: dict[str, int] = {}  # each ring's write count at the last tick
         self.core = CoreLoop(
             self._judge,
@@ -187,6 +190,7 @@ class SiteRuntime:
             lossless=replay is not None,  # replay judges every frame, in order
         )
         self.alarms.set_on_written(self.core.wake)
+        store.add_fault_listener(self._store_health_changed)
         scheduler = SchedulerConfig()
         if replay is not None:  # every published frame is due at once
             scheduler = SchedulerConfig(
@@ -225,7 +229,13 @@ class SiteRuntime:
         then wait for the alarm writes handed out (see `Store.close` for what a fault leaves)."""
         self.pipeline.stop()
         self.core.stop()
+        self.store.remove_fault_listener(self._store_health_changed)
         self.alarms.flush(timeout_s=10.0)
+
+    @property
+    def store_fault(self) -> StoreHealth | None:
+        """The storage fault now (as the core last heard of it), or None."""
+        return self._store_fault
 
     def __enter__(self) -> SiteRuntime:
         self.start()
@@ -297,6 +307,41 @@ class SiteRuntime:
             self._on_event(event)
 
     # -- the core thread -----------------------------------------------------------------------
+
+    def _store_health_changed(self, health: StoreHealth) -> None:
+        """From the store's writer thread: hand it to the core, never wait here."""
+        self.core.post(lambda: self._note_store_health(health))
+
+    def _note_store_health(self, health: StoreHealth) -> None:
+        """A storage fault started, changed or cleared: tell the window (banner) or the terminal,
+        and once the disk is back, put the fault itself into the audit log (behind the rows that
+        waited for it, in order)."""
+        began = self._store_fault
+        if health.fault is not None:
+            if began is None:
+                log.error("storage fault: %s (%d writes waiting)", health.fault, health.pending)
+            self._store_fault = health if began is None else replace(began, fault=health.fault)
+        elif began is not None:
+            self._store_fault = None
+            until = datetime.now(UTC)  # the disk's time, as the store's `since`
+            lasted_s = (until - began.since).total_seconds() if began.since else None
+            log.warning("storage fault cleared after %s s: %s", lasted_s, began.fault)
+            self.store.write(
+                AppendAudit(
+                    user=SYSTEM_USER,
+                    action="store.fault",
+                    target="store",
+                    detail={
+                        "fault": began.fault,
+                        "since": began.since.isoformat() if began.since else None,
+                        "until": until.isoformat(),
+                        "unstored": health.unstored,
+                    },
+                    at=until,
+                )
+            )
+        if self._on_store_health is not None:
+            self._on_store_health(health)
 
     def _note_status(self, change: StatusChange) -> None:
         self.presence.set_status(

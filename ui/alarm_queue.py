@@ -256,6 +256,7 @@ class AlarmQueueModel(QAbstractTableModel):
         self.thumbnails = thumbnails or SnapshotThumbnails()
         self._alarms: list[Alarm] = []
         self._rows: dict[int, int] = {}
+        self.store_fault: str | None = None  # the store's fault now, if any
 
     # -- contents
 
@@ -348,9 +349,14 @@ class AlarmQueueModel(QAbstractTableModel):
         site = self._site
         if column == STATUS:
             word = STATE_WORDS[alarm.state]
-            return word if alarm.active or alarm.acknowledged else f"{word} (risk gone)"
+            word = word if alarm.active or alarm.acknowledged else f"{word} (risk gone)"
+            if alarm.storage_fault is not None:
+                return f"{word} · NOT STORED"
+            if alarm.unsaved and self.store_fault is not None:
+                return f"{word} · not stored yet"
+            return word
         if column == SNAPSHOT:
-            return "" if alarm.snapshot_path else "no snapshot"
+            return "" if alarm.snapshot_path or alarm.unsaved else "no snapshot"
         if column == SEVERITY:
             return severity_label(alarm.severity)
         if column == CAMERA:
@@ -406,8 +412,12 @@ class AlarmQueueModel(QAbstractTableModel):
         distance = alarm.detail.get("distance_m")
         if isinstance(distance, int | float):
             lines.append(f"closest: {distance:.1f} m")
-        if column == SNAPSHOT and not alarm.snapshot_path:
+        if column == SNAPSHOT and not alarm.snapshot_path and not alarm.unsaved:
             lines.append("no snapshot was stored")
+        if alarm.storage_fault is not None:
+            lines.append(f"NOT STORED: {alarm.storage_fault}")
+        elif alarm.unsaved and self.store_fault is not None:
+            lines.append(f"{alarm.unsaved} step(s) wait for the disk: {self.store_fault}")
         return "\n".join(lines)
 
 
@@ -563,6 +573,11 @@ class AlarmQueueView(QWidget):
         for alarm in new:
             if alarm.state == AlarmState.RAISED:
                 self.alarm_raised.emit(alarm)
+
+    def set_store_fault(self, fault: str | None) -> None:
+        """The store's fault now (None: healthy): rows whose steps wait for the disk say so."""
+        self.model.store_fault = fault
+        self.refresh()
 
     def _update_summary(self, alarms: list[Alarm]) -> None:
         waiting = sum(1 for a in alarms if not a.acknowledged)

@@ -95,7 +95,12 @@ def _open_console(
     try:
         try:
             runtime = SiteRuntime(
-                site, store, options, on_alarm=bridge.on_alarm, **bridge.callbacks()
+                site,
+                store,
+                options,
+                on_alarm=bridge.on_alarm,
+                on_store_health=bridge.on_store_health,
+                **bridge.callbacks(),
             )
         except SiteRunError as exc:
             return refuse("the site cannot run", f"{site_path}: {exc}")

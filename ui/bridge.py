@@ -16,11 +16,11 @@ the core applies it on its own thread, and the answer (`ActionAnswer`: the alarm
 refusal) arrives on the GUI thread as `action_answered`. Nothing on the GUI thread waits for the
 core or the store.
 
-Only small objects cross (TrackedFrame, StatusChange, PipelineEvent, Alarm, ActionAnswer), never
-pixels. Tracks are coalesced per camera: when the GUI thread is busy, a newer TrackedFrame of a
-camera replaces the one still waiting (counted in `tracks_superseded`), so a slow frame never
-builds a queue of stale boxes. Status changes, events, alarms and answers are all delivered, in
-order.
+Only small objects cross (TrackedFrame, StatusChange, PipelineEvent, Alarm, ActionAnswer,
+StoreHealth), never pixels. Tracks are coalesced per camera: when the GUI thread is busy, a newer
+TrackedFrame of a camera replaces the one still waiting (counted in `tracks_superseded`), so a
+slow frame never builds a queue of stale boxes. Status changes, events, alarms, answers and
+storage faults are all delivered, in order.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from console.actions import Action, ActionAnswer
 from console.alarms import Alarm
+from console.store import StoreHealth
 from inference.pipeline import PipelineEvent, TrackedFrame
 from inference.sources import StatusChange
 
@@ -62,6 +63,7 @@ class PipelineBridge(QObject):
     pipeline_event = Signal(PipelineEvent)
     alarm_changed = Signal(Alarm)  # raised, folded into, handled, stored, escalated
     action_answered = Signal(ActionAnswer)  # the core's answer to a posted action
+    store_health_changed = Signal(StoreHealth)  # a storage fault started, changed or cleared
 
     # internal: emitted in the caller's thread, received on the GUI thread (queued)
     _tracks_waiting = Signal()
@@ -69,6 +71,7 @@ class PipelineBridge(QObject):
     _event_in = Signal(PipelineEvent)
     _alarm_in = Signal(Alarm)
     _answer_in = Signal(ActionAnswer)
+    _health_in = Signal(StoreHealth)
 
     def __init__(self, parent: QObject | None = None) -> None:
         app = QCoreApplication.instance()
@@ -96,6 +99,7 @@ class PipelineBridge(QObject):
         self._event_in.connect(self._deliver_event, queued)
         self._alarm_in.connect(self._deliver_alarm, queued)
         self._answer_in.connect(self._deliver_answer, queued)
+        self._health_in.connect(self._deliver_health, queued)
 
     # -- callbacks: safe to call from any thread ---------------------------------------------
 
@@ -124,6 +128,10 @@ class PipelineBridge(QObject):
     def on_alarm(self, alarm: Alarm) -> None:
         if self._accepting():
             self._alarm_in.emit(alarm)
+
+    def on_store_health(self, health: StoreHealth) -> None:
+        if self._accepting():
+            self._health_in.emit(health)
 
     # -- actions: from the GUI thread to the core, answers back --------------------------------
 
@@ -213,6 +221,11 @@ class PipelineBridge(QObject):
             return
         self._alarms += 1
         self.alarm_changed.emit(alarm)
+
+    @Slot(StoreHealth)
+    def _deliver_health(self, health: StoreHealth) -> None:
+        if not self._closed:
+            self.store_health_changed.emit(health)
 
     @property
     def outstanding(self) -> int:

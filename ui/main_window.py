@@ -18,12 +18,13 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QVBoxLayout, QWidget
 
 from console.alarms import Alarm
 from console.focus_wall import FocusWall
 from console.operator_check import OperatorCheck, OperatorCheckEvent
 from console.runtime import SiteRuntime
+from console.store import StoreHealth
 from ui.alarm_queue import AlarmQueueView
 from ui.bridge import PipelineBridge
 from ui.floor_plan_view import FloorPlanView
@@ -31,6 +32,7 @@ from ui.focus_wall_view import FocusWallView, float_on_screen
 from ui.health_panel import HealthMonitor, HealthPanel, HealthStatusLine
 from ui.operator_check import OperatorCheckController
 from ui.sound import AlarmSoundPlayer
+from ui.storage_banner import StorageBanner
 from ui.theme import apply_theme
 from ui.video_wall import VideoWall, cameras_from_pipeline
 
@@ -67,7 +69,18 @@ class ConsoleWindow(QMainWindow):
             cameras_from_pipeline(runtime.pipeline, names), main_streams=runtime.pipeline
         )
         self.wall.listen_to(bridge)
-        self.setCentralWidget(self.wall)
+        # a storage fault is said across the top of the window, above the wall
+        self.storage_banner = StorageBanner()
+        centre = QWidget()
+        centre.setObjectName("centre")
+        column = QVBoxLayout(centre)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.storage_banner)
+        column.addWidget(self.wall, 1)
+        self.setCentralWidget(centre)
+        bridge.store_health_changed.connect(self.storage_banner.show_health)
+        bridge.store_health_changed.connect(self._store_health_changed)
 
         slots = int(self.settings.value("focus/slots", 4))
         self.focus_model = FocusWall(runtime.clock, slots if slots in (1, 2, 4, 6, 9) else 4)
@@ -173,6 +186,11 @@ class ConsoleWindow(QMainWindow):
     def _on_alarm_changed(self, _alarm: Alarm) -> None:
         self._refresh_alarms()
 
+    def _store_health_changed(self, health: StoreHealth) -> None:
+        self.queue.set_store_fault(health.fault)
+        if health.fault is not None:
+            self._message(f"Storage fault: {health.fault}")
+
     def _refresh_alarms(self) -> None:
         alarms = self.runtime.alarms.open_alarms()
         self.focus.update_alarms(alarms)
@@ -247,6 +265,13 @@ class ConsoleWindow(QMainWindow):
         self.health.stop()
         self.operator_check.close()
         self.sound.close()
-        for view in (self.wall, self.focus, self.queue, self.plan, self.health_panel):
+        for view in (
+            self.wall,
+            self.focus,
+            self.queue,
+            self.plan,
+            self.health_panel,
+            self.storage_banner,
+        ):
             view.close()
         super().closeEvent(event)

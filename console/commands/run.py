@@ -59,7 +59,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
     from console.alarms import Alarm
     from console.runtime import SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
-    from console.store import Store, StoreError
+    from console.store import Store, StoreError, StoreHealth
     from inference.sources import StatusChange, mask_credentials
 
     try:
@@ -68,14 +68,33 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
         print("\n".join(exc.problems), file=sys.stderr)
         return 1
 
+    printed: dict[int, tuple[str, bool, str | None]] = {}
+
     def on_alarm(alarm: Alarm) -> None:
+        # one line per step a person would care about (not per fold or per write)
+        seen = (alarm.state.value, alarm.escalated, alarm.storage_fault)
+        if printed.get(alarm.alarm_id) == seen:
+            return
+        printed[alarm.alarm_id] = seen
         tracks = ",".join(str(t) for t in alarm.track_ids) or "-"
         print(
             f"alarm {alarm.alarm_id} {alarm.state.value}: {alarm.rule} {alarm.subject_id} on "
             f"{alarm.camera_id} severity {alarm.severity} tracks {tracks}"
-            + (" ESCALATED" if alarm.escalated else ""),
+            + (" ESCALATED" if alarm.escalated else "")
+            + (f" NOT STORED ({alarm.storage_fault})" if alarm.storage_fault else ""),
             flush=True,
         )
+
+    def on_store_health(health: StoreHealth) -> None:
+        if health.fault is not None:
+            print(
+                f"STORAGE FAULT: {health.fault}; alarms are kept and written when the disk is "
+                f"back ({health.pending} waiting)",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print("storage is back: the waiting writes are stored", file=sys.stderr, flush=True)
 
     def on_status(change: StatusChange) -> None:
         print(
@@ -84,6 +103,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
         )
 
     stop = threading.Event()
+    runtime: SiteRuntime | None = None
     with stop_on_signals(stop):
         try:
             store = Store(db_url)
@@ -91,7 +111,14 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
             print(f"nightwatch run: {exc}", file=sys.stderr)
             return 1
         try:
-            runtime = SiteRuntime(site, store, options, on_alarm=on_alarm, on_status=on_status)
+            runtime = SiteRuntime(
+                site,
+                store,
+                options,
+                on_alarm=on_alarm,
+                on_status=on_status,
+                on_store_health=on_store_health,
+            )
             print(
                 f"watching {len(site.cameras)} camera(s) of {site.site.name}; Ctrl-C stops",
                 flush=True,
@@ -109,7 +136,10 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
             report = store.close()
             if not report.all_stored:
                 print(f"nightwatch run: {report}", file=sys.stderr, flush=True)
-    if not report.all_stored:
+    refused = runtime.alarms.unstored if runtime is not None else []  # refused by the store
+    for line in refused:
+        print(f"nightwatch run: {line}", file=sys.stderr, flush=True)
+    if not report.all_stored or refused:
         return 1
     print("stopped; every alarm is stored", flush=True)
     return 0

@@ -39,11 +39,11 @@ from console.store import (
     verify_chain,
 )
 from console.store.snapshots import snapshots
+from tests.disks import IS_ROOT, fill, tmpfs
 
 REPO = Path(__file__).resolve().parents[2]
 JPEG = b"\xff\xd8\xff\xe0" + b"nightwatch test frame" * 10 + b"\xff\xd9"
 DEADLINE_S = 60.0  # generous: the store reports within a second or two
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def poll(condition: Callable[[], bool], what: str, deadline_s: float = DEADLINE_S) -> None:
@@ -56,26 +56,6 @@ def poll(condition: Callable[[], bool], what: str, deadline_s: float = DEADLINE_
 
 def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO)}
-
-
-@contextlib.contextmanager
-def tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
-    """A small tmpfs (root only), unmounted afterwards."""
-    if not IS_ROOT:
-        pytest.skip("mounting a tmpfs needs root")
-    mount_point.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def chattr(flag: str, *paths: Path) -> bool:
@@ -251,11 +231,7 @@ def test_a_full_tmpfs_holds_alarms_and_snapshots_until_space_returns(tmp_path: P
         store = Store(f"sqlite:///{db}")
         try:
             store.add_fault_listener(heard.append)
-            filler = disk / "filler"
-            with open(filler, "wb") as fh, contextlib.suppress(OSError):
-                while True:  # fill the disk to the brim
-                    fh.write(b"\0" * 65536)
-                    fh.flush()
+            filler = fill(disk)
             futures = []
             for alarm_id in range(100, 106):
                 futures.append(store.write(RaiseAlarm(alarm_id, "cam-1", "proximity", "high")))
