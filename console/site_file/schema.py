@@ -34,7 +34,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from console.floor_plan import CameraCalibration, polygon_area, polygon_self_intersects
-from inference.sources import split_start
+from inference.sources import mask_credentials, split_start
 
 __all__ = [
     "FORMAT_VERSION",
@@ -145,11 +145,6 @@ def _check_timezone(value: str) -> str:
     return value
 
 
-def mask_credentials(url: str) -> str:
-    """The URL with any user name and password replaced by ***."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1***@", url)
-
-
 def _check_source(value: str) -> str:
     text = value.strip()
     if not text:
@@ -159,22 +154,28 @@ def _check_source(value: str) -> str:
             raise _custom("bad_source", "a USB camera is written usb:N, N a device number", text)
         return text
     if "://" in text:
-        parts = urlsplit(text)
+        shown = mask_credentials(text, hide_user=True)
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:  # e.g. "Invalid IPv6 URL"
+            raise _custom("bad_source", f"not a valid URL: {exc}", shown) from None
         if parts.scheme.lower() not in URL_SCHEMES:
             raise _custom(
                 "bad_source",
                 "unsupported URL scheme (use " + ", ".join(URL_SCHEMES) + ", a file or usb:N)",
-                mask_credentials(text),
+                shown,
             )
-        if "@" in parts.netloc:
+        # "@" in the host part: a user name; a masked password: also one with a raw "/" in it,
+        # which urlsplit takes for the start of the path
+        if "@" in parts.netloc or mask_credentials(text) != text:
             raise _custom(
                 "credentials_in_url",
                 "credentials belong in the secrets store (name them in `credentials`), "
                 "not in the URL",
-                mask_credentials(text),
+                shown,
             )
         if not parts.hostname:
-            raise _custom("bad_source", "the URL names no host", text)
+            raise _custom("bad_source", "the URL names no host", shown)
     return text
 
 

@@ -731,3 +731,27 @@ def test_every_field_has_a_title_and_description_and_is_documented() -> None:
             assert field.title, f"{model.__name__}.{name} has no title"
             assert field.description, f"{model.__name__}.{name} has no description"
             assert f"`{name}`" in docs, f"{model.__name__}.{name} is not in docs/site-file.md"
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "rtsp://admin:pa/ss@cam-east.museum.example/stream1",
+        "rtsp://admin:p@ss:w/rd@cam-east.museum.example/stream1",
+        "rtsp://admin:a%2Fb@cam-east.museum.example/stream1",
+        "ftp://admin:pa/ss@cam-east.museum.example/stream1",
+    ],
+)
+def test_a_password_in_a_source_url_is_refused_and_never_shown(
+    site_dir: Path, example_data: dict, source: str
+) -> None:
+    example_data["cameras"][0]["source"] = source
+    problems = problems_of(write(site_dir, example_data))
+    joined = "\n".join(problems)
+    assert "cameras[0].source: " in joined
+    assert "'rtsp://***@cam-east.museum.example/stream1'" in joined or "ftp://***@" in joined
+    for secret in ("pa/ss", "p@ss", "w/rd", "a%2Fb", "admin"):
+        assert secret not in joined, joined
