@@ -58,6 +58,12 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 HOURS_PATTERN = r"^(closed|[0-9]{1,2}:[0-9]{2}-[0-9]{1,2}:[0-9]{2})$"
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https", "rtmp")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Bounds that keep the checks of a hostile file short (docs/site-file.md, "Limits"): an id is
+# written into alarms and messages; a polygon's crossing check and a calibration's fit take
+# time with the square of their points.
+MAX_ID_CHARS = 64
+MAX_POLYGON_POINTS = 64
+MAX_CALIBRATION_POINTS = 32
 
 Severity: TypeAlias = Literal["high", "medium", "low"]
 _Date: TypeAlias = date  # a field named `date` would shadow the type in its class
@@ -97,6 +103,8 @@ def _check_point(value: Any) -> Any:
 def _check_polygon(value: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
     if len(value) < 3:
         raise _custom("too_few_points", "needs at least 3 points", len(value))
+    if len(value) > MAX_POLYGON_POINTS:
+        raise _custom("too_many_points", f"needs at most {MAX_POLYGON_POINTS} points", len(value))
     if polygon_self_intersects(value):
         raise _custom("self_intersecting", "the polygon's edges cross each other")
     if polygon_area(value) <= 0.0:
@@ -189,14 +197,16 @@ def _check_substream(value: str | None) -> str | None:
 
 
 Id = Annotated[
-    str, Field(min_length=1, json_schema_extra={"pattern": ID_PATTERN}), AfterValidator(_check_id)
+    str,
+    Field(min_length=1, max_length=MAX_ID_CHARS, json_schema_extra={"pattern": ID_PATTERN}),
+    AfterValidator(_check_id),
 ]
 Name = Annotated[str, Field(min_length=1)]
 Point = Annotated[tuple[float, float], BeforeValidator(_check_point)]
 Polygon = Annotated[
     tuple[Point, ...],
     AfterValidator(_check_polygon),
-    Field(json_schema_extra={"minItems": 3}),
+    Field(json_schema_extra={"minItems": 3, "maxItems": MAX_POLYGON_POINTS}),
 ]
 Hours = Annotated[
     str, AfterValidator(_check_hours), Field(json_schema_extra={"pattern": HOURS_PATTERN})
@@ -291,21 +301,33 @@ class Floor(_Strict):
         return self._plan_size_px
 
 
+def _check_calibration_count(points: tuple[Point, ...]) -> None:
+    if len(points) < 4:
+        raise _custom("too_few_points", "needs at least 4 points", len(points))
+    if len(points) > MAX_CALIBRATION_POINTS:
+        raise _custom(
+            "too_many_points", f"needs at most {MAX_CALIBRATION_POINTS} points", len(points)
+        )
+
+
 class Calibration(_Strict):
     """Point pairs that map the camera's image onto the floor plan (a homography)."""
 
     image: tuple[Point, ...] = _field(
-        "Image points", "At least 4 [x, y] points in the camera image, in pixels, on the floor."
+        "Image points",
+        f"4 to {MAX_CALIBRATION_POINTS} [x, y] points on the floor in the camera image, in pixels.",
+        json_schema_extra={"minItems": 4, "maxItems": MAX_CALIBRATION_POINTS},
     )
     plan: tuple[Point, ...] = _field(
-        "Plan points", "The same points on the floor plan, in plan pixels, in the same order."
+        "Plan points",
+        "The same points on the floor plan, in plan pixels, in the same order.",
+        json_schema_extra={"minItems": 4, "maxItems": MAX_CALIBRATION_POINTS},
     )
 
     @field_validator("image")
     @classmethod
     def _enough_image_points(cls, value: tuple[Point, ...]) -> tuple[Point, ...]:
-        if len(value) < 4:
-            raise _custom("too_few_points", "needs at least 4 points", len(value))
+        _check_calibration_count(value)
         return value
 
     @field_validator("plan")
@@ -313,8 +335,7 @@ class Calibration(_Strict):
     def _matching_plan_points(
         cls, value: tuple[Point, ...], info: ValidationInfo
     ) -> tuple[Point, ...]:
-        if len(value) < 4:
-            raise _custom("too_few_points", "needs at least 4 points", len(value))
+        _check_calibration_count(value)
         image = info.data.get("image")
         if image is not None and len(image) != len(value):
             raise _custom(
@@ -390,6 +411,13 @@ class Camera(_Strict):
     def source_path(self) -> Path | None:
         """A file source's path, resolved against the site file's folder; None otherwise."""
         return self._source_path
+
+    @property
+    def substream_path(self) -> Path | None:
+        """A file sub-stream's path (without a `#t=` start), resolved; None otherwise."""
+        if self._substream_path is None:
+            return None
+        return self._substream_path.with_name(split_start(self._substream_path.name)[0])
 
     @property
     def resolved_source(self) -> str:
