@@ -125,10 +125,12 @@ def _write(value: Any, out: _Bounded) -> None:
 
 def _key_text(key: Any, room: int) -> str:
     if isinstance(key, str):
-        return key[:room]
-    if isinstance(key, bytes):
-        return str(key[:room])
-    return str(key)
+        text = key[:room]
+    elif isinstance(key, bytes):
+        text = str(key[:room])
+    else:
+        text = str(key)
+    return text if text.isprintable() else repr(text)[1:-1]  # a line break stays "\n"
 
 
 def _repr_str(text: str, room: int) -> str:

@@ -10,6 +10,7 @@ Plan coordinates are pixels of a floor's plan image, image coordinates pixels of
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -105,11 +106,21 @@ def _check_polygon(value: tuple[tuple[float, float], ...]) -> tuple[tuple[float,
         raise _custom("too_few_points", "needs at least 3 points", len(value))
     if len(value) > MAX_POLYGON_POINTS:
         raise _custom("too_many_points", f"needs at most {MAX_POLYGON_POINTS} points", len(value))
-    if polygon_self_intersects(value):
-        raise _custom("self_intersecting", "the polygon's edges cross each other")
-    if polygon_area(value) <= 0.0:
-        raise _custom("no_area", "the polygon has no area (its points lie on one line)")
+    fault = _polygon_fault(value)
+    if fault is not None:
+        raise _custom(*fault)
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _polygon_fault(polygon: tuple[tuple[float, float], ...]) -> tuple[str, str] | None:
+    """What is wrong with a polygon's shape, remembered: `load_site` validates a part twice when
+    another part failed, and the crossing check costs the square of the points."""
+    if polygon_self_intersects(polygon):
+        return ("self_intersecting", "the polygon's edges cross each other")
+    if polygon_area(polygon) <= 0.0:
+        return ("no_area", "the polygon has no area (its points lie on one line)")
+    return None
 
 
 def parse_hours(value: str) -> tuple[int, int] | None:
