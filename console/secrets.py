@@ -1,7 +1,8 @@
 """Camera credentials, kept out of the site file.
 
 The site file names a camera's credentials by key (`credentials: cam-east`); the user and password
-live in a secrets file readable by the console's user alone:
+live in a secrets file readable by the console's user alone (a file that other users may read or
+write is refused, naming the `chmod 600` that fixes it):
 
     # ~/.config/nightwatch/secrets.yaml   (chmod 600)
     cam-east: {username: viewer, password: "s3cret"}
@@ -50,13 +51,27 @@ def load_secrets(path: Path | None = None) -> dict[str, Credentials]:
     path = path or secrets_path()
     if not path.exists():
         return {}
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("%s: readable by others (mode %o); chmod 600 it", path, mode & 0o777)
     try:
-        data = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SecretsError(f"{path}: cannot read the secrets file ({exc})") from exc
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise SecretsError(f"{path}: cannot read the secrets file ({exc.strerror})") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SecretsError(
+            f"{path}: the secrets file is open to other users (mode {stat.S_IMODE(mode):03o}); "
+            f"it is not used until only its owner can read it: chmod 600 {path}"
+        )
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SecretsError(f"{path}: cannot read the secrets file ({exc})") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        # where, never what: the YAML error's own text quotes the line, password included
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SecretsError(f"{path}: cannot read the secrets file ({problem}{where})") from None
     if not isinstance(data, dict):
         raise SecretsError(f"{path}: expected a mapping of keys to credentials")
     found: dict[str, Credentials] = {}

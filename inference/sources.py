@@ -104,22 +104,57 @@ class SourceReadError(SourceError):
 # credentials
 # ---------------------------------------------------------------------------------------------
 
-# scheme://user:password@host… with an optional (possibly empty) user. The password is matched
-# lazily up to the first "@" that is followed by a plain host, so a raw "@" or "/" inside the
-# password is still masked as a whole. Works on a bare URL and on a URL inside a longer message.
-_CREDENTIALS = re.compile(
-    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:@/]*):(?P<password>\S*?)@"
-    r"(?=[^\s@/?#]*(?:[/?#\s]|$))"
-)
+# A URL: its scheme, then everything up to the next white space (the user information, the host,
+# the path). Where the user information ends is decided by _credentials_end.
+_URL = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<rest>\S*)")
 
 
-def mask_credentials(url: str) -> str:
+def mask_credentials(text: str, *, hide_user: bool = False) -> str:
     """``rtsp://user:pass@host/x`` -> ``rtsp://user:***@host/x`` (also ``rtsp://:pass@host``).
 
-    Also masks every such URL inside a longer text (an error message that quotes a URL). A URL
-    with a user name but no password (``rtsp://user@host``) is left as it is.
+    The one masking of the whole project: every URL shown in a log line, an error, a status
+    reason or a site-file problem passes through it. It masks every URL inside a longer text (an
+    error message that quotes one). A password may hold raw ``/``, ``@``, ``:``, ``?``, ``#`` or
+    percent-escapes: the password is taken to run up to the last ``@`` of the URL that can end it,
+    so an ambiguous URL is masked too much (part of its host or path hidden), never too little.
+    Only white space ends a URL, so a raw space inside a password is not covered.
+
+    A URL with a user name but no password (``rtsp://user@host``) is left as it is, unless
+    ``hide_user``: then the whole user information becomes ``***`` (``rtsp://***@host``).
     """
-    return _CREDENTIALS.sub(lambda m: f"{m.group('head')}:***@", url)
+
+    def masked(match: re.Match[str]) -> str:
+        return match.group("scheme") + _mask_user_information(match.group("rest"), hide_user)
+
+    return _URL.sub(masked, text)
+
+
+def _credentials_end(rest: str) -> int:
+    """Where the user information ends in ``rest`` (a URL after ``scheme://``): the index of
+    its ``@``, or -1 when the URL has none."""
+    query = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    before = rest.rfind("@", 0, query)
+    if before < 0:  # every "@" lies after a "?" or "#": in the password, or in the query
+        return rest.find("@")
+    last = rest.rfind("@")
+    if last > query and "/" not in rest[before:query]:
+        # "u:p@w?x@host/": no path between the first "@" and the "?", so the "?" and both "@"
+        # belong to the password (a query comes after a host and its path)
+        return last
+    return before
+
+
+def _mask_user_information(rest: str, hide_user: bool) -> str:
+    at = _credentials_end(rest)
+    if at < 0:
+        return rest
+    user_information = rest[:at]
+    colon = user_information.find(":")
+    if colon >= 0:
+        return ("***" if hide_user else user_information[:colon] + ":***") + rest[at:]
+    if hide_user and not any(c in user_information for c in "/?#"):
+        return "***" + rest[at:]  # a user name alone, before the host
+    return rest
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""`nightwatch check SITE`: validate a site file and the images it names.
+"""`nightwatch check SITE`: validate a site file and the images and videos it names.
 
 Exit 0 with a one-line summary, or exit 1 with every problem, one per line, as
-`FILE: path.to.field: what is wrong (got VALUE)`. Imports stay light: no torch, no Qt.
+`FILE: path.to.field: what is wrong (got VALUE)`. A video file a camera names must be a video
+that gives a frame; stream (RTSP, HTTP) and USB cameras are not contacted, and a note on stderr
+says how many were left untried. Imports stay light: no torch, no Qt.
 """
 
 from __future__ import annotations
@@ -32,21 +34,29 @@ def run(args: argparse.Namespace) -> int:
 
     file = str(args.site)
     try:
-        site = load_site(file)
+        site = load_site(file, probe_videos=True)
     except SiteFileError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stdout)
         return 1
     print(summary(file, site), file=sys.stdout)
+    live = [c for c in site.cameras if c.source_kind != "file"]
+    if live:
+        print(
+            f"{file}: note: {_count(len(live), 'camera')} on a stream or USB not contacted "
+            "(nightwatch watch SOURCE tries one)",
+            file=sys.stderr,
+        )
     return 0
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
-        help="validate a site file and the images it names",
+        help="validate a site file and the images and videos it names",
         description=(
-            "Validate a site file (see docs/site-file.md) and the plan images it names. "
+            "Validate a site file (see docs/site-file.md), the plan images and the video files "
+            "it names (each must give a frame; stream and USB cameras are not contacted). "
             "Exit 0 with a one-line summary, or 1 listing every problem as "
             "FILE: path.to.field: what is wrong (got VALUE)."
         ),

@@ -2,10 +2,11 @@
 
 The demo museum (floor plan, galleries, protected artworks, zones, guards and 64 cameras playing
 clips cut from real footage of people walking) is built once into the user's cache by
-`console.demo_site`, then watched like any site: in the window (`nightwatch demo`, see ui.cli)
-or headless (`nightwatch demo --headless`), with its alarms in a database of its own, so a demo
-never mixes with a museum's records. The museum is closed on the day the demo is built, so
-after-hours alarms arise as well as proximity ones.
+`resources.demo_museum`, imported here only when the demo is asked for (the core never imports
+`resources`). It is then watched like any site: in the window (`nightwatch demo`, see ui.cli) or
+headless (`nightwatch demo --headless`), with its alarms in a database of its own, so a demo never
+mixes with a museum's records. The museum is closed on the day the demo is built, so after-hours
+alarms arise as well as proximity ones.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def demo_db_url() -> str:
 
 def prepare(args: argparse.Namespace) -> Path | None:
     """Build (or reuse) the demo museum; its site file, or None after saying what failed."""
-    from console.demo_site import build_demo_site
     from console.media import MediaMissing
+    from resources.demo_museum import build_demo_site
 
     try:
         return build_demo_site(cameras=args.cameras)

@@ -1,4 +1,9 @@
-"""`nightwatch detect IMAGE...`: the people a detector finds in still images."""
+"""`nightwatch detect IMAGE...`: the people a detector finds in still images.
+
+Each image is read through `inference.images` (size checked from the header before decoding, a
+PNG or JPEG cut short refused); an image that cannot be read is named on stderr, the others are
+still detected, and the exit status is 1.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,10 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +40,6 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import cv2
-
     from inference.detectors.base import DetectorUnavailable
     from inference.detectors.loading import load_detector
 
@@ -47,9 +54,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"detector: {info.note}", file=sys.stderr)
     failures = 0
     for path in args.images:
-        image = cv2.imread(str(path)) if path.is_file() else None
+        image, reason = _read(path)
         if image is None:
-            reason = "no such file" if not path.exists() else "not a readable image"
             print(f"nightwatch detect: {path}: {reason}", file=sys.stderr)
             failures += 1
             continue
@@ -71,3 +77,20 @@ def run(args: argparse.Namespace) -> int:
                     f"({x1:.0f}, {y1:.0f}) - ({x2:.0f}, {y2:.0f})"
                 )
     return 1 if failures else 0
+
+
+def _read(path: Path) -> tuple[np.ndarray | None, str]:
+    """The image, or None and why not: its size is checked from its header before decoding,
+    and a PNG or JPEG cut short is refused (a truncated JPEG would decode half grey and read
+    as "0 people")."""
+    from inference.images import ImageRefused, read_image
+
+    try:
+        return read_image(path), ""
+    except FileNotFoundError:
+        return None, "no such file"
+    except ImageRefused as exc:
+        what = "image too large" if exc.too_large else "not a readable image"
+        return None, f"{what}: {exc.reason}"
+    except OSError as exc:
+        return None, f"cannot read it: {exc.strerror or exc}"

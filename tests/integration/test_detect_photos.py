@@ -204,3 +204,30 @@ def test_flip_finds_what_the_single_pass_misses(
     both = SsdliteDetector(threads=1, flip=True, cache_dir=cache_dir)
     assert match(zidane.boxes, single.detect([photos[zidane.name]])[0].xyxy)[0] == 1
     assert match(zidane.boxes, both.detect([photos[zidane.name]])[0].xyxy)[0] == 2
+
+
+def test_detect_names_unreadable_images_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A truncated JPEG is not "0 people", and a 20000 x 20000 px PNG of a few hundred bytes is
+    refused from its header, not decoded (1.2 GB); the readable photo is still detected."""
+    _model()
+    from console.cli import main
+    from tests.crafted_images import cut, png_declaring
+    from tests.media import media
+
+    photo = media("messi5.jpg")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(cut(photo.read_bytes(), 0.6))
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(png_declaring(20000, 20000))
+    code = main(["detect", "--detector", "ssdlite", str(truncated), str(huge), str(photo)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"nightwatch detect: {truncated}: not a readable image: truncated JPEG" in captured.err
+    assert (
+        f"nightwatch detect: {huge}: image too large: 20000 x 20000 px, more than 16384 px a side"
+        in captured.err
+    )
+    assert captured.out.splitlines()[0] == f"{photo}: 1 person"
+    assert str(truncated) not in captured.out

@@ -16,16 +16,16 @@ import numpy as np
 import pytest
 
 from console.cli import main as nightwatch
-from console.demo_site import (
+from console.media import MediaMissing
+from console.presence import PresenceConfig, box_polygon_overlap
+from console.site_file import load_site
+from resources.demo_museum import (
     CLIP_SIZE_PX,
     CLIPS,
     DEMO_CAMERAS,
     build_demo_site,
     clip_path,
 )
-from console.media import MediaMissing
-from console.presence import PresenceConfig, box_polygon_overlap
-from console.site_file import load_site
 from tests.media import media
 
 NOW = datetime(2026, 3, 3, 21, 0, tzinfo=UTC)  # a Tuesday, 22:00 in Amsterdam

@@ -13,9 +13,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 # package -> top-level modules it must never import
 FORBIDDEN = {
-    "inference": {"console", "ui", "PySide6", "pyqtgraph", "shiboken6"},
+    "inference": {"console", "ui", "resources", "PySide6", "pyqtgraph", "shiboken6"},
     "console": {"ui", "PySide6", "pyqtgraph", "shiboken6"},
+    # the demo museum's generator (and what else ships beside the code) builds on the core
+    "resources": {"ui", "PySide6", "pyqtgraph", "shiboken6"},
 }
+# the core never imports resources/, except `nightwatch demo`, which builds the demo museum
+RESOURCES_ALLOWED_IN = {"console/commands/demo.py"}
 # torch and ultralytics are imported by the YOLO backend alone, inside its worker process
 HEAVY = {"torch", "ultralytics", "torchvision"}
 HEAVY_ALLOWED = {"inference/detectors/yolo.py"}
@@ -52,10 +56,33 @@ def test_lower_layers_do_not_import_upper_ones(package: str) -> None:
     assert not breaks, "layering broken (ui -> console -> inference):\n" + "\n".join(breaks)
 
 
+def test_the_core_does_not_import_resources() -> None:
+    breaks = [
+        f"{path.relative_to(REPO)}:{line}: imports {name}"
+        for path in sources("console")
+        if str(path.relative_to(REPO)) not in RESOURCES_ALLOWED_IN
+        for line, name in imported_modules(path)
+        if name.split(".")[0] == "resources"
+    ]
+    assert not breaks, "the core imports resources/:\n" + "\n".join(breaks)
+    demo = REPO / "console" / "commands" / "demo.py"
+    assert any(name.startswith("resources.") for _, name in imported_modules(demo))
+    top_level = [
+        alias.name if isinstance(node, ast.Import) else node.module or ""
+        for node in ast.parse(demo.read_text()).body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert not [name for name in top_level if name.split(".")[0] == "resources"], (
+        "console/commands/demo.py imports resources at module level: the CLI would load the "
+        "demo generator on every start"
+    )
+
+
 def test_torch_only_in_the_yolo_backend() -> None:
     breaks = [
         f"{path.relative_to(REPO)}:{line}: imports {name}"
-        for package in ("inference", "console", "ui")
+        for package in ("inference", "console", "ui", "resources")
         for path in sources(package)
         if str(path.relative_to(REPO)) not in HEAVY_ALLOWED
         for line, name in imported_modules(path)

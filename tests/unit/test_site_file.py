@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import cv2
+import numpy as np
 import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -26,6 +29,7 @@ from console.site_file import (
     parse_hours,
     site_schema,
 )
+from tests.crafted_images import cut, png_declaring, real_jpeg, real_png
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "tests" / "data" / "example_site"
@@ -731,3 +735,279 @@ def test_every_field_has_a_title_and_description_and_is_documented() -> None:
             assert field.title, f"{model.__name__}.{name} has no title"
             assert field.description, f"{model.__name__}.{name} has no description"
             assert f"`{name}`" in docs, f"{model.__name__}.{name} is not in docs/site-file.md"
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "rtsp://admin:pa/ss@cam-east.museum.example/stream1",
+        "rtsp://admin:p@ss:w/rd@cam-east.museum.example/stream1",
+        "rtsp://admin:a%2Fb@cam-east.museum.example/stream1",
+        "ftp://admin:pa/ss@cam-east.museum.example/stream1",
+    ],
+)
+def test_a_password_in_a_source_url_is_refused_and_never_shown(
+    site_dir: Path, example_data: dict, source: str
+) -> None:
+    example_data["cameras"][0]["source"] = source
+    problems = problems_of(write(site_dir, example_data))
+    joined = "\n".join(problems)
+    assert "cameras[0].source: " in joined
+    assert "'rtsp://***@cam-east.museum.example/stream1'" in joined or "ftp://***@" in joined
+    for secret in ("pa/ss", "p@ss", "w/rd", "a%2Fb", "admin"):
+        assert secret not in joined, joined
+
+
+BILLION_LAUGHS = "\n".join(
+    ['laughs0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"laughs{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 8)]
+)
+
+
+@pytest.mark.parametrize(
+    ("addition", "expected"),
+    [
+        (BILLION_LAUGHS, ": a site file holds no aliases (*l0): write the value out (got "),
+        ("defaults: &cam {floor: ground}\nmore: *cam", "holds no aliases (*cam)"),
+        ("guards2: [{<<: *nowhere}]", "holds no aliases (*nowhere)"),
+    ],
+    ids=["billion-laughs", "alias", "merge-key"],
+)
+def test_yaml_aliases_are_refused(site_dir: Path, addition: str, expected: str) -> None:
+    path = site_dir / "site.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + addition + "\n", encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}: line ")
+    assert expected in problem
+
+
+def test_the_loader_stops_at_its_value_budget(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.site_file import yaml_loading
+
+    monkeypatch.setattr(yaml_loading, "MAX_VALUES", 500)
+    path = site_dir / "site.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "padding: [" + "1, " * 5000 + "1]\n", encoding="utf-8"
+    )
+    (problem,) = problems_of(path)
+    assert "more than 500 values in one site file" in problem
+    loader = yaml_loading.SiteLoader(path.read_text(encoding="utf-8"))
+    with pytest.raises(yaml.YAMLError):
+        loader.get_single_node()
+    assert loader.values == 501  # composing stopped at the first value past the budget
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version: " + "[" * 200 + "]" * 200 + "\n", "nested more than 32 levels deep"),
+        ("version: " + "1" * 5000 + "\n", "invalid YAML: a number of more than 100 digits"),
+        ("version: !!timestamp soon\n", "line 1 column 10: invalid YAML: not a valid timestamp"),
+        ("version: !!timestamp 2026-13-01\n", "not a valid timestamp: month must be in 1..12"),
+        ('site: {name: "a\x01b"}\n', "line 1 column 16: invalid YAML: special characters"),
+        ("version: !!python/object:os.system ls\n", "could not determine a constructor"),
+    ],
+    ids=["deep", "long-number", "bad-timestamp", "impossible-date", "control-char", "python-tag"],
+)
+def test_hostile_yaml_is_one_clear_problem(site_dir: Path, text: str, expected: str) -> None:
+    path = site_dir / "site.yaml"
+    path.write_text(text, encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert expected in problem, problem
+    assert "\n" not in problem, problem
+    assert len(problem) < 400, problem
+
+
+def test_a_site_file_over_1_mib_is_refused_unread(site_dir: Path) -> None:
+    path = site_dir / "site.yaml"
+    path.write_text("#" * (1 << 20) + "\n", encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert problem == (
+        f"{path}: <document>: too large for a site file: more than 1048576 bytes (1 MiB), "
+        f"refused unread (got {(1 << 20) + 1})"
+    )
+
+
+def test_a_fifo_or_device_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "site.yaml"
+    os.mkfifo(fifo)  # opening it to read would block until a writer comes
+    (problem,) = problems_of(fifo)
+    assert "cannot read the site file: not a regular file" in problem
+    (problem,) = problems_of(Path("/dev/zero"))  # reading it would never end
+    assert "not a regular file" in problem
+
+
+def test_a_huge_value_is_shown_cut_without_being_written_out(
+    site_dir: Path, example_data: dict
+) -> None:
+    example_data["cameras"][0]["notes"] = "x" * 200_000
+    example_data["zones"][0]["shape"] = [[i, i] for i in range(5_000)]
+    example_data["guards"][0]["x" * 5000] = 1
+    problems = problems_of(write(site_dir, example_data))
+    assert len(problems) == 3, problems
+    for problem in problems:
+        assert len(problem) < 300, problem[:300]
+    assert any("cameras[0].notes: unknown field (got 'xxxxxxx" in p for p in problems)
+    assert any("zones[0].shape: unknown field (got [[0, 0], [1, 1]" in p for p in problems)
+
+
+def test_show_stops_writing_at_its_limit() -> None:
+    from console.site_file.problems import show
+
+    class Endless(list):
+        def __iter__(self):  # a value that never ends: show must stop by itself
+            while True:
+                yield [1, 2]
+
+    assert show(Endless()) == ("[" + ", ".join(["[1, 2]"] * 20))[:77] + "..."
+    assert show("rtsp://admin:s3cret@cam.local/x") == "'rtsp://admin:***@cam.local/x'"
+    assert show(10**5000) == "a number of 16610 bits"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            _set("cameras[0].id", "c" * 65),
+            "cameras[0].id: should have at most 64 characters (got 'cccc",
+        ),
+        (
+            _set("zones[0].plan_polygon", [[600 + (i % 2) * 10, 44 + i * 7] for i in range(65)]),
+            "zones[0].plan_polygon: needs at most 64 points (got 65)",
+        ),
+        (
+            _set("cameras[0].calibration.image", [[i * 10, (i * i) % 97] for i in range(33)]),
+            "cameras[0].calibration.image: needs at most 32 points (got 33)",
+        ),
+    ],
+    ids=["long-id", "polygon-points", "calibration-points"],
+)
+def test_sizes_that_bound_the_checks(
+    site_dir: Path, example_data: dict, edit: Edit, expected: str
+) -> None:
+    edit(example_data)
+    problems = problems_of(write(site_dir, example_data))
+    assert any(expected in p for p in problems), "\n".join(problems)
+
+
+def test_a_flood_of_problems_is_cut_to_200_lines(site_dir: Path, example_data: dict) -> None:
+    example_data["guards"] = [{"id": f"g{i}", "name": "", "post": ""} for i in range(150)]
+    problems = problems_of(write(site_dir, example_data))
+    assert len(problems) == 201
+    assert problems[-1] == (
+        f"{site_dir / 'site.yaml'}: <document>: 100 more problems not listed (fix these first) "
+        "(got 100)"
+    )
+
+
+# --------------------------------------------------------------------------- hostile plan images
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            png_declaring(20000, 20000),
+            "floors[0].plan: plan image is too large: 20000 x 20000 px, more than 16384 px a side "
+            "(got 'plans/ground.png')",
+        ),
+        (
+            png_declaring(9000, 9000),
+            "floors[0].plan: plan image is too large: 9000 x 9000 px (81 Mpx), more than 64 Mpx",
+        ),
+        (
+            cut(real_jpeg(), 0.7),
+            "floors[0].plan: plan image is corrupt or not an image (PNG or JPEG): truncated JPEG: "
+            "it has no end-of-image marker (got 'plans/ground.png')",
+        ),
+        (
+            cut(real_png(), 0.98),
+            "floors[0].plan: plan image is corrupt or not an image (PNG or JPEG): truncated PNG",
+        ),
+    ],
+    ids=["20000-px", "81-mpx", "truncated-jpeg", "truncated-png"],
+)
+def test_hostile_plan_images_are_refused_before_decoding(
+    site_dir: Path, content: bytes, expected: str
+) -> None:
+    (site_dir / "plans" / "ground.png").write_bytes(content)
+    problems = problems_of(site_dir / "site.yaml")
+    assert any(expected in p for p in problems), "\n".join(problems)
+
+
+def test_a_jpeg_plan_is_read(site_dir: Path) -> None:
+    plan = cv2.imread(str(site_dir / "plans" / "ground.png"))
+    (site_dir / "plans" / "ground.png").write_bytes(cv2.imencode(".jpg", plan)[1].tobytes())
+    assert load_site(site_dir / "site.yaml").floor("ground").plan_size_px == (1200, 800)
+
+
+# --------------------------------------------------------------------------- video files in check
+
+
+def _write_video(path: Path) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (160, 120))
+    assert writer.isOpened()
+    for k in range(5):
+        writer.write(np.full((120, 160, 3), 40 * k, np.uint8))
+    writer.release()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"root:x:0:0:root:/root:/bin/bash\n", "a text file, not a video"),
+        (real_jpeg(), "a still image (JPEG), not a video"),
+        (b"\x7fELF\x02\x01\x01\x00" + bytes(64), "not a known video container (it starts with"),
+        (b"", "an empty file, not a video"),
+    ],
+    ids=["passwd", "jpeg", "binary", "empty"],
+)
+def test_check_refuses_a_camera_file_that_is_not_a_video(
+    site_dir: Path,
+    example_data: dict,
+    content: bytes,
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (site_dir / "clips").mkdir()
+    (site_dir / "clips" / "east.mp4").write_bytes(content)
+    _write_video(site_dir / "clips" / "west.mp4")
+    example_data["cameras"][0]["source"] = "clips/east.mp4"
+    example_data["cameras"][1]["source"] = "clips/west.mp4#t=0.2"
+    path = write(site_dir, example_data)
+    assert load_site(path).camera("cam-east").source_kind == "file"  # content not read here
+    assert _check(["check", str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"{path}: cameras[0].source: {expected}" + lines[0].split(expected)[1]]
+    assert lines[0].endswith("(got 'clips/east.mp4')")
+
+
+def test_check_passes_real_videos_and_says_streams_were_not_contacted(
+    site_dir: Path, example_data: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (site_dir / "clips").mkdir()
+    _write_video(site_dir / "clips" / "east.mp4")
+    example_data["cameras"][0]["source"] = "clips/east.mp4"
+    example_data["cameras"][0]["substream"] = "clips/east.mp4"
+    path = write(site_dir, example_data)
+    assert _check(["check", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.endswith(": ok\n")
+    assert captured.err == (
+        f"{path}: note: 2 cameras on a stream or USB not contacted "
+        "(nightwatch watch SOURCE tries one)\n"
+    )
+
+
+def test_a_missing_substream_file_is_named(site_dir: Path, example_data: dict) -> None:
+    example_data["cameras"][1]["substream"] = "clips/west-small.mp4#t=3"
+    problems = problems_of(write(site_dir, example_data))
+    assert any(
+        "cameras[1].substream: video file not found at" in p and "west-small.mp4 (got" in p
+        for p in problems
+    ), problems

@@ -222,6 +222,42 @@ def test_mask_credentials(url: str, masked: str) -> None:
     assert mask_credentials(url) == masked
 
 
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        # raw "/", "@", ":", "?", "#" and percent-escapes in the password: masked whole
+        ("rtsp://admin:a/b/c@cam.local/live", "rtsp://admin:***@cam.local/live"),
+        ("rtsp://admin:/x@cam.local:554/live", "rtsp://admin:***@cam.local:554/live"),
+        ("rtsp://admin:a:b@c@cam.local/live", "rtsp://admin:***@cam.local/live"),
+        ("rtsp://admin:p@ss/w:rd@10.0.0.5/x", "rtsp://admin:***@10.0.0.5/x"),
+        ("rtsp://admin:pa?ss@cam.local/live", "rtsp://admin:***@cam.local/live"),
+        ("rtsp://admin:12#4@cam.local/live", "rtsp://admin:***@cam.local/live"),
+        ("rtsp://admin:p@w?x@cam.local/live", "rtsp://admin:***@cam.local/live"),
+        ("rtsp://v:a%40b%2Fc@cam.local/x", "rtsp://v:***@cam.local/x"),
+        ("rtsp://me@museum.example:pw@cam.local/x", "rtsp://me@museum.example:***@cam.local/x"),
+        ("rtsp://admin:pw@[fe80::1]:554/x", "rtsp://admin:***@[fe80::1]:554/x"),
+        ("http://cam.local/snap?user=a@b", "http://cam.local/snap?user=a@b"),
+        ("ftp://u:a/b@host/x", "ftp://u:***@host/x"),
+    ],
+)
+def test_mask_credentials_with_raw_special_characters(url: str, masked: str) -> None:
+    assert mask_credentials(url) == masked
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("rtsp://admin:s3cret@cam.local/live", "rtsp://***@cam.local/live"),
+        ("rtsp://admin@cam.local/live", "rtsp://***@cam.local/live"),
+        ("rtsp://admin:pa/ss@cam.local/live", "rtsp://***@cam.local/live"),
+        ("http://cam.local/snap?user=a@b", "http://cam.local/snap?user=a@b"),
+        ("rtsp://cam.local/live", "rtsp://cam.local/live"),
+    ],
+)
+def test_mask_credentials_can_hide_the_user_too(url: str, masked: str) -> None:
+    assert mask_credentials(url, hide_user=True) == masked
+
+
 def test_mask_credentials_inside_a_message() -> None:
     text = f"cannot open rtsp://a:{SECRET}@h1/x nor rtsp://:{SECRET}@h2:554/y today"
     assert mask_credentials(text) == "cannot open rtsp://a:***@h1/x nor rtsp://:***@h2:554/y today"

@@ -1,34 +1,24 @@
-"""The site file: one human-readable YAML file that describes a museum to Nightwatch.
+"""The site file's models: strict pydantic models with a title, a description and a unit per
+field, and the field types they share (ids, points, polygons, opening hours, camera sources).
 
-`load_site(path)` reads, validates and cross-checks a site file and the plan images it names,
-and returns a frozen `Site`; on any problem it raises `SiteFileError` holding every problem found,
-each as `FILE: path.to.field: what is wrong (got VALUE)`. Relative paths in the file resolve
-against the file's folder. The format is documented in docs/site-file.md; its JSON Schema
-(resources/site.schema.json) is regenerated with
-
-    python -m console.site_file --schema > resources/site.schema.json
+`Site` is the whole file. Validating it (`Site.model_validate`) also runs the cross-checks of
+`console.site_file.cross_checks`; `load_site` defers those so that it can report them beside
+the structural problems and the files'.
 
 Plan coordinates are pixels of a floor's plan image, image coordinates pixels of a camera frame.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-import os
+import functools
 import re
-import sys
-import types
-import typing
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -38,21 +28,14 @@ from pydantic import (
     PrivateAttr,
     Strict,
     StrictBool,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from console.floor_plan import (
-    CalibrationError,
-    CameraCalibration,
-    fit_homography,
-    polygon_area,
-    polygon_self_intersects,
-)
-from inference.sources import split_start
+from console.floor_plan import CameraCalibration, polygon_area, polygon_self_intersects
+from inference.sources import mask_credentials, split_start
 
 __all__ = [
     "FORMAT_VERSION",
@@ -66,13 +49,9 @@ __all__ = [
     "ProtectedObject",
     "RuleSettings",
     "Site",
-    "SiteFileError",
     "SiteInfo",
     "Zone",
-    "load_site",
-    "mask_credentials",
     "parse_hours",
-    "site_schema",
 ]
 
 FORMAT_VERSION = 1
@@ -80,6 +59,12 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 HOURS_PATTERN = r"^(closed|[0-9]{1,2}:[0-9]{2}-[0-9]{1,2}:[0-9]{2})$"
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https", "rtmp")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Bounds that keep the checks of a hostile file short (docs/site-file.md, "Limits"): an id is
+# written into alarms and messages; a polygon's crossing check and a calibration's fit take
+# time with the square of their points.
+MAX_ID_CHARS = 64
+MAX_POLYGON_POINTS = 64
+MAX_CALIBRATION_POINTS = 32
 
 Severity: TypeAlias = Literal["high", "medium", "low"]
 _Date: TypeAlias = date  # a field named `date` would shadow the type in its class
@@ -119,11 +104,23 @@ def _check_point(value: Any) -> Any:
 def _check_polygon(value: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
     if len(value) < 3:
         raise _custom("too_few_points", "needs at least 3 points", len(value))
-    if polygon_self_intersects(value):
-        raise _custom("self_intersecting", "the polygon's edges cross each other")
-    if polygon_area(value) <= 0.0:
-        raise _custom("no_area", "the polygon has no area (its points lie on one line)")
+    if len(value) > MAX_POLYGON_POINTS:
+        raise _custom("too_many_points", f"needs at most {MAX_POLYGON_POINTS} points", len(value))
+    fault = _polygon_fault(value)
+    if fault is not None:
+        raise _custom(*fault)
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _polygon_fault(polygon: tuple[tuple[float, float], ...]) -> tuple[str, str] | None:
+    """What is wrong with a polygon's shape, remembered: `load_site` validates a part twice when
+    another part failed, and the crossing check costs the square of the points."""
+    if polygon_self_intersects(polygon):
+        return ("self_intersecting", "the polygon's edges cross each other")
+    if polygon_area(polygon) <= 0.0:
+        return ("no_area", "the polygon has no area (its points lie on one line)")
+    return None
 
 
 def parse_hours(value: str) -> tuple[int, int] | None:
@@ -167,11 +164,6 @@ def _check_timezone(value: str) -> str:
     return value
 
 
-def mask_credentials(url: str) -> str:
-    """The URL with any user name and password replaced by ***."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1***@", url)
-
-
 def _check_source(value: str) -> str:
     text = value.strip()
     if not text:
@@ -181,22 +173,28 @@ def _check_source(value: str) -> str:
             raise _custom("bad_source", "a USB camera is written usb:N, N a device number", text)
         return text
     if "://" in text:
-        parts = urlsplit(text)
+        shown = mask_credentials(text, hide_user=True)
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:  # e.g. "Invalid IPv6 URL"
+            raise _custom("bad_source", f"not a valid URL: {exc}", shown) from None
         if parts.scheme.lower() not in URL_SCHEMES:
             raise _custom(
                 "bad_source",
                 "unsupported URL scheme (use " + ", ".join(URL_SCHEMES) + ", a file or usb:N)",
-                mask_credentials(text),
+                shown,
             )
-        if "@" in parts.netloc:
+        # "@" in the host part: a user name; a masked password: also one with a raw "/" in it,
+        # which urlsplit takes for the start of the path
+        if "@" in parts.netloc or mask_credentials(text) != text:
             raise _custom(
                 "credentials_in_url",
                 "credentials belong in the secrets store (name them in `credentials`), "
                 "not in the URL",
-                mask_credentials(text),
+                shown,
             )
         if not parts.hostname:
-            raise _custom("bad_source", "the URL names no host", text)
+            raise _custom("bad_source", "the URL names no host", shown)
     return text
 
 
@@ -210,14 +208,16 @@ def _check_substream(value: str | None) -> str | None:
 
 
 Id = Annotated[
-    str, Field(min_length=1, json_schema_extra={"pattern": ID_PATTERN}), AfterValidator(_check_id)
+    str,
+    Field(min_length=1, max_length=MAX_ID_CHARS, json_schema_extra={"pattern": ID_PATTERN}),
+    AfterValidator(_check_id),
 ]
 Name = Annotated[str, Field(min_length=1)]
 Point = Annotated[tuple[float, float], BeforeValidator(_check_point)]
 Polygon = Annotated[
     tuple[Point, ...],
     AfterValidator(_check_polygon),
-    Field(json_schema_extra={"minItems": 3}),
+    Field(json_schema_extra={"minItems": 3, "maxItems": MAX_POLYGON_POINTS}),
 ]
 Hours = Annotated[
     str, AfterValidator(_check_hours), Field(json_schema_extra={"pattern": HOURS_PATTERN})
@@ -312,21 +312,33 @@ class Floor(_Strict):
         return self._plan_size_px
 
 
+def _check_calibration_count(points: tuple[Point, ...]) -> None:
+    if len(points) < 4:
+        raise _custom("too_few_points", "needs at least 4 points", len(points))
+    if len(points) > MAX_CALIBRATION_POINTS:
+        raise _custom(
+            "too_many_points", f"needs at most {MAX_CALIBRATION_POINTS} points", len(points)
+        )
+
+
 class Calibration(_Strict):
     """Point pairs that map the camera's image onto the floor plan (a homography)."""
 
     image: tuple[Point, ...] = _field(
-        "Image points", "At least 4 [x, y] points in the camera image, in pixels, on the floor."
+        "Image points",
+        f"4 to {MAX_CALIBRATION_POINTS} [x, y] points on the floor in the camera image, in pixels.",
+        json_schema_extra={"minItems": 4, "maxItems": MAX_CALIBRATION_POINTS},
     )
     plan: tuple[Point, ...] = _field(
-        "Plan points", "The same points on the floor plan, in plan pixels, in the same order."
+        "Plan points",
+        "The same points on the floor plan, in plan pixels, in the same order.",
+        json_schema_extra={"minItems": 4, "maxItems": MAX_CALIBRATION_POINTS},
     )
 
     @field_validator("image")
     @classmethod
     def _enough_image_points(cls, value: tuple[Point, ...]) -> tuple[Point, ...]:
-        if len(value) < 4:
-            raise _custom("too_few_points", "needs at least 4 points", len(value))
+        _check_calibration_count(value)
         return value
 
     @field_validator("plan")
@@ -334,8 +346,7 @@ class Calibration(_Strict):
     def _matching_plan_points(
         cls, value: tuple[Point, ...], info: ValidationInfo
     ) -> tuple[Point, ...]:
-        if len(value) < 4:
-            raise _custom("too_few_points", "needs at least 4 points", len(value))
+        _check_calibration_count(value)
         image = info.data.get("image")
         if image is not None and len(image) != len(value):
             raise _custom(
@@ -411,6 +422,13 @@ class Camera(_Strict):
     def source_path(self) -> Path | None:
         """A file source's path, resolved against the site file's folder; None otherwise."""
         return self._source_path
+
+    @property
+    def substream_path(self) -> Path | None:
+        """A file sub-stream's path (without a `#t=` start), resolved; None otherwise."""
+        if self._substream_path is None:
+            return None
+        return self._substream_path.with_name(split_start(self._substream_path.name)[0])
 
     @property
     def resolved_source(self) -> str:
@@ -660,7 +678,9 @@ class Site(_Strict):
     def _cross_references(self, info: ValidationInfo) -> Site:
         if isinstance(info.context, dict) and info.context.get("defer_checks"):
             return self
-        problems = _cross_check(_Parts.of(self))
+        from console.site_file.cross_checks import Parts, cross_check  # it imports the models
+
+        problems = cross_check(Parts.of(self))
         if problems:
             raise ValueError("; ".join(p.format_without_file() for p in problems))
         return self
@@ -744,583 +764,3 @@ def _base_dir(context: Any) -> Path:
     if isinstance(context, dict) and context.get("base_dir") is not None:
         return Path(context["base_dir"])
     return Path()
-
-
-# --------------------------------------------------------------------------- problems
-
-_MISSING = object()
-
-
-@dataclass(frozen=True)
-class _Problem:
-    path: str
-    message: str
-    got: Any = _MISSING
-
-    def format_without_file(self) -> str:
-        return f"{self.path}: {self.message} (got {_show(self.got)})"
-
-    def format(self, file: str) -> str:
-        return f"{file}: {self.format_without_file()}"
-
-
-class SiteFileError(Exception):
-    """A site file that cannot be used; `problems` holds every problem found, one line each."""
-
-    def __init__(self, file: str, problems: Sequence[str]) -> None:
-        self.file = file
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
-
-
-def _show(value: Any, limit: int = 80) -> str:
-    text = _show_inner(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _show_inner(value: Any) -> str:
-    if value is _MISSING:
-        return "nothing"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_show_inner(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_show_inner(v) for v in value) + "]"
-    return repr(value)
-
-
-def _path(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part == "[key]":
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "<document>"
-
-
-def _model_fields_at(loc: Sequence[int | str]) -> list[str]:
-    """Field names of the model found by following loc from Site (for 'did you mean')."""
-    tp: Any = Site
-    for part in loc:
-        tp = _unwrap(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            if not isinstance(part, str) or part not in tp.model_fields:
-                return []
-            tp = tp.model_fields[part].annotation
-            continue
-        origin = typing.get_origin(tp)
-        args = typing.get_args(tp)
-        if origin is tuple and args:
-            tp = args[0]
-        elif origin is dict and len(args) == 2:
-            tp = args[1]
-        else:
-            return []
-    tp = _unwrap(tp)
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return list(tp.model_fields)
-    return []
-
-
-def _unwrap(tp: Any) -> Any:
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) != 1:
-                return tp
-            tp = args[0]
-        else:
-            return tp
-
-
-_MESSAGE_FIXES = (
-    ("Input should be a valid tuple", "should be a list"),
-    ("Input should be a valid dictionary or instance of", "should be a mapping of"),
-    ("Input should be a valid dictionary", "should be a mapping"),
-    ("Input should be", "should be"),
-    ("String should", "should"),
-)
-
-
-def _from_pydantic(error: Any) -> _Problem:
-    loc = tuple(error.get("loc", ()))
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    value = error.get("input", _MISSING)
-    if kind == "missing":
-        return _Problem(_path(loc), "required field missing")
-    if kind == "extra_forbidden":
-        message = "unknown field"
-        known = _model_fields_at(loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1) if known else []
-        if close:
-            message += f", did you mean '{close[0]}'?"
-        return _Problem(_path(loc), message, value)
-    if kind in ("too_short", "too_long"):
-        bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
-        word = "at least" if kind == "too_short" else "at most"
-        items = "item" if bound == 1 else "items"
-        return _Problem(_path(loc), f"needs {word} {bound} {items}", ctx.get("actual_length"))
-    if "got" in ctx:
-        value = ctx["got"]
-    message = str(error.get("msg", kind))
-    message = message.removeprefix("Value error, ")
-    for old, new in _MESSAGE_FIXES:
-        if message.startswith(old):
-            message = new + message[len(old) :]
-            break
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        message = "should be a mapping of fields"
-    message = message[:1].lower() + message[1:]
-    return _Problem(_path(loc), message, value)
-
-
-# --------------------------------------------------------------------------- cross-checks
-
-
-@dataclass
-class _Parts:
-    """The parts of a site that validated, with their index in the file."""
-
-    floors: list[tuple[int, Floor]]
-    cameras: list[tuple[int, Camera]]
-    protected_objects: list[tuple[int, ProtectedObject]]
-    zones: list[tuple[int, Zone]]
-    guards: list[tuple[int, Guard]]
-    alert_routes: list[tuple[int, AlertRoute]]
-    opening_hours: OpeningHours | None
-    # Ids present in the file, including those of items that failed validation (so that a
-    # reference to a broken item is not also reported as a reference to nothing).
-    # None where the section is not even a list: references into it are then not checked.
-    known_ids: dict[str, set[str] | None]
-
-    @classmethod
-    def of(cls, site: Site) -> _Parts:
-        return cls(
-            known_ids={
-                "floors": {f.id for f in site.floors},
-                "cameras": {c.id for c in site.cameras},
-                "zones": {z.id for z in site.zones},
-            },
-            floors=list(enumerate(site.floors)),
-            cameras=list(enumerate(site.cameras)),
-            protected_objects=list(enumerate(site.protected_objects)),
-            zones=list(enumerate(site.zones)),
-            guards=list(enumerate(site.guards)),
-            alert_routes=list(enumerate(site.alert_routes)),
-            opening_hours=site.opening_hours,
-        )
-
-
-def _unique_ids(section: str, items: list[tuple[int, Any]]) -> Iterator[_Problem]:
-    first: dict[str, int] = {}
-    for index, item in items:
-        if item.id in first:
-            yield _Problem(
-                f"{section}[{index}].id",
-                f"duplicate id, also used by {section}[{first[item.id]}]",
-                item.id,
-            )
-        else:
-            first[item.id] = index
-
-
-def _outside(
-    path: str, points: Sequence[tuple[float, float]], floor: Floor | None
-) -> Iterator[_Problem]:
-    size = floor.plan_size_px if floor is not None else None
-    if size is None or floor is None:
-        return
-    width, height = size
-    for index, (x, y) in enumerate(points):
-        if not (0 <= x <= width and 0 <= y <= height):
-            yield _Problem(
-                f"{path}[{index}]",
-                f"point outside the {width} x {height} px plan of floor '{floor.id}'",
-                [x, y],
-            )
-
-
-def _negative(path: str, polygon: Sequence[Sequence[float]]) -> list[_Problem]:
-    """Image polygons live in pixels: no negative coordinates."""
-    return [
-        _Problem(f"{path}[{i}]", "image coordinates cannot be negative", [x, y])
-        for i, (x, y) in enumerate(polygon)
-        if x < 0 or y < 0
-    ]
-
-
-def _cross_check(parts: _Parts) -> list[_Problem]:
-    problems: list[_Problem] = []
-    for section in ("floors", "cameras", "protected_objects", "zones", "guards"):
-        problems += _unique_ids(section, getattr(parts, section))
-    zone_ids = {z.id: i for i, z in parts.zones}
-    for index, obj in parts.protected_objects:
-        if obj.id in zone_ids:
-            problems.append(
-                _Problem(
-                    f"protected_objects[{index}].id",
-                    f"same id as zones[{zone_ids[obj.id]}]; alarms name objects and zones by id",
-                    obj.id,
-                )
-            )
-
-    floors = {f.id: f for _, f in parts.floors}
-
-    def unknown(section: str, wanted: str) -> bool:
-        known = parts.known_ids[section]
-        return known is not None and wanted not in known
-
-    def floor_of(path: str, floor_id: str) -> Floor | None:
-        if unknown("floors", floor_id):
-            problems.append(_Problem(f"{path}.floor", "no floor with this id", floor_id))
-        return floors.get(floor_id)
-
-    for index, cam in parts.cameras:
-        path = f"cameras[{index}]"
-        floor = floor_of(path, cam.floor)
-        for region_index, region in enumerate(cam.still_figure_regions):
-            problems += _negative(f"{path}.still_figure_regions[{region_index}]", region)
-        if cam.plan_position is not None and floor is not None and floor.plan_size_px:
-            width, height = floor.plan_size_px
-            x, y = cam.plan_position
-            if not (0 <= x <= width and 0 <= y <= height):
-                problems.append(
-                    _Problem(
-                        f"{path}.plan_position",
-                        f"point outside the {width} x {height} px plan of floor '{floor.id}'",
-                        [x, y],
-                    )
-                )
-        if cam.calibration is not None:
-            cal = cam.calibration
-            problems += _outside(f"{path}.calibration.plan", cal.plan, floor)
-            try:
-                fit_homography(cal.image, cal.plan)
-            except CalibrationError as exc:
-                side = exc.side or "image"
-                problems.append(
-                    _Problem(
-                        f"{path}.calibration.{side}",
-                        exc.reason,
-                        [list(p) for p in getattr(cal, side)],
-                    )
-                )
-
-    for index, obj in parts.protected_objects:
-        path = f"protected_objects[{index}]"
-        floor = floor_of(path, obj.floor)
-        if obj.plan_polygon is None and not obj.image_regions:
-            problems.append(
-                _Problem(path, "needs a plan_polygon or at least one image_regions entry", obj.id)
-            )
-        if obj.plan_polygon is not None:
-            problems += _outside(f"{path}.plan_polygon", obj.plan_polygon, floor)
-        for camera_id, region in obj.image_regions.items():
-            if unknown("cameras", camera_id):
-                problems.append(
-                    _Problem(
-                        f"{path}.image_regions.{camera_id}", "no camera with this id", camera_id
-                    )
-                )
-            problems += _negative(f"{path}.image_regions.{camera_id}", region)
-
-    for index, zone in parts.zones:
-        path = f"zones[{index}]"
-        floor = floor_of(path, zone.floor)
-        problems += _outside(f"{path}.plan_polygon", zone.plan_polygon, floor)
-
-    for index, route in parts.alert_routes:
-        for zone_index, zone_id in enumerate(route.match.zones or ()):
-            if unknown("zones", zone_id):
-                problems.append(
-                    _Problem(
-                        f"alert_routes[{index}].match.zones[{zone_index}]",
-                        "no zone with this id",
-                        zone_id,
-                    )
-                )
-
-    if parts.opening_hours is not None:
-        seen: dict[date, int] = {}
-        for index, exception in enumerate(parts.opening_hours.exceptions):
-            if exception.date in seen:
-                problems.append(
-                    _Problem(
-                        f"opening_hours.exceptions[{index}].date",
-                        f"date listed twice, also in exceptions[{seen[exception.date]}]",
-                        exception.date,
-                    )
-                )
-            else:
-                seen[exception.date] = index
-    return problems
-
-
-def _partial_parts(data: dict[str, Any], context: dict[str, Any]) -> _Parts:
-    """Validate each list item on its own, so cross-checks can run beside other errors."""
-
-    def items(key: str, model: type[BaseModel]) -> list[tuple[int, Any]]:
-        raw = data.get(key)
-        if not isinstance(raw, list):
-            return []
-        out = []
-        for index, item in enumerate(raw):
-            try:
-                out.append((index, model.model_validate(item, context=context)))
-            except ValidationError:
-                continue
-        return out
-
-    try:
-        hours: OpeningHours | None = OpeningHours.model_validate(
-            data.get("opening_hours"), context=context
-        )
-    except ValidationError:
-        hours = None
-
-    def raw_ids(key: str) -> set[str] | None:
-        raw = data.get(key, [])
-        if not isinstance(raw, list):
-            return None
-        return {str(item["id"]) for item in raw if isinstance(item, dict) and "id" in item}
-
-    return _Parts(
-        known_ids={key: raw_ids(key) for key in ("floors", "cameras", "zones")},
-        floors=items("floors", Floor),
-        cameras=items("cameras", Camera),
-        protected_objects=items("protected_objects", ProtectedObject),
-        zones=items("zones", Zone),
-        guards=items("guards", Guard),
-        alert_routes=items("alert_routes", AlertRoute),
-        opening_hours=hours,
-    )
-
-
-# --------------------------------------------------------------------------- files
-
-
-def _read_plan(floor: Floor) -> str | None:
-    """Read the floor's plan image, record its size; returns what is wrong, or None."""
-    path = floor.plan_path
-    if not path.exists():
-        return f"plan image not found at {path}"
-    if not path.is_file():
-        return f"plan image is not a file: {path}"
-    try:
-        import numpy as np
-
-        raw = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        return f"cannot read plan image: {exc.strerror or exc}"
-    if raw.size == 0:
-        return "plan image is empty"
-    import cv2
-
-    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        return "plan image is corrupt or not an image (PNG or JPEG)"
-    floor._plan_size_px = (int(image.shape[1]), int(image.shape[0]))
-    return None
-
-
-def _check_files(parts: _Parts) -> list[_Problem]:
-    problems = []
-    for index, floor in parts.floors:
-        wrong = _read_plan(floor)
-        if wrong:
-            problems.append(_Problem(f"floors[{index}].plan", wrong, floor.plan))
-    for index, cam in parts.cameras:
-        if cam.source_path is not None and not cam.source_path.is_file():
-            problems.append(
-                _Problem(
-                    f"cameras[{index}].source",
-                    f"video file not found at {cam.source_path}",
-                    cam.source,
-                )
-            )
-    return problems
-
-
-class _SiteLoader(yaml.SafeLoader):
-    """YAML 1.1 safe loader without its surprises: 10:30 is not the number 630, dates stay
-    strings for pydantic to check, and 0755 is not octal."""
-
-
-_SiteLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, rx)
-        for tag, rx in resolvers
-        if tag.rsplit(":", 1)[-1] not in {"int", "float", "timestamp"}
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_SiteLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
-)
-_SiteLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)[eE][-+]?[0-9]+
-        |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
-
-
-def _duplicate_keys(node: yaml.Node, loc: tuple[int | str, ...] = ()) -> Iterator[_Problem]:
-    if isinstance(node, yaml.MappingNode):
-        first_line: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
-            if key != "<<":
-                line = key_node.start_mark.line + 1
-                if key in first_line:
-                    got = value_node.value if isinstance(value_node, yaml.ScalarNode) else _MISSING
-                    yield _Problem(
-                        _path((*loc, key)),
-                        f"key given twice, on lines {first_line[key]} and {line}",
-                        got,
-                    )
-                else:
-                    first_line[key] = line
-            yield from _duplicate_keys(value_node, (*loc, key))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from _duplicate_keys(item, (*loc, index))
-
-
-def _parse_yaml(text: str) -> tuple[Any, list[_Problem]]:
-    loader = _SiteLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, []
-        problems = list(_duplicate_keys(node))
-        return loader.construct_document(node), problems
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        if mark is None:
-            return None, [_Problem("<document>", f"invalid YAML: {exc.problem or exc}")]
-        lines = text.splitlines()
-        got = lines[mark.line].strip() if mark.line < len(lines) else _MISSING
-        what = exc.problem or "syntax error"
-        if exc.context:
-            what = f"{what} ({exc.context})"
-        return None, [
-            _Problem(f"line {mark.line + 1} column {mark.column + 1}", f"invalid YAML: {what}", got)
-        ]
-    except yaml.YAMLError as exc:
-        return None, [_Problem("<document>", f"invalid YAML: {exc}")]
-    finally:
-        loader.dispose()
-
-
-def load_site(path: str | os.PathLike[str]) -> Site:
-    """Read and validate a site file and the images it names; raise SiteFileError on problems.
-
-    Relative paths in the file resolve against the file's folder. Problems name the file as
-    given here.
-    """
-    file = os.fspath(path)
-    site_path = Path(file)
-    try:
-        text = site_path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SiteFileError(
-            file, [_Problem("<document>", "site file not found", file).format(file)]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise SiteFileError(
-            file, [_Problem("<document>", f"not UTF-8 text (byte {exc.start})").format(file)]
-        ) from None
-    except OSError as exc:
-        raise SiteFileError(
-            file,
-            [
-                _Problem("<document>", f"cannot read the site file: {exc.strerror}", file).format(
-                    file
-                )
-            ],
-        ) from None
-
-    data, problems = _parse_yaml(text)
-    if problems and data is None:
-        raise SiteFileError(file, [p.format(file) for p in problems])
-    if data is None:
-        raise SiteFileError(file, [_Problem("<document>", "the site file is empty").format(file)])
-    if not isinstance(data, dict):
-        raise SiteFileError(
-            file,
-            [
-                _Problem(
-                    "<document>", "should be a mapping of sections (version, site, ...)", data
-                ).format(file)
-            ],
-        )
-
-    context = {"base_dir": site_path.resolve().parent, "defer_checks": True}
-    site: Site | None = None
-    try:
-        site = Site.model_validate(data, context=context)
-        parts = _Parts.of(site)
-    except ValidationError as exc:
-        errors = exc.errors()
-        # A list whose items failed also reports being too short: the item errors say it all.
-        errors = [
-            e
-            for e in errors
-            if e["type"] != "too_short"
-            or not any(
-                len(o["loc"]) > len(e["loc"]) and o["loc"][: len(e["loc"])] == e["loc"]
-                for o in errors
-            )
-        ]
-        problems += [_from_pydantic(e) for e in errors]
-        parts = _partial_parts(data, context)
-    problems += _check_files(parts)
-    problems += _cross_check(parts)
-    if problems or site is None:
-        raise SiteFileError(file, [p.format(file) for p in problems])
-    return site
-
-
-def site_schema() -> dict[str, Any]:
-    """The JSON Schema of the site file, for editors (resources/site.schema.json)."""
-    schema = Site.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://nightwatch.example/site.schema.json"
-    return schema
-
-
-def _main(argv: Sequence[str]) -> int:
-    if list(argv) == ["--schema"]:
-        sys.stdout.write(json.dumps(site_schema(), indent=2, ensure_ascii=False) + "\n")
-        return 0
-    sys.stderr.write("usage: python -m console.site_file --schema\n")
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
