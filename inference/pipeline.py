@@ -142,6 +142,7 @@ class VisionPipeline:
         self._latencies: deque[float] = deque(maxlen=2000)
         self._detect_times: deque[float] = deque(maxlen=2000)
         self.error: str | None = None
+        self._swept = ""  # what the ring sweep at start removed, for the first event
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -150,12 +151,10 @@ class VisionPipeline:
         low, high = cfg.capture_backoff_s
         capture_policy = RestartPolicy(low, high, healthy_after_s=cfg.restart_healthy_after_s)
         swept = sweep_orphan_rings()
-        if swept:
-            self._emit(
-                "frame-rings",
-                "swept",
+        if swept:  # told from the dispatch thread, like every callback
+            self._swept = (
                 f"removed {len(swept)} frame ring(s) left by a console that was killed: "
-                + ", ".join(swept),
+                + ", ".join(swept)
             )
         try:
             for camera_id in self.cameras:
@@ -312,6 +311,8 @@ class VisionPipeline:
     def _run(self) -> None:
         pool = self._pool
         assert pool is not None
+        if self._swept:
+            self._emit("frame-rings", "swept", self._swept)
         while not self._stop.is_set():
             try:
                 self._drain_capture_events()

@@ -379,6 +379,7 @@ def test_pipeline_start_sweeps_rings_left_by_a_killed_console(tmp_path: Path) ->
         assert not any((Path("/dev/shm") / name).exists() for name in leaked)
         ours = pipeline.rings["cam-a"].name
         assert (Path("/dev/shm") / ours).exists()
+        assert wait_for(lambda: any(e.kind == "swept" for e in got.events), 30)
         [swept] = [e for e in got.events if e.kind == "swept"]
         assert all(name in swept.detail for name in leaked)
 
@@ -396,6 +397,14 @@ def test_main_stream_opens_on_demand_and_closes() -> None:
         frame = ring.read(ref)
         assert frame is not None
         assert frame.shape == (576, 768, 3)
+
+        (pid,) = pipeline.capture_pids()  # a restarted capture process reopens it
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert wait_for(lambda: pipeline.capture_pids()[0] not in (None, pid), 30)
+        after_restart = ring.write_seq
+        assert wait_for(lambda: ring.write_seq >= after_restart + 5, 30)
+
         pipeline.close_main_stream("cam-a")
 
         def stopped() -> bool:  # a paced 10 fps file adds 5 frames per half second while read
