@@ -363,7 +363,8 @@ def test_trained_yolo_finds_the_people_in_real_photos():
     if weights is None:
         pytest.skip(
             f"no trained YOLO weights in {models.models_dir()} ({', '.join(TRAINED_NAMES)}); "
-            "import them with `nightwatch models import PATH` or set NIGHTWATCH_TEST_YOLO_WEIGHTS"
+            "import and pin them (`nightwatch models import PATH`, `nightwatch models trust "
+            "SHA256 --source REF`) or set NIGHTWATCH_TEST_YOLO_WEIGHTS"
         )
     from tests.photo_truth import EMPTY_PHOTOS, PEOPLE_PHOTOS, match
 
