@@ -28,7 +28,14 @@ import numpy as np
 
 from inference.frame_ring import FrameRing, FrameTooLarge
 from inference.motion_gate import MotionGate
-from inference.sources import CameraReader, CameraStatus, SourceError, StatusChange, parse_source
+from inference.sources import (
+    CameraReader,
+    CameraStatus,
+    FrameSource,
+    SourceError,
+    StatusChange,
+    parse_source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,17 @@ def fit_to_ring(frame: np.ndarray, max_bytes: int) -> np.ndarray:
 class RingWriter:
     """The on_frame callback of one camera: motion gate, then publish into its ring.
 
+    It keeps the camera's timeline going forward. The source's own time starts again where its
+    pictures jump: a file reopened after an error or by a restarted capture process is at 0 s
+    again, a live source's clock is mapped to wall time anew by a new reader (and the wall clock
+    may have been stepped back meanwhile). Where the source's time would not be after the newest
+    frame already in the ring (the ring outlives capture processes), the writer adds an offset:
+    the rest of the segment continues from the ring's last time plus the real time that passed
+    (at least one frame interval). Where the pictures jump (a new source segment, a new writer)
+    it starts a new ring segment, so the tracker starts over without time going backwards. A
+    camera's first pass keeps its source's time: video seconds from the file's start, as replay
+    expects.
+
     In lockstep (replay) it publishes a frame every `lockstep_every_s` seconds of video and waits,
     before each, until the pipeline has consumed the previous one (or `stopping` is set).
     """
@@ -72,15 +90,50 @@ class RingWriter:
         *,
         lockstep_every_s: float | None = None,
         stopping: threading.Event | None = None,
+        source: FrameSource | None = None,
     ) -> None:
         self.ring = ring
         self.gate = gate
         self.lockstep_every_s = lockstep_every_s
         self.stopping = stopping or threading.Event()
+        self.source = source
         self._next_ts = -math.inf
         self._warned = False
+        self._source_segment: int | None = None  # None: no frame from this writer yet
+        self.offset_s = 0.0  # added to the source's time in the current segment
 
-    def __call__(self, frame: np.ndarray, ts: float) -> None:
+    def timeline_ts(self, source_ts: float) -> float:
+        """The camera's time for a frame the source stamped `source_ts` (see the class doc)."""
+        segment = self.source.segment if self.source is not None else 0
+        last = self.ring.last_ts
+        behind = last is not None and source_ts + self.offset_s <= last
+        if segment != self._source_segment or behind:
+            self._source_segment = segment
+            if behind:
+                assert last is not None
+                self.offset_s = last + self._gap_s() - source_ts
+                log.info(
+                    "camera %s: source time %.3f s is not after the camera's %.3f s; its "
+                    "timeline continues at %.3f s",
+                    self.ring.camera_id,
+                    source_ts,
+                    last,
+                    source_ts + self.offset_s,
+                )
+            self.ring.begin_segment()
+        return source_ts + self.offset_s
+
+    def _gap_s(self) -> float:
+        """Time between the ring's newest frame and the next: the real time since it was
+        published, at least one frame interval of the source."""
+        fps = getattr(self.source, "fps", None)
+        interval = 1.0 / fps if isinstance(fps, float) and fps > 0 else 1e-3
+        newest = self.ring.latest()
+        passed = time.time() - newest.captured_at if newest is not None else 0.0
+        return max(interval, passed)
+
+    def __call__(self, frame: np.ndarray, source_ts: float) -> None:
+        ts = self.timeline_ts(source_ts)
         if self.lockstep_every_s is not None:
             if ts < self._next_ts:
                 return
@@ -146,6 +199,7 @@ def capture_host_main(
                 MotionGate() if assignment.gate_motion else None,
                 lockstep_every_s=assignment.lockstep_every_s,
                 stopping=stopping,
+                source=source,
             ),
             on_status=report if assignment.gate_motion else _quiet,
         )

@@ -3,23 +3,39 @@
 Pixels stay here. Everything else in the pipeline passes a `FrameRef(camera_id, slot, seq, ts)`
 (a few dozen bytes), and whoever needs the pixels reads them straight from the ring.
 
-One writer per ring (the camera's capture thread); any number of readers in any process. A slot
+One writer at a time per ring (the camera's capture thread); any number of readers in any
+process. A slot
 is guarded like a seqlock: the writer marks it busy, copies the pixels, then stamps the new
 sequence number, so a reader that finds a different sequence after copying knows the frame was
 overwritten under it and drops it (it is stale anyway: a newer frame exists).
 
 The ring is sized for the largest frame it accepts (`max_frame_bytes`); shared memory pages are
 only backed when touched, so a generous maximum costs address space, not memory.
+
+Time never runs backwards in a ring: `publish` moves a frame stamped at or before the newest
+frame's time to just after it, so `FrameRef.ts` increases strictly per camera for the ring's
+whole life, across capture processes that die and are restarted (the ring outlives them). A
+*segment* counter in the header says where the pictures jump (a file rewound or reopened, a
+capture process restarted): each frame carries the segment it belongs to, and the tracker starts
+over where it changes, without time going backwards.
+
+Ring names carry the pid of the process that created them (`nw-<pid>-<random>`), so segments
+left behind by a console that was killed (SIGKILL to its process group, the OOM killer) can be
+told from those of a running one and removed: `sweep_orphan_rings()`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from multiprocessing import shared_memory
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +50,8 @@ _HEADER = np.dtype(
         ("write_seq", "<i8"),  # sequence of the newest complete frame, 0 = none yet
         ("last_motion_at", "<f8"),  # wall time of the latest frame whose motion passed the gate
         ("consumed_seq", "<i8"),  # newest frame the pipeline has finished with (lockstep replay)
+        ("last_ts", "<f8"),  # ts of the newest frame, -inf before the first
+        ("segment", "<i8"),  # current segment: +1 where the pictures jump (rewind, restart)
     ]
 )
 _SLOT = np.dtype(
@@ -45,10 +63,14 @@ _SLOT = np.dtype(
         ("height", "<u4"),
         ("width", "<u4"),
         ("channels", "<u4"),
+        ("segment", "<i8"),  # the ring's segment when the frame was published
     ]
 )
 _BUSY = -1
 _ALIGN = 64
+NAME_PREFIX = "nw-"
+_NAME = re.compile(rf"^{NAME_PREFIX}(?P<pid>[0-9]+)-[0-9a-f]+$")
+SHM_DIR = Path("/dev/shm")
 
 
 def _aligned(n: int) -> int:
@@ -64,6 +86,7 @@ class FrameRef:
     seq: int
     ts: float
     captured_at: float = 0.0
+    segment: int = 0  # changes where the pictures jump (a file rewound, a capture restart)
 
 
 class FrameTooLarge(ValueError):
@@ -109,7 +132,7 @@ class FrameRing:
         meta_offset = _aligned(_HEADER.itemsize)
         data_offset = _aligned(meta_offset + _SLOT.itemsize * slots)
         size = data_offset + slots * max_frame_bytes
-        name = f"nw-{secrets.token_hex(6)}"
+        name = f"{NAME_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
         shm = shared_memory.SharedMemory(name=name, create=True, size=size)
         header = np.ndarray((), dtype=_HEADER, buffer=shm.buf, offset=0)
         header["slots"] = slots
@@ -117,6 +140,8 @@ class FrameRing:
         header["write_seq"] = 0
         header["last_motion_at"] = 0.0
         header["consumed_seq"] = 0
+        header["last_ts"] = -math.inf
+        header["segment"] = 0
         meta = np.ndarray((slots,), dtype=_SLOT, buffer=shm.buf, offset=meta_offset)
         meta["seq"] = 0
         header["magic"] = _MAGIC
@@ -153,10 +178,20 @@ class FrameRing:
 
     # -- writer ------------------------------------------------------------------------------
 
+    def begin_segment(self) -> int:
+        """The pictures jump from the next frame on (a rewind, a reopened source, a restarted
+        capture process): start a new segment and return its number."""
+        segment = int(self._header["segment"]) + 1
+        self._header["segment"] = segment
+        return segment
+
     def publish(
         self, frame: np.ndarray, ts: float, motion: float = 0.0, moving: bool = False
     ) -> FrameRef:
-        """Copy `frame` (H, W[, C] uint8) into the next slot and return its reference."""
+        """Copy `frame` (H, W[, C] uint8) into the next slot and return its reference.
+
+        `ts` must be after the newest frame's; one that is not (a source whose clock went back)
+        is published just after it, so readers never see time run backwards."""
         if frame.dtype != np.uint8:
             raise TypeError(f"frame ring takes uint8 frames (got {frame.dtype})")
         nbytes = frame.nbytes
@@ -174,7 +209,12 @@ class FrameRing:
         height, width = frame.shape[:2]
         channels = frame.shape[2] if frame.ndim == 3 else 1
         now = time.time()
+        last = float(self._header["last_ts"])
+        if not ts > last:
+            ts = _just_after(last)
+        segment = int(self._header["segment"])
         meta["ts"] = ts
+        meta["segment"] = segment
         meta["captured_at"] = now
         meta["motion"] = motion
         meta["height"] = height
@@ -183,8 +223,9 @@ class FrameRing:
         meta["seq"] = seq
         if moving:
             self._header["last_motion_at"] = now
+        self._header["last_ts"] = ts
         self._header["write_seq"] = seq
-        return FrameRef(self.camera_id, slot, seq, float(ts), now)
+        return FrameRef(self.camera_id, slot, seq, float(ts), now, segment)
 
     # -- readers -----------------------------------------------------------------------------
 
@@ -192,6 +233,16 @@ class FrameRing:
     def write_seq(self) -> int:
         """Sequence number of the newest frame (0 before the first)."""
         return int(self._header["write_seq"])
+
+    @property
+    def last_ts(self) -> float | None:
+        """Time of the newest frame ever published in this ring (None before the first)."""
+        last = float(self._header["last_ts"])
+        return None if last == -math.inf else last
+
+    @property
+    def segment(self) -> int:
+        return int(self._header["segment"])
 
     @property
     def last_motion_at(self) -> float:
@@ -206,8 +257,9 @@ class FrameRing:
             slot = seq % self.slots
             meta = self._meta[slot]
             ts, captured_at = float(meta["ts"]), float(meta["captured_at"])
+            segment = int(meta["segment"])
             if int(meta["seq"]) == seq:
-                return FrameRef(self.camera_id, slot, seq, ts, captured_at)
+                return FrameRef(self.camera_id, slot, seq, ts, captured_at, segment)
         return None
 
     @property
@@ -253,3 +305,94 @@ class FrameRing:
         meta = self._meta[slot]
         h, w, c = int(meta["height"]), int(meta["width"]), int(meta["channels"])
         return (h, w) if c == 1 else (h, w, c)
+
+
+def _just_after(ts: float) -> float:
+    """The smallest step after `ts` that a float still shows (1 µs, or one ulp of a large ts)."""
+    if ts == -math.inf:
+        return 0.0
+    return max(ts + 1e-6, math.nextafter(ts, math.inf))
+
+
+def ring_owner(name: str) -> int | None:
+    """The pid in a Nightwatch ring's name (`nw-<pid>-<random>`), None for any other name."""
+    m = _NAME.match(name)
+    return int(m.group("pid")) if m else None
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def _mapped_rings() -> set[str]:
+    """Names of Nightwatch rings some visible process has mapped (from /proc/*/maps)."""
+    mapped: set[str] = set()
+    marker = f"{SHM_DIR}/{NAME_PREFIX}"
+    for maps in Path("/proc").glob("[0-9]*/maps"):
+        try:
+            text = maps.read_text("utf-8", errors="replace")
+        except OSError:  # gone, or another user's
+            continue
+        for line in text.splitlines():
+            at = line.find(marker)
+            if at >= 0:
+                mapped.add(line[at + len(str(SHM_DIR)) + 1 :].split(" ")[0])
+    return mapped
+
+
+def sweep_orphan_rings(shm_dir: Path = SHM_DIR) -> list[str]:
+    """Remove the frame rings whose creating process is gone; return their names.
+
+    A console killed with its process group (or by the OOM killer) leaves one shared-memory
+    segment per camera behind: nothing in it is left to unlink them. Removed are only segments
+    named `nw-<pid>-<random>` whose pid no longer runs, that belong to this user and that no
+    process has mapped; a running process's rings, rings of an older naming, other users' and
+    anything else are never touched. Where there is no `/dev/shm` (not Linux), nothing is done.
+    """
+    try:
+        entries = sorted(p for p in shm_dir.iterdir())
+    except OSError:
+        return []
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    candidates = []
+    for path in entries:
+        pid = ring_owner(path.name)
+        if pid is None or pid == os.getpid() or _pid_alive(pid):
+            continue
+        try:
+            if uid is not None and path.stat().st_uid != uid:
+                continue
+        except OSError:
+            continue
+        candidates.append(path)
+    if not candidates:
+        return []
+    in_use = _mapped_rings()
+    removed: list[str] = []
+    for path in candidates:
+        if path.name in in_use:
+            log.warning("frame ring %s outlived its creator but is still mapped; kept", path)
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue  # another sweeper was first
+        except OSError as exc:
+            log.warning("cannot remove leaked frame ring %s: %s", path, exc)
+            continue
+        removed.append(path.name)
+    if removed:
+        log.warning(
+            "removed %d frame ring(s) left behind by processes that are gone: %s",
+            len(removed),
+            ", ".join(removed),
+        )
+    return removed

@@ -26,7 +26,8 @@ from typing import Any
 
 from inference.capture import CaptureAssignment, capture_host_main
 from inference.detections import PERSON_CLASS_ID, Detections
-from inference.frame_ring import FrameRef, FrameRing
+from inference.frame_ring import FrameRef, FrameRing, sweep_orphan_rings
+from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
 from inference.scheduler import CameraView, DetectionScheduler, SchedulerConfig
 from inference.sources import CameraStatus, StatusChange
 from inference.tracking import PersonTracker, TrackerConfig
@@ -60,7 +61,11 @@ class PipelineConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     # passed to inference.sources.parse_source: open_timeout_s, read_timeout_s, speed
     source_options: dict[str, Any] = field(default_factory=dict)
-    capture_backoff_s: tuple[float, float] = (1.0, 30.0)
+    # a capture process that dies is started again after the first of these, doubling per
+    # further death in a row up to the second; one that ran `restart_healthy_after_s` before
+    # dying counts as a first death again (so do detector workers, with their own delays)
+    capture_backoff_s: tuple[float, float] = (0.2, 30.0)
+    restart_healthy_after_s: float = DEFAULT_HEALTHY_AFTER_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +94,10 @@ class _CaptureHost:
     assignments: list[CaptureAssignment]
     process: Any = None
     pipe: Connection | None = None  # the pipeline's end of the host's private pipe
+    backoff: RestartBackoff = field(default_factory=lambda: RestartBackoff(RestartPolicy()))
     restarts: int = 0
     restart_at: float = 0.0
+    main_streams: dict[str, CaptureAssignment] = field(default_factory=dict)  # open, by camera
 
 
 @dataclass
@@ -99,6 +106,7 @@ class _CameraLive:
     reason: str = "starting"
     status_at: float = field(default_factory=time.time)
     last_ts: float = -math.inf
+    segment: int | None = None  # the ring segment of the last frame tracked
     detected: int = 0
 
 
@@ -134,11 +142,20 @@ class VisionPipeline:
         self._latencies: deque[float] = deque(maxlen=2000)
         self._detect_times: deque[float] = deque(maxlen=2000)
         self.error: str | None = None
+        self._swept = ""  # what the ring sweep at start removed, for the first event
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         cfg = self.config
+        low, high = cfg.capture_backoff_s
+        capture_policy = RestartPolicy(low, high, healthy_after_s=cfg.restart_healthy_after_s)
+        swept = sweep_orphan_rings()
+        if swept:  # told from the dispatch thread, like every callback
+            self._swept = (
+                f"removed {len(swept)} frame ring(s) left by a console that was killed: "
+                + ", ".join(swept)
+            )
         try:
             for camera_id in self.cameras:
                 self.rings[camera_id] = FrameRing.create(
@@ -158,13 +175,16 @@ class VisionPipeline:
                     )
                     for c in specs[first : first + per]
                 ]
-                host = _CaptureHost(host_id, group)
+                host = _CaptureHost(host_id, group, backoff=RestartBackoff(capture_policy))
                 self._hosts.append(host)
                 for assignment in group:
                     self._host_of[assignment.camera_id] = host
                 self._spawn_host(host)
             self._pool = WorkerPool(
-                cfg.detector, cpu_workers=cfg.cpu_workers, on_event=self._worker_event
+                cfg.detector,
+                cpu_workers=cfg.cpu_workers,
+                healthy_after_s=cfg.restart_healthy_after_s,
+                on_event=self._worker_event,
             )
             self._pool.start()
         except BaseException:
@@ -229,12 +249,15 @@ class VisionPipeline:
         assignment = CaptureAssignment(
             camera_id, spec.main_source, ring.name, loop=spec.loop, pace=True, gate_motion=False
         )
-        self._command(self._host_of[camera_id], ("open-main", assignment))
+        host = self._host_of[camera_id]
+        host.main_streams[camera_id] = assignment
+        self._command(host, ("open-main", assignment))
         return ring
 
     def close_main_stream(self, camera_id: str) -> None:
         host = self._host_of.get(camera_id)
         if host is not None and camera_id in self.main_rings:
+            host.main_streams.pop(camera_id, None)
             self._command(host, ("close-main", camera_id))
 
     def status(self, camera_id: str) -> tuple[CameraStatus, str, float]:
@@ -288,6 +311,8 @@ class VisionPipeline:
     def _run(self) -> None:
         pool = self._pool
         assert pool is not None
+        if self._swept:
+            self._emit("frame-rings", "swept", self._swept)
         while not self._stop.is_set():
             try:
                 self._drain_capture_events()
@@ -341,8 +366,10 @@ class VisionPipeline:
                 return
             live = self._live[camera_id]
             tracker = self._trackers[camera_id]
-            if ref.ts < live.last_ts:  # a looping file started again
-                tracker.reset()
+            if ref.segment != live.segment:  # the pictures jumped: a rewind, a restart
+                if live.segment is not None:
+                    tracker.reset()
+                live.segment = ref.segment
             live.last_ts = ref.ts
             live.detected += 1
             self._detect_times.append(now)
@@ -377,6 +404,7 @@ class VisionPipeline:
         )
         host.process.start()
         theirs.close()
+        host.backoff.started()
 
     def _command(self, host: _CaptureHost, command: tuple[Any, ...]) -> None:
         if host.pipe is None:
@@ -402,26 +430,36 @@ class VisionPipeline:
             host.pipe = None
 
     def _supervise_hosts(self) -> None:
+        """Restart capture processes that died, with `RestartBackoff`: after `capture_backoff_s[0]`
+        (0.2 s) at first, doubling while a process keeps dying within
+        `restart_healthy_after_s` of its start, at most `capture_backoff_s[1]`."""
         now = time.monotonic()
         for host in self._hosts:
             if host.process is None:
                 if now >= host.restart_at:
                     host.restarts += 1
                     self._spawn_host(host)
+                    for assignment in list(host.main_streams.values()):  # enlarged tiles stay live
+                        self._command(host, ("open-main", assignment))
                     self._emit(f"capture-{host.host_id}", "restarted", f"restart #{host.restarts}")
                 continue
             if host.process.is_alive():
                 continue
             code = host.process.exitcode
-            reason = f"capture process exited (code {code}); restarting"
-            self._emit(f"capture-{host.host_id}", "died", reason)
+            ran_s = host.backoff.ran_s()
+            delay = host.backoff.failed()
+            reason = f"capture process exited (code {code}); restarting in {delay:.1f} s"
+            self._emit(
+                f"capture-{host.host_id}",
+                "died",
+                f"{reason} (it ran {ran_s:.1f} s; failure {host.backoff.failures} in a row)",
+            )
             for assignment in host.assignments:
                 self._set_status(
                     StatusChange(assignment.camera_id, CameraStatus.OFFLINE, reason, time.time())
                 )
             self._reap_host(host, timeout_s=1.0)
-            low, high = self.config.capture_backoff_s
-            host.restart_at = now + min(high, low * 2 ** min(host.restarts, 10))
+            host.restart_at = now + delay
 
     def _drain_capture_events(self) -> None:
         for host in self._hosts:

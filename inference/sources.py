@@ -3,6 +3,11 @@
 A *source* is opened from one string (``rtsp://…``, ``rtsps://…``, ``http(s)://…``, a video file
 path or ``file://…``, ``usb:N``) and yields frames as ``Frame(image, ts)``: a BGR ``ndarray`` and
 a time in seconds (wall-clock seconds for live sources, the position in the video for files).
+Live timestamps come from the monotonic clock, mapped to wall time once per source object, so a
+step of the wall clock (NTP, a daylight-saving mistake, an operator) never moves them back. Each
+source counts *segments*: +1 at every ``open()`` and every rewind of a looping file, i.e. wherever
+the pictures jump; the frame ring's writer turns that into a timeline that never runs backwards
+(``inference.capture.RingWriter``).
 
 A :class:`CameraReader` owns one thread per camera. It opens the source, reads frames and hands
 them to ``on_frame(image, ts)``; it reports :class:`CameraStatus` changes to ``on_status`` as
@@ -79,7 +84,7 @@ class StatusChange:
 
 class Frame(NamedTuple):
     image: np.ndarray  # BGR, HxWx3 uint8
-    ts: float  # seconds: wall clock for live sources, position in the video for files
+    ts: float  # seconds: wall clock (via the monotonic clock) for live sources, video position
 
 
 class SourceKind(StrEnum):
@@ -190,6 +195,25 @@ class SystemClock:
 SYSTEM_CLOCK = SystemClock()
 
 
+class LiveTimeline:
+    """Wall-clock timestamps for a live source that a wall-clock step cannot move back.
+
+    The wall clock is read once, at the first stamp; after that time advances with the monotonic
+    clock: ``wall_0 + (monotonic - monotonic_0)``. One per source object, i.e. per reader.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._anchor: tuple[float, float] | None = None  # (wall, monotonic)
+
+    def now(self) -> float:
+        mono = self._clock.monotonic()
+        if self._anchor is None:
+            self._anchor = (self._clock.time(), mono)
+        wall, mono_0 = self._anchor
+        return wall + (mono - mono_0)
+
+
 # ---------------------------------------------------------------------------------------------
 # sources
 # ---------------------------------------------------------------------------------------------
@@ -197,18 +221,36 @@ SYSTEM_CLOCK = SystemClock()
 _ffmpeg_options_lock = threading.Lock()
 
 
+STREAM_ANALYZE_US = 1_000_000  # FFmpeg's stream probing at open (its default: 5 s)
+
+
 def _ensure_rtsp_over_tcp() -> None:
-    """Set ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` to ask for RTSP over TCP before a stream is opened.
+    """Set ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` before a stream is opened: RTSP over TCP, and at
+    most 1 s of stream probing (``analyzeduration``).
+
+    Probing happens inside OpenCV's process-wide open lock: with FFmpeg's default a healthy RTSP
+    open held it 3.8 s here (gst-rtsp-server, H.264), so the 16 cameras of a restarted capture
+    process came back one every 3.8 s, the last after a minute. With 1 s: 1.25 s per open and
+    the first frame as soon (0.5 s probing gave 0.73 s per open, first frame also at 1.23 s).
 
     The variable is process-wide and read by OpenCV at every open, so it is set once (under a
-    lock) and never changed afterwards. A transport the user already chose is kept.
+    lock) and never changed afterwards. A transport or probing time the user already chose is
+    kept.
     """
     with _ffmpeg_options_lock:
         current = os.environ.get("OPENCV_FFMPEG_CAPTURE_OPTIONS", "")
-        if "rtsp_transport" in current:
-            return
-        wanted = "rtsp_transport;tcp"
-        os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = f"{current}|{wanted}" if current else wanted
+        wanted = [
+            option
+            for key, option in (
+                ("rtsp_transport", "rtsp_transport;tcp"),
+                ("analyzeduration", f"analyzeduration;{STREAM_ANALYZE_US}"),
+            )
+            if key not in current
+        ]
+        if wanted:
+            os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "|".join(
+                [current, *wanted] if current else wanted
+            )
 
 
 class FrameSource(ABC):
@@ -218,6 +260,7 @@ class FrameSource(ABC):
     """
 
     kind: SourceKind
+    segment: int = 0  # +1 at each open() and each rewind: where the pictures jump
 
     @property
     @abstractmethod
@@ -293,6 +336,7 @@ class StreamSource(_CaptureSource):
         self.open_timeout_s = open_timeout_s
         self.read_timeout_s = read_timeout_s
         self._clock = clock
+        self._timeline = LiveTimeline(clock)
 
     @property
     def description(self) -> str:
@@ -300,6 +344,7 @@ class StreamSource(_CaptureSource):
 
     def open(self) -> None:
         self.close()
+        self.segment += 1
         self._preflight()
         _ensure_rtsp_over_tcp()
         params = [
@@ -369,7 +414,7 @@ class StreamSource(_CaptureSource):
                 f"no frame from {self.description} (connection lost or nothing within "
                 f"{self.read_timeout_s:.1f} s)"
             )
-        return Frame(image, self._clock.time())
+        return Frame(image, self._timeline.now())
 
 
 class VideoFileSource(_CaptureSource):
@@ -377,7 +422,9 @@ class VideoFileSource(_CaptureSource):
 
     Frame timestamps are the position in the video in seconds (frame index / frame rate). When
     looping they keep counting (pass ``k`` adds ``k`` × duration), so they never go backwards;
-    reopening the file after a failure starts again from 0.
+    each rewind starts a new ``segment``. Reopening the file after a failure starts again from 0
+    (or ``start_s``) in a new segment; the ring writer carries the camera's timeline on from
+    there.
     """
 
     kind = SourceKind.FILE
@@ -414,6 +461,7 @@ class VideoFileSource(_CaptureSource):
 
     def open(self) -> None:
         self.close()
+        self.segment += 1
         self._cap = self._open_capture()
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         if not math.isfinite(fps) or not 0.0 < fps <= 1000.0:
@@ -473,6 +521,7 @@ class VideoFileSource(_CaptureSource):
             self.close()
             self._cap = self._open_capture()
             self._index_in_pass = 0
+            self.segment += 1
             image = self._read_image()
             if image is None:
                 raise SourceReadError(f"video file {self.path} gave no frame after rewinding")
@@ -493,6 +542,7 @@ class UsbSource(_CaptureSource):
             raise SourceError(f"USB camera number must be 0 or more, got {index}")
         self.index = index
         self._clock = clock
+        self._timeline = LiveTimeline(clock)
 
     @property
     def description(self) -> str:
@@ -500,6 +550,7 @@ class UsbSource(_CaptureSource):
 
     def open(self) -> None:
         self.close()
+        self.segment += 1
         try:
             cap = cv2.VideoCapture(self.index, cv2.CAP_V4L2)
         except cv2.error as exc:
@@ -513,7 +564,7 @@ class UsbSource(_CaptureSource):
         image = self._read_image()
         if image is None:
             raise SourceReadError(f"no frame from {self.description} (unplugged or timed out)")
-        return Frame(image, self._clock.time())
+        return Frame(image, self._timeline.now())
 
 
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://")
@@ -918,6 +969,7 @@ class CameraReader:
             return f"open failed: {type(exc).__name__}: {exc}", False
         finally:
             self._in_open = False
+        self._frame_callback_failed = False  # a new connection: judge delivery afresh
         got_frame = False
         try:
             while not self._stop.is_set():
@@ -961,7 +1013,7 @@ class CameraReader:
                 self.stale_frames_dropped += 1
                 self._set_status_locked(CameraStatus.STALLED, f"no frame for {blocked_s:.1f} s")
                 return False
-            if self._status is not CameraStatus.LIVE:
+            if self._status is not CameraStatus.LIVE and not self._frame_callback_failed:
                 was = self._status
                 reason = "frames again" if was is CameraStatus.STALLED else "first frame"
                 self._set_status_locked(
@@ -970,10 +1022,21 @@ class CameraReader:
             return True
 
     def _deliver(self, frame: Frame) -> None:
+        """Hand a frame on. While ``on_frame`` fails the camera is not live (its frames go
+        nowhere): ``OFFLINE`` with the error, once; ``LIVE`` again at the next frame it takes."""
         self.frames_delivered += 1
         try:
             self._on_frame(frame.image, frame.ts)
-        except Exception:
+        except Exception as exc:
             if not self._frame_callback_failed:
                 log.exception("camera %s: on_frame callback failed", self.camera_id)
                 self._frame_callback_failed = True
+                self._set_status(
+                    CameraStatus.OFFLINE, f"frames not delivered: {type(exc).__name__}: {exc}"
+                )
+            return
+        if self._frame_callback_failed:
+            self._frame_callback_failed = False
+            self._set_status(
+                CameraStatus.LIVE, f"frames delivered again from {self.source.description}"
+            )

@@ -12,7 +12,8 @@ pipe, which is thrown away with it; a queue shared by all workers would stay loc
 
 The pool checks its workers on every `poll()`: a worker that died (a crash, SIGKILL, out of
 memory) or is stuck past `job_timeout_s` is reported as a `WorkerEvent`, its job's cameras are
-handed back, and it is restarted with backoff.
+handed back, and it is restarted with backoff (`inference.restarts`): quickly at first, doubling
+while it keeps dying, and quickly again once a worker has run `healthy_after_s` before dying.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import numpy as np
 from inference.detections import Detections
 from inference.detectors.base import DetectorInfo
 from inference.frame_ring import FrameRef, FrameRing
+from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +162,7 @@ class _Worker:
     ready: bool = False
     info: DetectorInfo | None = None
     job: tuple[int, float, list[FrameRef]] | None = None  # (job id, sent at, refs)
+    backoff: RestartBackoff = field(default_factory=lambda: RestartBackoff(RestartPolicy()))
     restarts: int = 0
     restart_at: float = 0.0
     started_at: float = 0.0
@@ -179,15 +182,22 @@ class WorkerPool:
         job_timeout_s: float = 60.0,
         start_timeout_s: float = 180.0,
         backoff_s: tuple[float, float] = (0.5, 15.0),
+        healthy_after_s: float = DEFAULT_HEALTHY_AFTER_S,
         on_event: Callable[[WorkerEvent], None] | None = None,
     ) -> None:
         self.spec = spec
         self.job_timeout_s = job_timeout_s
         self.start_timeout_s = start_timeout_s
         self.backoff_s = backoff_s
+        self.restart_policy = RestartPolicy(
+            backoff_s[0], backoff_s[1], healthy_after_s=healthy_after_s
+        )
         self._on_event = on_event
         devices = default_devices(spec, cpu_workers)
-        self._workers = [_Worker(i, device) for i, device in enumerate(devices)]
+        self._workers = [
+            _Worker(i, device, backoff=RestartBackoff(self.restart_policy))
+            for i, device in enumerate(devices)
+        ]
         self._job_ids = itertools.count(1)
         self._running = False
 
@@ -224,6 +234,7 @@ class WorkerPool:
         worker.ready = False
         worker.job = None
         worker.started_at = time.monotonic()
+        worker.backoff.started()
         log.info(
             "detector worker %d starting on %s (pid %s)",
             worker.worker_id,
@@ -391,11 +402,17 @@ class WorkerPool:
                 continue
             if worker.job is not None:
                 handed_back.extend(worker.job[2])
-            self._event(worker, kind, reason)
+            ran_s = worker.backoff.ran_s()
+            delay = worker.backoff.failed()
+            self._event(
+                worker,
+                kind,
+                f"{reason}; restarting in {delay:.1f} s (it ran {ran_s:.1f} s; failure "
+                f"{worker.backoff.failures} in a row)",
+            )
             if process.is_alive():
                 process.kill()
             self._reap(worker, time.monotonic() + 5.0)
-            delay = min(self.backoff_s[1], self.backoff_s[0] * 2 ** min(worker.restarts, 10))
             worker.restart_at = now + delay
             worker.ready = False
             worker.job = None

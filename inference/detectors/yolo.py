@@ -5,9 +5,12 @@ the detector, so importing this module costs nothing. Before the first import of
 environment is made offline-safe: no network checks (`YOLO_OFFLINE=1`), no pip installs
 (`YOLO_AUTOINSTALL=0`) and a private settings folder with telemetry sync off.
 
-Weights are looked up in the models registry (`inference.models`); a `.pt` is loaded only when the
-registry trusts its hash (it is a pickle). A model YAML such as "yolo11n.yaml" builds an untrained
-network: useful for plumbing and speed tests with very low thresholds, never for accuracy.
+Model files are looked up in the models registry (`inference.models`). Every one of them, `.pt`,
+`.onnx`, `.engine` or model YAML, is loaded only when its SHA-256 is pinned (loading a model file
+can run code), and it is loaded from a private copy of the very bytes that were hashed
+(`models.VerifiedCopy`). A model YAML such as "yolo11n.yaml" (defined by the pinned "yolo11.yaml"
+of the installed ultralytics) builds an untrained network: useful for plumbing and speed tests
+with very low thresholds, never for accuracy.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ log = logging.getLogger(__name__)
 DEFAULT_WEIGHTS = "yolo11n.pt"
 DEFAULT_CONFIDENCE = 0.35
 DEFAULT_IOU = 0.5
-MODEL_YAML_SUFFIXES = frozenset({".yaml", ".yml"})
+MODEL_YAML_SUFFIXES = models.MODEL_YAML_SUFFIXES
 
 
 def yolo_config_dir() -> Path:
@@ -124,6 +127,26 @@ def _person_class(names: dict[int, str], weights: str) -> int:
     )
 
 
+def _check_format(path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix not in models.MODEL_SUFFIXES:
+        raise DetectorUnavailable(
+            f"{path}: unsupported YOLO model format {suffix!r} (use .pt, .onnx, .engine or a "
+            "model .yaml)"
+        )
+
+
+def _verified_copy(path: Path, name: str) -> models.VerifiedCopy:
+    """A private copy of the pinned bytes of `path`; `DetectorUnavailable` naming the file, its
+    hash and the missing pin otherwise."""
+    try:
+        return models.VerifiedCopy(path, name=name)
+    except models.WeightsRefused as exc:
+        raise DetectorUnavailable(str(exc)) from exc
+    except OSError as exc:
+        raise DetectorUnavailable(f"cannot copy model file {path}: {exc}") from exc
+
+
 class YoloDetector:
     """Finds people with an Ultralytics YOLO model; one predict call per batch of images."""
 
@@ -148,50 +171,54 @@ class YoloDetector:
         self.max_detections = int(max_detections)
 
         name = str(weights)
+        shown = Path(name).name
         is_yaml = Path(name).suffix.lower() in MODEL_YAML_SUFFIXES
-        path = None if is_yaml else models.resolve_weights(weights)
-        if not is_yaml and path is None and offline:
-            raise DetectorUnavailable(_missing_weights_message(Path(name).name))
+        if is_yaml:
+            path = models.resolve_model_yaml(name)
+            if path is None:
+                raise DetectorUnavailable(
+                    f"model YAML {name} not found (looked in {models.models_dir()} and the "
+                    "installed ultralytics package)"
+                )
+        else:
+            path = models.resolve_weights(weights)
+            if path is None and offline:
+                raise DetectorUnavailable(_missing_weights_message(shown))
         if path is not None:
-            self._check_format_and_trust(path)
+            _check_format(path)
+            self._copy = _verified_copy(path, shown)  # before ultralytics is even imported
 
         torch, yolo_class = _import_ultralytics(offline)
         self.device = pick_device(device, torch)
-        if path is None and not is_yaml:
-            path = self._download(Path(name).name)
-        source = name if is_yaml else str(path)
-        fmt = "yaml" if is_yaml else Path(source).suffix.lower().lstrip(".")
+        if path is None:
+            path = self._download(shown)
+            self._copy = _verified_copy(path, shown)
+        fmt = "yaml" if is_yaml else path.suffix.lower().lstrip(".")
         if fmt == "engine" and not self.device.startswith("cuda"):
             raise DetectorUnavailable(
-                f"TensorRT weights {Path(source).name} need a CUDA device, got {self.device!r}"
+                f"TensorRT weights {shown} need a CUDA device, got {self.device!r}"
             )
         try:
-            self._model = yolo_class(source, task="detect")
+            # The verified copy, never `path`: the file may have changed since it was hashed.
+            self._model = yolo_class(str(self._copy.path), task="detect")
+            self._person = _person_class(dict(self._model.names), shown)
+            self._half = fmt == "pt" and self.device.startswith("cuda")
+            # ONNX and TensorRT files are opened at the first predict: do it now, from the copy.
+            self.detect([np.zeros((self.image_size, self.image_size, 3), np.uint8)])
+        except DetectorUnavailable:
+            raise
         except Exception as exc:  # ultralytics raises many kinds (I/O, pickle, runtime)
-            raise DetectorUnavailable(f"cannot load YOLO weights {source}: {exc}") from exc
-        self._person = _person_class(dict(self._model.names), Path(source).name)
-        self._half = fmt == "pt" and self.device.startswith("cuda")
+            raise DetectorUnavailable(f"cannot load YOLO model {path}: {exc}") from exc
         note = "untrained network built from YAML: plumbing tests only" if is_yaml else ""
-        self.info = DetectorInfo(
-            backend="yolo", model=Path(source).name, device=self.device, note=note
+        self.info = DetectorInfo(backend="yolo", model=shown, device=self.device, note=note)
+        log.info(
+            "YOLO detector %s on %s (%s, sha256 %s, %s)",
+            shown,
+            self.device,
+            fmt,
+            self._copy.sha256[:12],
+            self._copy.pin.describe(),
         )
-        log.info("YOLO detector %s on %s (%s)", self.info.model, self.device, fmt)
-
-    @staticmethod
-    def _check_format_and_trust(path: Path) -> None:
-        suffix = path.suffix.lower()
-        if suffix not in models.WEIGHT_SUFFIXES:
-            raise DetectorUnavailable(
-                f"{path}: unsupported YOLO weights format {suffix!r} (use .pt, .onnx or .engine)"
-            )
-        if suffix in models.PICKLE_SUFFIXES:
-            described = models.describe(path)
-            if not described.trusted:
-                raise DetectorUnavailable(
-                    f"YOLO weights {path} (sha256 {described.sha256}) are not trusted: "
-                    f"{described.provenance}. Import them with "
-                    "`nightwatch models import PATH --sha256 HEX`"
-                )
 
     def _download(self, name: str) -> Path:
         """Online only: fetch a released weights file into the models dir; keep it only if its
@@ -208,11 +235,12 @@ class YoloDetector:
         if not got.is_file():
             raise DetectorUnavailable(_missing_weights_message(name))
         described = models.describe(got)
-        if got.suffix.lower() in models.PICKLE_SUFFIXES and not described.known:
+        if not described.trusted:
             got.unlink(missing_ok=True)
             raise DetectorUnavailable(
-                f"downloaded {name} has sha256 {described.sha256}, not a pinned release; "
-                "deleted it. Import the file you trust with `nightwatch models import PATH`"
+                f"downloaded {name} has sha256 {described.sha256}, which is not pinned; "
+                "deleted it. Import the file you trust with `nightwatch models import PATH` "
+                f"and pin it: {models.trust_command(described.sha256)}"
             )
         return got
 

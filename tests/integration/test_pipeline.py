@@ -6,9 +6,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -28,6 +31,7 @@ from inference.worker_pool import DetectionResult, DetectorSpec, WorkerEvent, Wo
 from tests.media import media
 
 SSDLITE = DetectorSpec("ssdlite")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, step_s: float = 0.05) -> bool:
@@ -158,6 +162,26 @@ def test_killed_worker_is_replaced_and_detection_continues(ring, pool_runner) ->
     assert len(runner.results[-1].detections) >= 3
 
 
+def test_a_worker_that_ran_well_is_restarted_as_quickly_as_the_first_time(
+    ring, pool_runner
+) -> None:
+    """Back-off doubles only for deaths in a row; one after a healthy run starts it over."""
+    runner = pool_runner(cpu_workers=1, backoff_s=(0.1, 5.0), healthy_after_s=1.0)
+    frame = vtest_frames([200])[0]
+    for kill in range(2):
+        assert runner.until(lambda: runner.pool.idle_workers() == [0], 120), runner.events
+        runner.pool.submit(0, [(ring.publish(frame, ts=10.0 + kill), ring.name)])
+        done = len(runner.results)
+        assert runner.until(lambda n=done: len(runner.results) > n, 60)  # it works, a while:
+        time.sleep(1.0)  # past healthy_after_s (a condition on the clock, not a timing check)
+        (pid,) = runner.pool.worker_pids()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert runner.until(lambda k=kill: sum(e.kind == "died" for e in runner.events) > k, 30)
+    died = [e.detail for e in runner.events if e.kind == "died"]
+    assert all("restarting in 0.1 s" in d and "failure 1 in a row" in d for d in died), died
+
+
 def test_stuck_worker_is_killed_and_replaced(ring, pool_runner) -> None:
     runner = pool_runner(cpu_workers=1, job_timeout_s=2.0, backoff_s=(0.1, 1.0))
     assert runner.until(lambda: runner.pool.idle_workers() == [0], 120)
@@ -259,6 +283,107 @@ def test_killed_capture_process_marks_cameras_offline_then_recovers() -> None:
         assert any(e.kind == "restarted" and e.source == "capture-0" for e in got.events)
 
 
+def test_a_killed_capture_process_keeps_its_timeline_and_comes_back_quickly() -> None:
+    """Kill a file camera's capture process mid-file, twice in a row, then once more after a
+    healthy run: each time it is back after the first back-off step or its double, the time
+    published in the ring keeps increasing (the restarted file starts at 0 s again) and tracked
+    frames keep coming."""
+    clip = str(media("vtest.avi"))
+    got = Collector()
+    config = PipelineConfig(detector=SSDLITE, cpu_workers=1, restart_healthy_after_s=4.0)
+    seen: list[tuple[int, float, int]] = []  # (seq, ts, segment) of the ring's newest frames
+
+    with VisionPipeline(
+        [CameraSpec("cam-a", clip)],
+        config,
+        on_tracks=got.on_tracks,
+        on_status=got.on_status,
+        on_event=got.on_event,
+    ) as pipeline:
+        ring = pipeline.rings["cam-a"]
+
+        def sample() -> None:
+            ref = ring.latest()
+            if ref is not None and (not seen or ref.seq != seen[-1][0]):
+                seen.append((ref.seq, ref.ts, ref.segment))
+
+        def flowing_after(ts: float) -> Callable[[], bool]:
+            def check() -> bool:
+                sample()
+                with got.lock:
+                    tracked = [f for f in got.frames if f.ref.ts > ts]
+                return len(tracked) >= 3 and got.last_status("cam-a") == CameraStatus.LIVE
+
+            return check
+
+        assert wait_for(flowing_after(-1.0), 120), pipeline.stats()
+        assert wait_for(lambda: (sample(), seen[-1][1] >= 2.0)[1], 30)  # 2 s into the file
+        killed_at: list[float] = []
+        for round_ in range(3):
+            if round_ == 2:
+                time.sleep(4.5)  # a healthy run (restart_healthy_after_s = 4)
+            (pid,) = pipeline.capture_pids()
+            assert pid is not None
+            sample()
+            killed_at.append(seen[-1][1])
+            os.kill(pid, signal.SIGKILL)
+            assert wait_for(lambda p=pid: pipeline.capture_pids()[0] not in (None, p), 30)
+            if round_ == 0:  # killed again as soon as it is back: a death in a row
+                # (OFFLINE was reported before the new process was started)
+                assert wait_for(lambda: got.last_status("cam-a") == CameraStatus.LIVE, 30)
+                continue
+            assert wait_for(flowing_after(killed_at[-1]), 60), pipeline.stats()
+
+        stamps = [ts for _, ts, _ in seen]
+        assert all(b > a for a, b in pairwise(stamps)), "time ran backwards in the ring"
+        segments = [segment for _, _, segment in seen]
+        assert all(b >= a for a, b in pairwise(segments))
+        assert segments[-1] >= segments[0] + 3  # a new segment per restart: trackers reset
+        with got.lock:
+            tracked = [f.ref.ts for f in got.frames]
+        assert all(b > a for a, b in pairwise(tracked)), "tracks delivered in time order"
+        died = [e.detail for e in got.events if e.kind == "died"]
+        assert len(died) == 3, died
+        assert "restarting in 0.2 s" in died[0]
+        assert "restarting in 0.4 s" in died[1], "a death right after a restart backs off"
+        assert "restarting in 0.2 s" in died[2], "after a healthy run it starts over"
+        offline = [s.reason for s in got.statuses if s.status == CameraStatus.OFFLINE]
+        assert offline[0] == "capture process exited (code -9); restarting in 0.2 s"
+
+
+def test_pipeline_start_sweeps_rings_left_by_a_killed_console(tmp_path: Path) -> None:
+    leaker = (
+        "import time\n"
+        "from multiprocessing import resource_tracker\n"
+        "from inference.frame_ring import FrameRing\n"
+        "rings = [FrameRing.create(f'cam-{i}', slots=2, max_frame_bytes=1000) for i in range(3)]\n"
+        "for r in rings: resource_tracker.unregister(r._shm._name, 'shared_memory')\n"
+        "print(' '.join(r.name for r in rings), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", leaker], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    leaked = child.stdout.readline().split()
+    child.kill()  # SIGKILL, as the OOM killer would
+    child.wait(30)
+    assert len(leaked) == 3
+    assert all((Path("/dev/shm") / name).exists() for name in leaked)
+
+    got = Collector()
+    config = PipelineConfig(detector=SSDLITE, cpu_workers=1)
+    with VisionPipeline(
+        [CameraSpec("cam-a", str(media("vtest.avi")))], config, on_event=got.on_event
+    ) as pipeline:
+        assert not any((Path("/dev/shm") / name).exists() for name in leaked)
+        ours = pipeline.rings["cam-a"].name
+        assert (Path("/dev/shm") / ours).exists()
+        assert wait_for(lambda: any(e.kind == "swept" for e in got.events), 30)
+        [swept] = [e for e in got.events if e.kind == "swept"]
+        assert all(name in swept.detail for name in leaked)
+
+
 def test_main_stream_opens_on_demand_and_closes() -> None:
     clip = str(media("vtest.avi"))
     config = PipelineConfig(detector=SSDLITE, cpu_workers=1)
@@ -272,6 +397,14 @@ def test_main_stream_opens_on_demand_and_closes() -> None:
         frame = ring.read(ref)
         assert frame is not None
         assert frame.shape == (576, 768, 3)
+
+        (pid,) = pipeline.capture_pids()  # a restarted capture process reopens it
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert wait_for(lambda: pipeline.capture_pids()[0] not in (None, pid), 30)
+        after_restart = ring.write_seq
+        assert wait_for(lambda: ring.write_seq >= after_restart + 5, 30)
+
         pipeline.close_main_stream("cam-a")
 
         def stopped() -> bool:  # a paced 10 fps file adds 5 frames per half second while read

@@ -258,3 +258,24 @@ def test_split_start_reads_a_media_fragment() -> None:
     assert split_start("clips/a.mp4#t=12.5") == ("clips/a.mp4", 12.5)
     assert split_start("clips/a.mp4") == ("clips/a.mp4", 0.0)
     assert split_start("odd#name.mp4") == ("odd#name.mp4", 0.0)
+
+
+def test_a_file_counts_a_segment_at_each_open_and_each_rewind(vtest: str) -> None:
+    """Where the pictures jump; the ring writer turns these into the tracker's resets."""
+    source = VideoFileSource(vtest, loop=True, pace=False)
+    assert source.segment == 0
+    source.open()
+    try:
+        segments = []
+        for _ in range(VTEST_FRAMES + 2):
+            assert source.read() is not None
+            segments.append(source.segment)
+        source.open()  # opened again (after an error): back at 0 s, a new segment
+        again = source.read()
+    finally:
+        source.close()
+    assert segments[:VTEST_FRAMES] == [1] * VTEST_FRAMES
+    assert segments[VTEST_FRAMES:] == [2, 2]
+    assert source.segment == 3
+    assert again is not None
+    assert again.ts == 0.0

@@ -115,7 +115,7 @@ def test_info_names_backend_model_and_device(untrained):
 def test_onnx_weights_run_through_the_same_backend(
     untrained, photos, empty_models_dir, tmp_path, monkeypatch
 ):
-    """Export the untrained network to ONNX, import it through the registry, detect with it."""
+    """Export the untrained network to ONNX, import it, pin it, detect with it."""
     monkeypatch.chdir(tmp_path)  # the exporter writes beside the current folder
     exported = Path(
         untrained._model.export(format="onnx", imgsz=320, dynamic=False, simplify=False)
@@ -123,7 +123,10 @@ def test_onnx_weights_run_through_the_same_backend(
     source = tmp_path / "people-untrained.onnx"
     exported.replace(source)
     installed = models.import_weights(source)
-    assert installed.trusted
+    assert not installed.trusted  # imported is not trusted
+    with pytest.raises(DetectorUnavailable, match="not pinned"):
+        YoloDetector("people-untrained.onnx", device="cpu", image_size=320)
+    models.trust(installed.sha256, source="exported here from the untrained yolo11n.yaml")
 
     detector = YoloDetector("people-untrained.onnx", device="cpu", confidence=0.0, image_size=320)
     assert detector.info.model == "people-untrained.onnx"
@@ -147,16 +150,154 @@ def test_missing_weights_say_how_to_import_them(empty_models_dir):
     )
 
 
-def test_an_unvouched_pt_is_not_unpickled(empty_models_dir):
+def test_an_unpinned_pt_is_not_unpickled(empty_models_dir):
     empty_models_dir.mkdir()
     (empty_models_dir / "yolo11n.pt").write_bytes(b"not the released file")
-    with pytest.raises(DetectorUnavailable, match="not trusted"):
+    with pytest.raises(DetectorUnavailable, match="is not pinned"):
         YoloDetector("yolo11n.pt")
+
+
+# -- no code runs from a model file nobody pinned ---------------------------------------------
+
+
+class _Payload:
+    """Unpickling this writes a marker file: the shape of a malicious checkpoint."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.fixture
+def crafted_pt(tmp_path) -> tuple[Path, Path]:
+    """A .pt (torch.save's zip format) whose unpickling creates `marker`."""
+    import torch
+
+    marker = tmp_path / "pickle-ran-code"
+    path = tmp_path / "vendor" / "best.pt"
+    path.parent.mkdir()
+    torch.save({"model": _Payload(marker)}, path)
+    return path, marker
+
+
+@pytest.fixture
+def crafted_yaml(tmp_path) -> tuple[Path, Path]:
+    """yolo11.yaml with an `activation` that ultralytics evaluates, and which creates `marker`."""
+    marker = tmp_path / "yaml-ran-code"
+    genuine = models.resolve_model_yaml("yolo11n.yaml")
+    assert genuine is not None
+    path = tmp_path / "vendor" / "yolo11n.yaml"
+    path.parent.mkdir(exist_ok=True)
+    payload = f"__import__('pathlib').Path({str(marker)!r}).touch() or nn.SiLU()"
+    path.write_text(genuine.read_text() + f'\nactivation: "{payload}"\n')
+    return path, marker
+
+
+def test_the_crafted_files_do_run_code_when_loaded_without_a_check(crafted_pt, crafted_yaml):
+    """The control: ultralytics itself, given these files, runs their code."""
+    from ultralytics import YOLO
+    from ultralytics.nn.tasks import torch_safe_load
+
+    pt, pt_marker = crafted_pt
+    torch_safe_load(str(pt))  # unpickles it: {"model": None}, after the payload ran
+    assert pt_marker.exists()
+    yaml_path, yaml_marker = crafted_yaml
+    YOLO(str(yaml_path), task="detect")
+    assert yaml_marker.exists()
+
+
+def test_a_crafted_pickle_is_refused_naming_the_file_and_the_missing_pin(
+    crafted_pt, empty_models_dir
+):
+    path, marker = crafted_pt
+    digest = models.file_sha256(path)
+    with pytest.raises(DetectorUnavailable) as err:
+        YoloDetector(path, device="cpu")
+    message = str(err.value)
+    assert str(path) in message
+    assert digest in message
+    assert "is not pinned" in message
+    assert f"nightwatch models trust {digest}" in message
+    models.import_weights(path, sha256=digest)  # a hash given at import vouches for nothing
+    with pytest.raises(DetectorUnavailable, match="is not pinned"):
+        YoloDetector("best.pt", device="cpu")
+    assert not marker.exists()
+
+
+def test_a_crafted_model_yaml_is_refused_and_auto_falls_back(crafted_yaml, empty_models_dir):
+    path, marker = crafted_yaml
+    with pytest.raises(DetectorUnavailable) as err:
+        YoloDetector(path, device="cpu")
+    assert str(path) in str(err.value)
+    assert models.file_sha256(path) in str(err.value)
+    assert "is not pinned" in str(err.value)
+    pytest.importorskip("inference.detectors.ssdlite")
+    detector = load_detector("auto", weights=str(path), device="cpu")
+    assert detector.info.backend == "ssdlite"
+    assert not marker.exists()
+
+
+@pytest.fixture
+def pinned_pt(untrained, tmp_path, empty_models_dir) -> Path:
+    """A real ultralytics checkpoint (the untrained network, saved), pinned by a supervisor."""
+    path = tmp_path / "people-untrained.pt"
+    untrained._model.save(str(path))
+    models.trust(models.file_sha256(path), source="saved here from yolo11n.yaml", name=path.name)
+    return path
+
+
+def test_a_pinned_pt_loads_and_detects(pinned_pt, photos):
+    detector = YoloDetector(pinned_pt, device="cpu", confidence=0.0, image_size=320)
+    assert detector.info.model == "people-untrained.pt"
+    [dets] = detector.detect(photos[:1])
+    assert len(dets) > 0
+    assert_inside(dets, photos[0])
+
+
+def test_a_pt_swapped_after_pinning_is_refused(pinned_pt, crafted_pt):
+    evil, marker = crafted_pt
+    pinned_pt.write_bytes(evil.read_bytes())
+    with pytest.raises(DetectorUnavailable, match="is not pinned") as err:
+        YoloDetector(pinned_pt, device="cpu")
+    assert str(pinned_pt) in str(err.value)
+    assert not marker.exists()
+
+
+def test_a_pt_swapped_between_the_check_and_the_load_is_not_the_one_loaded(
+    pinned_pt, crafted_pt, monkeypatch
+):
+    """The check and the load read the same bytes: the file is swapped for the crafted pickle
+    right after it was hashed (when ultralytics is imported, just before the load)."""
+    from inference.detectors import yolo
+
+    evil, marker = crafted_pt
+    real_import = yolo._import_ultralytics
+
+    def import_then_swap(offline: bool):
+        pinned_pt.write_bytes(evil.read_bytes())
+        return real_import(offline)
+
+    monkeypatch.setattr(yolo, "_import_ultralytics", import_then_swap)
+    detector = YoloDetector(pinned_pt, device="cpu", confidence=0.0, image_size=320)
+    assert models.file_sha256(pinned_pt) == models.file_sha256(evil), "the file was swapped"
+    assert detector.detect(photos_of_one()) is not None
+    assert not marker.exists()
+
+
+def photos_of_one() -> list[np.ndarray]:
+    image = cv2.imread(str(ultralytics_asset("bus.jpg")))
+    assert image is not None
+    return [image]
 
 
 def test_tensorrt_weights_need_cuda(empty_models_dir, tmp_path):
     engine = tmp_path / "people.engine"
     engine.write_bytes(b"serialized engine")
+    with pytest.raises(DetectorUnavailable, match="is not pinned"):  # pins come first
+        YoloDetector(engine, device="cpu")
+    models.trust(models.file_sha256(engine), source="test", name=engine.name)
     with pytest.raises(DetectorUnavailable, match="CUDA"):
         YoloDetector(engine, device="cpu")
 
@@ -222,7 +363,8 @@ def test_trained_yolo_finds_the_people_in_real_photos():
     if weights is None:
         pytest.skip(
             f"no trained YOLO weights in {models.models_dir()} ({', '.join(TRAINED_NAMES)}); "
-            "import them with `nightwatch models import PATH` or set NIGHTWATCH_TEST_YOLO_WEIGHTS"
+            "import and pin them (`nightwatch models import PATH`, `nightwatch models trust "
+            "SHA256 --source REF`) or set NIGHTWATCH_TEST_YOLO_WEIGHTS"
         )
     from tests.photo_truth import EMPTY_PHOTOS, PEOPLE_PHOTOS, match
 

@@ -482,15 +482,15 @@ def test_stop_returns_while_read_is_blocked(make_reader) -> None:
 
 def test_failing_callbacks_do_not_kill_the_reader(make_reader, caplog) -> None:
     source = FakeSource([("open",), ("frame",), ("frame",), ("frame",), ("eof",)])
-    statuses: list[CameraStatus] = []
+    changes: list[StatusChange] = []
     done = threading.Event()
 
     def on_frame(image: np.ndarray, ts: float) -> None:
         raise RuntimeError("consumer bug")
 
     def on_status(change: StatusChange) -> None:
-        statuses.append(change.status)
-        if change.status is CameraStatus.OFFLINE:
+        changes.append(change)
+        if change.reason == "end of file":
             done.set()
         raise RuntimeError("listener bug")
 
@@ -499,9 +499,42 @@ def test_failing_callbacks_do_not_kill_the_reader(make_reader, caplog) -> None:
         reader.start()
         assert done.wait(DEADLINE_S)
         assert reader.join(DEADLINE_S)
-    assert statuses == [CameraStatus.CONNECTING, CameraStatus.LIVE, CameraStatus.OFFLINE]
+    assert [c.status for c in changes] == [
+        CameraStatus.CONNECTING,
+        CameraStatus.LIVE,
+        CameraStatus.OFFLINE,  # its frames go nowhere: not live
+        CameraStatus.OFFLINE,
+    ]
+    assert changes[2].reason == "frames not delivered: RuntimeError: consumer bug"
     assert reader.frames_delivered == 3
     assert caplog.text.count("on_frame callback failed") == 1, "logged once, not per frame"
+
+
+def test_a_camera_whose_frames_cannot_be_delivered_is_not_live_until_they_can(
+    make_reader,
+) -> None:
+    source = FakeSource([("open",)] + [("frame",)] * 5 + [("eof",)])
+    rec = Recorder()
+    calls = 0
+
+    def on_frame(image: np.ndarray, ts: float) -> None:
+        nonlocal calls
+        calls += 1
+        if calls in (2, 3):
+            raise OSError("ring gone")
+        rec.on_frame(image, ts)
+
+    reader = make_reader(source, rec, on_frame=on_frame)
+    reader.start()
+    assert reader.join(DEADLINE_S)
+    assert [(c.status, c.reason) for c in rec.changes] == [
+        (CameraStatus.CONNECTING, "opening fake://cam"),
+        (CameraStatus.LIVE, "first frame from fake://cam"),
+        (CameraStatus.OFFLINE, "frames not delivered: OSError: ring gone"),
+        (CameraStatus.LIVE, "frames delivered again from fake://cam"),
+        (CameraStatus.OFFLINE, "end of file"),
+    ]
+    assert [ts for _, ts in rec.frames] == [1.0, 4.0, 5.0]
 
 
 def test_start_twice_is_an_error(make_reader) -> None:
