@@ -1,23 +1,29 @@
-"""Alarms: findings folded into episodes, latched until handled, escalated when ignored.
+"""Alarms: findings folded into incidents, latched until handled, escalated when ignored.
 
 The rules report findings every time they look; an alarm is what a monitor handles. The
 `AlarmManager` turns one into the other:
 
-- **Folding.** Findings of one camera, rule and subject (a protected object, a zone, or the
-  camera itself) fold into that subject's open alarm while its risk lasts (a finding within
-  `clear_after_s` of the last), whichever track they name: the tracker may lose and re-find a
-  person, and two people at one painting are one situation. After a quiet spell, the same
-  person coming back still folds into their alarm; somebody else starts a new episode. Each
-  alarm keeps the track ids it has seen and the video seconds it spans.
+- **Incidents, not floods.** While an alarm for a camera, rule and subject (a protected object,
+  a zone, or the camera itself) is open, every finding for it folds into it, whoever it names:
+  another person, the same person back, the tracker's new id for a person it lost. Each person
+  (track) a camera sees is one `Occurrence` of the alarm (camera, track, from when to when, how
+  close), kept with the alarm and in the store. A finding about a zone (after hours, restricted,
+  loitering in it) folds across cameras: one intruder crossing a closed gallery seen by three
+  cameras is one incident that lists its cameras, and the cameras that see them now.
 - **Latching.** An alarm stays until it is resolved, even when the person has left; `active`
-  says whether its risk is still present (a finding within `clear_after_s`).
-- **Damping.** After an alarm is resolved, the same track at the same subject raises nothing
-  new for `rearm_s`; a camera, rule and subject that raised `chatter_max` alarms within
-  `chatter_window_s` is muted for `chatter_mute_s`, and the muting is logged and counted.
+  says whether its risk is present now (an occurrence still being found). A sighting ends when
+  its rule has not found it for `clear_after_s` and for 2.5 times the usual time between its
+  findings, so a camera judged every few seconds does not flicker between present and cleared.
+- **Re-flagging.** New activity (a new occurrence after the risk had gone) on an alarm already
+  acknowledged marks it `needs_attention` (an `activity` event; the console makes it bold and
+  sounds again) without a new row; acknowledging it again records `seen`.
+- **No secret silence.** Nothing is muted. After an alarm is resolved, the same person at the
+  same place raises no new alarm for `rearm_s` (the visitor just warned is stepping back), never
+  for high severity, and every such suppression is written to the audit log and counted.
 - **Lifecycle.** `raised -> acknowledged -> dispatched -> resolved(outcome, note)`, each step
   stored with its time and user; anything else is refused with `IllegalTransition`.
-- **Escalation.** An alarm still unacknowledged `escalate_after_s[severity]` after it was
-  raised escalates once (an `escalate` event; the console makes it louder).
+- **Escalation.** An alarm still unacknowledged (or re-flagged and not yet seen)
+  `escalate_after_s[severity]` after it was raised escalates (an `escalate` event).
 - **Snapshots.** A new alarm stores the JPEG the runtime gives for its first finding (the
   frame with the person's box drawn), its SHA-256 in the database.
 
@@ -38,14 +44,14 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from console.clock import Clock
 from console.rules import Finding
 from console.severity import Severity
 from console.site_file import Site
-from console.store import AlarmState, EventKind, Outcome, Store, StoreError
+from console.store import AlarmState, AppendAudit, EventKind, Outcome, Store, StoreError
 from console.store import alarms as stored_alarms
 from console.store import snapshots as stored_snapshots
 
@@ -68,13 +74,19 @@ class IllegalTransition(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class AlarmPolicy:
-    """How findings become alarms. Times in seconds."""
+    """How findings become alarms. Times in seconds (the site file's `alarms:` section)."""
 
     clear_after_s: float = 3.0
-    rearm_s: float = 60.0
-    chatter_window_s: float = 600.0
-    chatter_max: int = 4
-    chatter_mute_s: float = 600.0
+    rearm_s: float = 30.0
+    hold_looks: float = 2.5  # a sighting outlives this many of its usual gaps between findings
+
+    @classmethod
+    def of_site(cls, site: Site) -> AlarmPolicy:
+        settings = site.alarms
+        return cls(clear_after_s=float(settings.clear_after_s), rearm_s=float(settings.rearm_s))
+
+
+ANY_CAMERA = "*"  # the camera part of a zone-wide incident's key
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +100,35 @@ class GuardDispatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One person (track) one camera saw at the alarm's subject: from when to when (`ended_at`
+    None: still being found), the video seconds, and how close they came."""
+
+    camera_id: str
+    track_id: int | None
+    started_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None = None
+    video_start_s: float | None = None
+    video_end_s: float | None = None
+    closest_m: float | None = None
+    findings: int = 1
+    gap_s: float | None = None  # the usual time between its findings (smoothed)
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+    def same_sighting(self, camera_id: str, track_id: int | None) -> bool:
+        return self.camera_id == camera_id and self.track_id == track_id
+
+
+@dataclass(frozen=True, slots=True)
 class Alarm:
     """An alarm as the console shows it (immutable; every change makes a new one)."""
 
     alarm_id: int
-    camera_id: str
+    camera_id: str  # the camera that saw it first
     rule: str
     subject_id: str
     severity: Severity
@@ -111,14 +147,21 @@ class Alarm:
     dispatches: tuple[GuardDispatch, ...] = ()
     unsaved: int = 0  # steps of this alarm handed to the store and not yet written
     storage_fault: str | None = None  # the step the store refused, in words
+    occurrences: tuple[Occurrence, ...] = ()
+    zone_wide: bool = False  # folds the findings of every camera that sees its zone
+    needs_attention: bool = False  # new activity since it was acknowledged, not yet seen
+    attention_since: datetime | None = None
+    replayed: bool = False
 
     @property
     def acknowledged(self) -> bool:
-        return self.state != AlarmState.RAISED
+        """Handled by a person and nothing new since (a re-flagged alarm is not)."""
+        return self.state != AlarmState.RAISED and not self.needs_attention
 
     @property
     def episode(self) -> tuple[str, str, str]:
-        return (self.camera_id, self.rule, self.subject_id)
+        camera = ANY_CAMERA if self.zone_wide else self.camera_id
+        return (camera, self.rule, self.subject_id)
 
     @property
     def stored(self) -> bool:
@@ -133,14 +176,61 @@ class Alarm:
                 return dispatch
         return None
 
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        """Every camera that saw it, first sighting first."""
+        seen = [self.camera_id, *(o.camera_id for o in self.occurrences)]
+        return tuple(dict.fromkeys(seen))
+
+    @property
+    def cameras_now(self) -> tuple[str, ...]:
+        """The cameras that see its risk now (where the focus wall should look)."""
+        return tuple(dict.fromkeys(o.camera_id for o in self.occurrences if o.open))
+
+    @property
+    def people_now(self) -> int:
+        """People found at it now (open occurrences that name a person)."""
+        return sum(1 for o in self.occurrences if o.open and o.track_id is not None)
+
+    @property
+    def people_seen(self) -> int:
+        """The most people found at it at once on one camera: how many people at least."""
+        best = 0
+        for camera in self.cameras:
+            spans = [
+                (o.started_at, o.ended_at or datetime.max.replace(tzinfo=UTC))
+                for o in self.occurrences
+                if o.camera_id == camera and o.track_id is not None
+            ]
+            for start, _ in spans:
+                best = max(best, sum(1 for s, e in spans if s <= start <= e))
+        return best
+
+    @property
+    def closest_m(self) -> float | None:
+        distances = [o.closest_m for o in self.occurrences if o.closest_m is not None]
+        return min(distances) if distances else None
+
 
 AlarmListener = Callable[[Alarm], None]
 SnapshotMaker = Callable[[Finding], bytes | None]
+AuditWriter = Callable[[str, str, dict[str, object]], None]
 _Then = Callable[[Alarm, Any], Alarm]
 
 
 def episode_key(camera_id: str, rule: str, subject_id: str) -> str:
     return f"{camera_id}/{rule}/{subject_id}"
+
+
+def _distance(finding: Finding) -> float | None:
+    value = finding.detail.get("distance_m")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _least(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,25 +256,29 @@ class AlarmManager:
         policy: AlarmPolicy | None = None,
         listener: AlarmListener | None = None,
         on_written: Callable[[], None] | None = None,
+        replay: bool = False,
     ) -> None:
         self.store = store
         self.site = site
         self.clock = clock
-        self.policy = policy or AlarmPolicy()
+        self.policy = policy or AlarmPolicy.of_site(site)
+        self.replay = replay
         self._listeners: list[AlarmListener] = [listener] if listener else []
         self._on_written = on_written
         self._lock = threading.RLock()  # in-memory state only: never held across I/O
         self._open: dict[int, Alarm] = {}  # by alarm id
         self._closing: dict[int, Alarm] = {}  # resolved, with steps still being written
         self._resolved_ids: deque[int] = deque(maxlen=1000)
-        self._recently_resolved: dict[tuple[str, str, str], tuple[datetime, tuple[int, ...]]] = {}
-        self._raises: dict[tuple[str, str, str], deque[datetime]] = {}
-        self._muted_until: dict[tuple[str, str, str], datetime] = {}
+        # episode -> (resolved alarm, when, severity, the sightings it had)
+        self._recently_resolved: dict[tuple[str, str, str], tuple[Alarm, datetime]] = {}
+        self._suppressions_audited: set[tuple[int, str, int | None]] = set()
+        self._looks: dict[str, deque[datetime]] = {}  # per camera, the last judged frames
         self._written: deque[_Written] = deque()
         self._pending: set[Future[Any]] = set()
-        self.damped = 0  # findings dropped by damping, for the health panel
+        self.suppressed = 0  # findings not raised because of re-arming (each one audited)
         self.unstored: list[str] = []  # steps the store refused (of alarms no longer open too)
-        self._reload_open()
+        if not replay:  # a replay never resumes alarms it did not raise
+            self._reload_open()
         self._next_id = max([store.read(stored_alarms.next_alarm_id), *(a + 1 for a in self._open)])
 
     def add_listener(self, listener: AlarmListener) -> None:
@@ -217,50 +311,70 @@ class AlarmManager:
 
     def is_alarmed(self, camera_id: str) -> bool:
         with self._lock:
-            return any(a.camera_id == camera_id for a in self._open.values())
+            return any(camera_id in a.cameras for a in self._open.values())
 
     def pending_writes(self) -> int:
         with self._lock:
             return len(self._pending)
 
-    # -- findings in ---------------------------------------------------------------------------
+    # -- findings in (the core thread) ---------------------------------------------------------
+
+    def incident_key(self, finding: Finding) -> tuple[str, str, str]:
+        """What a finding folds on: camera, rule, subject; a zone's findings on every camera."""
+        if self._is_zone(finding.subject_id):
+            return (ANY_CAMERA, finding.rule, finding.subject_id)
+        return (finding.camera_id, finding.rule, finding.subject_id)
+
+    def _is_zone(self, subject_id: str) -> bool:
+        try:
+            self.site.zone(subject_id)
+        except KeyError:
+            return False
+        return True
+
+    def looked(self, camera_id: str, at: datetime) -> None:
+        """A frame of this camera was judged (whatever it found): its usual cadence tells how
+        long a sighting may go unseen before it has ended."""
+        looks = self._looks.setdefault(camera_id, deque(maxlen=8))
+        if not looks or at > looks[-1]:
+            looks.append(at)
 
     def ingest(self, findings: list[Finding], snapshot: SnapshotMaker | None = None) -> list[Alarm]:
         """Fold findings into alarms; returns the alarms raised by this call. The snapshot maker
         runs on the store's writer thread, not here."""
         raised: list[Alarm] = []
-        changed: list[Alarm] = []
+        changed: dict[int, Alarm] = {}
         with self._lock:
             for finding in findings:
-                key = (finding.camera_id, finding.rule, finding.subject_id)
-                alarm = self._episode(key, finding)
+                key = self.incident_key(finding)
+                alarm = self._episode(key)
                 if alarm is not None:
                     updated = self._fold(alarm, finding)
-                    if updated.active != alarm.active or updated.severity != alarm.severity:
-                        changed.append(updated)
                     self._open[alarm.alarm_id] = updated
+                    visible = (
+                        updated.active != alarm.active
+                        or updated.severity != alarm.severity
+                        or updated.needs_attention != alarm.needs_attention
+                        or len(updated.occurrences) != len(alarm.occurrences)
+                    )
+                    if visible:
+                        changed[updated.alarm_id] = self._open[alarm.alarm_id]
                     continue
-                if self._damped(key, finding):
-                    self.damped += 1
+                if self._rearming(key, finding):
                     continue
-                alarm = self._raise(finding, snapshot)
+                alarm = self._raise(key, finding, snapshot)
                 raised.append(alarm)
-        for alarm in [*raised, *changed]:
+        for alarm in [
+            *raised,
+            *(a for i, a in changed.items() if i not in {r.alarm_id for r in raised}),
+        ]:
             self._notify(alarm)
         return raised
 
-    def _episode(self, key: tuple[str, str, str], finding: Finding) -> Alarm | None:
-        """The open alarm this finding belongs to: its subject's risk still present, or the same
-        person (or, for findings about no person, the camera) back at it."""
-        for alarm in sorted(self._open.values(), key=lambda a: -a.last_seen_at.timestamp()):
-            if alarm.episode != key:
-                continue
-            quiet_s = (finding.at - alarm.last_seen_at).total_seconds()
-            if quiet_s < self.policy.clear_after_s or finding.track_id is None:
-                return alarm
-            if finding.track_id in alarm.track_ids:
-                return alarm
-        return None
+    def _episode(self, key: tuple[str, str, str]) -> Alarm | None:
+        """The open alarm of this incident, if any (the newest, should there be two)."""
+        found = [a for a in self._open.values() if a.episode == key]
+        return max(found, key=lambda a: a.raised_at) if found else None
 
     def _fold(self, alarm: Alarm, finding: Finding) -> Alarm:
         tracks = alarm.track_ids
@@ -270,7 +384,43 @@ class AlarmManager:
         if finding.video_ts is not None:
             start = finding.video_ts if start is None else min(start, finding.video_ts)
             end = finding.video_ts if end is None else max(end, finding.video_ts)
-        return replace(
+        occurrences = list(alarm.occurrences)
+        index = next(
+            (
+                i
+                for i, o in enumerate(occurrences)
+                if o.open and o.same_sighting(finding.camera_id, finding.track_id)
+            ),
+            None,
+        )
+        new_activity = False
+        if index is None:
+            occurrence = Occurrence(
+                finding.camera_id,
+                finding.track_id,
+                finding.at,
+                finding.at,
+                video_start_s=finding.video_ts,
+                video_end_s=finding.video_ts,
+                closest_m=_distance(finding),
+            )
+            occurrences.append(occurrence)
+            # the risk had gone and comes back: an acknowledged alarm wants a look again
+            new_activity = not alarm.active and alarm.state != AlarmState.RAISED
+        else:
+            before = occurrences[index]
+            gap = (finding.at - before.last_seen_at).total_seconds()
+            occurrences[index] = replace(
+                before,
+                last_seen_at=max(before.last_seen_at, finding.at),
+                video_end_s=finding.video_ts
+                if finding.video_ts is not None
+                else before.video_end_s,
+                closest_m=_least(before.closest_m, _distance(finding)),
+                findings=before.findings + 1,
+                gap_s=gap if before.gap_s is None else 0.7 * before.gap_s + 0.3 * gap,
+            )
+        updated = replace(
             alarm,
             track_ids=tracks,
             video_start_s=start,
@@ -280,45 +430,91 @@ class AlarmManager:
             # a risk that grows is shown as what it is now
             severity=alarm.severity.graver(Severity(finding.severity)),
             detail={**alarm.detail, **dict(finding.detail)},
+            occurrences=tuple(occurrences),
         )
-
-    def _damped(self, key: tuple[str, str, str], finding: Finding) -> bool:
-        policy = self.policy
-        muted = self._muted_until.get(key)
-        if muted is not None and finding.at < muted:
-            return True
-        resolved = self._recently_resolved.get(key)
-        if resolved is not None:
-            at, tracks = resolved
-            recent = (finding.at - at).total_seconds() < policy.rearm_s
-            if recent and (finding.track_id is None or finding.track_id in tracks):
-                return True
-        history = self._raises.setdefault(key, deque())
-        window = timedelta(seconds=policy.chatter_window_s)
-        while history and finding.at - history[0] > window:
-            history.popleft()
-        if len(history) >= policy.chatter_max:
-            self._muted_until[key] = finding.at + timedelta(seconds=policy.chatter_mute_s)
-            history.clear()
-            log.warning(
-                "%s: %s on %s raised %d alarms in %.0f s; muted for %.0f s",
-                key[0],
-                key[1],
-                key[2],
-                policy.chatter_max,
-                policy.chatter_window_s,
-                policy.chatter_mute_s,
+        self._open[alarm.alarm_id] = updated
+        if index is None:
+            self._write_occurrence(updated, occurrences[-1])
+        if new_activity and not updated.needs_attention:
+            updated = replace(
+                self._open[alarm.alarm_id],
+                needs_attention=True,
+                attention_since=finding.at,
+                escalated=False,
             )
-            return True
-        return False
+            self._open[alarm.alarm_id] = updated
+            self._write(
+                alarm.alarm_id,
+                stored_alarms.AddAlarmEvent(
+                    alarm_id=alarm.alarm_id,
+                    kind=EventKind.ACTIVITY,
+                    user=SYSTEM_USER,
+                    detail={"camera_id": finding.camera_id, "track_id": finding.track_id},
+                    at=finding.at,
+                ),
+            )
+            log.warning(
+                "alarm %d: new activity at %s on %s", alarm.alarm_id, alarm.subject_id,
+                finding.camera_id,
+            )  # fmt: skip
+        return self._open[alarm.alarm_id]
 
-    def _raise(self, finding: Finding, snapshot: SnapshotMaker | None) -> Alarm:
+    def _rearming(self, key: tuple[str, str, str], finding: Finding) -> bool:
+        """Right after a resolve, the same person at the same place (not a high risk) is the
+        visitor stepping back: not raised again, but audited once and counted."""
+        recent = self._recently_resolved.get(key)
+        if recent is None or Severity(finding.severity) == Severity.HIGH:
+            return False
+        resolved, at = recent
+        if (finding.at - at).total_seconds() >= self.policy.rearm_s:
+            return False
+        same = any(
+            o.same_sighting(finding.camera_id, finding.track_id) for o in resolved.occurrences
+        ) or (finding.track_id is None and finding.camera_id in resolved.cameras)
+        if not same:
+            return False
+        self.suppressed += 1
+        mark = (resolved.alarm_id, finding.camera_id, finding.track_id)
+        if mark not in self._suppressions_audited:
+            self._suppressions_audited.add(mark)
+            self._audit(
+                "alarm.rearm_suppressed",
+                f"alarm:{resolved.alarm_id}",
+                {
+                    "camera_id": finding.camera_id,
+                    "track_id": finding.track_id,
+                    "rule": finding.rule,
+                    "subject": finding.subject_id,
+                    "until": (at + timedelta(seconds=self.policy.rearm_s)).isoformat(),
+                },
+                finding.at,
+            )
+            log.info(
+                "alarm %d was resolved %.0f s ago: %s on %s not raised again (re-arm)",
+                resolved.alarm_id,
+                (finding.at - at).total_seconds(),
+                finding.rule,
+                finding.subject_id,
+            )
+        return True
+
+    def _raise(
+        self, key: tuple[str, str, str], finding: Finding, snapshot: SnapshotMaker | None
+    ) -> Alarm:
         """A new alarm, in memory at once; its row and snapshot are queued for the writer."""
-        key = (finding.camera_id, finding.rule, finding.subject_id)
         alarm_id = self._next_id
         self._next_id += 1
         detail = dict(finding.detail)
         tracks = () if finding.track_id is None else (finding.track_id,)
+        occurrence = Occurrence(
+            finding.camera_id,
+            finding.track_id,
+            finding.at,
+            finding.at,
+            video_start_s=finding.video_ts,
+            video_end_s=finding.video_ts,
+            closest_m=_distance(finding),
+        )
         alarm = Alarm(
             alarm_id,
             finding.camera_id,
@@ -333,9 +529,11 @@ class AlarmManager:
             finding.video_ts,
             finding.video_ts,
             detail,
+            occurrences=(occurrence,),
+            zone_wide=key[0] == ANY_CAMERA,
+            replayed=self.replay,
         )
         self._open[alarm_id] = alarm
-        self._raises.setdefault(key, deque()).append(finding.at)
         self._write(
             alarm_id,
             stored_alarms.RaiseAlarm(
@@ -348,8 +546,10 @@ class AlarmManager:
                 episode_key=episode_key(*key),
                 raised_at=finding.at,
                 detail={"video_ts": finding.video_ts, **detail},
+                replayed=self.replay,
             ),
         )
+        self._write_occurrence(self._open[alarm_id], occurrence)
         if snapshot is not None:
 
             def jpeg() -> bytes | None:  # runs on the writer thread
@@ -370,21 +570,67 @@ class AlarmManager:
         )
         return self._open[alarm_id]
 
+    def _write_occurrence(self, alarm: Alarm, occurrence: Occurrence) -> None:
+        self._write(
+            alarm.alarm_id,
+            stored_alarms.RecordOccurrence(
+                alarm_id=alarm.alarm_id,
+                camera_id=occurrence.camera_id,
+                track_id=occurrence.track_id,
+                started_at=occurrence.started_at,
+                ended_at=occurrence.ended_at,
+                video_start_s=occurrence.video_start_s,
+                video_end_s=occurrence.video_end_s,
+                closest_m=occurrence.closest_m,
+            ),
+        )
+
     # -- time passes ---------------------------------------------------------------------------
 
+    def _hold_s(self, occurrence: Occurrence) -> float:
+        """How long a sighting may go unfound before it has ended: `clear_after_s`, or longer
+        where its findings (or its camera's looks) come further apart."""
+        gap = occurrence.gap_s
+        if gap is None:
+            looks = self._looks.get(occurrence.camera_id)
+            if looks is not None and len(looks) >= 2:
+                gap = (looks[-1] - looks[0]).total_seconds() / (len(looks) - 1)
+        hold = self.policy.clear_after_s
+        if gap is not None:
+            hold = max(hold, self.policy.hold_looks * gap)
+        return hold
+
     def tick(self) -> list[Alarm]:
-        """Clear risks no longer seen and escalate ignored alarms; returns what changed."""
+        """End sightings no longer found, clear risks, escalate ignored alarms; returns what
+        changed."""
         now = self.clock.now()
         changed: list[Alarm] = []
         with self._lock:
             for alarm_id, alarm in list(self._open.items()):
                 updated = alarm
-                quiet_s = (now - alarm.last_seen_at).total_seconds()
-                if alarm.active and quiet_s >= self.policy.clear_after_s:
-                    updated = replace(updated, active=False)
-                if not alarm.escalated and alarm.state == AlarmState.RAISED:
+                ended: list[Occurrence] = []
+                occurrences = []
+                for occurrence in alarm.occurrences:
+                    quiet_s = (now - occurrence.last_seen_at).total_seconds()
+                    if occurrence.open and quiet_s >= self._hold_s(occurrence):
+                        occurrence = replace(occurrence, ended_at=occurrence.last_seen_at)
+                        ended.append(occurrence)
+                    occurrences.append(occurrence)
+                if ended:
+                    updated = replace(updated, occurrences=tuple(occurrences))
+                active = any(o.open for o in updated.occurrences)
+                if updated.active != active:
+                    updated = replace(updated, active=active)
+                waiting_since = (
+                    alarm.raised_at
+                    if alarm.state == AlarmState.RAISED
+                    else alarm.attention_since
+                    if alarm.needs_attention
+                    else None
+                )
+                if not alarm.escalated and waiting_since is not None:
                     limit = self._escalate_after_s(alarm.severity)
-                    if (now - alarm.raised_at).total_seconds() >= limit:
+                    if (now - waiting_since).total_seconds() >= limit:
                         updated = replace(updated, escalated=True)
                         self._open[alarm_id] = updated
                         self._write(
@@ -403,7 +649,13 @@ class AlarmManager:
                         )
                 if updated is not alarm:
                     self._open[alarm_id] = updated
-                    changed.append(updated)
+                    for occurrence in ended:
+                        self._write_occurrence(updated, occurrence)
+                    changed.append(self._open[alarm_id])
+            horizon = now - timedelta(seconds=max(self.policy.rearm_s, 1.0) * 2)
+            for key, (_, at) in list(self._recently_resolved.items()):
+                if at < horizon:
+                    del self._recently_resolved[key]
         for alarm in changed:
             self._notify(alarm)
         return changed
@@ -414,6 +666,31 @@ class AlarmManager:
     # -- what the monitor does (the core thread) -----------------------------------------------
 
     def acknowledge(self, alarm_id: int, user: str, note: str | None = None) -> Alarm:
+        """Acknowledge a new alarm, or (on an alarm re-flagged by new activity) say it was
+        seen."""
+        with self._lock:
+            alarm = self.get(alarm_id)
+            if alarm.needs_attention and alarm.state != AlarmState.RAISED:
+                now = self.clock.now()
+                self._open[alarm_id] = replace(
+                    alarm, needs_attention=False, attention_since=None, updated_at=now
+                )
+                self._write(
+                    alarm_id,
+                    stored_alarms.AddAlarmEvent(
+                        alarm_id=alarm_id,
+                        kind=EventKind.SEEN,
+                        user=user,
+                        detail={"note": note} if note else None,
+                        at=now,
+                    ),
+                )
+                updated = self._open[alarm_id]
+            else:
+                updated = None
+        if updated is not None:
+            self._notify(updated)
+            return updated
         return self._step(alarm_id, AlarmState.ACKNOWLEDGED, user, note=note)
 
     def dispatch(self, alarm_id: int, guard_id: str, user: str) -> Alarm:
@@ -548,10 +825,30 @@ class AlarmManager:
             )
             updated = self._open[alarm_id]
             if target == AlarmState.RESOLVED:
+                # its sightings end with it (the store keeps when each was last found)
+                ended = [replace(o, ended_at=o.last_seen_at) for o in updated.occurrences if o.open]
+                if ended:
+                    closed = {(o.camera_id, o.track_id, o.started_at): o for o in ended}
+                    updated = replace(
+                        updated,
+                        active=False,
+                        needs_attention=False,
+                        occurrences=tuple(
+                            closed.get((o.camera_id, o.track_id, o.started_at), o)
+                            for o in updated.occurrences
+                        ),
+                    )
+                    self._open[alarm_id] = updated
+                    for occurrence in ended:
+                        self._write_occurrence(updated, occurrence)
+                    updated = self._open[alarm_id]
                 del self._open[alarm_id]
                 self._closing[alarm_id] = updated
                 self._resolved_ids.append(alarm_id)
-                self._recently_resolved[alarm.episode] = (now, alarm.track_ids)
+                self._recently_resolved[alarm.episode] = (updated, now)
+            elif target == AlarmState.ACKNOWLEDGED and updated.needs_attention:
+                updated = replace(updated, needs_attention=False, attention_since=None)
+                self._open[alarm_id] = updated
         self._notify(updated)
         return updated
 
@@ -642,13 +939,54 @@ class AlarmManager:
             except Exception:
                 log.exception("alarm listener failed on alarm %d", alarm.alarm_id)
 
+    def _audit(self, action: str, target: str, detail: dict[str, object], at: datetime) -> None:
+        """An audit row of the alarm layer's own (a suppression), handed to the writer."""
+        try:
+            written = self.store.write(
+                AppendAudit(user=SYSTEM_USER, action=action, target=target, detail=detail, at=at)
+            )
+        except StoreError as exc:
+            self.unstored.append(f"{action} {target}: {exc}")
+            return
+
+        self._pending.add(written)
+
+        def check(done: Future[Any]) -> None:
+            with self._lock:
+                self._pending.discard(done)
+                if done.exception() is not None:
+                    self.unstored.append(f"{action} {target}: {done.exception()}")
+
+        written.add_done_callback(check)
+
     def _reload_open(self) -> None:
         """Alarms latch across restarts: the store's open alarms are open again here, with their
-        escalation, snapshot and guards (the start of the console, before any thread runs)."""
+        occurrences, escalation, new activity not yet seen, snapshot and guards (the start of
+        the console, before any thread runs)."""
         for record in self.store.read(stored_alarms.open_alarms):
             tracks = () if record.track_id is None else (record.track_id,)
             events = self.store.read(stored_alarms.alarm_events, record.id)
-            escalated = any(e.kind == EventKind.ESCALATE for e in events)
+            flags = [
+                e
+                for e in events
+                if e.kind in (EventKind.ACTIVITY, EventKind.SEEN, EventKind.ACKNOWLEDGE)
+            ]
+            needs_attention = bool(flags) and flags[-1].kind == EventKind.ACTIVITY
+            since_flag = events if not needs_attention else events[events.index(flags[-1]) :]
+            escalated = any(e.kind == EventKind.ESCALATE for e in since_flag)
+            occurrences = tuple(
+                Occurrence(
+                    o.camera_id,
+                    o.track_id,
+                    o.started_at,
+                    o.ended_at or o.started_at,
+                    ended_at=o.ended_at or o.started_at,  # nobody knows where they went since
+                    video_start_s=o.video_start_s,
+                    video_end_s=o.video_end_s,
+                    closest_m=o.closest_m,
+                )
+                for o in self.store.read(stored_alarms.occurrences, record.id)
+            )
             snapshots = (
                 self.store.read(stored_snapshots.snapshots, record.id) if record.snapshot_id else []
             )
@@ -673,6 +1011,10 @@ class AlarmManager:
                 escalated=escalated,
                 snapshot_path=str(self.store.snapshot_path(snapshots[0])) if snapshots else None,
                 dispatches=dispatches,
+                occurrences=occurrences,
+                zone_wide=(record.episode_key or "").startswith(f"{ANY_CAMERA}/"),
+                needs_attention=needs_attention,
+                attention_since=flags[-1].at if needs_attention else None,
             )
 
     def _with_snapshot(self, alarm: Alarm, record: object) -> Alarm:

@@ -13,12 +13,16 @@ status changes are jobs, run in the order they were posted, each answered throug
 Nothing on this thread waits for the disk either (the store has its own writer).
 
 Replay needs every frame judged, in order: there the mailbox is lossless, and a camera's next
-frame waits until the core has taken the previous one (the lockstep capture waits in turn).
+frame waits until the core has taken the previous one (the lockstep capture waits in turn). And
+across cameras the core judges in video time: it takes the frame with the earliest time stamp
+only once every camera it expects has a frame waiting or has finished, so two replays of the same
+footage judge the same frames in the same order on any machine.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +35,8 @@ from inference.pipeline import TrackedFrame
 log = logging.getLogger(__name__)
 
 __all__ = ["CoreLoop", "CoreLoopStats"]
+
+MERGE_PATIENCE_S = 20.0  # a replay camera silent this long is judged around, with a warning
 
 T = TypeVar("T")
 
@@ -59,7 +65,7 @@ class CoreLoop:
         judge: Callable[[TrackedFrame], None],
         tick: Callable[[], None],
         *,
-        tick_every_s: float = 1.0,
+        tick_every_s: float | None = 1.0,
         after_each: Callable[[], None] | None = None,
         lossless: bool = False,
         name: str = "nightwatch-core",
@@ -76,7 +82,10 @@ class CoreLoop:
         self._woken = False
         self._busy = False
         self._stopping = False
+        self._last_taken = time.monotonic()
         self._thread: threading.Thread | None = None
+        self._expected: set[str] | None = None  # lossless: cameras merged in video time
+        self._finished: set[str] = set()
         self._frames_in = 0
         self._judged = 0
         self._superseded = 0
@@ -111,6 +120,18 @@ class CoreLoop:
             self._jobs.append(job)
             self._cond.notify_all()
         return job.future
+
+    def expect(self, camera_ids: set[str] | list[str]) -> None:
+        """Lossless (replay): judge these cameras' frames merged in video-time order."""
+        with self._cond:
+            self._expected = set(camera_ids)
+            self._cond.notify_all()
+
+    def finish(self, camera_id: str) -> None:
+        """Lossless (replay): this camera sends no more frames (end of its file)."""
+        with self._cond:
+            self._finished.add(camera_id)
+            self._cond.notify_all()
 
     def wake(self) -> None:
         """Run `after_each` soon (e.g. the store has written something)."""
@@ -160,18 +181,49 @@ class CoreLoop:
 
     # -- the core thread -----------------------------------------------------------------------
 
+    def _take_frames(self) -> list[TrackedFrame]:
+        """The frames to judge now (under the condition's lock): every waiting one; in a merged
+        replay only the earliest, once every expected camera has one waiting or has finished."""
+        if self._expected is None:
+            frames = list(self._frames.values())
+            self._frames.clear()
+            return frames
+        if not self._frames:
+            return []
+        missing = self._expected - self._finished - self._frames.keys()
+        if missing and time.monotonic() - self._last_taken < MERGE_PATIENCE_S:
+            return []
+        if missing:
+            log.warning(
+                "replay: no frame from %s for %.0f s; judging the others without them (the "
+                "order may differ from another run)",
+                ", ".join(sorted(missing)),
+                MERGE_PATIENCE_S,
+            )
+        camera_id = min(self._frames, key=lambda c: (self._frames[c].ref.ts, c))
+        self._last_taken = time.monotonic()
+        return [self._frames.pop(camera_id)]
+
     def _run(self) -> None:
-        next_tick = time.monotonic() + self._tick_every_s
+        every = self._tick_every_s
+        next_tick = time.monotonic() + every if every is not None else math.inf
+        self._last_taken = time.monotonic()
         while True:
             with self._cond:
-                while not (self._frames or self._jobs or self._woken or self._stopping):
+                while not (self._ready() or self._jobs or self._woken or self._stopping):
                     wait_s = next_tick - time.monotonic()
+                    if self._expected is not None and self._frames:
+                        # a merged replay waiting for a camera: look again (after_each may
+                        # learn that the camera has finished)
+                        wait_s = min(wait_s, 0.5)
+                        if self._cond.wait(wait_s):
+                            continue
+                        break
                     if wait_s <= 0:
                         break
-                    self._cond.wait(wait_s)
+                    self._cond.wait(min(wait_s, 3600.0))
                 jobs, self._jobs = self._jobs, []
-                frames = list(self._frames.values())
-                self._frames.clear()
+                frames = self._take_frames()
                 self._woken = False
                 stopping = self._stopping
                 self._busy = True
@@ -182,8 +234,8 @@ class CoreLoop:
                     self._run_job(job)
                 for frame in frames:
                     self._judge_one(frame)
-                if time.monotonic() >= next_tick:
-                    next_tick = time.monotonic() + self._tick_every_s
+                if every is not None and time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + every
                     self._guarded(self._tick, "tick")
                 if self._after_each is not None:
                     self._guarded(self._after_each, "settle")
@@ -196,6 +248,15 @@ class CoreLoop:
                 with self._cond:
                     if not self._jobs:
                         return
+
+    def _ready(self) -> bool:
+        """Frames can be taken now (under the condition's lock)."""
+        if not self._frames:
+            return False
+        if self._expected is None:
+            return True
+        missing = self._expected - self._finished - self._frames.keys()
+        return not missing or time.monotonic() - self._last_taken >= MERGE_PATIENCE_S
 
     def _run_job(self, job: _Job[Any]) -> None:
         if not job.future.set_running_or_notify_cancel():

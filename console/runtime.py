@@ -73,7 +73,7 @@ class RuntimeOptions:
     detector: DetectorSpec = field(default_factory=DetectorSpec)
     cpu_workers: int | None = None
     replay: ReplayOptions | None = None
-    alarm_policy: AlarmPolicy = field(default_factory=AlarmPolicy)
+    alarm_policy: AlarmPolicy | None = None  # None: the site file's `alarms:` settings
 
 
 class SiteRunError(RuntimeError):
@@ -175,7 +175,12 @@ class SiteRuntime:
         self.clock: Clock = clock or (FakeClock(replay.start) if replay else SystemClock())
         self.presence = Presence(site)  # the core thread's alone
         self.alarms = AlarmManager(
-            store, site, self.clock, policy=self.options.alarm_policy, listener=on_alarm
+            store,
+            site,
+            self.clock,
+            policy=self.options.alarm_policy,
+            listener=on_alarm,
+            replay=replay is not None,
         )
         self._on_tracks = on_tracks
         self._on_status = on_status
@@ -186,9 +191,14 @@ class SiteRuntime:
         self.core = CoreLoop(
             self._judge,
             self.tick,
-            after_each=self.alarms.settle,
-            lossless=replay is not None,  # replay judges every frame, in order
+            # replay judges every frame, in video-time order, and ticks on video time
+            tick_every_s=None if replay is not None else 1.0,
+            after_each=self._after_each,
+            lossless=replay is not None,
         )
+        self._ending: set[str] = set()  # replay: cameras at the end of their file
+        if replay is not None:
+            self.core.expect([camera.id for camera in site.cameras])
         self.alarms.set_on_written(self.core.wake)
         store.add_fault_listener(self._store_health_changed)
         scheduler = SchedulerConfig()
@@ -347,6 +357,17 @@ class SiteRuntime:
         self.presence.set_status(
             change.camera_id, str(change.status), self.clock.now(), change.reason
         )
+        if self.options.replay is not None and change.status == "offline":
+            self._ending.add(change.camera_id)  # finished once its last frames are judged
+
+    def _after_each(self) -> None:
+        self.alarms.settle()
+        for camera_id in list(self._ending):
+            # a replay camera is finished once every frame it published went through the
+            # detector and reached the core (so the merge in video time need not wait for it)
+            if self.pipeline.drained(camera_id):
+                self._ending.discard(camera_id)
+                self.core.finish(camera_id)
 
     def _judge(self, frame: TrackedFrame) -> None:
         """Presence, rules and alarms for one tracked frame."""
@@ -373,10 +394,13 @@ class SiteRuntime:
             Observation.from_tracked_frame(frame, (width, height), small), now
         )
         findings = evaluate_camera(camera, self.site, now)
+        self.alarms.looked(frame.ref.camera_id, now)
         if findings:
             site = self.site
             # drawn and encoded on the store's writer thread, from this frame's own copy
             self.alarms.ingest(findings, lambda f: render_snapshot(image, f, site))
+        if self.options.replay is not None:
+            self.alarms.tick()  # on video time, after each frame: the same on every machine
         self.pipeline.set_alarmed(frame.ref.camera_id, self.alarms.is_alarmed(frame.ref.camera_id))
 
     def _now_for(self, video_ts: float) -> datetime:
@@ -424,14 +448,31 @@ class AuditThroughCore:
 
 
 def alarm_record(alarm: Alarm) -> dict[str, object]:
-    """The JSON line `nightwatch replay --events` writes for an alarm."""
+    """The JSON line `nightwatch replay --events` writes for an alarm: the incident and every
+    occurrence folded into it (video seconds, rounded so that two runs write the same bytes)."""
+
+    def seconds(value: float | None) -> float | None:
+        return None if value is None else round(value, 2)
+
+    def metres(value: float | None) -> float | None:
+        return None if value is None else round(value, 2)
+
     return {
         "alarm_id": alarm.alarm_id,
         "camera": alarm.camera_id,
         "rule": alarm.rule,
         "subject": alarm.subject_id,
-        "severity": alarm.severity,
-        "track_id": alarm.track_ids[0] if alarm.track_ids else None,
-        "start_s": None if alarm.video_start_s is None else round(alarm.video_start_s, 2),
-        "end_s": None if alarm.video_end_s is None else round(alarm.video_end_s, 2),
+        "severity": alarm.severity.value,
+        "occurrences": [
+            {
+                "track_id": o.track_id,
+                "camera": o.camera_id,
+                "start_s": seconds(o.video_start_s),
+                "end_s": seconds(o.video_end_s),
+                "closest_m": metres(o.closest_m),
+            }
+            for o in alarm.occurrences
+        ],
+        "start_s": seconds(alarm.video_start_s),
+        "end_s": seconds(alarm.video_end_s),
     }

@@ -206,7 +206,9 @@ def _other_header(data: bytes) -> ImageHeader:
                 kind = image.format or "image"
     except Image.DecompressionBombError as exc:
         raise ImageRefused(f"far too many pixels ({exc})", too_large=True) from None
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, ImportError):
+        # ImportError: once ultralytics is imported, its wrapper around Image.open tries an
+        # optional HEIF plugin for files Pillow cannot identify
         raise ImageRefused("no known image format") from None
     except (OSError, SyntaxError, ValueError, struct.error) as exc:
         raise ImageRefused(f"damaged image ({exc})") from None

@@ -114,10 +114,11 @@ COLUMNS: tuple[str, ...] = (
     "Camera",
     "Object / zone",
     "Rule",
+    "People",
     "Raised",
     "Escalation",
 )
-STATUS, SNAPSHOT, SEVERITY, CAMERA, PLACE, RULE, RAISED, ESCALATION = range(len(COLUMNS))
+STATUS, SNAPSHOT, SEVERITY, CAMERA, PLACE, RULE, PEOPLE, RAISED, ESCALATION = range(len(COLUMNS))
 
 STATE_WORDS: dict[AlarmState, str] = {
     AlarmState.RAISED: "NEW",
@@ -131,11 +132,16 @@ STATE_WORDS: dict[AlarmState, str] = {
 
 
 def escalation_left_s(alarm: Alarm, site: Site, now_s: float) -> float | None:
-    """Seconds until an unacknowledged alarm escalates (<= 0: due); None once acknowledged."""
-    if alarm.state != AlarmState.RAISED:
+    """Seconds until an unacknowledged (or re-flagged, not yet seen) alarm escalates (<= 0:
+    due); None once acknowledged and seen."""
+    if alarm.state == AlarmState.RAISED:
+        since = alarm.raised_at
+    elif alarm.needs_attention and alarm.attention_since is not None:
+        since = alarm.attention_since
+    else:
         return None
     limit = float(getattr(site.alarms.escalate_after_s, alarm.severity))
-    return limit - (now_s - alarm.raised_at.timestamp())
+    return limit - (now_s - since.timestamp())
 
 
 def escalation_text(alarm: Alarm, site: Site, now_s: float) -> str:
@@ -147,6 +153,16 @@ def escalation_text(alarm: Alarm, site: Site, now_s: float) -> str:
         return "ESCALATED"
     whole = math.ceil(left)
     return f"{whole} s" if whole < 60 else f"{whole // 60}:{whole % 60:02d}"
+
+
+def people_text(alarm: Alarm, site: Site) -> str:
+    """'2 now', or when nobody is found any more 'last 02:13:40' (site time)."""
+    if alarm.people_now:
+        return f"{alarm.people_now} now"
+    if not alarm.occurrences:
+        return ""
+    last = max(o.last_seen_at for o in alarm.occurrences)
+    return f"last {last.astimezone(site.tz):%H:%M:%S}"
 
 
 # --------------------------------------------------------------------------- pictures
@@ -348,7 +364,7 @@ class AlarmQueueModel(QAbstractTableModel):
     def _text(self, alarm: Alarm, column: int) -> str:
         site = self._site
         if column == STATUS:
-            word = STATE_WORDS[alarm.state]
+            word = "NEW ACTIVITY" if alarm.needs_attention else STATE_WORDS[alarm.state]
             word = word if alarm.active or alarm.acknowledged else f"{word} (risk gone)"
             if alarm.storage_fault is not None:
                 return f"{word} · NOT STORED"
@@ -360,7 +376,10 @@ class AlarmQueueModel(QAbstractTableModel):
         if column == SEVERITY:
             return severity_label(alarm.severity)
         if column == CAMERA:
-            return camera_name(site, alarm.camera_id)
+            names = [camera_name(site, c) for c in alarm.cameras]
+            return names[0] if len(names) == 1 else f"{names[0]} +{len(names) - 1}"
+        if column == PEOPLE:
+            return people_text(alarm, site)
         if column == PLACE:
             return place_name(site, alarm)
         if column == RULE:
@@ -407,8 +426,13 @@ class AlarmQueueModel(QAbstractTableModel):
             f"raised {local:%Y-%m-%d %H:%M:%S %Z}, {STATE_WORDS[alarm.state].lower()}",
             "risk still present" if alarm.active else "risk no longer seen",
         ]
-        if alarm.track_ids:
-            lines.append("people (track ids): " + ", ".join(map(str, alarm.track_ids)))
+        if alarm.occurrences:
+            lines.append(
+                f"sightings: {len(alarm.occurrences)} ({alarm.people_seen} people at once at "
+                f"most) on {', '.join(camera_name(self._site, c) for c in alarm.cameras)}"
+            )
+        if alarm.needs_attention:
+            lines.append("new activity since it was acknowledged: press A to say you saw it")
         distance = alarm.detail.get("distance_m")
         if isinstance(distance, int | float):
             lines.append(f"closest: {distance:.1f} m")

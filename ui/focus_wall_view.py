@@ -143,10 +143,21 @@ def _severity(value: str) -> Severity:
         return Severity.LOW
 
 
-def alarm_summary(alarm: Alarm) -> AlarmSummary:
-    """What the focus-wall policy needs of one alarm."""
+def alarm_cameras(alarm: Alarm) -> tuple[str, ...]:
+    """The cameras an alarm wants on the wall: those that see its risk now; when none does,
+    the one that saw it last (an incident across a zone follows the intruder)."""
+    if alarm.cameras_now:
+        return alarm.cameras_now
+    if alarm.occurrences:
+        last = max(alarm.occurrences, key=lambda o: o.last_seen_at)
+        return (last.camera_id,)
+    return (alarm.camera_id,)
+
+
+def alarm_summary(alarm: Alarm, camera_id: str | None = None) -> AlarmSummary:
+    """What the focus-wall policy needs of one alarm (on one of its cameras)."""
     return AlarmSummary(
-        camera_id=alarm.camera_id,
+        camera_id=camera_id or alarm_cameras(alarm)[0],
         severity=_severity(alarm.severity),
         acknowledged=alarm.acknowledged,
         raised_at=alarm.raised_at,
@@ -465,8 +476,12 @@ class FocusTile(CameraTile):
             parts.append(f"{distance:.2f} m")
         if alarm.state == AlarmState.RAISED:
             parts.append("NEW")
+        elif alarm.needs_attention:
+            parts.append("NEW ACTIVITY")
         else:
             parts.append(alarm.state.value)
+        if alarm.people_now > 1:
+            parts.append(f"{alarm.people_now} people")
         if not alarm.active:
             parts.append("risk cleared")
         return " · ".join(parts)
@@ -774,7 +789,9 @@ class FocusWallView(QWidget):
         Pass every unresolved alarm (e.g. `AlarmManager.open_alarms()`); resolved ones are
         ignored."""
         self._alarms = {a.alarm_id: a for a in alarms if a.state != AlarmState.RESOLVED}
-        self._summaries = tuple(alarm_summary(a) for a in self._alarms.values())
+        self._summaries = tuple(
+            alarm_summary(a, camera) for a in self._alarms.values() for camera in alarm_cameras(a)
+        )
         self._apply(self.focus_wall.update(self._summaries, self._watched))
 
     def set_watched_cameras(self, camera_ids: Collection[str]) -> None:
@@ -984,7 +1001,8 @@ class FocusWallView(QWidget):
             self._build_slots(len(layout.slots))
         by_camera: dict[str, list[Alarm]] = {}
         for alarm in self._alarms.values():
-            by_camera.setdefault(alarm.camera_id, []).append(alarm)
+            for camera in alarm.cameras:
+                by_camera.setdefault(camera, []).append(alarm)
         changed = layout != self._layout
         for slot, assignment in zip(self._grid.slots, layout.slots, strict=True):
             if assignment is None:

@@ -3,24 +3,36 @@
 The site's file cameras run through the same pipeline as live cameras, in lockstep (every fifth
 of a video second detected, in order, as fast as the machine allows; `--realtime` for real pace),
 with the site clock starting at `--start`, so after-hours rules can be tried on daytime footage.
-Alarms are stored in the database like live ones, and one JSON line per alarm is written:
+Every frame is judged, across cameras in video-time order, so two replays of the same footage
+with the same `--start` write byte-identical events files.
 
-    {"alarm_id": 7, "camera": "cam-1", "rule": "proximity", "subject": "milkmaid",
-     "severity": "high", "track_id": 3, "start_s": 12.4, "end_s": 15.0}
+A replay writes its alarms into a store of its own (`OUT.replay.db` beside the events file,
+started afresh each time), never into the console's database unless `--db` names one; it never
+resumes alarms it did not raise, and every alarm it writes is marked as replayed. One JSON line
+per alarm raised, in the order raised:
 
-`start_s` and `end_s` are seconds from the start of that camera's video.
+    {"alarm_id": 1, "camera": "cam-1", "rule": "proximity", "subject": "milkmaid",
+     "severity": "high", "occurrences": [{"track_id": 3, "camera": "cam-1", "start_s": 12.4,
+     "end_s": 15.0, "closest_m": 0.62}], "start_s": 12.4, "end_s": 15.0}
+
+Times are seconds from the start of the camera's video.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.commands.detect import add_detector_arguments
+
+if TYPE_CHECKING:
+    from console.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.2,
         help="video seconds between detected frames (default 0.2)",
     )
-    parser.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the alarm store")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="write the alarms into this store (default: OUT.replay.db beside the events file, "
+        "made afresh; never the console's own database unless named here)",
+    )
     parser.add_argument("--workers", type=int, help="CPU detector workers")
     parser.add_argument(
         "--timeout-s",
@@ -61,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from console.runtime import ReplayOptions, RuntimeOptions, SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
-    from console.store import Store, StoreError
+    from console.store import StoreError
     from inference.worker_pool import DetectorSpec
 
     try:
@@ -93,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
             raised.append(alarm_id)
 
     try:
-        store = Store(args.db)
-    except StoreError as exc:
+        store = open_replay_store(args.events, args.db)
+    except (StoreError, OSError) as exc:
         print(f"nightwatch replay: {exc}", file=sys.stderr)
         return 1
     try:
@@ -120,7 +137,6 @@ def run(args: argparse.Namespace) -> int:
                     finished = True
                     break
                 time.sleep(0.2)
-            runtime.tick()
             alarms = {a.alarm_id: a for a in runtime.alarms.open_alarms()}
     finally:
         report = store.close()
@@ -130,12 +146,12 @@ def run(args: argparse.Namespace) -> int:
 
     args.events.parent.mkdir(parents=True, exist_ok=True)
     with args.events.open("w", encoding="utf-8") as out:
-        for alarm_id in raised:
+        for alarm_id in sorted(raised):
             if alarm_id in alarms:
                 out.write(json.dumps(alarm_record(alarms[alarm_id])) + "\n")
     print(
         f"{len(raised)} alarm(s) from {runtime.frames_seen} detected frames written to "
-        f"{args.events}",
+        f"{args.events} (the replay's store: {store.url})",
         file=sys.stderr,
     )
     if not report.all_stored:
@@ -148,6 +164,28 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def replay_store_paths(events: Path) -> tuple[Path, Path]:
+    """The replay's own database and snapshot folder, beside the events file."""
+    stem = events.with_suffix("")
+    return stem.with_name(stem.name + ".replay.db"), stem.with_name(stem.name + ".replay-snapshots")
+
+
+def open_replay_store(events: Path, db_url: str | None) -> Store:
+    """`--db` when given; else a fresh store of the replay's own beside the events file (the
+    previous replay's, and only that, is removed first)."""
+    from console.store import Store
+
+    if db_url is not None:
+        return Store(db_url)
+    db, snapshots = replay_store_paths(events)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}.lock")):
+        leftover.unlink(missing_ok=True)
+    if snapshots.is_dir():
+        shutil.rmtree(snapshots)
+    return Store(f"sqlite:///{db}", snapshots_dir=snapshots)
 
 
 def parse_start(text: str | None, tz: object) -> datetime:

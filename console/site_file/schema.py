@@ -591,12 +591,31 @@ class EscalationTimes(_Strict):
 
 
 class AlarmSettings(_Strict):
-    """How alarms escalate."""
+    """How findings become alarms, and how alarms escalate."""
 
     escalate_after_s: EscalationTimes = _field(
         "Escalate after, seconds",
         "Per severity, the time to acknowledge before escalation.",
         default_factory=lambda: EscalationTimes(high=30, medium=60, low=300),
+    )
+    clear_after_s: Number = _field(
+        "Risk clears after, seconds",
+        "A sighting ends when its rule has not found it for this long (and for at least 2.5 "
+        "times the camera's usual time between looks, so a camera judged every few seconds "
+        "does not flicker between present and cleared).",
+        default=3.0,
+        gt=0,
+        le=600,
+    )
+    rearm_s: Number = _field(
+        "Re-arm after resolving, seconds",
+        "After an alarm is resolved, the same person at the same place raises no new alarm "
+        "for this long (the visitor who was just warned is still stepping back). Never for "
+        "high severity: a high risk present now is always shown. Each such suppression is "
+        "written to the audit log. 0 switches it off.",
+        default=30.0,
+        ge=0,
+        le=3600,
     )
 
 

@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session
 
 from console.store import audit
 from console.store.errors import AlarmIdTakenError, AlarmNotFoundError, StaleStateError
-from console.store.models import Alarm, AlarmEvent, AlarmState, Dispatch, EventKind, Outcome
+from console.store.models import (
+    Alarm,
+    AlarmEvent,
+    AlarmState,
+    Dispatch,
+    EventKind,
+    Occurrence,
+    Outcome,
+)
 from console.store.tasks import (
     SYSTEM_USER,
     StoreFiles,
@@ -29,7 +37,7 @@ STATE_EVENTS: dict[AlarmState, EventKind] = {
     AlarmState.ACKNOWLEDGED: EventKind.ACKNOWLEDGE,
     AlarmState.RESOLVED: EventKind.RESOLVE,
 }
-FREE_EVENTS = frozenset({EventKind.COMMENT, EventKind.ESCALATE})
+FREE_EVENTS = frozenset({EventKind.COMMENT, EventKind.ESCALATE, EventKind.ACTIVITY, EventKind.SEEN})
 
 
 # --------------------------------------------------------------------------- records
@@ -50,6 +58,22 @@ class AlarmRecord:
     note: str | None
     episode_key: str | None
     snapshot_id: int | None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceRecord:
+    """One sighting folded into an alarm (`ended_at` None: still seen when last written)."""
+
+    id: int
+    alarm_id: int
+    camera_id: str
+    track_id: int | None
+    started_at: datetime
+    ended_at: datetime | None
+    video_start_s: float | None
+    video_end_s: float | None
+    closest_m: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +112,21 @@ def alarm_record(a: Alarm) -> AlarmRecord:
         note=a.note,
         episode_key=a.episode_key,
         snapshot_id=a.snapshot_id,
+        replayed=bool(a.replayed),
+    )
+
+
+def _occurrence_record(o: Occurrence) -> OccurrenceRecord:
+    return OccurrenceRecord(
+        o.id,
+        o.alarm_id,
+        o.camera_id,
+        o.track_id,
+        o.started_at,
+        o.ended_at,
+        o.video_start_s,
+        o.video_end_s,
+        o.closest_m,
     )
 
 
@@ -158,6 +197,7 @@ class RaiseAlarm:
     raised_at: datetime | None = None
     detail: Mapping[str, Any] | None = None
     user: str = SYSTEM_USER
+    replayed: bool = False  # written by `nightwatch replay`, not by a live console
 
     def __post_init__(self) -> None:
         set_field(self, "severity", str(self.severity))
@@ -188,6 +228,7 @@ class RaiseAlarm:
             raised_at=at,
             updated_at=at,
             episode_key=self.episode_key,
+            replayed=self.replayed,
         )
         session.add(alarm)
         session.flush()
@@ -203,6 +244,7 @@ class RaiseAlarm:
             "severity": self.severity,
             "track_id": self.track_id,
             "episode_key": self.episode_key,
+            **({"replayed": True} if self.replayed else {}),
             **(self.detail or {}),
         }
         add_event(session, alarm, EventKind.RAISE, self.user, facts, at)
@@ -211,7 +253,8 @@ class RaiseAlarm:
 
 @dataclass(frozen=True, slots=True)
 class AddAlarmEvent:
-    """A comment on, or the escalation of, an alarm; returns the event id."""
+    """A comment on an alarm, its escalation, new activity on it once acknowledged, or the
+    monitor having seen that activity; returns the event id."""
 
     name: ClassVar[str] = "alarm.event"
 
@@ -226,7 +269,8 @@ class AddAlarmEvent:
         if kind not in FREE_EVENTS:
             raise ValueError(
                 f"event kind {kind.value!r} changes the alarm's state: use ChangeAlarmState, "
-                "RecordDispatch or RecordArrival (AddAlarmEvent takes comment or escalate)"
+                "RecordDispatch or RecordArrival (AddAlarmEvent takes comment, escalate, "
+                "activity or seen)"
             )
         set_field(self, "kind", kind)
         set_field(self, "detail", frozen_detail(self.detail))
@@ -376,6 +420,55 @@ class RecordArrival:
         add_event(session, alarm, EventKind.ARRIVE, self.user, facts, self.at)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordOccurrence:
+    """A sighting folded into an alarm: written when it starts and again when it ends (the same
+    row, found by alarm, camera, track and start). Returns the row's id."""
+
+    name: ClassVar[str] = "alarm.occurrence"
+
+    alarm_id: int
+    camera_id: str
+    track_id: int | None
+    started_at: datetime
+    ended_at: datetime | None = None
+    video_start_s: float | None = None
+    video_end_s: float | None = None
+    closest_m: float | None = None
+
+    def __post_init__(self) -> None:
+        set_field(self, "started_at", aware(self.started_at, "started_at"))
+        if self.ended_at is not None:
+            set_field(self, "ended_at", aware(self.ended_at, "ended_at"))
+
+    def run(self, session: Session, files: StoreFiles) -> int:
+        load_alarm(session, self.alarm_id)
+        row = session.scalars(
+            select(Occurrence).where(
+                Occurrence.alarm_id == self.alarm_id,
+                Occurrence.camera_id == self.camera_id,
+                Occurrence.track_id.is_(None)
+                if self.track_id is None
+                else Occurrence.track_id == self.track_id,
+                Occurrence.started_at == self.started_at,
+            )
+        ).first()
+        if row is None:
+            row = Occurrence(
+                alarm_id=self.alarm_id,
+                camera_id=self.camera_id,
+                track_id=self.track_id,
+                started_at=self.started_at,
+            )
+            session.add(row)
+        row.ended_at = self.ended_at
+        row.video_start_s = self.video_start_s
+        row.video_end_s = self.video_end_s
+        row.closest_m = self.closest_m
+        session.flush()
+        return row.id
+
+
 # --------------------------------------------------------------------------- queries
 
 
@@ -463,6 +556,16 @@ def next_alarm_id(session: Session) -> int:
 def alarm_events(session: Session, alarm_id: int) -> list[AlarmEventRecord]:
     query = select(AlarmEvent).where(AlarmEvent.alarm_id == alarm_id).order_by(AlarmEvent.id)
     return [_event_record(e) for e in session.scalars(query)]
+
+
+def occurrences(session: Session, alarm_id: int) -> list[OccurrenceRecord]:
+    """The alarm's sightings, in the order they started."""
+    query = (
+        select(Occurrence)
+        .where(Occurrence.alarm_id == alarm_id)
+        .order_by(Occurrence.started_at, Occurrence.id)
+    )
+    return [_occurrence_record(o) for o in session.scalars(query)]
 
 
 def dispatches(session: Session, alarm_id: int) -> list[DispatchRecord]:

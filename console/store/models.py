@@ -17,10 +17,12 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
@@ -87,6 +90,8 @@ class EventKind(enum.StrEnum):
     RESOLVE = "resolve"
     COMMENT = "comment"
     ESCALATE = "escalate"
+    ACTIVITY = "activity"  # new activity on an alarm already acknowledged (re-flagged)
+    SEEN = "seen"  # the monitor saw that activity
 
 
 class Role(enum.StrEnum):
@@ -149,6 +154,7 @@ class Alarm(Base):
     snapshot_id: Mapped[int | None] = mapped_column(
         ForeignKey("snapshots.id", use_alter=True, ondelete="SET NULL")
     )
+    replayed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     events: Mapped[list[AlarmEvent]] = relationship(
         back_populates="alarm", order_by="AlarmEvent.id"
@@ -159,6 +165,28 @@ class Alarm(Base):
     snapshots: Mapped[list[Snapshot]] = relationship(
         back_populates="alarm", order_by="Snapshot.id", foreign_keys="Snapshot.alarm_id"
     )
+    occurrences: Mapped[list[Occurrence]] = relationship(
+        back_populates="alarm", order_by="Occurrence.id"
+    )
+
+
+class Occurrence(Base):
+    """One sighting folded into an alarm: a person (track) seen by a camera, from when to when
+    (ended_at None: still seen), and how close they came to the protected object."""
+
+    __tablename__ = "alarm_occurrences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    track_id: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    video_start_s: Mapped[float | None] = mapped_column(Float)
+    video_end_s: Mapped[float | None] = mapped_column(Float)
+    closest_m: Mapped[float | None] = mapped_column(Float)
+
+    alarm: Mapped[Alarm] = relationship(back_populates="occurrences")
 
 
 class AlarmEvent(Base):

@@ -19,6 +19,7 @@ from console.store import (
     alarm_events,
     count_alarms,
     get_alarm,
+    occurrences,
     verify_chain,
     verify_snapshot,
 )
@@ -45,22 +46,35 @@ def nightwatch(*args: str, timeout_s: float = 600) -> subprocess.CompletedProces
     )
 
 
-def replay(site: Path, out: Path, db: Path, start: str) -> list[dict]:
-    done = nightwatch(
-        "replay",
-        str(site),
-        "--events",
-        str(out),
-        "--start",
-        start,
-        "--db",
-        f"sqlite:///{db}",
-        "--detect-every-s",
-        "0.5",
-        "--detector",
-        "ssdlite",
-        "--workers",
-        "1",
+def replay(
+    site: Path, out: Path, db: Path | None, start: str, env: dict[str, str] | None = None
+) -> list[dict]:
+    database = ["--db", f"sqlite:///{db}"] if db is not None else []
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "console.cli",
+            "replay",
+            str(site),
+            "--events",
+            str(out),
+            "--start",
+            start,
+            *database,
+            "--detect-every-s",
+            "0.5",
+            "--detector",
+            "ssdlite",
+            "--workers",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return [json.loads(line) for line in out.read_text().splitlines()]
@@ -73,6 +87,7 @@ def test_replay_at_night_raises_proximity_and_after_hours_alarms(courtyard, tmp_
     # people walk past the sign post through the plinth's image region, at 2 a.m.
     assert ("proximity", "plinth") in rules
     assert ("after_hours", "courtyard") in rules
+    assert len(events) == len(rules)  # one incident per rule and subject: no flood
     for event in events:
         assert set(event) == {
             "alarm_id",
@@ -80,14 +95,20 @@ def test_replay_at_night_raises_proximity_and_after_hours_alarms(courtyard, tmp_
             "rule",
             "subject",
             "severity",
-            "track_id",
+            "occurrences",
             "start_s",
             "end_s",
         }
         assert event["camera"] == "cam-path"
         assert event["severity"] == "high"  # a high-value object; after hours is high
         assert 0 <= event["start_s"] <= event["end_s"] <= 79.5
-        assert event["track_id"] >= 1
+        assert event["occurrences"], "an alarm lists who was seen"
+        for occurrence in event["occurrences"]:
+            assert set(occurrence) == {"track_id", "camera", "start_s", "end_s", "closest_m"}
+            assert occurrence["camera"] == "cam-path"
+            assert occurrence["track_id"] >= 1
+            assert event["start_s"] <= occurrence["start_s"] <= occurrence["end_s"]
+            assert occurrence["end_s"] <= event["end_s"]
     # the same alarms are in the real SQLite file, with verified snapshots and an intact log
     with Store(f"sqlite:///{db}", read_only=True) as store:
         for event in events:
@@ -98,6 +119,11 @@ def test_replay_at_night_raises_proximity_and_after_hours_alarms(courtyard, tmp_
                 event["camera"],
             )
             assert alarm.state.value == "raised"
+            assert alarm.replayed  # marked as written by a replay
+            stored = store.read(occurrences, alarm.id)
+            assert [(o.track_id, round(o.video_start_s, 2)) for o in stored] == [
+                (o["track_id"], o["start_s"]) for o in event["occurrences"]
+            ]
             (snapshot,) = store.read(stored_snapshots.snapshots, alarm.id)
             assert store.read(verify_snapshot, snapshot.id, store.files)
             assert store.read(alarm_events, alarm.id)[0].kind.value == "raise"
@@ -112,6 +138,28 @@ def test_replay_in_opening_hours_raises_no_after_hours_alarm(courtyard, tmp_path
     rules = {e["rule"] for e in events}
     assert "proximity" in rules
     assert "after_hours" not in rules
+
+
+def test_two_replays_write_the_same_bytes_and_leave_the_consoles_database_alone(
+    courtyard, tmp_path
+) -> None:
+    home = tmp_path / "home"  # where the console's own database would be
+    env = {**os.environ, "XDG_DATA_HOME": str(home / "data"), "HOME": str(home)}
+    first = tmp_path / "first" / "night.jsonl"
+    second = tmp_path / "second" / "night.jsonl"
+    replay(courtyard, first, None, "2026-11-28T02:00", env=env)
+    replay(courtyard, second, None, "2026-11-28T02:00", env=env)
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes().count(b"\n") >= 2
+    # each replay has its own store beside its events file, and the console's is never made
+    assert (first.parent / "night.replay.db").is_file()
+    assert (second.parent / "night.replay.db").is_file()
+    assert not (home / "data" / "nightwatch").exists()
+    # a third replay into the same folder starts afresh: nothing resumed, the same events
+    replay(courtyard, first, None, "2026-11-28T02:00", env=env)
+    assert first.read_bytes() == second.read_bytes()
+    with Store(f"sqlite:///{first.parent / 'night.replay.db'}", read_only=True) as store:
+        assert store.read(count_alarms) == first.read_bytes().count(b"\n")
 
 
 def test_replay_refuses_a_bad_site_file(tmp_path) -> None:

@@ -15,9 +15,11 @@ from console.store import (
     AlarmState,
     Store,
     alarm_events,
+    audit_entries,
     count_alarms,
     dispatches,
     get_alarm,
+    occurrences,
     verify_chain,
     verify_snapshot,
 )
@@ -88,7 +90,9 @@ def test_findings_of_one_episode_fold_into_one_alarm(manager, store, clock) -> N
     assert open_alarm.alarm_id == alarm.alarm_id
     assert open_alarm.track_ids == (3, 8)
     assert (open_alarm.video_start_s, open_alarm.video_end_s) == (12.4, 14.9)
-    assert [a.alarm_id for a in heard] == [alarm.alarm_id]  # folding is quiet
+    # folding is quiet; a new person at it (track 8) is news: the row counts people
+    assert [a.alarm_id for a in heard] == [alarm.alarm_id] * 2
+    assert [(o.track_id, o.open) for o in heard[-1].occurrences] == [(3, True), (8, True)]
     assert manager.flush()
     assert store.read(count_alarms) == 1
     (snap,) = store.read(stored_snapshots.snapshots, alarm.alarm_id)
@@ -96,10 +100,12 @@ def test_findings_of_one_episode_fold_into_one_alarm(manager, store, clock) -> N
     (stored_alarm,) = manager.open_alarms()
     assert stored_alarm.stored
     assert Path(stored_alarm.snapshot_path or "").read_bytes() == JPEG
-    # told twice: when it was decided, and when its snapshot was on disk
-    assert [a.alarm_id for a in heard] == [alarm.alarm_id] * 2
-    assert heard[0].unsaved == 2
+    # told when it was decided (its row, first sighting and snapshot not yet on disk), when a
+    # second person joined, and when its steps were on disk
+    assert [a.alarm_id for a in heard] == [alarm.alarm_id] * 3
+    assert heard[0].unsaved == 3
     assert heard[0].snapshot_path is None
+    assert heard[-1].unsaved == 0
 
 
 def test_other_subjects_and_rules_raise_their_own_alarms(manager, clock) -> None:
@@ -229,42 +235,39 @@ def test_acknowledged_alarm_does_not_escalate(manager, store, clock) -> None:
     assert "escalate" not in events(manager, alarm.alarm_id)
 
 
-def test_same_person_right_after_resolve_is_damped(manager, store, clock) -> None:
-    (alarm,) = manager.ingest([finding(clock, track=3)])
+def test_the_person_just_warned_is_not_raised_again_at_once_and_it_is_audited(
+    manager, store, clock
+) -> None:
+    medium = {"rule": "loitering", "subject": "bronze-dancer", "severity": "medium"}
+    (alarm,) = manager.ingest([finding(clock, track=3, **medium)])
     manager.acknowledge(alarm.alarm_id, "u")
     manager.resolve(alarm.alarm_id, "visitor_warned", "u")
-    clock.advance(10)
-    assert manager.ingest([finding(clock, track=3)]) == []  # the person still stepping back
-    assert manager.damped == 1
-    assert len(manager.ingest([finding(clock, track=9)])) == 1  # somebody else: a new alarm
-    clock.advance(61)
+    for _ in range(3):  # the visitor is still stepping back
+        clock.advance(5)
+        assert manager.ingest([finding(clock, track=3, **medium)]) == []
+    assert manager.suppressed == 3
     assert manager.flush()
-    assert store.read(count_alarms) == 2
+    suppressed = [e for e in store.read(audit_entries) if e.action == "alarm.rearm_suppressed"]
+    assert len(suppressed) == 1  # one row per person, not per finding
+    assert suppressed[0].target == f"alarm:{alarm.alarm_id}"
+    assert suppressed[0].detail["track_id"] == 3
+    clock.advance(45)  # re-armed (60 s here): the same person again is a new alarm
+    assert len(manager.ingest([finding(clock, track=3, **medium)])) == 1
 
 
-def test_chattering_rule_is_muted(store, clock) -> None:
-    manager = AlarmManager(
-        store,
-        load_site(SITE),
-        clock,
-        policy=AlarmPolicy(rearm_s=0, chatter_max=3, chatter_window_s=600),
-    )
+def test_a_high_risk_present_now_is_never_hidden(manager, store, clock) -> None:
     raised = 0
-    for _ in range(6):
-        got = manager.ingest(
-            [
-                finding(
-                    clock, rule="camera_health", subject="cam-east", track=None, severity="medium"
-                )
-            ]
-        )
+    for _ in range(6):  # resolved as a false alarm again and again, the person still there
+        got = manager.ingest([finding(clock, track=3)])  # high: The Milkmaid
         raised += len(got)
         for alarm in got:
             manager.acknowledge(alarm.alarm_id, "u")
             manager.resolve(alarm.alarm_id, "false_alarm", "u")
-        clock.advance(30)
-    assert raised == 3
-    assert manager.damped == 3
+        clock.advance(1)
+    assert raised == 6
+    assert manager.suppressed == 0
+    assert manager.flush()
+    assert store.read(count_alarms) == 6
 
 
 def test_open_alarms_latch_across_a_restart(store, clock) -> None:
@@ -293,18 +296,134 @@ def test_open_alarms_sorted_most_urgent_first(manager, clock) -> None:
     assert order == [fresh[0].alarm_id, acked[0].alarm_id, low[0].alarm_id]
 
 
-def test_after_a_quiet_spell_somebody_else_starts_a_new_episode(manager, store, clock) -> None:
+def test_while_it_is_open_everybody_folds_into_one_incident(manager, store, clock) -> None:
     (first,) = manager.ingest([finding(clock, track=3, video_ts=10.0)])
     clock.advance(20)  # the risk cleared long ago (clear_after_s is 3 s)...
+    changed = manager.tick()
+    assert [a.active for a in changed] == [False]
     assert manager.ingest([finding(clock, track=3, video_ts=30.0)]) == []  # ...same person back
     clock.advance(20)
-    (second,) = manager.ingest([finding(clock, track=11, video_ts=50.0)])  # a new visitor
-    assert second.alarm_id != first.alarm_id
+    manager.tick()
+    assert manager.ingest([finding(clock, track=11, video_ts=50.0)]) == []  # somebody else
     clock.advance(1)
-    assert manager.ingest([finding(clock, track=12, video_ts=51.0)]) == []  # while risk lasts
-    alarms = {a.alarm_id: a for a in manager.open_alarms()}
-    assert alarms[first.alarm_id].track_ids == (3,)
-    assert (alarms[first.alarm_id].video_start_s, alarms[first.alarm_id].video_end_s) == (10, 30)
-    assert alarms[second.alarm_id].track_ids == (11, 12)
+    assert manager.ingest([finding(clock, track=12, video_ts=51.0)]) == []  # at the same time
+    (alarm,) = manager.open_alarms()
+    assert alarm.alarm_id == first.alarm_id
+    assert alarm.active
+    assert alarm.track_ids == (3, 11, 12)
+    spans = [(o.track_id, o.video_start_s, o.video_end_s, o.open) for o in alarm.occurrences]
+    assert spans == [
+        (3, 10.0, 10.0, False),
+        (3, 30.0, 30.0, False),
+        (11, 50.0, 50.0, True),
+        (12, 51.0, 51.0, True),
+    ]
+    assert alarm.people_now == 2
+    assert alarm.people_seen == 2
+    assert (alarm.video_start_s, alarm.video_end_s) == (10, 51)
+    assert alarm.closest_m == 0.5
     assert manager.flush()
-    assert store.read(count_alarms) == 2
+    assert store.read(count_alarms) == 1
+    stored = store.read(occurrences, alarm.alarm_id)
+    assert [(o.track_id, o.video_start_s, o.ended_at is None) for o in stored] == [
+        (3, 10.0, False),
+        (3, 30.0, False),
+        (11, 50.0, True),
+        (12, 51.0, True),
+    ]
+
+
+def test_one_intruder_seen_by_three_cameras_is_one_incident(manager, store, clock) -> None:
+    zone = {"rule": "after_hours", "subject": "east-gallery", "severity": "high"}
+    (alarm,) = manager.ingest([finding(clock, camera="cam-east", track=4, **zone)])
+    clock.advance(1)
+    assert manager.ingest([finding(clock, camera="cam-corridor", track=1, **zone)]) == []
+    clock.advance(1)
+    assert manager.ingest([finding(clock, camera="cam-west", track=7, **zone)]) == []
+    (incident,) = manager.open_alarms()
+    assert incident.alarm_id == alarm.alarm_id
+    assert incident.zone_wide
+    assert incident.cameras == ("cam-east", "cam-corridor", "cam-west")
+    assert all(manager.is_alarmed(c) for c in incident.cameras)
+    clock.advance(3.5)  # only cam-west still sees them
+    assert manager.ingest([finding(clock, camera="cam-west", track=7, **zone)]) == []
+    manager.tick()
+    (incident,) = manager.open_alarms()
+    assert incident.cameras_now == ("cam-west",)
+    # a protected object's findings stay per camera
+    assert len(manager.ingest([finding(clock, camera="cam-west", subject="night-watch")])) == 1
+
+
+def test_new_activity_on_an_acknowledged_alarm_reflags_it_without_a_new_row(
+    manager, store, clock
+) -> None:
+    (alarm,) = manager.ingest([finding(clock, track=3)])
+    manager.acknowledge(alarm.alarm_id, "monitor-1")
+    clock.advance(1)
+    assert manager.ingest([finding(clock, track=4)]) == []  # risk still present: no re-flag
+    assert not manager.get(alarm.alarm_id).needs_attention
+    clock.advance(10)
+    manager.tick()  # everybody has gone
+    clock.advance(60)
+    assert manager.ingest([finding(clock, track=9)]) == []  # somebody at the painting again
+    flagged = manager.get(alarm.alarm_id)
+    assert flagged.needs_attention
+    assert not flagged.acknowledged  # bold again, sounds again
+    assert flagged.state == AlarmState.ACKNOWLEDGED
+    clock.advance(31)  # nobody looks: it escalates again (high: 30 s)
+    assert [a.escalated for a in manager.tick()] == [True]
+    seen = manager.acknowledge(alarm.alarm_id, "monitor-1")  # A again: seen
+    assert seen.acknowledged
+    assert not seen.needs_attention
+    assert len(manager.open_alarms()) == 1
+    assert events(manager, alarm.alarm_id) == [
+        "raise",
+        "acknowledge",
+        "activity",
+        "escalate",
+        "seen",
+    ]
+
+
+def test_a_slowly_judged_camera_does_not_flicker_between_present_and_cleared(
+    manager, clock
+) -> None:
+    for _ in range(3):  # the pool gets round to this camera every 4 s
+        manager.looked("cam-east", clock.now())
+        clock.advance(4)
+    (alarm,) = manager.ingest([finding(clock, track=3)])
+    for _ in range(5):
+        manager.looked("cam-east", clock.now())
+        clock.advance(4)
+        manager.tick()
+        assert manager.get(alarm.alarm_id).active, "risk cleared while still being found"
+        manager.ingest([finding(clock, track=3)])
+    manager.looked("cam-east", clock.now())
+    clock.advance(11)  # three looks without it
+    manager.tick()
+    assert not manager.get(alarm.alarm_id).active
+
+
+def test_occurrences_and_reflags_latch_across_a_restart(store, clock) -> None:
+    site = load_site(SITE)
+    first = AlarmManager(store, site, clock)
+    (alarm,) = first.ingest([finding(clock, track=3, video_ts=5.0)])
+    first.acknowledge(alarm.alarm_id, "u")
+    clock.advance(20)
+    first.tick()
+    first.ingest([finding(clock, track=8, video_ts=25.0)])
+    assert first.flush()
+    second = AlarmManager(store, site, clock)  # the console restarted
+    (reloaded,) = second.open_alarms()
+    assert reloaded.needs_attention
+    assert [(o.track_id, o.video_start_s) for o in reloaded.occurrences] == [(3, 5.0), (8, 25.0)]
+    clock.advance(31)
+    assert [a.escalated for a in second.tick()] == [True]
+    assert second.flush()
+    third = AlarmManager(store, site, clock)
+    assert third.open_alarms()[0].escalated  # not escalated again after another restart
+    clock.advance(100)
+    third.tick()
+    assert third.flush()
+    kinds = [e.kind.value for e in store.read(alarm_events, alarm.alarm_id)]
+    assert kinds.count("escalate") == 1
