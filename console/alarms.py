@@ -114,13 +114,16 @@ class Occurrence:
     closest_m: float | None = None
     findings: int = 1
     gap_s: float | None = None  # the usual time between its findings (smoothed)
+    condition: str | None = None  # a camera's own alarm: video_loss, frozen, covered, moved
 
     @property
     def open(self) -> bool:
         return self.ended_at is None
 
-    def same_sighting(self, camera_id: str, track_id: int | None) -> bool:
-        return self.camera_id == camera_id and self.track_id == track_id
+    def same_sighting(
+        self, camera_id: str, track_id: int | None, condition: str | None = None
+    ) -> bool:
+        return (self.camera_id, self.track_id, self.condition) == (camera_id, track_id, condition)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +223,15 @@ _Then = Callable[[Alarm, Any], Alarm]
 
 def episode_key(camera_id: str, rule: str, subject_id: str) -> str:
     return f"{camera_id}/{rule}/{subject_id}"
+
+
+def _condition(finding: Finding) -> str | None:
+    """For findings about no person (a camera's own health): which condition, so that video
+    loss folded into an open "covered" alarm is a sighting of its own, kept and stored."""
+    if finding.track_id is not None:
+        return None
+    value = finding.detail.get("condition")
+    return str(value) if value is not None else None
 
 
 def _distance(finding: Finding) -> float | None:
@@ -389,7 +401,8 @@ class AlarmManager:
             (
                 i
                 for i, o in enumerate(occurrences)
-                if o.open and o.same_sighting(finding.camera_id, finding.track_id)
+                if o.open
+                and o.same_sighting(finding.camera_id, finding.track_id, _condition(finding))
             ),
             None,
         )
@@ -403,6 +416,7 @@ class AlarmManager:
                 video_start_s=finding.video_ts,
                 video_end_s=finding.video_ts,
                 closest_m=_distance(finding),
+                condition=_condition(finding),
             )
             occurrences.append(occurrence)
             # the risk had gone and comes back: an acknowledged alarm wants a look again
@@ -469,8 +483,9 @@ class AlarmManager:
         if (finding.at - at).total_seconds() >= self.policy.rearm_s:
             return False
         same = any(
-            o.same_sighting(finding.camera_id, finding.track_id) for o in resolved.occurrences
-        ) or (finding.track_id is None and finding.camera_id in resolved.cameras)
+            o.camera_id == finding.camera_id and o.track_id == finding.track_id
+            for o in resolved.occurrences
+        )
         if not same:
             return False
         self.suppressed += 1
@@ -514,6 +529,7 @@ class AlarmManager:
             video_start_s=finding.video_ts,
             video_end_s=finding.video_ts,
             closest_m=_distance(finding),
+            condition=_condition(finding),
         )
         alarm = Alarm(
             alarm_id,
@@ -582,6 +598,7 @@ class AlarmManager:
                 video_start_s=occurrence.video_start_s,
                 video_end_s=occurrence.video_end_s,
                 closest_m=occurrence.closest_m,
+                condition=occurrence.condition,
             ),
         )
 
@@ -984,6 +1001,7 @@ class AlarmManager:
                     video_start_s=o.video_start_s,
                     video_end_s=o.video_end_s,
                     closest_m=o.closest_m,
+                    condition=o.condition,
                 )
                 for o in self.store.read(stored_alarms.occurrences, record.id)
             )

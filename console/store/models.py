@@ -180,6 +180,7 @@ class Occurrence(Base):
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
     camera_id: Mapped[str] = mapped_column(String(64))
     track_id: Mapped[int | None] = mapped_column(Integer)
+    condition: Mapped[str | None] = mapped_column(String(32))  # a camera's own: video_loss, ...
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     video_start_s: Mapped[float | None] = mapped_column(Float)
