@@ -432,14 +432,17 @@ class AlarmSoundPlayer(QObject):
         output: CueOutput | None = None,
         cache_dir: Path | None = None,
         tick_ms: int = 500,
+        has_output: Callable[[], bool] = _has_audio_output,
         parent: QObject | None = None,
     ) -> None:
+        """`has_output` says whether the machine has an audio output (QtMultimedia's list of
+        devices; a test may say no)."""
         super().__init__(parent)
         self._clock = clock
         self.policy = SoundPolicy(settings)
         self._silent_reason: str | None = None
         self._output: CueOutput = output or SoundEffectOutput(
-            ToneBank(cache_dir), self, on_silent=self._went_silent
+            ToneBank(cache_dir), self, has_output=has_output, on_silent=self._went_silent
         )
         self._was_muted = False
         self._timer = QTimer(self)

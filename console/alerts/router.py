@@ -173,9 +173,11 @@ class AlertRouter:
         secrets_file: Path | None = None,
         retry: RetryPolicy | None = None,
         station: str = "control-room",
+        endpoints: Transports | None = None,
     ) -> None:
         """`report` is called on the delivery threads with each outcome: make it run
-        `delivered(outcome)` on the core thread. `send=False` (replay) sends nothing."""
+        `delivered(outcome)` on the core thread. `send=False` (replay) sends nothing.
+        `endpoints` replaces the transports the site file describes (tests)."""
         self.site = site
         self.clock = clock
         self.station = station
@@ -183,7 +185,10 @@ class AlertRouter:
         self._send = send
         self._listeners: list[NoticeListener] = [listener] if listener else []
         self._places = Places(site)
-        built = transports(site, secrets_file) if send else Transports({}, (), {})
+        if endpoints is not None:
+            built = endpoints
+        else:
+            built = transports(site, secrets_file) if send else Transports({}, (), {})
         self.warnings: tuple[AlertWarning, ...] = (*route_warnings(site), *built.warnings)
         self._retry_for_s = built.retry_for_s
         self._workers: dict[str, tuple[DeliveryWorker, ...]] = {
