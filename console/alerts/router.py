@@ -558,7 +558,15 @@ class AlarmChanges:
         if before is None:
             self.router.alarm_changed(alarm, "raised")
             return
+        if _reflagged(before, alarm):
+            self.router.alarm_changed(alarm, "reflagged")
         if alarm.escalated and not before.escalated:
             self.router.alarm_changed(alarm, "escalated")
-        if alarm.acknowledged and alarm.active and not before.active:
-            self.router.alarm_changed(alarm, "reflagged")
+
+
+def _reflagged(before: Alarm, alarm: Alarm) -> bool:
+    """New activity on an alarm a person had already acknowledged."""
+    flagged = getattr(alarm, "needs_attention", None)
+    if flagged is not None:  # incidents: new activity marks the acknowledged alarm
+        return bool(flagged) and not getattr(before, "needs_attention", False)
+    return str(alarm.state) != "raised" and alarm.active and not before.active
