@@ -121,7 +121,7 @@ class RecordingRouter:
         self.told.append((alarm.alarm_id, what))
 
 
-def test_alarm_changes_tell_raised_escalated_reflagged_and_resolved_once() -> None:
+def test_alarm_changes_tell_raised_escalated_and_resolved_once() -> None:
     router = RecordingRouter()
     reloaded = alarm(9, state=AlarmState.ACKNOWLEDGED, active=False)
     changes = AlarmChanges(router, [reloaded])  # type: ignore[arg-type]
@@ -131,18 +131,44 @@ def test_alarm_changes_tell_raised_escalated_reflagged_and_resolved_once() -> No
     changes(replace(first, escalated=True))
     acknowledged = replace(first, escalated=True, state=AlarmState.ACKNOWLEDGED, active=False)
     changes(acknowledged)
-    changes(replace(acknowledged, active=True))  # the risk is back
     resolved = replace(acknowledged, state=AlarmState.RESOLVED)
     changes(resolved)
     changes(replace(resolved, unsaved=0))  # its writes settling later
     changes(replace(reloaded, escalated=True))  # a reloaded alarm is never "raised"
-    assert router.told == [
-        (1, "raised"),
-        (1, "escalated"),
-        (1, "reflagged"),
-        (1, "resolved"),
-        (9, "escalated"),
-    ]
+    assert router.told == [(1, "raised"), (1, "escalated"), (1, "resolved"), (9, "escalated")]
+
+
+def test_new_activity_on_an_acknowledged_alarm_is_a_reflag(site: Site, tmp_path: Path) -> None:
+    """Through the real alarm manager (and store): raised, escalated, acknowledged, quiet, the
+    person back: re-flagged."""
+    from console.alarms import AlarmManager
+    from console.rules import Finding
+    from console.store import Store
+
+    clock = FakeClock(START)
+    store = Store(f"sqlite:///{tmp_path / 'alarms.db'}", snapshots_dir=tmp_path / "snaps")
+    try:
+        manager = AlarmManager(store, site, clock)
+        router = RecordingRouter()
+        manager.add_listener(AlarmChanges(router, manager.open_alarms()))  # type: ignore[arg-type]
+
+        def seen() -> list[Alarm]:
+            finding = Finding(
+                "proximity", "cam-east", "milkmaid", 3, Severity.HIGH, clock.now(), 1.0, {}
+            )
+            return manager.ingest([finding])
+
+        (raised,) = seen()
+        clock.advance(31)
+        manager.tick()  # unacknowledged past 30 s: escalated
+        manager.acknowledge(raised.alarm_id, "ana")
+        clock.advance(120)
+        manager.tick()  # the risk has gone
+        seen()  # and is back
+        manager.flush()
+    finally:
+        store.close()
+    assert router.told[:3] == [(1, "raised"), (1, "escalated"), (1, "reflagged")]
 
 
 def test_an_unknown_change_is_refused(site: Site) -> None:
