@@ -123,7 +123,8 @@ class EscalationBanner(QFrame):
         background = PALETTE.offline if bad else PALETTE.stalled
         self.setStyleSheet(
             f"#escalationBanner {{ background: {background}; }}"
-            f" QLabel {{ color: {PALETTE.background}; font-weight: bold; }}"
+            f" QLabel {{ color: {PALETTE.background}; background: transparent;"
+            " font-weight: bold; }"
         )
         self.show()
 

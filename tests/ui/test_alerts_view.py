@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from console.alarms import Alarm
 from console.alerts.router import AlertNotice
@@ -91,6 +91,36 @@ def test_the_banner_shows_escalations_in_the_routers_words_until_acknowledged(qt
     assert not banner.isHidden()
     banner.alarm_changed(an_alarm(AlarmState.ACKNOWLEDGED))
     assert banner.isHidden()
+
+
+def test_the_banners_words_are_drawn_on_the_banners_colour_under_the_theme(qtbot) -> None:
+    """The theme paints every widget dark; a banner's label must not hide its words in a dark
+    box on the red (as the storage banner's once did)."""
+    from console.store import StoreHealth
+    from ui.storage_banner import StorageBanner
+    from ui.theme import PALETTE, stylesheet
+
+    escalations = EscalationBanner()
+    escalations.show_notice(notice("failed", "escalated: supervisor NOT paged: MQTT failed"))
+    storage = StorageBanner()
+    storage.show_health(StoreHealth(ok=False, fault="the disk is full", since=START, pending=1))
+    for banner in (escalations, storage):
+        holder = QWidget()
+        holder.setStyleSheet(stylesheet())  # as the application's theme does
+        QVBoxLayout(holder).addWidget(banner)
+        qtbot.addWidget(holder)
+        holder.resize(900, 80)
+        holder.show()
+        QApplication.processEvents()
+        image = banner.grab().toImage()
+        colours = [
+            image.pixelColor(x, y).name()
+            for x in range(0, image.width(), 5)
+            for y in range(0, image.height(), 2)
+        ]
+        dark = colours.count(PALETTE.background) / len(colours)
+        assert dark < 0.4, f"{type(banner).__name__}: {dark:.0%} dark: the words in a dark box"
+        assert colours.count(PALETTE.offline) / len(colours) > 0.5  # red behind the words
 
 
 def test_the_status_line_keeps_warnings_and_the_last_failure_until_a_success(qtbot) -> None:
