@@ -34,6 +34,8 @@ import numpy as np
 
 from console.actions import Action, ActionAnswer, apply_action
 from console.alarms import Alarm, AlarmListener, AlarmManager, AlarmPolicy
+from console.alerts.delivery import DeliveryOutcome
+from console.alerts.router import AlarmChanges, AlertNotice, AlertRouter
 from console.clock import Clock, FakeClock, SystemClock
 from console.core_loop import CoreLoop
 from console.presence import Observation, Presence
@@ -167,6 +169,7 @@ class SiteRuntime:
         on_status: Callable[[StatusChange], None] | None = None,
         on_event: Callable[[PipelineEvent], None] | None = None,
         on_store_health: Callable[[StoreHealth], None] | None = None,
+        on_alert_notice: Callable[[AlertNotice], None] | None = None,
     ) -> None:
         self.site = site
         self.store = store
@@ -200,6 +203,18 @@ class SiteRuntime:
         if replay is not None:
             self.core.expect([camera.id for camera in site.cameras])
         self.alarms.set_on_written(self.core.wake)
+        # -- alerts (console/alerts): gallery and supervisor on their own delivery threads; the
+        # outcomes come back as core jobs, and the router audits on the core thread alone
+        self.alerts = AlertRouter(
+            site,
+            self.clock,
+            audit_log=store,
+            report=self._alert_outcome,
+            listener=on_alert_notice,
+            send=replay is None,  # a replay pages nobody
+        )
+        self.alarms.add_listener(AlarmChanges(self.alerts, self.alarms.open_alarms()))
+        # -- end alerts
         store.add_fault_listener(self._store_health_changed)
         scheduler = SchedulerConfig()
         if replay is not None:  # every published frame is due at once
@@ -227,17 +242,21 @@ class SiteRuntime:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.alerts.start()  # alerts
         self.core.start()
+        self.core.post(self.alerts.announce_start)  # alerts: what goes nowhere, audited
         try:
             self.pipeline.start()
         except BaseException:
             self.core.stop()
+            self.alerts.stop()  # alerts
             raise
 
     def stop(self) -> None:
         """Stop the cameras first (no more frames), then the core after the jobs already posted;
         then wait for the alarm writes handed out (see `Store.close` for what a fault leaves)."""
         self.pipeline.stop()
+        self.alerts.stop()  # alerts: their outcomes are audited by the core, still running
         self.core.stop()
         self.store.remove_fault_listener(self._store_health_changed)
         self.alarms.flush(timeout_s=10.0)
@@ -295,6 +314,20 @@ class SiteRuntime:
         self.core.post(hand_over).add_done_callback(not_posted)
         return written
 
+    def alert_event(self, kind: str, text: str) -> Future[None]:
+        """Page the supervisor about the console (any thread): `alerts.control_room_event` on
+        the core thread, e.g. ("operator_check_unanswered", "nobody answered ...")."""
+        return self.core.post(lambda: self.alerts.control_room_event(kind, text))
+
+    def _alert_outcome(self, outcome: DeliveryOutcome) -> None:
+        """From a delivery thread: the router hears of it on the core thread."""
+
+        def lost(posted: Future[None]) -> None:
+            if posted.exception() is not None:
+                log.error("alert outcome not recorded (the core stopped): %s", outcome)
+
+        self.core.post(lambda: self.alerts.delivered(outcome)).add_done_callback(lost)
+
     @property
     def audit_log(self) -> AuditThroughCore:
         """What `OperatorCheck` and other views write audit rows to (`write(AppendAudit)`)."""
@@ -330,12 +363,18 @@ class SiteRuntime:
         if health.fault is not None:
             if began is None:
                 log.error("storage fault: %s (%d writes waiting)", health.fault, health.pending)
+                self.alerts.control_room_event(  # alerts: the supervisor hears of it
+                    "storage_fault", "alarms are not being stored at the console (storage fault)"
+                )
             self._store_fault = health if began is None else replace(began, fault=health.fault)
         elif began is not None:
             self._store_fault = None
             until = datetime.now(UTC)  # the disk's time, as the store's `since`
             lasted_s = (until - began.since).total_seconds() if began.since else None
             log.warning("storage fault cleared after %s s: %s", lasted_s, began.fault)
+            self.alerts.control_room_event(  # alerts
+                "storage_fault_cleared", "storage at the console is back"
+            )
             self.store.write(
                 AppendAudit(
                     user=SYSTEM_USER,

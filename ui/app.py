@@ -100,6 +100,7 @@ def _open_console(
                 options,
                 on_alarm=bridge.on_alarm,
                 on_store_health=bridge.on_store_health,
+                on_alert_notice=bridge.on_alert_notice,
                 **bridge.callbacks(),
             )
         except SiteRunError as exc:

@@ -17,10 +17,10 @@ refusal) arrives on the GUI thread as `action_answered`. Nothing on the GUI thre
 core or the store.
 
 Only small objects cross (TrackedFrame, StatusChange, PipelineEvent, Alarm, ActionAnswer,
-StoreHealth), never pixels. Tracks are coalesced per camera: when the GUI thread is busy, a newer
-TrackedFrame of a camera replaces the one still waiting (counted in `tracks_superseded`), so a
-slow frame never builds a queue of stale boxes. Status changes, events, alarms, answers and
-storage faults are all delivered, in order.
+StoreHealth, AlertNotice), never pixels. Tracks are coalesced per camera: when the GUI thread is
+busy, a newer TrackedFrame of a camera replaces the one still waiting (counted in
+`tracks_superseded`), so a slow frame never builds a queue of stale boxes. Status changes,
+events, alarms, answers, storage faults and alert notices are all delivered, in order.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ class PipelineBridge(QObject):
     alarm_changed = Signal(Alarm)  # raised, folded into, handled, stored, escalated
     action_answered = Signal(ActionAnswer)  # the core's answer to a posted action
     store_health_changed = Signal(StoreHealth)  # a storage fault started, changed or cleared
+    alert_notice = Signal(object)  # AlertNotice: what became of a gallery alert or a page
 
     # internal: emitted in the caller's thread, received on the GUI thread (queued)
     _tracks_waiting = Signal()
@@ -72,6 +73,7 @@ class PipelineBridge(QObject):
     _alarm_in = Signal(Alarm)
     _answer_in = Signal(ActionAnswer)
     _health_in = Signal(StoreHealth)
+    _notice_in = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         app = QCoreApplication.instance()
@@ -100,6 +102,7 @@ class PipelineBridge(QObject):
         self._alarm_in.connect(self._deliver_alarm, queued)
         self._answer_in.connect(self._deliver_answer, queued)
         self._health_in.connect(self._deliver_health, queued)
+        self._notice_in.connect(self._deliver_notice, queued)
 
     # -- callbacks: safe to call from any thread ---------------------------------------------
 
@@ -132,6 +135,11 @@ class PipelineBridge(QObject):
     def on_store_health(self, health: StoreHealth) -> None:
         if self._accepting():
             self._health_in.emit(health)
+
+    def on_alert_notice(self, notice: object) -> None:
+        """`SiteRuntime(on_alert_notice=...)`: the alert router's news (the core thread)."""
+        if self._accepting():
+            self._notice_in.emit(notice)
 
     # -- actions: from the GUI thread to the core, answers back --------------------------------
 
@@ -226,6 +234,11 @@ class PipelineBridge(QObject):
     def _deliver_health(self, health: StoreHealth) -> None:
         if not self._closed:
             self.store_health_changed.emit(health)
+
+    @Slot(object)
+    def _deliver_notice(self, notice: object) -> None:
+        if not self._closed:
+            self.alert_notice.emit(notice)
 
     @property
     def outstanding(self) -> int:

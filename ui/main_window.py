@@ -26,6 +26,7 @@ from console.operator_check import OperatorCheck, OperatorCheckEvent
 from console.runtime import SiteRuntime
 from console.store import StoreHealth
 from ui.alarm_queue import AlarmQueueView
+from ui.alerts_view import AlertsView
 from ui.bridge import PipelineBridge
 from ui.floor_plan_view import FloorPlanView
 from ui.focus_wall_view import FocusWallView, float_on_screen
@@ -122,6 +123,15 @@ class ConsoleWindow(QMainWindow):
         )
         self.operator_check.escalated.connect(self._operator_unanswered)
 
+        # -- alerts (ui/alerts_view.py): escalations in a banner, NO SOUND and routes that go
+        # nowhere in the status line, the still-there check's page to the supervisor
+        self.alerts_view = AlertsView(runtime, bridge, self.sound, parent=self)
+        column.insertWidget(1, self.alerts_view.banner)
+        self.statusBar().addPermanentWidget(self.alerts_view.status_line)
+        self.alerts_view.follow_operator_check(self.operator_check)
+        self.alerts_view.message.connect(self._message)
+        # -- end alerts
+
         # the one door: the runtime's alarms arrive through the bridge, on this thread
         bridge.alarm_changed.connect(self._on_alarm_changed)
         self.queue.message.connect(self._message)
@@ -200,7 +210,7 @@ class ConsoleWindow(QMainWindow):
         self.statusBar().showMessage(text, 8000)
 
     def _operator_unanswered(self, event: OperatorCheckEvent) -> None:
-        self._message("Nobody answered the “still there?” check: escalated to the supervisor")
+        self._message("Nobody answered the “still there?” check: escalated")
         log.warning("operator check unanswered: %s", event)
 
     # -- what the monitor does -----------------------------------------------------------------
@@ -263,6 +273,7 @@ class ConsoleWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.health.stop()
+        self.alerts_view.close()  # alerts
         self.operator_check.close()
         self.sound.close()
         for view in (

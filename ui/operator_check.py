@@ -7,7 +7,9 @@ answer, and after an escalation says so in words (and a mark), not only in colou
 
 `OperatorCheckController` drives the policy from a one-second timer on the GUI thread, shows and
 hides the prompt, forwards the answer, and re-emits the policy's events as Qt signals for the
-main window (sound, supervisor notice):
+main window (sound; `escalated` is what pages the supervisor, through the runtime's alert router,
+and the router's notice comes back to `show_escalation_outcome`, so the prompt never claims a
+page that was not acknowledged):
 
     check = OperatorCheck(site, SystemClock(), store, settings=settings)
     controller = OperatorCheckController(check, user=lambda: session.user, parent=window)
@@ -54,6 +56,7 @@ class StillTherePrompt(QDialog):
         self.setWindowFlag(Qt.WindowType.WindowCloseButtonHint, False)
         self._pending = False
         self._escalated = False
+        self._outcome = ""
         key_text = key.toString(QKeySequence.SequenceFormat.NativeText)
 
         self._headline = QLabel("Still there?", self)
@@ -110,7 +113,7 @@ class StillTherePrompt(QDialog):
 
     def ask(self, prompt_id: int, seconds_left: float) -> None:
         """Show the prompt (without stealing the keyboard from an operator typing a note)."""
-        self._pending, self._escalated = True, False
+        self._pending, self._escalated, self._outcome = True, False, ""
         self._headline.setText("Still there?")
         self.setProperty("escalated", False)
         self.set_countdown(seconds_left)
@@ -125,7 +128,7 @@ class StillTherePrompt(QDialog):
             return
         self._detail.setText(
             f"Night check: please confirm you are at the console.\n"
-            f"Answer within {format_countdown(seconds_left)}, or the supervisor is notified."
+            f"Answer within {format_countdown(seconds_left)}, or it is escalated."
         )
 
     def mark_escalated(self) -> None:
@@ -133,13 +136,24 @@ class StillTherePrompt(QDialog):
             return
         self._escalated = True
         self._headline.setText("⚠ NOT ANSWERED: still there?")
-        self._detail.setText(
-            "The check was not answered in time: the supervisor has been notified.\n"
-            "Confirm now that you are at the console."
-        )
+        self._show_escalated()
         self.setProperty("escalated", True)
         self.style().unpolish(self)
         self.style().polish(self)
+
+    def show_escalation_outcome(self, text: str) -> None:
+        """What became of the escalation, in the alert router's words ('supervisor paged via
+        MQTT at 02:14:07', 'NO supervisor destination configured — only this console knows')."""
+        self._outcome = text
+        if self._pending and self._escalated:
+            self._show_escalated()
+
+    def _show_escalated(self) -> None:
+        outcome = f" — {self._outcome}" if self._outcome else ""
+        self._detail.setText(
+            f"The check was not answered in time: escalated{outcome}.\n"
+            "Confirm now that you are at the console."
+        )
 
     def withdraw(self) -> None:
         """Hide without an answer (the museum opened, or the check was switched off)."""

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None = None) -> int:
     """Watch a site without a window until Ctrl-C or SIGTERM; alarms and camera states printed."""
     from console.alarms import Alarm
+    from console.alerts.router import AlertNotice
     from console.runtime import SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
     from console.store import Store, StoreError, StoreHealth
@@ -96,6 +97,14 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
         else:
             print("storage is back: the waiting writes are stored", file=sys.stderr, flush=True)
 
+    def on_alert_notice(notice: AlertNotice) -> None:
+        # what became of gallery alerts and supervisor pages, in the router's words
+        if notice.state == "warning":
+            print(f"ALERTS: {notice.text}", file=sys.stderr, flush=True)
+        elif notice.final:
+            about = f"{notice.about}: " if notice.about else ""
+            print(f"alert {about}{notice.text}", flush=True)
+
     def on_status(change: StatusChange) -> None:
         print(
             f"camera {change.camera_id} {change.status}: {mask_credentials(change.reason)}",
@@ -118,6 +127,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
                 on_alarm=on_alarm,
                 on_status=on_status,
                 on_store_health=on_store_health,
+                on_alert_notice=on_alert_notice,
             )
             print(
                 f"watching {len(site.cameras)} camera(s) of {site.site.name}; Ctrl-C stops",
