@@ -421,6 +421,14 @@ class AccountBook:
         log.info("%s handed %s over to %s", current.user, station, account.name)
         return signed
 
+    def end_sessions(self, reason: str) -> None:
+        """The console stops: every shift open at it ends (locked ones too)."""
+        now = self.clock.now()
+        for station, s in list(self._sessions.items()):
+            if s.shift:
+                del self._sessions[station]
+                self._write(SignOut(s.user, station, reason, at=now))
+
     def start_service(self, station: str) -> SignedIn:
         """`--headless`: the console runs as `SERVICE_USER`, which may do nothing a person asks."""
         account = Account(SERVICE_USER, Role.SERVICE, created_by=SYSTEM_USER)

@@ -231,9 +231,11 @@ class SiteRuntime:
             raise
 
     def stop(self) -> None:
-        """Stop the cameras first (no more frames), then the core after the jobs already posted;
-        then wait for the alarm writes handed out (see `Store.close` for what a fault leaves)."""
+        """Stop the cameras first (no more frames), then the core after the jobs already posted
+        (the shifts still open at this console end); then wait for the alarm writes handed out
+        (see `Store.close` for what a fault leaves)."""
         self.pipeline.stop()
+        self.core.post(lambda: self.accounts.end_sessions("the console stopped"))
         self.core.stop()
         self.store.remove_fault_listener(self._store_health_changed)
         self.alarms.flush(timeout_s=10.0)
