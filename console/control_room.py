@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from console.accounts import AccountBook, SignedIn, SignInRefused
-from console.actions import Action, ActionAnswer
+from console.actions import Action, ActionAnswer, AlarmAction
 from console.clock import Clock
 from console.passwords import PASSWORDS, PasswordHashing
 from console.roles import PermissionRefused
@@ -126,8 +126,6 @@ class ControlRoom:
     # -- the one door --------------------------------------------------------------------------
 
     def apply(self, action: Action) -> ActionAnswer:
-        from console.alarms import Alarm, IllegalTransition
-
         user = str(getattr(action, "user", "?"))
         try:
             act = getattr(type(action), "act", _UNDECLARED)
@@ -147,10 +145,10 @@ class ControlRoom:
         except PermissionRefused as exc:
             self._refused(action, exc)
             return ActionAnswer(action, None, exc.reason, code=exc.code)
-        except (IllegalTransition, StoreError, KeyError, ValueError) as exc:
+        except (StoreError, KeyError, ValueError) as exc:  # IllegalTransition is a ValueError
             text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             return ActionAnswer(action, None, text, code="refused")
-        alarm = value if isinstance(value, Alarm) else None
+        alarm = value if isinstance(action, AlarmAction) else None
         return ActionAnswer(action, alarm, value=value)
 
     def _refused(self, action: Action, refused: PermissionRefused) -> None:

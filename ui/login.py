@@ -13,7 +13,6 @@ another person signs in, which ends the locked shift).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -53,12 +52,9 @@ class SignInPanel(QWidget):
         self._busy = False
 
         title = QLabel("Nightwatch")
-        font = QFont(title.font())
-        font.setPointSizeF(font.pointSizeF() * 2.0)
-        font.setBold(True)
-        title.setFont(font)
+        title.setObjectName("signInTitle")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.place_label = QLabel(f"{site_name} · console {station}")
+        self.place_label = QLabel(f"{site_name} · {station}")
         self.place_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.place_label.setStyleSheet(f"color: {PALETTE.muted};")
         self.heading = QLabel()
@@ -96,6 +92,8 @@ class SignInPanel(QWidget):
         box.setStyleSheet(
             f"#signInBox {{ background: {PALETTE.surface}; border: 1px solid "
             f"{PALETTE.border}; border-radius: 6px; }}"
+            "#signInBox QLabel { background: transparent; }"
+            "#signInTitle { font-size: 20pt; font-weight: bold; }"
         )
         column = QVBoxLayout(box)
         column.setContentsMargins(28, 24, 28, 24)
@@ -216,22 +214,26 @@ class LockBar(QFrame):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.password_edit = _password_field("password to unlock")
-        self.password_edit.setMaximumWidth(260)
+        self.password_edit.setMinimumWidth(160)
+        self.password_edit.setPlaceholderText("password")
         self.password_edit.returnPressed.connect(self.submit)
         self.unlock_button = QPushButton("Unlock")
         self.unlock_button.clicked.connect(self.submit)
         self.switch_button = QPushButton("Sign in as someone else")
         self.switch_button.clicked.connect(self.switch_user_requested)
         self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(f"color: {PALETTE.offline};")
         self.error_label.setVisible(False)
-        layout = QHBoxLayout(self)
+        controls = QHBoxLayout()
+        controls.addWidget(self.password_edit, 1)
+        controls.addWidget(self.unlock_button)
+        controls.addWidget(self.switch_button)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
-        layout.addWidget(self.label, 1)
+        layout.addWidget(self.label)
+        layout.addLayout(controls)
         layout.addWidget(self.error_label)
-        layout.addWidget(self.password_edit)
-        layout.addWidget(self.unlock_button)
-        layout.addWidget(self.switch_button)
         self.hide()
 
     @property
@@ -240,7 +242,7 @@ class LockBar(QFrame):
 
     def show_locked(self, user: str) -> None:
         self.label.setText(
-            f"🔒 Locked. The cameras and alarms stay live; acting on them needs {user}'s password."
+            f"LOCKED. The cameras and alarms stay live; acting on them needs {user}'s password."
         )
         self.error_label.setVisible(False)
         self.password_edit.clear()

@@ -400,7 +400,7 @@ class ConsoleWindow(QMainWindow):
         for action, act in zip(self.queue.alarm_actions, ALARM_ACTS, strict=True):
             action.setVisible(signed is None or signed.may(act))
             action.setEnabled(acting and signed is not None and signed.may(act))
-        self._alarm_menu.menuAction().setVisible(signed is None or signed.may(Act.WATCH))
+        self._alarm_menu.menuAction().setVisible(signed is not None and signed.may(Act.WATCH))
         for dock in (self.focus_dock, self.queue_dock, self.plan_dock, self.health_dock):
             dock.toggleViewAction().setEnabled(watching)
         self.shift_menu.menuAction().setVisible(signed is not None)

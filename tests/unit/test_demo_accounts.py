@@ -37,4 +37,4 @@ def test_demo_accounts_are_made_once_and_sign_in(tmp_path: Path) -> None:
             assert signed.ok, signed.refusal
             assert signed.value.role == Role(role)
             assert f"{name} / {password}" in demo_accounts_notice()
-            assert f"`{name}` / `{password}`" in readme
+            assert f"| `{name}` | {role} | `{password}` |" in readme
