@@ -291,9 +291,9 @@ class AccountBook:
                 return self.unlock(current.user, password, station)
             return current
         if current is not None and not current.locked and current.shift:
-            raise SignInRefused(
-                name, f"{current.user} is signed in at this console: they sign out first"
-            )
+            reason = f"{current.user} is signed in at this console: they sign out first"
+            self._audit(name[:64], "login.refused", station, {"reason": reason})
+            raise SignInRefused(name, reason)
         account = self._check_password(name, password, station, "login")
         now = self.clock.now()
         if current is not None:  # a locked console taken over

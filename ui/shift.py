@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -153,7 +154,7 @@ class ShiftDesk(QObject):
         if answer.ok or session is None or getattr(answer.action, "user", None) != session.user:
             return
         if answer.code == "locked" and not session.locked:
-            self._set_session(SignedIn(**{**_fields(session), "locked": True}))
+            self._set_session(replace(session, locked=True))
         elif answer.code in ("signed_out", "disabled"):
             self.session = None
             self.signed_out.emit(answer.refusal or "signed out")
@@ -187,10 +188,6 @@ class ShiftDesk(QObject):
         self.signed_in.emit(signed)
         if signed.locked != was_locked:
             self.lock_changed.emit(signed.locked)
-
-
-def _fields(signed: SignedIn) -> dict[str, object]:
-    return {name: getattr(signed, name) for name in SignedIn.__dataclass_fields__}
 
 
 class InactivityLock(QObject):
