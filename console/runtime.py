@@ -9,8 +9,10 @@ Three threads meet here, and none waits for another:
 - the pipeline's dispatch thread hands each tracked frame to the core's mailbox (newest wins per
   camera) and to the window, and moves on;
 - the core thread (`console.core_loop`) judges frames (presence, rules, alarms), runs the actions
-  people post (`post(Acknowledge(...))`), and ticks once a second (escalation, camera health of
-  silent cameras, which cameras are alarmed and so detected more often);
+  people post (`post(Acknowledge(...))`) through the service layer (`console.control_room`: the
+  role table, against the core's own record of accounts), and ticks once a second
+  (escalation, camera health of silent cameras, which cameras are alarmed and so detected more
+  often);
 - the store's writer thread writes what the alarm manager hands it, and its answers are folded
   back on the core thread.
 
@@ -32,11 +34,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from console.actions import Action, ActionAnswer, apply_action
+from console.accounts import AccountBook
+from console.actions import Action, ActionAnswer, answer_when_ready
 from console.alarms import Alarm, AlarmListener, AlarmManager, AlarmPolicy
 from console.alerts.delivery import DeliveryOutcome
 from console.alerts.router import AlarmChanges, AlertNotice, AlertRouter
 from console.clock import Clock, FakeClock, SystemClock
+from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
 from console.presence import Observation, Presence
 from console.rules import Finding, camera_health, evaluate_camera
@@ -185,6 +189,8 @@ class SiteRuntime:
             listener=on_alarm,
             replay=replay is not None,
         )
+        # the service layer: the role table checked against the core's own record of accounts
+        self.room = ControlRoom.load(store, self.clock, alarms=self.alarms)
         self._on_tracks = on_tracks
         self._on_status = on_status
         self._on_event = on_event
@@ -253,9 +259,11 @@ class SiteRuntime:
             raise
 
     def stop(self) -> None:
-        """Stop the cameras first (no more frames), then the core after the jobs already posted;
-        then wait for the alarm writes handed out (see `Store.close` for what a fault leaves)."""
+        """Stop the cameras first (no more frames), then the core after the jobs already posted
+        (the shifts still open at this console end); then wait for the alarm writes handed out
+        (see `Store.close` for what a fault leaves)."""
         self.pipeline.stop()
+        self.core.post(lambda: self.accounts.end_sessions("the console stopped"))
         self.alerts.stop()  # alerts: their outcomes are audited by the core, still running
         self.core.stop()
         self.store.remove_fault_listener(self._store_health_changed)
@@ -286,10 +294,31 @@ class SiteRuntime:
 
     # -- what people ask (any thread) ----------------------------------------------------------
 
+    @property
+    def accounts(self) -> AccountBook:
+        """The core's record of accounts and sessions (changed on the core thread only; read
+        `accounts.has_accounts` from any thread)."""
+        return self.room.accounts
+
     def post(self, action: Action) -> Future[ActionAnswer]:
-        """Apply an operator's action on the core thread; the future holds the answer (the alarm
-        as it is now, or the refusal in words)."""
-        return self.core.post(lambda: apply_action(action, self.alarms))
+        """Apply a person's action on the core thread through the service layer (role table,
+        refusals audited); the future holds the answer (the alarm as it is now, another value,
+        or the refusal in words), once any read or write it handed to the store is done."""
+        answer: Future[ActionAnswer] = Future()
+
+        def relay(ready: Future[ActionAnswer]) -> None:
+            answer.set_result(ready.result())
+
+        def run() -> None:
+            answer_when_ready(self.room.apply(action)).add_done_callback(relay)
+
+        def not_run(posted: Future[None]) -> None:
+            error = posted.exception()
+            if error is not None and not answer.done():
+                answer.set_exception(error)
+
+        self.core.post(run).add_done_callback(not_run)
+        return answer
 
     def write_audit(self, task: AppendAudit) -> Future[object]:
         """Queue an audit row from any thread without touching the store there: the core hands

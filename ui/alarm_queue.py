@@ -571,6 +571,10 @@ class AlarmQueueView(QWidget):
         """The "Alarm" menu with the queue's actions (owned by the queue)."""
         return self._menu
 
+    def set_user(self, user: str) -> None:
+        """Who acts from now on (the console's signed-in user; a hand-over changes it)."""
+        self._user = user
+
     # -- contents
 
     @Slot(Alarm)

@@ -12,9 +12,15 @@ and the router's notice comes back to `show_escalation_outcome`, so the prompt n
 page that was not acknowledged):
 
     check = OperatorCheck(site, SystemClock(), store, settings=settings)
-    controller = OperatorCheckController(check, user=lambda: session.user, parent=window)
+    controller = OperatorCheckController(
+        check, user=lambda: session.user, post=desk_post, parent=window
+    )
     controller.escalated.connect(sound.escalation)
     controller.start()          # ... controller.stop() on shutdown
+
+With `post`, the answer is an action (`AnswerStillThere`) for the core's service layer, which
+checks that the user may answer (signed in, console unlocked); when it refuses, the window
+calls `ask_again(reason)` and the prompt comes back with the reason.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from console.actions import Action, AnswerStillThere
 from console.operator_check import CheckState, OperatorCheck, OperatorCheckEvent
 
 log = logging.getLogger(__name__)
@@ -155,6 +162,10 @@ class StillTherePrompt(QDialog):
             "Confirm now that you are at the console."
         )
 
+    def add_reason(self, reason: str) -> None:
+        """Why the last answer did not count (in words, under the detail)."""
+        self._detail.setText(f"{self._detail.text()}\n⚠ Not counted: {reason}")
+
     def withdraw(self) -> None:
         """Hide without an answer (the museum opened, or the check was switched off)."""
         self._pending = False
@@ -206,10 +217,12 @@ class OperatorCheckController(QObject):
         prompt_parent: QWidget | None = None,
         tick_ms: int = TICK_MS,
         parent: QObject | None = None,
+        post: Callable[[Action], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.check = check
         self._user = user
+        self._post = post
         self.prompt = StillTherePrompt(prompt_parent)
         self.prompt.answered.connect(self._on_answered)
         self._timer = QTimer(self)
@@ -269,4 +282,17 @@ class OperatorCheckController(QObject):
     @Slot()
     def _on_answered(self) -> None:
         user = self._user() if callable(self._user) else self._user
-        self.check.answer(user)
+        if self._post is not None:
+            self._post(AnswerStillThere(self.check, user))
+        else:
+            self.check.answer(user)
+
+    def ask_again(self, reason: str) -> None:
+        """The answer was refused (nobody signed in, the console locked): the prompt is back,
+        saying why, until it is answered."""
+        if self._closed or self.check.state not in (CheckState.PROMPTING, CheckState.ESCALATED):
+            return
+        self.prompt.ask(self.check.prompt_id, self.check.deadline_in_s() or 0.0)
+        if self.check.state == CheckState.ESCALATED:
+            self.prompt.mark_escalated()
+        self.prompt.add_reason(reason)

@@ -2,7 +2,8 @@
 
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
-(`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `audit`. Every
+(`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `incidents`,
+`audit`. Every
 public name is re-exported here except the query `console.store.snapshots.snapshots`, which would
 hide its own module.
 """
@@ -36,8 +37,10 @@ from console.store.audit import (
     verify_chain,
 )
 from console.store.config_changes import (
+    ChangeConsoleSetting,
     ConfigChangeRecord,
     RecordConfigChange,
+    console_settings,
     list_config_changes,
 )
 from console.store.engine import FaultListener, Store, default_database_url
@@ -51,6 +54,14 @@ from console.store.errors import (
     StoreWriteError,
 )
 from console.store.faults import CloseReport, StoreHealth
+from console.store.incidents import (
+    Escalation,
+    ExportIncidents,
+    ExportReceipt,
+    Incident,
+    ReadEscalations,
+    ReadIncidents,
+)
 from console.store.migrations import upgrade_to_head
 from console.store.models import AlarmState, EventKind, Outcome, Role
 from console.store.snapshots import (
@@ -62,13 +73,23 @@ from console.store.snapshots import (
 )
 from console.store.staff import (
     AddUser,
+    BackoffRecord,
+    ChangeUser,
+    CredentialRecord,
     EndShift,
+    HandOverShift,
     ShiftRecord,
+    SignIn,
+    SignInFailed,
+    SignOut,
     StartShift,
     UserRecord,
+    account_credentials,
     get_user,
     list_shifts,
     list_users,
+    login_backoffs,
+    user_key,
 )
 from console.store.tasks import SYSTEM_USER, StoreFiles, WriteTask
 
@@ -84,23 +105,37 @@ __all__ = [
     "AppendAudit",
     "AuditEntry",
     "AuditVerification",
+    "BackoffRecord",
     "ChangeAlarmState",
+    "ChangeConsoleSetting",
+    "ChangeUser",
     "CloseReport",
     "ConfigChangeRecord",
+    "CredentialRecord",
     "DispatchRecord",
     "EndShift",
+    "Escalation",
     "EventKind",
+    "ExportIncidents",
+    "ExportReceipt",
     "FaultListener",
+    "HandOverShift",
+    "Incident",
     "OccurrenceRecord",
     "Outcome",
     "PurgeExpiredSnapshots",
     "RaiseAlarm",
+    "ReadEscalations",
+    "ReadIncidents",
     "RecordArrival",
     "RecordConfigChange",
     "RecordDispatch",
     "RecordOccurrence",
     "Role",
     "ShiftRecord",
+    "SignIn",
+    "SignInFailed",
+    "SignOut",
     "SnapshotRecord",
     "StaleStateError",
     "StartShift",
@@ -114,8 +149,10 @@ __all__ = [
     "StoreWriteError",
     "UserRecord",
     "WriteTask",
+    "account_credentials",
     "alarm_events",
     "audit_entries",
+    "console_settings",
     "count_alarms",
     "default_database_url",
     "dispatches",
@@ -127,10 +164,12 @@ __all__ = [
     "list_config_changes",
     "list_shifts",
     "list_users",
+    "login_backoffs",
     "next_alarm_id",
     "occurrences",
     "open_alarms",
     "upgrade_to_head",
+    "user_key",
     "verify_chain",
     "verify_snapshot",
 ]

@@ -25,8 +25,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 from console.actions import apply_action
 from console.alarms import Alarm, AlarmManager
 from console.clock import FakeClock
+from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
+from console.roles import Role
 from console.rules import Finding
+from console.shift_actions import LogIn
 from console.site_file import Site, load_site
 from console.store import (
     AlarmState,
@@ -37,6 +40,7 @@ from console.store import (
     get_alarm,
     verify_chain,
 )
+from tests.people import QUICK_HASHING, enroll, password_of
 from ui.alarm_queue import (
     CAMERA,
     ESCALATION,
@@ -109,7 +113,11 @@ class Desk:
         self.bridge = bridge
         self.core = CoreLoop(lambda _frame: None, lambda: None, after_each=manager.settle)
         manager.set_on_written(self.core.wake)
-        bridge.serve(lambda action: self.core.post(lambda: apply_action(action, manager)))
+        # the service layer the console uses, with the monitor signed in at this desk
+        enroll(manager.store, USER, Role.OPERATOR)
+        room = ControlRoom.load(manager.store, manager.clock, alarms=manager, hashing=QUICK_HASHING)
+        assert room.apply(LogIn(USER, password_of(USER), "test-desk")).ok
+        bridge.serve(lambda action: self.core.post(lambda: apply_action(action, room)))
 
     def settle(self) -> None:
         """Every action answered and shown, every write on disk and folded back in."""

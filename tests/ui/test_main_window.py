@@ -1,5 +1,6 @@
 """The whole console window on a real runtime: real capture and detector processes, real
-footage of people walking (vtest.avi), the rules, a real SQLite store, pytest-qt offscreen."""
+footage of people walking (vtest.avi), the rules, a real SQLite store, pytest-qt offscreen. The
+monitor signs in through the real sign-in screen, and every stored step carries their name."""
 
 from __future__ import annotations
 
@@ -13,10 +14,25 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from console.actions import Acknowledge
+from console.passwords import PasswordHashing
+from console.roles import Role
+from console.rules import Finding
 from console.runtime import RuntimeOptions, SiteRuntime
+from console.severity import Severity
 from console.site_file import load_site
-from console.store import AlarmState, Outcome, Store, alarm_events, dispatches, get_alarm
+from console.store import (
+    AlarmState,
+    Outcome,
+    Store,
+    alarm_events,
+    audit_entries,
+    dispatches,
+    get_alarm,
+    list_shifts,
+)
 from inference.worker_pool import DetectorSpec
+from tests.people import enroll, password_of
 from tests.sites import courtyard_site
 from tests.ui.conftest import flush_deleted
 from ui.bridge import PipelineBridge
@@ -43,6 +59,7 @@ def site_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def console(site_file: Path, tmp_path: Path, qapp) -> Iterator[ConsoleWindow]:
     store = Store(f"sqlite:///{tmp_path / 'alarms.db'}")
+    enroll(store, "night-monitor", Role.OPERATOR, hashing=PasswordHashing())  # OWASP's cost
     bridge = PipelineBridge()
     options = RuntimeOptions(detector=DetectorSpec("ssdlite"), cpu_workers=1)
     runtime = SiteRuntime(
@@ -51,7 +68,7 @@ def console(site_file: Path, tmp_path: Path, qapp) -> Iterator[ConsoleWindow]:
     bridge.serve(runtime.post)
     settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
     runtime.start()
-    window = ConsoleWindow(runtime, bridge, user="night-monitor", settings=settings)
+    window = ConsoleWindow(runtime, bridge, station="desk-1", settings=settings)
     try:
         window.show()
         yield window
@@ -74,6 +91,18 @@ def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
             return True
         time.sleep(0.02)
     return condition()
+
+
+def sign_in(console: ConsoleWindow, name: str, password: str) -> None:
+    """Type name and password into the sign-in screen and press Return, as a monitor does."""
+    panel = console.sign_in_panel
+    assert console.pages.currentWidget() is panel
+    QTest.keyClicks(panel.name_edit, name)
+    QTest.keyClick(panel.name_edit, Qt.Key.Key_Return)  # on to the password
+    QTest.keyClicks(panel.password_edit, password)
+    QTest.keyClick(panel.password_edit, Qt.Key.Key_Return)
+    assert wait_until(lambda: console.desk.waiting == 0, 30)
+    assert wait_until(lambda: console.pages.currentIndex() == console.WATCH_PAGE, 10)
 
 
 def key(widget, code: Qt.Key, console: ConsoleWindow | None = None) -> None:
@@ -111,6 +140,15 @@ def test_console_from_live_cameras_to_a_resolved_alarm(
     # the test reads what was stored through a reader of its own, not the console's store
     store = Store(runtime.store.url, read_only=True)
     request.addfinalizer(store.close)
+    # the console opens on the sign-in screen: no wall, no alarm queue until someone signs in
+    assert console.pages.currentIndex() == console.SIGN_IN_PAGE
+    assert console.queue_dock.isHidden()
+    assert console.queue.acknowledge_action.isEnabled() is False
+    sign_in(console, "night-monitor", password_of("night-monitor").reveal())
+    assert console.user == "night-monitor"
+    assert "night-monitor (operator)" in console.windowTitle()
+    assert console.queue.acknowledge_action.isEnabled()
+    assert not console.supervisor_menu.menuAction().isVisible()  # an operator's console
     # the wall fills from the real rings
     tile = console.wall.tile("cam-path")
     assert wait_until(lambda: tile.counters.painted > 0, 60)
@@ -166,6 +204,10 @@ def test_console_from_live_cameras_to_a_resolved_alarm(
     assert kinds[:1] == ["raise"]
     assert kinds[-4:] == ["acknowledge", "dispatch", "arrive", "resolve"]
     assert {e.user for e in store.read(alarm_events, alarm.alarm_id)[1:]} == {"night-monitor"}
+    (shift,) = store.read(list_shifts, user="night-monitor")
+    assert (shift.station, shift.ended_at) == ("desk-1", None)
+    signed = [(e.user, e.action) for e in store.read(audit_entries) if e.user == "night-monitor"]
+    assert signed[:2] == [("night-monitor", "login"), ("night-monitor", "console.watch")]
 
     # detection, the GUI and the disk never wait on each other: neither the pipeline's dispatch
     # thread nor the GUI thread ever called the console's store; the core did all the writing
@@ -173,6 +215,7 @@ def test_console_from_live_cameras_to_a_resolved_alarm(
 
 
 def test_layout_and_focus_wall_size_persist(console: ConsoleWindow) -> None:
+    sign_in(console, "night-monitor", password_of("night-monitor").reveal())
     console.focus.set_slot_count(9)
     console.save_layout()
     settings = console.settings
@@ -182,6 +225,7 @@ def test_layout_and_focus_wall_size_persist(console: ConsoleWindow) -> None:
 
 
 def test_offline_tile_state_is_not_a_black_image(console: ConsoleWindow) -> None:
+    sign_in(console, "night-monitor", password_of("night-monitor").reveal())
     gone = console.wall.tile("cam-gone")
     assert wait_until(lambda: gone.state.status.value == "offline", 60)
     assert isinstance(gone.state, TileState)
@@ -191,3 +235,75 @@ def test_offline_tile_state_is_not_a_black_image(console: ConsoleWindow) -> None
         image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)
     }
     assert len(colours) > 3
+
+
+def test_a_locked_console_keeps_the_wall_live_and_acting_needs_the_password(
+    console: ConsoleWindow, request: pytest.FixtureRequest
+) -> None:
+    runtime = console.runtime
+    store = Store(runtime.store.url, read_only=True)
+    request.addfinalizer(store.close)
+    password = password_of("night-monitor").reveal()
+    sign_in(console, "night-monitor", password)
+    tile = console.wall.tile("cam-path")
+    assert wait_until(lambda: tile.counters.painted > 0, 60)
+
+    # nobody touches the console: it locks itself after its quiet time (here 0.3 s)
+    console.idle_lock.set_timeout_s(0.3)
+    console.idle_lock.start()
+    assert wait_until(lambda: console.desk.locked, 10)
+    assert console.lock_bar.isVisible()
+    assert "LOCKED" in console.windowTitle()
+    assert "night-monitor's password" in console.lock_bar.text
+    # the wall stays live behind the lock: tiles keep painting new frames
+    painted = tile.counters.painted
+    assert wait_until(lambda: tile.counters.painted >= painted + 5, 30)
+    assert console.wall.isVisible()
+    assert console.queue_dock.isVisible()
+
+    # an alarm raised while locked shows in the queue and sounds ...
+    finding = Finding(
+        "proximity",
+        "cam-path",
+        "plinth",
+        4242,
+        Severity.HIGH,
+        runtime.clock.now(),
+        1.0,
+        {"distance_m": 0.3},
+    )
+    (alarm,) = runtime.core.post(lambda: runtime.alarms.ingest([finding])).result(timeout=30)
+    assert wait_until(lambda: console.queue.model.row_of(alarm.alarm_id) is not None, 10)
+    assert console.sound.policy.current_cue() is not None
+    # ... but acting on it needs the password: the queue's actions are off, and the core refuses
+    # an acknowledgement posted anyway (and audits the refusal)
+    assert not console.queue.acknowledge_action.isEnabled()
+    answers: list = []
+    console.bridge.action_answered.connect(answers.append)
+    console.bridge.post(Acknowledge(alarm.alarm_id, "night-monitor"))
+    assert wait_until(lambda: bool(answers), 30)
+    assert (answers[0].ok, answers[0].code) == (False, "locked")
+    assert runtime.alarms.get(alarm.alarm_id).state == AlarmState.RAISED
+
+    # the monitor types the password into the lock bar
+    QTest.keyClicks(console.lock_bar.password_edit, "not the password")
+    QTest.keyClick(console.lock_bar.password_edit, Qt.Key.Key_Return)
+    assert wait_until(lambda: console.lock_bar.error_label.isVisible(), 30)
+    assert console.desk.locked
+    QTest.keyClicks(console.lock_bar.password_edit, password)
+    QTest.keyClick(console.lock_bar.password_edit, Qt.Key.Key_Return)
+    assert wait_until(lambda: not console.desk.locked, 30)
+    assert console.lock_bar.isHidden()
+    assert console.queue.acknowledge_action.isEnabled()
+    assert console.queue.select_alarm(alarm.alarm_id)
+    console.queue.table.setFocus()
+    key(console.queue.table, Qt.Key.Key_A, console)
+    assert runtime.alarms.get(alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
+    runtime.store.flush()
+    rows = [(e.user, e.action) for e in store.read(audit_entries) if e.user == "night-monitor"]
+    assert ("night-monitor", "console.lock") in rows
+    assert ("night-monitor", "permission.refused") in rows
+    assert ("night-monitor", "unlock.failed") in rows
+    assert rows.index(("night-monitor", "unlock")) > rows.index(("night-monitor", "console.lock"))
+    events = store.read(alarm_events, alarm.alarm_id)
+    assert [(e.kind.value, e.user) for e in events][-1] == ("acknowledge", "night-monitor")

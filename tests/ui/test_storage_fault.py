@@ -93,7 +93,7 @@ def test_a_full_disk_is_shown_and_the_alarm_is_stored_once_space_returns(
         bridge.serve(runtime.post)
         settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
         runtime.start()
-        window = ConsoleWindow(runtime, bridge, user="night-monitor", settings=settings)
+        window = ConsoleWindow(runtime, bridge, station="desk-1", settings=settings)
         try:
             window.show()
             assert window.storage_banner.isHidden()
