@@ -259,13 +259,15 @@ class SiteRuntime:
             raise
 
     def stop(self) -> None:
-        """Stop the cameras first (no more frames), then the core after the jobs already posted
-        (the shifts still open at this console end); then wait for the alarm writes handed out
-        (see `Store.close` for what a fault leaves)."""
-        self.pipeline.stop()
+        """Stop the core after the jobs already posted (the shifts still open at this console
+        end), then the cameras; then wait for the alarm writes handed out (see `Store.close` for
+        what a fault leaves)."""
         self.core.post(lambda: self.accounts.end_sessions("the console stopped"))
         self.alerts.stop()  # alerts: their outcomes are audited by the core, still running
+        # the core before the cameras: its tick reads the rings, which stopping the pipeline
+        # closes (a frame delivered after this is dropped: the core no longer takes any)
         self.core.stop()
+        self.pipeline.stop()
         self.store.remove_fault_listener(self._store_health_changed)
         self.alarms.flush(timeout_s=10.0)
 
