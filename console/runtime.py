@@ -27,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -37,6 +37,7 @@ from console.alarms import Alarm, AlarmListener, AlarmManager, AlarmPolicy
 from console.clock import Clock, FakeClock, SystemClock
 from console.core_loop import CoreLoop
 from console.presence import Observation, Presence
+from console.reader import StoreReader
 from console.rules import Finding, camera_health, evaluate_camera
 from console.secrets import SecretsError, load_secrets, with_credentials
 from console.site_file import Site
@@ -54,6 +55,8 @@ from inference.sources import StatusChange
 from inference.worker_pool import DetectorSpec
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ANALYSIS_WIDTH_PX = 320  # the frame copy the image rules look at (objects, health, statues)
 SNAPSHOT_QUALITY = 85
@@ -200,6 +203,8 @@ class SiteRuntime:
         if replay is not None:
             self.core.expect([camera.id for camera in site.cameras])
         self.alarms.set_on_written(self.core.wake)
+        # the window's reads of the store (an alarm's steps) run here, never on the GUI thread
+        self.reader = StoreReader(store)
         store.add_fault_listener(self._store_health_changed)
         scheduler = SchedulerConfig()
         if replay is not None:  # every published frame is due at once
@@ -228,9 +233,11 @@ class SiteRuntime:
 
     def start(self) -> None:
         self.core.start()
+        self.reader.start()
         try:
             self.pipeline.start()
         except BaseException:
+            self.reader.stop()
             self.core.stop()
             raise
 
@@ -239,6 +246,7 @@ class SiteRuntime:
         then wait for the alarm writes handed out (see `Store.close` for what a fault leaves)."""
         self.pipeline.stop()
         self.core.stop()
+        self.reader.stop()
         self.store.remove_fault_listener(self._store_health_changed)
         self.alarms.flush(timeout_s=10.0)
 
@@ -271,6 +279,11 @@ class SiteRuntime:
         """Apply an operator's action on the core thread; the future holds the answer (the alarm
         as it is now, or the refusal in words)."""
         return self.core.post(lambda: apply_action(action, self.alarms))
+
+    def query(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        """Read the store without waiting: `store.read(fn, *args)` runs on the runtime's reader
+        thread ("nightwatch-reader"); the future holds the result or the error."""
+        return self.reader.submit(fn, *args)
 
     def write_audit(self, task: AppendAudit) -> Future[object]:
         """Queue an audit row from any thread without touching the store there: the core hands

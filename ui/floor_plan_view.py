@@ -77,8 +77,8 @@ from console.alarms import Alarm
 from console.site_file import Camera, Floor, ProtectedObject, Site, Zone
 from console.store import AlarmState
 from inference.pipeline import TrackedFrame
+from ui.alarm_words import rule_words, severity_role, state_word
 from ui.bridge import PipelineBridge
-from ui.focus_wall_view import rule_words, severity_role
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
@@ -122,9 +122,7 @@ def _most_urgent(alarms: Sequence[Alarm]) -> Alarm:
 def alarm_tag(alarms: Sequence[Alarm]) -> str:
     """The words shown next to an alarmed item: its most urgent alarm, and how many more."""
     top = _most_urgent(alarms)
-    parts = ["ALARM", top.severity.upper(), rule_words(top.rule)]
-    if top.state == AlarmState.RAISED:
-        parts.append("NEW")
+    parts = ["ALARM", top.severity.upper(), rule_words(top.rule), state_word(top)]
     text = " · ".join(parts)
     if len(alarms) > 1:
         text += f" (+{len(alarms) - 1})"
