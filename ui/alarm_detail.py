@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -172,7 +172,9 @@ class AlarmDetail(QDialog):
         self.steps_status.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        buttons.button(QDialogButtonBox.StandardButton.Close).setText("Close (Esc)")
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setText("Close (Esc)")
+        close.setIcon(QIcon())  # words only: the style's icon is no help
 
         sightings = QVBoxLayout()
         sightings.addWidget(QLabel("Sightings:"))
@@ -246,7 +248,8 @@ class AlarmDetail(QDialog):
         for o in sorted(alarm.occurrences, key=lambda o: o.started_at):
             person = f"#{o.track_id}" if o.track_id is not None else "—"
             until = "still there" if o.open else _time(self.site, o.last_seen_at, o.started_at)
-            closest = f"{o.closest_m:.2f} m" if o.closest_m is not None else ""
+            # no distance where the rule judged in the image (an uncalibrated camera)
+            closest = f"{o.closest_m:.2f} m" if o.closest_m is not None else "—"
             rows.append(
                 [
                     camera_name(self.site, o.camera_id),
@@ -260,16 +263,17 @@ class AlarmDetail(QDialog):
 
     def step_rows(self) -> list[list[str]]:
         """Time (site time), step, who, what: as read from the store, in order."""
-        day = self.alarm.raised_at if self.alarm is not None else None
-        return [
-            [
-                _time(self.site, e.at, day),
-                step_words(e.kind),
-                e.user,
-                step_detail(self.site, EventKind(e.kind), e.detail),
-            ]
-            for e in self.steps
-        ]
+        alarm = self.alarm
+        day = alarm.raised_at if alarm is not None else None
+        rows = []
+        for e in self.steps:
+            kind = EventKind(e.kind)
+            said = step_detail(self.site, kind, e.detail)
+            if kind == EventKind.RAISE and alarm is not None:
+                seen = f"on {camera_name(self.site, alarm.camera_id)}"
+                said = f"{seen} · {said}" if said else seen
+            rows.append([_time(self.site, e.at, day), step_words(kind), e.user, said])
+        return rows
 
     @property
     def snapshot_size(self) -> QSize:

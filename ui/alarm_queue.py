@@ -127,7 +127,7 @@ COLUMNS: tuple[str, ...] = (
     "Snapshot",
     "Severity",
     "Camera",
-    "Object / zone",
+    "Where",
     "Rule",
     "People",
     "Raised",
@@ -135,6 +135,14 @@ COLUMNS: tuple[str, ...] = (
 )
 STATUS, SNAPSHOT, SEVERITY, CAMERA, PLACE, RULE, PEOPLE, RAISED, ESCALATION = range(len(COLUMNS))
 
+HEADER_TIPS: dict[int, str] = {
+    STATUS: "NEW, NEW ACTIVITY, Acknowledged, Guard sent, Guard on scene",
+    CAMERA: "the camera that saw it (+N: more cameras saw the same incident)",
+    PLACE: "the protected object or zone",
+    PEOPLE: "people there now, or when the last one left (site time)",
+    RAISED: "when it was raised (site time)",
+    ESCALATION: "time left before it escalates to the supervisor",
+}
 ELASTIC_COLUMNS = (PLACE, CAMERA, RULE)  # share what the others leave, elided
 WRAPPING_COLUMNS = (STATUS, PEOPLE, ESCALATION)  # short words that may take two lines
 READABLE_ELASTIC_PX = 110
@@ -360,8 +368,12 @@ class AlarmQueueModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS.get(section)
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:

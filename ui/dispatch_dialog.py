@@ -25,6 +25,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Slot
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QIcon,
     QImage,
     QKeyEvent,
     QPainter,
@@ -343,6 +344,8 @@ class _AlarmDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         cancel.setText("Cancel (Esc)")
+        for button in self.buttons.buttons():
+            button.setIcon(QIcon())  # words only (the keys are in them)
         self.ok_button.setDefault(True)
         self._body = QVBoxLayout(self)
         self._body.addWidget(self.summary_label)
@@ -568,7 +571,13 @@ class ResolveDialog(_AlarmDialog):
         self.alarm_list.setVisible(several)
         if several:
             rows = min(len(self.alarms), 8)
-            self.alarm_list.setFixedHeight(self.alarm_list.sizeHintForRow(0) * rows + 6)
+            frame = 2 * self.alarm_list.frameWidth()
+            scroll = self.alarm_list.horizontalScrollBar().sizeHint().height()
+            self.alarm_list.setFixedHeight(
+                self.alarm_list.sizeHintForRow(0) * rows + frame + scroll
+            )
+            self.setMinimumWidth(min(900, self.alarm_list.sizeHintForColumn(0) + 40))
+        self.alarm = self.alarms[0]
         new = [a for a in self.alarms if a.state == AlarmState.RAISED]
         if not new:
             self.new_label.setVisible(False)

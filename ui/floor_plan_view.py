@@ -125,7 +125,7 @@ def _most_urgent(alarms: Sequence[Alarm]) -> Alarm:
 def alarm_tag(alarms: Sequence[Alarm]) -> str:
     """The words shown next to an alarmed item: its most urgent alarm, and how many more."""
     top = _most_urgent(alarms)
-    parts = ["ALARM", top.severity.upper(), rule_words(top.rule), state_word(top)]
+    parts = ["ALARM", top.severity.upper(), state_word(top), rule_words(top.rule)]
     text = " · ".join(parts)
     if len(alarms) > 1:
         text += f" (+{len(alarms) - 1})"
@@ -478,6 +478,7 @@ class _Placeable:
     slack_px: float = 0.0  # ... give or take this many screen pixels
     bare: bool = False  # its first word alone may stand for it (a room's name)
     marker: _AlarmMarker | None = None  # an alarm's tag: a line leads back to its mark
+    shorten: bool = True  # may say less when there is no room ("ALARM ×2" may not)
 
     def allowed(self, view: QGraphicsView) -> QRectF | None:
         if self.near is None:
@@ -538,12 +539,15 @@ def _covered(rect: QRectF, taken: Sequence[QRectF], inside: QRectF) -> float:
 def _shorter_forms(text: str, *, essential: bool, bare: bool = False) -> list[str]:
     """The text, then shorter forms of it: up to a colon, comma or bracket ('Gallery 5:
     Ballet' -> 'Gallery 5'), its first two words, its first word (with `bare`, even without
-    the ellipsis); an alarm's tag keeps its first two parts ('ALARM · HIGH')."""
+    the ellipsis); an alarm's tag keeps its severity and state ('ALARM · HIGH · NEW', then
+    'HIGH · NEW': the mark beside it says it is an alarm)."""
     forms = [text]
-    if essential:
+    if essential:  # "ALARM · HIGH · NEW · Too close" -> "ALARM · HIGH · NEW" -> "HIGH · NEW"
         parts = text.split(" · ")
-        if len(parts) > 2:
-            forms.append(" · ".join(parts[:2]))
+        if len(parts) > 3:
+            forms.append(" · ".join(parts[:3]))
+        if len(parts) >= 3:
+            forms.append(" · ".join(parts[1:3]))
         return forms
     for mark in (":", "(", ","):
         head = text.split(mark)[0].strip()
@@ -1027,7 +1031,7 @@ class FloorPlanView(QWidget):
                 near = outline.polygon().boundingRect()
                 found.append(
                     _Placeable(
-                        marker.tag, 0, marker.natural, True, True, near, 4 * line, marker=marker
+                        marker.tag, 0, marker.natural, True, True, near, 6 * line, marker=marker
                     )
                 )
         for icon in built.cameras.values():
@@ -1039,7 +1043,14 @@ class FloorPlanView(QWidget):
                 own = any(a.subject_id not in said for a in icon.alarms)
                 found.append(
                     _Placeable(
-                        icon.alarm_tag, 1, icon.alarm_tag_natural, False, own, spot, 3 * line
+                        icon.alarm_tag,
+                        1,
+                        icon.alarm_tag_natural,
+                        False,
+                        own,
+                        spot,
+                        3 * line,
+                        shorten=False,
                     )
                 )
             if icon.label.wanted and not icon.hovered:
@@ -1111,7 +1122,11 @@ class FloorPlanView(QWidget):
             placed = False
             area = label.allowed(self.view)
             inside = bounds if area is None else bounds.intersected(area)
-            forms = _shorter_forms(label.tag.full_text, essential=label.essential, bare=label.bare)
+            forms = [label.tag.full_text]
+            if label.shorten:
+                forms = _shorter_forms(
+                    label.tag.full_text, essential=label.essential, bare=label.bare
+                )
             for text in forms:
                 label.tag.setText(text)
                 reach = 6 if label.essential else 3

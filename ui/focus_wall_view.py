@@ -375,8 +375,8 @@ class FocusTile(CameraTile):
             elif box is not None and (alarm.active or alarm.alarm_id in ghosts):
                 x1, y1, x2, y2 = box
                 box_rect = QRectF(ox + x1 * sx, oy + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy)
-                box_color = PALETTE.qcolor("person_box")
-                pen = QPen(box_color, 3)
+                box_color = color  # the person who raised it: in the alarm's colour
+                pen = QPen(box_color, 4)
                 pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
                 painter.save()
                 if not alarm.active:  # the person has left: where last seen, fading
@@ -547,7 +547,13 @@ class FocusTile(CameraTile):
         return " · ".join(parts)
 
     def _banner_text(self, alarm: Alarm) -> str:
-        parts = [alarm.severity.upper(), rule_words(alarm.rule), self._subject_name(alarm)]
+        # the state right after the severity: on a small tile the line is cut at its end
+        parts = [
+            alarm.severity.upper(),
+            shown_state(alarm).word,
+            rule_words(alarm.rule),
+            self._subject_name(alarm),
+        ]
         condition = alarm.detail.get("condition")
         if alarm.rule == "camera_health" and isinstance(condition, str):
             parts.append(condition.replace("_", " "))
@@ -558,7 +564,6 @@ class FocusTile(CameraTile):
             parts.append(f"{alarm.people_now} people")
         if not alarm.active:
             parts.append("risk cleared")
-        parts.append(shown_state(alarm).word)  # the queue's word for its state, last
         return " · ".join(parts)
 
     def _describe_risk(self) -> None:

@@ -443,8 +443,8 @@ def test_every_view_says_the_same_word_for_the_same_state(
         assert tile is not None
         return (
             cell(queue, 0, STATUS),
-            tile.banner_lines()[0].split(" · ")[-1],
-            plan.alarm_text("milkmaid").split(" · ")[-1],
+            tile.banner_lines()[0].split(" · ")[1],
+            plan.alarm_text("milkmaid").split(" · ")[2],
             alarm_summary(site, alarm).split(" · ")[-1],
         )
 

@@ -199,8 +199,8 @@ def test_an_alarm_promotes_its_camera_with_the_risk_painted_on_the_image(
     assert first.x() == pytest.approx(picture.x() + region[0][0] * scale, abs=1)
     assert first.y() == pytest.approx(picture.y() + region[0][1] * scale, abs=1)
 
-    # pixels: the outline's top edge is in the severity colour, the box's left edge in the box
-    # colour; neither colour is in the frame there
+    # pixels: the outline's top edge and the person's box are in the severity colour; that
+    # colour is not in the frame there
     high = rgb_of("offline")
     top_mid = QPointF((mark.outline.at(0).x() + mark.outline.at(1).x()) / 2, mark.outline.at(0).y())
     p = at(view, tile, top_mid)
@@ -209,7 +209,7 @@ def test_an_alarm_promotes_its_camera_with_the_risk_painted_on_the_image(
     box = mark.box
     left_mid = QPointF(box.left(), box.center().y())
     p = at(view, tile, left_mid)
-    person = rgb_of("person_box")
+    person = rgb_of("offline")  # the alarm's person is boxed in the alarm's colour (high)
     assert np.abs(rgb[p.y(), p.x()] - person).max() < 16
     assert np.abs(frame_pixel(frames["cam-east"], tile, left_mid) - person).max() > 40
     assert box.left() == pytest.approx(picture.x() + BOX[0] * scale, abs=1)
