@@ -21,46 +21,16 @@ JPEG files, each kept under 400 KB. Nothing is handled for real: dialogs are clo
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SCREEN = (1920, 1080)
+from bench.ui_paint import display
+
 MAX_BYTES = 400_000
-
-
-@contextmanager
-def xvfb() -> Iterator[str]:
-    """A 1920x1080 Xvfb screen for this process (DISPLAY and QT_QPA_PLATFORM set)."""
-    binary = shutil.which("Xvfb")
-    if binary is None:
-        raise SystemExit("Xvfb is not installed (Debian: apt-get install xvfb)")
-    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
-    server = subprocess.Popen(
-        [binary, f":{number}", "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{number}").exists():
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("Xvfb did not start")
-            time.sleep(0.05)
-        os.environ["DISPLAY"] = f":{number}"
-        os.environ["QT_QPA_PLATFORM"] = "xcb"
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def main() -> int:
@@ -71,8 +41,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="CPU detector workers")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    with xvfb() as display, tempfile.TemporaryDirectory(prefix="nw-shots-") as tmp:
-        print(f"console on Xvfb {display}, shots in {args.seconds:.0f} s", flush=True)
+    # the benchmark's Xvfb: a 1920x1080 screen of its own (DISPLAY and QT_QPA_PLATFORM set)
+    with display("xvfb") as where, tempfile.TemporaryDirectory(prefix="nw-shots-") as tmp:
+        print(f"console on {where}, shots in {args.seconds:.0f} s", flush=True)
         return run(args, Path(tmp))
 
 

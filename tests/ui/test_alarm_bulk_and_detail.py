@@ -90,6 +90,23 @@ def several(manager: AlarmManager, clock: FakeClock, count: int) -> list[Alarm]:
     return alarms
 
 
+def all_selected(
+    queue: AlarmQueueView,  # noqa: F811
+    manager: AlarmManager,  # noqa: F811
+    clock: FakeClock,  # noqa: F811
+    qtbot,
+    *,
+    acknowledged: int,
+) -> list[Alarm]:
+    """That many alarms, acknowledged, all selected with Ctrl+A."""
+    alarms = several(manager, clock, acknowledged)
+    for alarm in alarms:
+        manager.acknowledge(alarm.alarm_id, USER)
+    flush()
+    qtbot.keyClick(queue.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    return alarms
+
+
 def selected_ids(queue: AlarmQueueView) -> set[int]:  # noqa: F811
     return {a.alarm_id for a in queue.selected_alarms()}
 
@@ -210,12 +227,8 @@ def test_resolve_refused_for_one_alarm_says_which_and_keeps_the_rest(
     clock: FakeClock,  # noqa: F811
     qtbot,
 ) -> None:
-    alarms = several(manager, clock, 3)
-    for alarm in alarms:
-        manager.acknowledge(alarm.alarm_id, USER)
-    flush()
+    alarms = all_selected(queue, manager, clock, qtbot, acknowledged=3)
     table = queue.table
-    qtbot.keyClick(table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     key(table, Qt.Key.Key_R, qtbot)
     dialog = queue.active_dialog
     assert isinstance(dialog, ResolveDialog)
@@ -248,12 +261,8 @@ def test_dispatch_and_arrival_act_on_the_current_row_and_say_so(
     clock: FakeClock,  # noqa: F811
     qtbot,
 ) -> None:
-    alarms = several(manager, clock, 3)
-    for alarm in alarms:
-        manager.acknowledge(alarm.alarm_id, USER)
-    flush()
+    alarms = all_selected(queue, manager, clock, qtbot, acknowledged=3)
     table = queue.table
-    qtbot.keyClick(table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     current = queue.selected_alarm()
     assert current is not None
     key(table, Qt.Key.Key_D, qtbot)
