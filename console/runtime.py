@@ -29,7 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -43,6 +43,7 @@ from console.clock import Clock, FakeClock, SystemClock
 from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
 from console.presence import Observation, Presence
+from console.reader import StoreReader
 from console.rules import Finding, camera_health, evaluate_camera
 from console.secrets import SecretsError, load_secrets, with_credentials
 from console.site_file import Site
@@ -60,6 +61,8 @@ from inference.sources import StatusChange
 from inference.worker_pool import DetectorSpec
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ANALYSIS_WIDTH_PX = 320  # the frame copy the image rules look at (objects, health, statues)
 SNAPSHOT_QUALITY = 85
@@ -221,6 +224,8 @@ class SiteRuntime:
         )
         self.alarms.add_listener(AlarmChanges(self.alerts, self.alarms.open_alarms()))
         # -- end alerts
+        # the window's reads of the store (an alarm's steps) run here, never on the GUI thread
+        self.reader = StoreReader(store)
         store.add_fault_listener(self._store_health_changed)
         scheduler = SchedulerConfig()
         if replay is not None:  # every published frame is due at once
@@ -251,9 +256,11 @@ class SiteRuntime:
         self.alerts.start()  # alerts
         self.core.start()
         self.core.post(self.alerts.announce_start)  # alerts: what goes nowhere, audited
+        self.reader.start()
         try:
             self.pipeline.start()
         except BaseException:
+            self.reader.stop()
             self.core.stop()
             self.alerts.stop()  # alerts
             raise
@@ -268,6 +275,7 @@ class SiteRuntime:
         # closes (a frame delivered after this is dropped: the core no longer takes any)
         self.core.stop()
         self.pipeline.stop()
+        self.reader.stop()
         self.store.remove_fault_listener(self._store_health_changed)
         self.alarms.flush(timeout_s=10.0)
 
@@ -321,6 +329,11 @@ class SiteRuntime:
 
         self.core.post(run).add_done_callback(not_run)
         return answer
+
+    def query(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        """Read the store without waiting: `store.read(fn, *args)` runs on the runtime's reader
+        thread ("nightwatch-reader"); the future holds the result or the error."""
+        return self.reader.submit(fn, *args)
 
     def write_audit(self, task: AppendAudit) -> Future[object]:
         """Queue an audit row from any thread without touching the store there: the core hands

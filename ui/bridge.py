@@ -16,6 +16,12 @@ the core applies it on its own thread, and the answer (`ActionAnswer`: the alarm
 refusal) arrives on the GUI thread as `action_answered`. Nothing on the GUI thread waits for the
 core or the store.
 
+Reads of the store go the same way: `bridge.ask(alarm_events, 7, then=show_steps)` hands the read
+to the runtime's reader thread (`SiteRuntime.query`, served with `bridge.serve_queries`) and
+returns a token at once; the answer (`QueryAnswer`: the value, or the error in words) arrives on
+the GUI thread as `query_answered` and is passed to `then`. A view that no longer wants it calls
+`bridge.forget(token)`.
+
 Only small objects cross (TrackedFrame, StatusChange, PipelineEvent, Alarm, ActionAnswer,
 StoreHealth, AlertNotice), never pixels. Tracks are coalesced per camera: when the GUI thread is
 busy, a newer TrackedFrame of a camera replaces the one still waiting (counted in
@@ -44,6 +50,22 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class QueryAnswer:
+    """The answer to `PipelineBridge.ask`: the read's value, or why it failed (in words)."""
+
+    token: int
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+Querier = Callable[..., "Future[Any]"]
+
+
+@dataclass(frozen=True, slots=True)
 class BridgeStats:
     tracks_received: int
     tracks_delivered: int
@@ -65,6 +87,7 @@ class PipelineBridge(QObject):
     action_answered = Signal(ActionAnswer)  # the core's answer to a posted action
     store_health_changed = Signal(StoreHealth)  # a storage fault started, changed or cleared
     alert_notice = Signal(object)  # AlertNotice: what became of a gallery alert or a page
+    query_answered = Signal(QueryAnswer)  # the answer to a read asked with `ask`
 
     # internal: emitted in the caller's thread, received on the GUI thread (queued)
     _tracks_waiting = Signal()
@@ -74,6 +97,7 @@ class PipelineBridge(QObject):
     _answer_in = Signal(ActionAnswer)
     _health_in = Signal(StoreHealth)
     _notice_in = Signal(object)
+    _query_in = Signal(QueryAnswer)
 
     def __init__(self, parent: QObject | None = None) -> None:
         app = QCoreApplication.instance()
@@ -95,6 +119,9 @@ class PipelineBridge(QObject):
         self._dropped = 0
         self._poster: Callable[[Action], Future[ActionAnswer]] | None = None
         self._outstanding = 0  # actions posted whose answer has not been delivered yet
+        self._querier: Querier | None = None
+        self._asked: dict[int, Callable[[QueryAnswer], None] | None] = {}  # by token
+        self._next_token = 1
         queued = Qt.ConnectionType.QueuedConnection
         self._tracks_waiting.connect(self._deliver_tracks, queued)
         self._status_in.connect(self._deliver_status, queued)
@@ -103,6 +130,7 @@ class PipelineBridge(QObject):
         self._answer_in.connect(self._deliver_answer, queued)
         self._health_in.connect(self._deliver_health, queued)
         self._notice_in.connect(self._deliver_notice, queued)
+        self._query_in.connect(self._deliver_query, queued)
 
     # -- callbacks: safe to call from any thread ---------------------------------------------
 
@@ -163,6 +191,56 @@ class PipelineBridge(QObject):
         if self._accepting():
             self._answer_in.emit(answer)
 
+    # -- reads: from the GUI thread to the reader thread, answers back ------------------------
+
+    def serve_queries(self, querier: Querier | None) -> None:
+        """Where `ask` sends reads (the runtime's `query`); None: nowhere (refused)."""
+        self._querier = querier
+
+    def ask(
+        self,
+        query: Callable[..., Any],
+        /,
+        *args: Any,
+        then: Callable[[QueryAnswer], None] | None = None,
+    ) -> int:
+        """Read the store off the GUI thread: `query(session, *args)` on the reader thread. Never
+        waits; returns a token, and the answer arrives later on the GUI thread as
+        `query_answered` and through `then` (always later, even when refused at once)."""
+        token = self._next_token
+        self._next_token += 1
+        self._asked[token] = then
+        querier = self._querier
+        if querier is None or self._closed:
+            self._query_in.emit(QueryAnswer(token, None, "the console is not connected"))
+            return token
+        try:
+            future = querier(query, *args)
+        except Exception as exc:  # a querier that refuses outright is answered like any refusal
+            self._query_in.emit(QueryAnswer(token, None, str(exc) or type(exc).__name__))
+            return token
+        future.add_done_callback(lambda done: self._queried(token, done))
+        return token
+
+    def forget(self, token: int) -> None:
+        """The asker no longer wants this answer (`then` will not be called)."""
+        if token in self._asked:
+            self._asked[token] = None
+
+    @property
+    def queries_outstanding(self) -> int:
+        """Reads asked whose answer has not been delivered yet."""
+        return len(self._asked)
+
+    def _queried(self, token: int, future: Future[Any]) -> None:
+        error = future.exception()
+        if error is None:
+            answer = QueryAnswer(token, future.result())
+        else:
+            answer = QueryAnswer(token, None, str(error) or type(error).__name__)
+        if self._accepting():
+            self._query_in.emit(answer)
+
     def callbacks(self) -> dict[str, Callable[[Any], None]]:
         """Keyword arguments for `VisionPipeline(...)`: on_tracks, on_status, on_event."""
         return {"on_tracks": self.on_tracks, "on_status": self.on_status, "on_event": self.on_event}
@@ -174,6 +252,7 @@ class PipelineBridge(QObject):
             self._closed = True
             self._dropped += len(self._pending_tracks)
             self._pending_tracks.clear()
+        self._asked.clear()  # no answer is shown any more
 
     @property
     def closed(self) -> bool:
@@ -239,6 +318,18 @@ class PipelineBridge(QObject):
     def _deliver_notice(self, notice: object) -> None:
         if not self._closed:
             self.alert_notice.emit(notice)
+
+    @Slot(QueryAnswer)
+    def _deliver_query(self, answer: QueryAnswer) -> None:
+        then = self._asked.pop(answer.token, None)
+        if self._closed:
+            return
+        self.query_answered.emit(answer)
+        if then is not None:
+            try:
+                then(answer)
+            except Exception:
+                log.exception("the answer to read %d could not be shown", answer.token)
 
     @property
     def outstanding(self) -> int:

@@ -109,6 +109,7 @@ class ConsoleWindow(QMainWindow):
         self._dialog: QDialog | None = None
         self._docks_hidden = False
         self._dock_state: QByteArray | None = None
+        bridge.serve_queries(runtime.query)  # the views' reads of the store: the reader thread
 
         names = {camera.id: camera.name for camera in site.cameras}
         self.wall = VideoWall(
@@ -264,7 +265,12 @@ class ConsoleWindow(QMainWindow):
         view = bar.addMenu("&View")
         for dock in (self.focus_dock, self.queue_dock, self.plan_dock, self.health_dock):
             view.addAction(dock.toggleViewAction())
-        view.addAction(self._action("Focus wall on the second screen", "F8", self._float_focus))
+        self.float_focus_action = self._action(
+            "Focus wall in a window of its own (second screen)", "F8", self._float_focus
+        )
+        self.float_focus_action.setCheckable(True)
+        self.focus_dock.topLevelChanged.connect(self.float_focus_action.setChecked)
+        view.addAction(self.float_focus_action)
         view.addSeparator()
         view.addAction(self._action("Larger text", "Ctrl++", lambda: self._step_font(+1)))
         view.addAction(self._action("Smaller text", "Ctrl+-", lambda: self._step_font(-1)))
@@ -311,6 +317,7 @@ class ConsoleWindow(QMainWindow):
         alarms = self.runtime.alarms.open_alarms()
         self.focus.update_alarms(alarms)
         self.plan.update_alarms(alarms)
+        self.wall.update_alarms(alarms)
 
     def _message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
@@ -488,7 +495,16 @@ class ConsoleWindow(QMainWindow):
         self.queue.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _float_focus(self) -> None:
-        float_on_screen(self.focus_dock)
+        """F8: the focus wall in a window of its own (on the second screen when there is one);
+        F8 again docks it back, so on one screen it never hides the console for good."""
+        if self.focus_dock.isFloating():
+            self.focus_dock.setFloating(False)
+            self.focus_dock.show()
+            self._message("Focus wall docked in the console again")
+            return
+        float_on_screen(self.focus_dock, keep_visible=self)
+        if len(QApplication.screens()) < 2:
+            self._message("Focus wall in its own window: F8 docks it back")
 
     def _toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
@@ -516,11 +532,17 @@ class ConsoleWindow(QMainWindow):
             self.setGeometry(screen.availableGeometry())
         if isinstance(state, QByteArray):
             self.restoreState(state)
-        elif self.width() >= 1400:  # first start on a large screen: room for the queue's
-            width = self.width()  # object and rule columns beside a square-ish wall
+        else:
+            self.apply_default_layout()
+
+    def apply_default_layout(self) -> None:
+        """The first start's layout: on a large screen, room for the queue's columns (up to
+        Raised and Escalation) beside the focus wall and a square-ish video wall."""
+        width = self.width()
+        if width >= 1400:
             self.resizeDocks(
                 [self.focus_dock, self.queue_dock],
-                [round(width * 0.3), round(width * 0.34)],
+                [round(width * 0.3), round(width * 0.38)],
                 Qt.Orientation.Horizontal,
             )
 

@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QRect, QSettings, Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
 
 from console.actions import Acknowledge
 from console.passwords import PasswordHashing
@@ -35,6 +36,18 @@ from inference.worker_pool import DetectorSpec
 from tests.people import enroll, password_of
 from tests.sites import courtyard_site
 from tests.ui.conftest import flush_deleted
+from ui.alarm_queue import (
+    CAMERA,
+    COLUMNS,
+    ESCALATION,
+    MIN_ELASTIC_PX,
+    PEOPLE,
+    PLACE,
+    RAISED,
+    RULE,
+    SEVERITY,
+    STATUS,
+)
 from ui.bridge import PipelineBridge
 from ui.dispatch_dialog import DispatchDialog, ResolveDialog
 from ui.main_window import ConsoleWindow
@@ -174,7 +187,8 @@ def test_console_from_live_cameras_to_a_resolved_alarm(
     assert wait_until(lambda: "cam-path" in console.focus_model.layout.camera_ids, 10)
     # the status bar says which detector runs
     console.health.sample_now()
-    assert "ssdlite" in console.health_line.text.lower()
+    assert console.health_line.text.startswith("Detector: basic (offline model), 1/2 cameras")
+    assert "ssdlite" in console.health_line.toolTip()
 
     # the monitor handles it by keyboard alone
     assert console.queue.select_alarm(alarm.alarm_id)
@@ -182,6 +196,15 @@ def test_console_from_live_cameras_to_a_resolved_alarm(
     table.setFocus()
     key(table, Qt.Key.Key_A, console)
     assert store.read(get_alarm, alarm.alarm_id).state == AlarmState.ACKNOWLEDGED
+    # Enter: the alarm's detail, its steps read from the store on the runtime's reader thread
+    key(table, Qt.Key.Key_Return)
+    detail = console.queue.detail
+    assert detail is not None
+    assert wait_until(lambda: "Acknowledged" in [r[1] for r in detail.step_rows()], 30)
+    assert detail.occurrence_rows()[0][0] == "Courtyard path"
+    key(detail, Qt.Key.Key_Escape)
+    assert wait_until(lambda: console.queue.detail is None, 10)
+    table.setFocus()
     key(table, Qt.Key.Key_D)
     dialog = console.queue.active_dialog
     assert isinstance(dialog, DispatchDialog)
@@ -210,8 +233,9 @@ def test_console_from_live_cameras_to_a_resolved_alarm(
     assert signed[:2] == [("night-monitor", "login"), ("night-monitor", "console.watch")]
 
     # detection, the GUI and the disk never wait on each other: neither the pipeline's dispatch
-    # thread nor the GUI thread ever called the console's store; the core did all the writing
-    assert store_callers == {"nightwatch-core"}
+    # thread nor the GUI thread ever called the console's store; the core did all the writing,
+    # the runtime's reader thread the reading for the alarm's detail
+    assert store_callers == {"nightwatch-core", "nightwatch-reader"}
 
 
 def test_layout_and_focus_wall_size_persist(console: ConsoleWindow) -> None:
@@ -307,3 +331,104 @@ def test_a_locked_console_keeps_the_wall_live_and_acting_needs_the_password(
     assert rows.index(("night-monitor", "unlock")) > rows.index(("night-monitor", "console.lock"))
     events = store.read(alarm_events, alarm.alarm_id)
     assert [(e.kind.value, e.user) for e in events][-1] == ("acknowledge", "night-monitor")
+
+
+def long_alarms(count: int) -> list:
+    """Alarms with the longest words the queue shows: a re-flagged zone-wide incident, people
+    gone, ESCALATED, a camera and a place whose names are long."""
+    from datetime import UTC, datetime
+
+    from console.alarms import Alarm, Occurrence
+
+    start = datetime(2026, 11, 28, 2, 13, 40, tzinfo=UTC)
+    seen = tuple(
+        Occurrence(f"sculpture-garden-north-terrace-{i}", 7 + i, start, start, ended_at=start)
+        for i in range(3)
+    )
+    return [
+        Alarm(
+            100 + i,
+            seen[0].camera_id,
+            "object_missing",
+            "the-large-tapestry-of-the-east-wing",
+            "medium",
+            AlarmState.ACKNOWLEDGED,
+            start,
+            start,
+            start,
+            (7,),
+            None,
+            None,
+            active=False,
+            escalated=True,
+            occurrences=seen,
+            zone_wide=True,
+            needs_attention=True,
+            attention_since=start,
+        )
+        for i in range(count)
+    ]
+
+
+def lines_needed(queue, column: int) -> int:
+    """How many lines the widest text of a column takes at its width (no word cut)."""
+    table = queue.table
+    width = table.horizontalHeader().sectionSize(column)
+    most = 1
+    for row in range(queue.model.rowCount()):
+        index = queue.model.index(row, column)
+        text = str(index.data() or "")
+        font = index.data(Qt.ItemDataRole.FontRole)
+        metrics = QFontMetrics(font if isinstance(font, QFont) else table.font())
+        # what the cell spends besides its text (margins, the state mark) is what its one-line
+        # size hint has on top of the text's width
+        option = QStyleOptionViewItem()
+        table.initViewItemOption(option)
+        spent = table.itemDelegate().sizeHint(option, index).width()
+        spent -= metrics.horizontalAdvance(text)
+        room = width - spent
+        assert all(metrics.horizontalAdvance(word) <= room for word in text.split()), text
+        box = metrics.boundingRect(QRect(0, 0, room, 1000), Qt.TextFlag.TextWordWrap, text)
+        most = max(most, round(box.height() / metrics.lineSpacing()))
+    return most
+
+
+def test_at_1920x1080_the_queue_fits_and_f8_never_hides_the_console(
+    console: ConsoleWindow,
+) -> None:
+    sign_in(console, "night-monitor", password_of("night-monitor").reveal())
+    console.showNormal()
+    console.resize(1920, 1080)
+    console.apply_default_layout()  # what a first start on a 1920x1080 screen gets
+    QApplication.processEvents()
+    queue = console.queue
+    queue.model.set_alarms(long_alarms(6))
+    queue.fit_columns()
+    QApplication.processEvents()
+    table = queue.table
+    widths = queue.column_widths()
+    assert sum(widths) <= table.viewport().width()  # no horizontal scrolling ...
+    assert table.horizontalScrollBar().maximum() == 0
+    for column in (STATUS, SEVERITY, PEOPLE, RAISED, ESCALATION):  # ... and nothing cut short:
+        assert lines_needed(queue, column) <= 2, COLUMNS[column]  # at most the row's two lines
+    for column in (CAMERA, PLACE, RULE):  # the names give way, but stay readable
+        assert widths[column] >= MIN_ELASTIC_PX, COLUMNS[column]
+    assert queue.model.index(0, STATUS).data() == "NEW ACTIVITY"
+    assert queue.model.index(0, PEOPLE).data() == "left 03:13:40"
+    assert queue.model.index(0, ESCALATION).data() == "ESCALATED"
+
+    # F8 floats the focus wall; on one screen it leaves the queue in sight; F8 again docks it
+    dock = console.focus_dock
+    assert len(QApplication.screens()) == 1
+    QTest.keyClick(console, Qt.Key.Key_F8)
+    QApplication.processEvents()
+    assert dock.isFloating()
+    assert console.float_focus_action.isChecked()
+    queue_area = console.queue_dock.geometry().translated(console.geometry().topLeft())
+    assert not dock.geometry().intersects(queue_area)
+    console.focus.setFocus()  # the key pressed while the floating wall has the focus
+    QTest.keyClick(console.focus, Qt.Key.Key_F8)
+    QApplication.processEvents()
+    assert not dock.isFloating()
+    assert dock.isVisible()
+    assert not console.float_focus_action.isChecked()
