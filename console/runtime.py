@@ -437,11 +437,16 @@ class SiteRuntime:
             self._on_store_health(health)
 
     def _note_status(self, change: StatusChange) -> None:
+        if self.options.replay is not None:
+            # a replay judges recorded frames on their own time: when the capture said
+            # "connecting" or "end of file" is wall-clock chance, and must not change what the
+            # rules find (camera health from frames, frozen or covered, still applies)
+            if change.status == "offline":
+                self._ending.add(change.camera_id)  # finished once its last frames are judged
+            return
         self.presence.set_status(
             change.camera_id, str(change.status), self.clock.now(), change.reason
         )
-        if self.options.replay is not None and change.status == "offline":
-            self._ending.add(change.camera_id)  # finished once its last frames are judged
 
     def _after_each(self) -> None:
         self.alarms.settle()
