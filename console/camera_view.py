@@ -15,9 +15,13 @@ it (those are `console.presence`'s):
 Every measure is on a small grey copy of the frame (`to_gray`); boxes and image regions come in
 frame pixels and are scaled onto it. Durations are seconds of the camera's own timeline.
 
-The empty-gallery reference is taken on the first look with nobody in view, again every
-`reference_refresh_s` while no visitor is in view, or set by a supervisor
-(`set_empty_reference`).
+The empty-gallery reference decides who counts as a statue, so it is guarded against learning an
+intruder. It is set by a supervisor (`set_empty_reference`), or taken automatically only while
+the museum is open, and only at the end of several looks (`empty_reference_looks`) spread over
+`empty_reference_span_s` in which nobody at all was seen: no track, not even one the detector
+lost a moment ago, and no box. A person standing still whom the detector misses now and then is
+seen at some look of any such span, so the gallery is not learned with them in it; and at night,
+when a thief would come, the camera learns nothing.
 """
 
 from __future__ import annotations
@@ -59,6 +63,12 @@ class CameraViewConfig:
     reference, after removing the region's overall brightness shift."""
     reference_refresh_s: float = 600.0
     """The automatic empty-gallery reference is retaken this often while the gallery is empty."""
+    empty_reference_looks: int = 5
+    """An automatic empty-gallery reference needs at least this many looks in a row in which
+    nobody was seen (no track, no box) ..."""
+    empty_reference_span_s: float = 30.0
+    """... spread over at least this many seconds: a person standing still whom the detector
+    misses at one look is seen at another."""
     frozen_max_diff: float = 0.5
     """Two frames are identical (frozen image) when their mean absolute difference is at most
     this many grey levels."""
@@ -317,6 +327,8 @@ class CameraViewChecks:
         self._previous_ts: float | None = None
         self._view_reference: NDArray[np.float32] | None = None
         self._empty_reference: NDArray[np.float32] | None = None
+        self._empty_since_ts: float | None = None  # the first of the empty looks in a row
+        self._empty_looks = 0
 
     # -- reading
 
@@ -358,6 +370,7 @@ class CameraViewChecks:
     def set_empty_reference(self, image: ArrayLike, ts: float | None = None) -> None:
         """A supervisor's picture of the empty gallery (same size as the looks' images)."""
         self._empty_reference = to_gray(image)
+        self._empty_since_ts, self._empty_looks = None, 0
         self._view = replace(self._view, empty_reference_ts=ts, empty_reference_by="supervisor")
         log.info("camera %s: empty-gallery reference set by a supervisor", self.camera_id)
 
@@ -365,6 +378,7 @@ class CameraViewChecks:
         """Accept the camera's current view (after it was deliberately moved): every reference
         is retaken from the next frames."""
         self._view_reference = self._empty_reference = None
+        self._empty_since_ts, self._empty_looks = None, 0
         for obj in self._objects.values():
             obj.reference = obj.candidate = None
             obj.changed.clear()
@@ -459,23 +473,42 @@ class CameraViewChecks:
             has_view_reference=self._view_reference is not None,
         )
 
-    def note_empty_gallery(self, ts: float, *, no_visitor: bool, no_track: bool) -> bool:
-        """After a look: tell whether no visitor was in view (`no_visitor`: nobody but known still
-        figures, counting boxes not on a confirmed track) and whether no track at all was (not
-        even one in its grace time); takes the empty-gallery reference when it is due. Returns
-        whether a reference was taken."""
+    def note_empty_gallery(self, ts: float, *, nobody_seen: bool, museum_open: bool) -> bool:
+        """After a look: whether nobody at all was seen in it (no track, visible or just lost,
+        and no box) and whether the museum is open; takes the automatic empty-gallery reference
+        when it is due. Returns whether a reference was taken.
+
+        Due: there is none, or the automatic one is `reference_refresh_s` old (a supervisor's
+        stays until a supervisor replaces it or the view is rebased). Taken: only while the
+        museum is open, at the end of `empty_reference_looks` looks in a row with nobody seen,
+        spread over `empty_reference_span_s`."""
         look = self._look
-        if look is None or not no_visitor or look.covered or look.moved:
+        cfg = self.config
+        if look is None or not nobody_seen or look.covered or look.moved or not museum_open:
+            self._empty_since_ts, self._empty_looks = None, 0
             return False
+        if self._empty_since_ts is None:
+            self._empty_since_ts = ts
+        self._empty_looks += 1
         view = self._view
-        due = self._empty_reference is None or (
-            view.empty_reference_ts is not None
-            and ts - view.empty_reference_ts >= self.config.reference_refresh_s
-        )
-        if not due or (self._empty_reference is None and not no_track):
+        if self._empty_reference is not None and (
+            view.empty_reference_by == "supervisor"
+            or view.empty_reference_ts is None
+            or ts - view.empty_reference_ts < cfg.reference_refresh_s
+        ):
             return False
-        if self._empty_reference is None:
-            log.info("camera %s: empty-gallery reference taken at %.1f s", self.camera_id, ts)
+        if self._empty_looks < cfg.empty_reference_looks:
+            return False
+        if ts - self._empty_since_ts < cfg.empty_reference_span_s:
+            return False
+        log.info(
+            "camera %s: empty-gallery reference taken at %.1f s (%d looks with nobody in view "
+            "since %.1f s)",
+            self.camera_id,
+            ts,
+            self._empty_looks,
+            self._empty_since_ts,
+        )
         self._empty_reference = look.gray.copy()
         self._view = replace(view, empty_reference_ts=ts, empty_reference_by="automatic")
         return True

@@ -20,8 +20,13 @@ seconds (its zone and object times survive a short occlusion) and then dropped.
 Museum false positives: a "person" whose box has not moved since it was first seen and whose image
 patch matches the camera's empty-gallery reference (or whose box centre lies in a region a
 supervisor marked for that camera) is labelled `still_figure`; the rules ignore such tracks. The
-empty-gallery reference is the camera view's (see `console.camera_view`), or a supervisor's
-(`set_empty_reference`).
+empty-gallery reference is the camera view's (see `console.camera_view`: learned only in opening
+hours, from several empty looks), or a supervisor's (`set_empty_reference`).
+
+A thief is not a statue: a new track that starts on the last box of a person whose track ended
+within `handover_s` (the detector missed them and the tracker found them again under a new id)
+is that person (`follows_track_id`). If they had moved, so has the new track, and a track that
+has moved is never a still figure, whatever the reference holds.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from console.camera_view import (
 )
 from console.floor_plan import CameraCalibration, distance_to_polygon_m, point_in_polygon
 from console.site_file import ProtectedObject, Site, Zone
-from inference.detections import Detections
+from inference.detections import Detections, box_iou
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,14 @@ class PresenceConfig:
     still_match_max_change: float = 0.2
     """A box matches the empty-gallery reference when at most this fraction of its pixels
     changed (see `changed_fraction`)."""
+    handover_s: float = 15.0
+    """A new track that starts on the last box of a person whose track ended (or is in its grace
+    time) at most this many seconds before is that person: if they had moved, the new track has
+    too, and is never taken for a statue. Long enough for a live camera whose only person was
+    missed: the tracker lets a lost track go after 2 s, the scheduler then looks every 5 s while
+    nothing moves, and a new track is confirmed at its second look."""
+    handover_min_iou: float = 0.3
+    """... "on the last box": their intersection over union is at least this."""
     view: CameraViewConfig = field(default_factory=CameraViewConfig)
     """Thresholds of the camera's own view checks (frozen, covered, moved, references)."""
 
@@ -219,6 +232,9 @@ class TrackPresence:
     """Fraction of the box's pixels that differ from the empty-gallery reference (latest)."""
     still_figure: StillReason | None
     """Why this "person" is taken for a statue or painted figure; None for a visitor."""
+    follows_track_id: int | None = None
+    """The track of the same person that ended where this one started (the tracker lost them
+    and found them again under a new id), within `PresenceConfig.handover_s`; None if none."""
 
     def seconds_since(self, since_ts: float) -> float:
         """Seconds from `since_ts` to this person's latest sighting."""
@@ -272,6 +288,8 @@ class _CameraState:
     still_regions: tuple[NDArray[np.float64], ...]
     snapshot: CameraPresence
     view: CameraViewChecks
+    # tracks dropped after their grace time, kept `handover_s` for a new track to take over
+    departed: dict[int, TrackPresence] = field(default_factory=dict)
 
 
 class Presence:
@@ -423,7 +441,7 @@ class Presence:
         if obs.image is not None:
             occupancy = obs.people if obs.detections is None else obs.detections
             state.view.look(obs.image, (width, height), ts, occupancy)
-            tracks = self._judge_still_figures(state, tracks, occupancy, ts)
+            tracks = self._judge_still_figures(state, tracks, occupancy, ts, self.site.is_open(now))
         else:
             tracks = {tid: self._judge_still(state, t, None) for tid, t in tracks.items()}
         state.snapshot = replace(
@@ -465,11 +483,19 @@ class Presence:
             else {}
         )
 
+        reported = {int(t) for t in people.track_id}
+        state.departed = {
+            tid: gone
+            for tid, gone in state.departed.items()
+            if ts - gone.last_seen_ts <= cfg.handover_s and tid not in reported
+        }
         out: dict[int, TrackPresence] = {}
         for i in range(len(people)):
             tid = int(people.track_id[i])
             box = tuple(float(v) for v in people.xyxy[i])
             prev = previous.get(tid)
+            # a new track where a person's track just ended: that person (see handover_s)
+            before = None if prev else self._predecessor(state, box, ts, reported)
             placed = bool(np.all(np.isfinite(plan[i])))
             if placed:
                 in_zones = [zid for zid, hits in zone_hits.items() if hits[i]]
@@ -530,9 +556,13 @@ class Presence:
                 objects=objects,
                 first_xyxy=first_xyxy,
                 max_shift=max_shift,
-                moved=max_shift > cfg.still_max_shift,
+                moved=(prev.moved if prev else before is not None and before.moved)
+                or max_shift > cfg.still_max_shift,
                 reference_change=prev.reference_change if prev else None,
                 still_figure=prev.still_figure if prev else None,
+                follows_track_id=(
+                    prev.follows_track_id if prev else before.track_id if before else None
+                ),
             )
         for tid, prev in previous.items():
             if tid in out:
@@ -544,9 +574,45 @@ class Presence:
                     tid,
                     ts - prev.last_seen_ts,
                 )
+                state.departed[tid] = prev
                 continue
             out[tid] = replace(prev, visible=False)
         return out
+
+    def _predecessor(
+        self,
+        state: _CameraState,
+        box: tuple[float, ...],
+        ts: float,
+        reported: set[int],
+    ) -> TrackPresence | None:
+        """The person whose track ended on this new track's box within `handover_s` (in its
+        grace time now, or dropped), best overlap first; None if nobody's did."""
+        cfg = self.config
+        candidates = [
+            t
+            for t in (*state.snapshot.tracks.values(), *state.departed.values())
+            if t.track_id not in reported and ts - t.last_seen_ts <= cfg.handover_s
+        ]
+        if not candidates:
+            return None
+        iou = box_iou(
+            np.array([box], dtype=np.float64),
+            np.array([t.xyxy for t in candidates], dtype=np.float64),
+        )[0]
+        best = int(np.argmax(iou))
+        if iou[best] < cfg.handover_min_iou:
+            return None
+        before = candidates[best]
+        log.debug(
+            "camera %s: a new track starts where track %d (%s) was last seen %.1f s before: "
+            "the same person",
+            state.camera_id,
+            before.track_id,
+            "moved" if before.moved else "never moved",
+            ts - before.last_seen_ts,
+        )
+        return before
 
     def _judge_still(
         self, state: _CameraState, track: TrackPresence, reference_change: float | None
@@ -579,9 +645,11 @@ class Presence:
         tracks: dict[int, TrackPresence],
         occupancy: Detections,
         ts: float,
+        museum_open: bool,
     ) -> dict[int, TrackPresence]:
         """After the camera view's look: label never-moving boxes that match the empty-gallery
-        reference, and tell the camera view whether the gallery was empty of visitors."""
+        reference, and tell the camera view whether the gallery was empty (the automatic
+        reference is taken from open hours only, see `console.camera_view`)."""
         view = state.view
         judged = {
             tid: self._judge_still(
@@ -591,15 +659,12 @@ class Presence:
             )
             for tid, track in tracks.items()
         }
-        visitors = [t for t in judged.values() if t.visible and t.still_figure is None]
-        # Nobody may be in view but known still figures, counting boxes not (yet) on a confirmed
-        # track: a camera that starts with a person standing still must not learn them as part
-        # of the empty gallery.
-        still_in_view = sum(1 for t in judged.values() if t.visible and t.still_figure)
+        # The gallery is empty when nobody at all is seen: no track (not even one the detector
+        # lost a moment ago, nor a known still figure) and no box, tracked or not. A camera that
+        # starts with a person standing still, or a person the detector misses now and then,
+        # must never be learned as part of the empty gallery.
         view.note_empty_gallery(
-            ts,
-            no_visitor=not visitors and len(occupancy) <= still_in_view,
-            no_track=not judged,
+            ts, nobody_seen=not judged and len(occupancy) == 0, museum_open=museum_open
         )
         return judged
 

@@ -196,3 +196,23 @@ def test_small_measures() -> None:
     assert changed_fraction(ref, ref + 100) == 0.0  # uniform: light, not change
     assert changed_fraction(ref, ref, np.zeros((4, 4), bool)) is None
     assert box_polygon_overlap([0, 0, 10, 10], [(5, 0), (15, 0), (15, 10), (5, 10)]) == 0.5
+
+
+def test_the_automatic_empty_gallery_reference_needs_open_hours_and_a_quiet_span() -> None:
+    view = checks(empty_reference_looks=3, empty_reference_span_s=10.0, reference_refresh_s=60.0)
+
+    def empty_look(ts: float, *, museum_open: bool = True, nobody_seen: bool = True) -> bool:
+        view.look(noisy(gallery(), int(ts)), FRAME, ts, NOBODY)
+        return view.note_empty_gallery(ts, nobody_seen=nobody_seen, museum_open=museum_open)
+
+    assert not any(empty_look(ts, museum_open=False) for ts in range(0, 30, 5))  # closed
+    assert [empty_look(ts) for ts in (30.0, 35.0)] == [False, False]
+    assert not empty_look(38.0, nobody_seen=False)  # somebody seen: start again
+    assert [empty_look(ts) for ts in (40.0, 45.0, 50.0)] == [False, False, True]
+    assert (view.view.empty_reference_ts, view.view.empty_reference_by) == (50.0, "automatic")
+    assert not any(empty_look(ts) for ts in (55.0, 100.0))  # refreshed only after 60 s
+    assert empty_look(110.0)
+    assert view.view.empty_reference_ts == 110.0
+    view.set_empty_reference(gallery(), ts=111.0)  # a supervisor's reference stays
+    assert not any(empty_look(ts) for ts in range(200, 400, 10))
+    assert view.view.empty_reference_by == "supervisor"
