@@ -15,7 +15,12 @@ in `console.rules` stay pure functions of (presence, site, clock time).
 
 Durations are seconds of the camera's own timeline (`ts`: wall clock for live sources, position in
 the video for files), never frames. A track that stops being reported is kept for `grace_s`
-seconds (its zone and object times survive a short occlusion) and then dropped.
+seconds (its zone and object times survive a short occlusion) and then dropped. A person's times
+start at the look they were first detected at, not at the later look where the tracker confirmed
+their track (the detector's box on no track yet, at the camera's previous look, on the same
+spot); and a new track that starts on the box of a track lost less than `grace_s` before goes on
+with that person's times (the tracker lost them and found them again under a new id). At a look
+every 0.5 s, the confirmation alone cost a short approach half of the rule's time.
 
 Museum false positives: a "person" whose box has not moved since it was first seen and whose image
 patch matches the camera's empty-gallery reference (or whose box centre lies in a region a
@@ -48,7 +53,6 @@ from console.camera_view import (
     ObjectView,
     box_polygon_overlap,
     changed_fraction,
-    held_since,
     to_gray,
 )
 from console.floor_plan import CameraCalibration, distance_to_polygon_m, point_in_polygon
@@ -275,6 +279,29 @@ class CameraPresence:
 # --------------------------------------------------------------------------- per-camera state
 
 
+@dataclass(frozen=True, slots=True)
+class _Relation:
+    """One box against one protected object (see `ObjectPresence`)."""
+
+    distance_m: float | None
+    overlap: float | None
+    close: bool
+    near: bool
+    reach: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    """Where one box stands: its foot point, on the plan, in which zones, near which objects."""
+
+    xyxy: tuple[float, float, float, float]
+    foot_px: tuple[float, float]
+    plan_px: tuple[float, float] | None
+    located_by: Literal["plan", "camera"] | None
+    zones: tuple[str, ...]
+    relations: dict[str, _Relation]
+
+
 @dataclass
 class _CameraState:
     camera_id: str
@@ -290,6 +317,8 @@ class _CameraState:
     view: CameraViewChecks
     # tracks dropped after their grace time, kept `handover_s` for a new track to take over
     departed: dict[int, TrackPresence] = field(default_factory=dict)
+    # the previous look's boxes that were on no confirmed track yet: (ts, xyxy)
+    unconfirmed: tuple[float, NDArray[np.float32]] | None = None
 
 
 class Presence:
@@ -388,6 +417,8 @@ class Presence:
             return
         log.info("camera %s is %s (%s)", camera_id, status, reason or "no reason given")
         tracks = {} if status in OFFLINE_STATUSES else snap.tracks
+        if status in OFFLINE_STATUSES:  # what it saw before says nothing of what it sees next
+            state.departed, state.unconfirmed = {}, None
         state.snapshot = replace(
             snap, status=status, status_since=at, status_reason=reason, tracks=tracks
         )
@@ -438,6 +469,7 @@ class Presence:
             )
 
         tracks = self._update_tracks(state, obs.people, ts)
+        state.unconfirmed = (ts, _unconfirmed(obs))
         if obs.image is not None:
             occupancy = obs.people if obs.detections is None else obs.detections
             state.view.look(obs.image, (width, height), ts, occupancy)
@@ -457,56 +489,36 @@ class Presence:
 
     # -- people
 
-    def _update_tracks(
-        self, state: _CameraState, people: Detections, ts: float
-    ) -> dict[int, TrackPresence]:
+    def _place(self, state: _CameraState, boxes: NDArray[np.float32]) -> list[_Placement]:
+        """Where each box (frame pixels) stands: foot point, plan point, zones, and how it
+        relates to each protected object the camera sees or whose floor it watches."""
         cfg = self.config
-        previous = state.snapshot.tracks
-        people = people[people.track_id >= 0]
-        feet = np.asarray(people.foot_points, dtype=np.float64)
+        if len(boxes) == 0:
+            return []
+        xyxy = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        feet = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2.0, xyxy[:, 3]], axis=1)
         plan = (
             state.calibration.image_to_plan_px(feet)
             if state.calibration is not None
-            else np.full((len(people), 2), np.nan)
+            else np.full((len(xyxy), 2), np.nan)
         )
-        zone_hits = (
-            {z.id: point_in_polygon(plan, z.plan_polygon) for z in state.floor_zones}
-            if len(people)
-            else {}
-        )
-        distances = (
-            {
-                o.id: distance_to_polygon_m(plan, o.plan_polygon, state.metres_per_pixel)
-                for o in state.plan_objects
-            }
-            if len(people)
-            else {}
-        )
-
-        reported = {int(t) for t in people.track_id}
-        state.departed = {
-            tid: gone
-            for tid, gone in state.departed.items()
-            if ts - gone.last_seen_ts <= cfg.handover_s and tid not in reported
+        zone_hits = {z.id: point_in_polygon(plan, z.plan_polygon) for z in state.floor_zones}
+        distances = {
+            o.id: distance_to_polygon_m(plan, o.plan_polygon, state.metres_per_pixel)
+            for o in state.plan_objects
         }
-        out: dict[int, TrackPresence] = {}
-        for i in range(len(people)):
-            tid = int(people.track_id[i])
-            box = tuple(float(v) for v in people.xyxy[i])
-            prev = previous.get(tid)
-            # a new track where a person's track just ended: that person (see handover_s)
-            before = None if prev else self._predecessor(state, box, ts, reported)
+        out: list[_Placement] = []
+        for i in range(len(xyxy)):
+            box = (float(xyxy[i, 0]), float(xyxy[i, 1]), float(xyxy[i, 2]), float(xyxy[i, 3]))
             placed = bool(np.all(np.isfinite(plan[i])))
             if placed:
-                in_zones = [zid for zid, hits in zone_hits.items() if hits[i]]
+                in_zones = tuple(zid for zid, hits in zone_hits.items() if hits[i])
                 located_by: Literal["plan", "camera"] | None = "plan"
             elif state.calibration is None and state.camera_zones:
-                in_zones, located_by = list(state.camera_zones), "camera"
+                in_zones, located_by = state.camera_zones, "camera"
             else:
-                in_zones, located_by = [], None
-            zones = {z: (prev.zones.get(z, ts) if prev else ts) for z in in_zones}
-
-            objects: dict[str, ObjectPresence] = {}
+                in_zones, located_by = (), None
+            relations: dict[str, _Relation] = {}
             for obj_id in sorted({*distances, *state.image_objects}):
                 obj = self.site.protected_object(obj_id)
                 dist = distances.get(obj_id)
@@ -522,34 +534,121 @@ class Presence:
                     reach = overlap >= cfg.reach_min_overlap and (
                         distance_m is None or distance_m <= obj.min_distance_m + cfg.reach_arm_m
                     )
+                if distance_m is None and overlap is None:
+                    continue
                 close = distance_m is not None and distance_m <= obj.min_distance_m
                 if distance_m is not None:
                     near = distance_m <= max(cfg.near_object_m, obj.min_distance_m)
                 else:
                     near = reach
-                if distance_m is None and overlap is None:
-                    continue
+                relations[obj_id] = _Relation(distance_m, overlap, close, near, reach)
+            out.append(
+                _Placement(
+                    xyxy=box,
+                    foot_px=(float(feet[i, 0]), float(feet[i, 1])),
+                    plan_px=(float(plan[i, 0]), float(plan[i, 1])) if placed else None,
+                    located_by=located_by,
+                    zones=in_zones,
+                    relations=relations,
+                )
+            )
+        return out
+
+    def _first_sighting(
+        self, state: _CameraState, box: tuple[float, ...]
+    ) -> tuple[float, _Placement] | None:
+        """A new track's box at the camera's previous look, when the detector found it there
+        but the tracker had not confirmed it yet (a track is confirmed at its second look)."""
+        earlier = state.unconfirmed
+        if earlier is None or len(earlier[1]) == 0:
+            return None
+        iou = box_iou(np.array([box], dtype=np.float64), earlier[1].astype(np.float64))[0]
+        best = int(np.argmax(iou))
+        if iou[best] < self.config.handover_min_iou:
+            return None
+        return earlier[0], self._place(state, earlier[1][best : best + 1])[0]
+
+    def _update_tracks(
+        self, state: _CameraState, people: Detections, ts: float
+    ) -> dict[int, TrackPresence]:
+        cfg = self.config
+        previous = state.snapshot.tracks
+        people = people[people.track_id >= 0]
+        placements = self._place(state, people.xyxy)
+        reported = {int(t) for t in people.track_id}
+        state.departed = {
+            tid: gone
+            for tid, gone in state.departed.items()
+            if ts - gone.last_seen_ts <= cfg.handover_s and tid not in reported
+        }
+        out: dict[int, TrackPresence] = {}
+        taken_over: set[int] = set()  # tracks in their grace time that a new track continues
+        for tid, here in zip((int(t) for t in people.track_id), placements, strict=True):
+            box = here.xyxy
+            prev = previous.get(tid)
+            before: TrackPresence | None = None
+            first: tuple[float, _Placement] | None = None
+            if prev is None:
+                # a new track where a person's track just ended: that person (see handover_s)
+                before = self._predecessor(state, box, ts, reported | taken_over)
+                if before is not None and ts - before.last_seen_ts <= cfg.grace_s:
+                    prev = before  # lost for a moment under another id: their times go on
+                    taken_over.add(before.track_id)
+                else:
+                    first = self._first_sighting(state, box)
+            then_ts, then = first if first is not None else (ts, None)
+            zones = {
+                z: _since(
+                    True,
+                    prev.zones.get(z) if prev else None,
+                    then is not None and z in then.zones,
+                    then_ts,
+                    ts,
+                )
+                for z in here.zones
+            }
+            objects: dict[str, ObjectPresence] = {}
+            for obj_id, rel in here.relations.items():
                 old = prev.objects.get(obj_id) if prev else None
+                was = then.relations.get(obj_id) if then is not None else None
                 objects[obj_id] = ObjectPresence(
                     object_id=obj_id,
-                    distance_m=distance_m,
-                    overlap=overlap,
-                    close_since_ts=held_since(close, old.close_since_ts if old else None, ts),
-                    near_since_ts=held_since(near, old.near_since_ts if old else None, ts),
-                    reach_since_ts=held_since(reach, old.reach_since_ts if old else None, ts),
+                    distance_m=rel.distance_m,
+                    overlap=rel.overlap,
+                    close_since_ts=_since(
+                        rel.close,
+                        old.close_since_ts if old else None,
+                        was is not None and was.close,
+                        then_ts,
+                        ts,
+                    ),
+                    near_since_ts=_since(
+                        rel.near,
+                        old.near_since_ts if old else None,
+                        was is not None and was.near,
+                        then_ts,
+                        ts,
+                    ),
+                    reach_since_ts=_since(
+                        rel.reach,
+                        old.reach_since_ts if old else None,
+                        was is not None and was.reach,
+                        then_ts,
+                        ts,
+                    ),
                 )
 
-            first_xyxy = prev.first_xyxy if prev else box
+            first_xyxy = prev.first_xyxy if prev else then.xyxy if then is not None else box
             shift = _box_shift(first_xyxy, box)
             max_shift = max(shift, prev.max_shift if prev else 0.0)
             out[tid] = TrackPresence(
                 camera_id=state.camera_id,
                 track_id=tid,
-                xyxy=box,  # type: ignore[arg-type]
-                foot_px=(float(feet[i, 0]), float(feet[i, 1])),
-                plan_px=(float(plan[i, 0]), float(plan[i, 1])) if placed else None,
-                located_by=located_by,
-                first_seen_ts=prev.first_seen_ts if prev else ts,
+                xyxy=box,
+                foot_px=here.foot_px,
+                plan_px=here.plan_px,
+                located_by=here.located_by,
+                first_seen_ts=prev.first_seen_ts if prev else then_ts,
                 last_seen_ts=ts,
                 visible=True,
                 zones=zones,
@@ -558,14 +657,18 @@ class Presence:
                 max_shift=max_shift,
                 moved=(prev.moved if prev else before is not None and before.moved)
                 or max_shift > cfg.still_max_shift,
-                reference_change=prev.reference_change if prev else None,
-                still_figure=prev.still_figure if prev else None,
+                reference_change=prev.reference_change if prev and prev.track_id == tid else None,
+                still_figure=prev.still_figure if prev and prev.track_id == tid else None,
                 follows_track_id=(
-                    prev.follows_track_id if prev else before.track_id if before else None
+                    before.track_id
+                    if before is not None
+                    else prev.follows_track_id
+                    if prev
+                    else None
                 ),
             )
         for tid, prev in previous.items():
-            if tid in out:
+            if tid in out or tid in taken_over:
                 continue
             if ts - prev.last_seen_ts > cfg.grace_s:
                 log.debug(
@@ -670,6 +773,30 @@ class Presence:
 
 
 # --------------------------------------------------------------------------- small helpers
+
+
+def _unconfirmed(obs: Observation) -> NDArray[np.float32]:
+    """The observation's boxes that are on no confirmed track (the tracker's tentative ones)."""
+    if obs.detections is None or len(obs.detections) == 0:
+        return np.zeros((0, 4), dtype=np.float32)
+    boxes = obs.detections.xyxy
+    tracked = obs.people.xyxy[obs.people.track_id >= 0]
+    if len(tracked) == 0:
+        return boxes
+    same = box_iou(boxes.astype(np.float64), tracked.astype(np.float64)).max(axis=1) > 0.95
+    return boxes[~same]
+
+
+def _since(
+    holds: bool, kept: float | None, held_then: bool, then_ts: float, ts: float
+) -> float | None:
+    """Since when a condition holds: as it was kept, else from the first sighting `then_ts` if
+    it held there too, else from now; None when it does not hold."""
+    if not holds:
+        return None
+    if kept is not None:
+        return kept
+    return then_ts if held_then else ts
 
 
 def _box_shift(first: Sequence[float], box: Sequence[float]) -> float:
