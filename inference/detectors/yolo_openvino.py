@@ -148,11 +148,11 @@ class YoloOpenVinoDetector:
         boxed = [letterbox(image, self.input_hw) for image in images]
         inputs = [cv2.dnn.blobFromImage(padded, 1.0 / 255.0, swapRB=True) for padded, _, _ in boxed]
         out = []
-        for image, (_, gain, pad), (raw,) in zip(
+        for image, (_, scale, pad), (raw,) in zip(
             images, boxed, self._requests.run(inputs), strict=True
         ):
             boxes, scores = self._people(raw[0])
-            boxes = (boxes - np.array([pad[0], pad[1]] * 2, dtype=np.float32)) / gain
+            boxes = to_image(boxes, scale, pad)
             height, width = image.shape[:2]
             out.append(Detections(boxes, scores).clipped(width, height))
         return out
@@ -181,9 +181,10 @@ class YoloOpenVinoDetector:
 
 def letterbox(
     image: np.ndarray, size_hw: tuple[int, int]
-) -> tuple[np.ndarray, float, tuple[int, int]]:
-    """(the image scaled into `size_hw` keeping its aspect, centred on grey; the scale; the
-    left and top padding), rounded as ultralytics' LetterBox and scale_boxes round."""
+) -> tuple[np.ndarray, tuple[float, float], tuple[int, int]]:
+    """(the image scaled into `size_hw` keeping its aspect, centred on grey; the x and y scale
+    of the rounded size; the left and top padding), as ultralytics' LetterBox and scale_boxes
+    compute them."""
     height, width = image.shape[:2]
     gain = min(size_hw[0] / height, size_hw[1] / width)
     new_w, new_h = max(round(width * gain), 1), max(round(height * gain), 1)
@@ -195,11 +196,14 @@ def letterbox(
     padded = cv2.copyMakeBorder(
         image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(_PAD_VALUE,) * 3
     )
-    pad = (
-        round((size_hw[1] - width * gain) / 2 - 0.1),
-        round((size_hw[0] - height * gain) / 2 - 0.1),
-    )
-    return padded, gain, pad
+    return padded, (new_w / width, new_h / height), (left, top)
+
+
+def to_image(boxes: np.ndarray, scale: tuple[float, float], pad: tuple[int, int]) -> np.ndarray:
+    """Boxes (x1 y1 x2 y2) from letterboxed input pixels back to the image's pixels."""
+    offset = np.array([pad[0], pad[1], pad[0], pad[1]], dtype=np.float64)
+    factor = np.array([scale[0], scale[1], scale[0], scale[1]], dtype=np.float64)
+    return ((boxes - offset) / factor).astype(np.float32)
 
 
 def greedy_nms(boxes: np.ndarray, iou: float, limit: int) -> np.ndarray:
