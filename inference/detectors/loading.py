@@ -19,10 +19,10 @@ log = logging.getLogger(__name__)
 # kind -> what `nightwatch detect --detector KIND` says about it
 KIND_HELP = {
     "auto": "YOLO when its weights are installed, else the offline SSDLite model",
-    "yolo": "YOLO; on the CPU through OpenVINO when it can, else ultralytics' own runtime",
+    "yolo": "YOLO, on the CPU through OpenVINO when it can, else ultralytics' own runtime",
     "yolo-openvino": "YOLO exported once to OpenVINO (CPU only)",
     "yolo-ultralytics": "YOLO on ultralytics' runtime: PyTorch, ONNX Runtime or TensorRT",
-    "ssdlite": "the offline SSDLite person model; on OpenVINO when it imports, else OpenCV DNN",
+    "ssdlite": "the offline SSDLite person model, on OpenVINO when it imports, else OpenCV DNN",
     "ssdlite-openvino": "the offline SSDLite person model on OpenVINO",
     "ssdlite-opencv": "the offline SSDLite person model on OpenCV DNN",
 }
