@@ -50,7 +50,7 @@ def _ssdlite(runtime: str, threads: int) -> tuple[Detector, str | None]:
         if runtime == "openvino":
             raise
         reason = str(exc)
-    except RuntimeError as exc:  # OpenVINO could not convert, read or compile the model
+    except (RuntimeError, OSError) as exc:  # OpenVINO could not convert, read or compile it
         if runtime == "openvino":
             raise DetectorUnavailable(f"OpenVINO cannot run the SSDLite model: {exc}") from exc
         reason = f"OpenVINO cannot run the SSDLite model: {exc}"
@@ -70,8 +70,11 @@ def _yolo(weights: str | None, device: str | None, runtime: str, threads: int) -
     from inference.detectors.yolo import DEFAULT_WEIGHTS, MODEL_YAML_SUFFIXES, YoloDetector
 
     name = weights or DEFAULT_WEIGHTS
-    from_yaml = Path(name).suffix.lower() in MODEL_YAML_SUFFIXES  # untrained: nothing to export
-    if runtime == "openvino" or (runtime == "auto" and not from_yaml and _cpu_only(device)):
+    # a YAML builds an untrained network: nothing to export; missing weights: YoloDetector says
+    # how to import them (or downloads them when online)
+    exportable = Path(name).suffix.lower() not in MODEL_YAML_SUFFIXES
+    exportable = exportable and models.resolve_weights(name) is not None
+    if runtime == "openvino" or (runtime == "auto" and exportable and _cpu_only(device)):
         if runtime == "openvino" and not _cpu_only(device):
             raise DetectorUnavailable(f"yolo-openvino runs on the CPU only, not on {device!r}")
         from inference.detectors.yolo_openvino import YoloOpenVinoDetector
@@ -81,7 +84,12 @@ def _yolo(weights: str | None, device: str | None, runtime: str, threads: int) -
         except DetectorUnavailable as exc:
             if runtime == "openvino":
                 raise
-            log.warning("YOLO not run through OpenVINO: %s; using ultralytics' runtime", exc)
+            reason = str(exc)
+        except (RuntimeError, OSError) as exc:  # OpenVINO could not read or compile the export
+            if runtime == "openvino":
+                raise DetectorUnavailable(f"OpenVINO cannot run {name}: {exc}") from exc
+            reason = f"OpenVINO cannot run {name}: {exc}"
+        log.warning("YOLO not run through OpenVINO: %s; using ultralytics' runtime", reason)
     return YoloDetector(name, device=device)
 
 

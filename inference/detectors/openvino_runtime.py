@@ -32,7 +32,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,27 +181,48 @@ def cached_ir(
     folder = root / key
     if not rebuild and verified(folder):
         return folder
-    if folder.exists():
-        log.warning("OpenVINO model cache %s is incomplete or corrupt; rebuilding it", folder)
     root.mkdir(parents=True, exist_ok=True)
-    _remove_stale_builds(root)
-    building = Path(tempfile.mkdtemp(prefix=f".{key}-", suffix=".part", dir=root))
-    try:
-        started = time.perf_counter()
-        build(building)
-        names = sorted(p.name for p in building.iterdir() if p.is_file())
-        missing = {IR_XML, IR_BIN} - set(names)
-        if missing:
-            raise RuntimeError(f"building {key} wrote no {', '.join(sorted(missing))}")
-        checksums = {name: file_sha256(building / name) for name in names}
-        (building / CHECKSUMS).write_text(
-            json.dumps({"key": key, "files": checksums}, indent=2) + "\n", "utf-8"
-        )
-        _move_into_place(building, folder, replace=rebuild)
-        log.info("cached OpenVINO model %s (%.1f s)", folder, time.perf_counter() - started)
-    finally:
-        shutil.rmtree(building, ignore_errors=True)
+    with _build_lock(root, key):
+        # the pool starts its workers together: one builds, the others wait here and reuse it
+        if not rebuild and verified(folder):
+            return folder
+        if folder.exists():
+            log.warning("OpenVINO model cache %s is incomplete or corrupt; rebuilding it", folder)
+        _remove_stale_builds(root)
+        building = Path(tempfile.mkdtemp(prefix=f".{key}-", suffix=".part", dir=root))
+        try:
+            started = time.perf_counter()
+            build(building)
+            names = sorted(p.name for p in building.iterdir() if p.is_file())
+            missing = {IR_XML, IR_BIN} - set(names)
+            if missing:
+                raise RuntimeError(f"building {key} wrote no {', '.join(sorted(missing))}")
+            checksums = {name: file_sha256(building / name) for name in names}
+            (building / CHECKSUMS).write_text(
+                json.dumps({"key": key, "files": checksums}, indent=2) + "\n", "utf-8"
+            )
+            _move_into_place(building, folder, replace=rebuild)
+            log.info("cached OpenVINO model %s (%.1f s)", folder, time.perf_counter() - started)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
     return folder
+
+
+@contextlib.contextmanager
+def _build_lock(root: Path, key: str) -> Iterator[None]:
+    """Holds an exclusive lock on `root/.key.lock` (released by the kernel if the holder dies);
+    where file locks do not exist, builds may run side by side and the first rename wins."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    with (root / f".{key}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _move_into_place(building: Path, folder: Path, *, replace: bool) -> None:

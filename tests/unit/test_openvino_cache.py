@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +23,11 @@ from inference.detectors.openvino_runtime import (
 )
 
 KEY = "model-abc123-openvino-v1"
+
+
+def entries(root: Path) -> list[str]:
+    """What the cache root holds, lock files aside (they stay: removing one races a waiter)."""
+    return sorted(p.name for p in root.iterdir() if not p.name.endswith(".lock"))
 
 
 class CountingBuild:
@@ -46,7 +53,7 @@ def test_built_once_then_reused(tmp_path: Path) -> None:
     assert recorded["key"] == KEY
     assert cached_ir(KEY, build, tmp_path) == folder
     assert build.calls == 1
-    assert [p.name for p in tmp_path.iterdir()] == [KEY]  # nothing temporary left
+    assert entries(tmp_path) == [KEY]  # nothing temporary left
 
 
 @pytest.mark.parametrize(
@@ -72,7 +79,7 @@ def test_a_damaged_cache_is_found_and_rebuilt(tmp_path: Path, damage: str) -> No
     assert build.calls == 2
     assert verified(folder)
     assert (folder / IR_BIN).read_bytes() == good_bin
-    assert [p.name for p in tmp_path.iterdir()] == [KEY]  # the damaged copy is gone
+    assert entries(tmp_path) == [KEY]  # the damaged copy is gone
 
 
 def test_a_build_that_fails_leaves_no_cache(tmp_path: Path) -> None:
@@ -82,28 +89,57 @@ def test_a_build_that_fails_leaves_no_cache(tmp_path: Path) -> None:
 
     with pytest.raises(OSError, match="disk full"):
         cached_ir(KEY, crashing, tmp_path)
-    assert list(tmp_path.iterdir()) == []
+    assert entries(tmp_path) == []
 
     def incomplete(folder: Path) -> None:
         (folder / IR_XML).write_text("<net/>")
 
     with pytest.raises(RuntimeError, match=f"wrote no {IR_BIN}"):
         cached_ir(KEY, incomplete, tmp_path)
-    assert list(tmp_path.iterdir()) == []
+    assert entries(tmp_path) == []
 
 
-def test_a_build_finished_first_by_another_worker_is_kept(tmp_path: Path) -> None:
-    """Two workers start the same build; the one that finishes second keeps the first's."""
-    other = CountingBuild("<net>first</net>")
+def test_a_build_finished_first_elsewhere_is_kept(tmp_path: Path) -> None:
+    """Where the lock does not hold (say, a cache on a network share), a build that finds the
+    folder already in place and sound keeps it and throws its own away."""
+    elsewhere = cached_ir(KEY, CountingBuild("<net>first</net>"), tmp_path / "elsewhere")
+    root = tmp_path / "cache"
 
     def slower(folder: Path) -> None:
-        cached_ir(KEY, other, tmp_path)  # the other worker finishes while this one builds
+        shutil.copytree(elsewhere, root / KEY)  # the other machine finishes meanwhile
         CountingBuild("<net>second</net>")(folder)
 
-    folder = cached_ir(KEY, slower, tmp_path)
+    folder = cached_ir(KEY, slower, root)
     assert (folder / IR_XML).read_text() == "<net>first</net>"
     assert verified(folder)
-    assert [p.name for p in tmp_path.iterdir()] == [KEY]
+    assert entries(root) == [KEY]
+
+
+def test_workers_starting_together_build_once(tmp_path: Path) -> None:
+    """The second worker waits for the first's build (a file lock) instead of repeating it."""
+    second_started = threading.Event()
+    calls: list[str] = []
+
+    def slow_build(folder: Path) -> None:
+        calls.append(threading.current_thread().name)
+        second_started.wait(10)
+        time.sleep(0.3)  # the second worker reaches the lock meanwhile
+        CountingBuild()(folder)
+
+    def second() -> None:
+        second_started.set()
+        cached_ir(KEY, slow_build, tmp_path)
+
+    first = threading.Thread(target=cached_ir, args=(KEY, slow_build, tmp_path), name="first")
+    first.start()
+    while not calls:
+        time.sleep(0.01)
+    other = threading.Thread(target=second, name="second")
+    other.start()
+    first.join(20)
+    other.join(20)
+    assert calls == ["first"]
+    assert verified(tmp_path / KEY)
 
 
 def test_rebuild_replaces_a_verified_cache(tmp_path: Path) -> None:
@@ -111,7 +147,7 @@ def test_rebuild_replaces_a_verified_cache(tmp_path: Path) -> None:
     folder = cached_ir(KEY, CountingBuild("<net>new</net>"), tmp_path, rebuild=True)
     assert (folder / IR_XML).read_text() == "<net>new</net>"
     assert verified(folder)
-    assert [p.name for p in tmp_path.iterdir()] == [KEY]
+    assert entries(tmp_path) == [KEY]
 
 
 def test_builds_left_by_a_crash_are_cleared_once_old(tmp_path: Path) -> None:
