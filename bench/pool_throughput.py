@@ -18,12 +18,13 @@ once per detector kind, one after the other in the same run, and prints the rati
 to the first: the worker pool on OpenVINO against the same pool on OpenCV DNN.
 
     .venv/bin/python bench/pool_throughput.py [--cameras 8] [--seconds 30] [--workers 1]
-        [--flat-out] [--detectors KIND,KIND...] [--no-baseline]
+        [--flat-out] [--detectors KIND,KIND...] [--no-baseline] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import threading
 import time
@@ -151,6 +152,12 @@ def main() -> None:
         help="comma-separated detector kinds, one pipeline run each (default: ssdlite)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the detector kinds this many times, alternating; report each figure's median",
+    )
     args = parser.parse_args()
     kinds = [kind.strip() for kind in args.detectors.split(",") if kind.strip()]
     clip = media_file("vtest.avi")
@@ -158,11 +165,20 @@ def main() -> None:
         f"{args.cameras} cameras x {clip.name} at 10 fps, {args.seconds:.0f} s each side, "
         f"{args.workers} pipeline worker(s)" + (", flat out" if args.flat_out else "")
     )
-    sides: dict[str, dict[str, float]] = {}
-    for kind in kinds:
-        sides[kind] = run_pipeline(
-            clip, args.cameras, args.seconds, args.workers, args.flat_out, kind
-        )
+    runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+    for _ in range(max(1, args.rounds)):  # alternating, so a change in machine load hits all
+        for kind in kinds:
+            runs[kind].append(
+                run_pipeline(clip, args.cameras, args.seconds, args.workers, args.flat_out, kind)
+            )
+    sides = {
+        kind: {key: statistics.median(run[key] for run in done) for key in done[0]}
+        for kind, done in runs.items()
+    }
+    if args.rounds > 1:
+        for kind, done in runs.items():
+            rates = ", ".join(f"{run['detections_per_s']:.1f}" for run in done)
+            print(f"  {kind}: detections/s per round {rates}")
     if not args.no_baseline:
         sides["baseline"] = run_baseline(clip, args.cameras, args.seconds)
     # with the baseline: the (first) pipeline over it; without: the last kind over the first

@@ -6,18 +6,20 @@ Three things every OpenVINO detector here shares:
   writes a client id under `~/intel` unless the user opted out (openvino-telemetry's default is
   opt-out). A control-room console must not phone home, so the telemetry package is blocked
   before the first import; OpenVINO then uses its own no-op stub.
-- `cpu_config(threads)`: the THROUGHPUT hint with `threads` inference threads and no CPU pinning.
-  The pool runs several worker processes on one machine; with pinning on (OpenVINO's default on
-  Linux) each process pins its threads to the same first cores, and two 1-thread workers on a
-  2-core machine shared one core (measured: 34 frames/s with pinning, 59-75 without).
+- `cpu_config(threads)`: `threads` inference threads, the THROUGHPUT hint (or LATENCY), and no
+  CPU pinning. The pool runs several worker processes on one machine; with pinning on
+  (OpenVINO's default on Linux) each process pins its threads to the same first cores, and two
+  1-thread workers on a 2-core machine shared one core (measured: 34 frames/s with pinning,
+  59-75 without).
 - `cached_ir(key, build)`: a converted model kept as OpenVINO IR (`model.xml`, `model.bin`) in
   a folder of the user's cache named by `key` (which holds the source file's SHA-256). The folder
   is built in a temporary folder beside it and renamed into place, so a crash mid-write never
   leaves a half-written cache; it carries the SHA-256 of each of its files, so a truncated or
   altered cache is found on the next load and rebuilt.
 
-`InferRequests` runs one image per infer request, as many in flight as the compiled model has
-streams, each wait bounded (a stuck request raises instead of hanging the worker forever).
+`WorkerModel` runs one image per infer request, as many in flight as the compiled model has
+streams (a lone image on a latency compilation), each wait bounded (a stuck request raises
+instead of hanging the worker forever).
 """
 
 from __future__ import annotations
@@ -75,66 +77,91 @@ def openvino_version(ov: Any) -> str:
     return str(ov.get_version()).split("-")[0]
 
 
-def cpu_config(threads: int) -> dict[str, Any]:
+def cpu_config(threads: int, hint: str = "THROUGHPUT") -> dict[str, Any]:
     """Compile options for one worker that may use `threads` cores (see the module docstring)."""
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
+    if hint not in ("THROUGHPUT", "LATENCY"):
+        raise ValueError(f"unknown performance hint {hint!r}")
     return {
-        "PERFORMANCE_HINT": "THROUGHPUT",
+        "PERFORMANCE_HINT": hint,
         "INFERENCE_NUM_THREADS": threads,
         "ENABLE_CPU_PINNING": False,
     }
 
 
-class InferRequests:
-    """Runs inputs one per infer request, `OPTIMAL_NUMBER_OF_INFER_REQUESTS` of them in flight.
+class WorkerModel:
+    """A model compiled for one worker's `threads` cores, run one image per infer request.
 
-    With the THROUGHPUT hint OpenVINO makes one stream per thread (two threads: two streams of
-    one thread each), so two images run side by side where one request would run them one after
-    the other. Measured on the SSDLite person model: per-image requests beat one batched request
-    (14.6 against 17.8 ms per frame with 2 threads; 29.6 against 36.4 with 1).
+    Several images (the pool hands a worker up to 8 frames across cameras) go to the model
+    compiled with the THROUGHPUT hint: one stream per thread, `OPTIMAL_NUMBER_OF_INFER_REQUESTS`
+    requests in flight, so two images run side by side on two cores. A single image goes to a
+    second compilation with the LATENCY hint, which spreads that one image over all the threads
+    (a stream has one thread: YOLO11n took 252 ms per lone image on a 2-stream compile, 116 ms
+    on the latency one; SSDLite gains less). Measured per frame on batches of 8, 2 threads:
+    per-image requests beat one batched request (SSDLite 14.6 against 17.8 ms; 25.2 against 35.5
+    with one thread) and beat the latency compile (YOLO11n 196 against 229 ms).
+
+    `outputs`: output names or indexes, in the order `run` returns them. Every wait is bounded
+    by `timeout_s` (`InferenceStuck`).
     """
 
     def __init__(
         self,
-        compiled: Any,
-        outputs: Sequence[Any] | None = None,
+        core: Any,
+        model: Any,
+        threads: int,
+        outputs: Sequence[str | int] | None = None,
         timeout_s: float = INFER_TIMEOUT_S,
     ) -> None:
-        count = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
-        self._requests = [compiled.create_infer_request() for _ in range(count)]
-        self._outputs = list(outputs) if outputs is not None else list(compiled.outputs)
+        throughput = core.compile_model(model, "CPU", cpu_config(threads, "THROUGHPUT"))
+        count = max(1, int(throughput.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+        self._requests = [(r, _ports(throughput, outputs)) for r in _requests(throughput, count)]
+        self._single = self._requests[0]
+        if threads > 1:
+            latency = core.compile_model(model, "CPU", cpu_config(threads, "LATENCY"))
+            self._single = (latency.create_infer_request(), _ports(latency, outputs))
         self._timeout_ms = max(1, round(timeout_s * 1000))
-        self.streams = int(compiled.get_property("NUM_STREAMS"))
-
-    @property
-    def in_flight_max(self) -> int:
-        return len(self._requests)
+        self.streams = int(throughput.get_property("NUM_STREAMS"))
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
         """Each input's outputs (copies, in the order of `outputs`), in input order."""
+        if len(inputs) == 1:
+            request, ports = self._single
+            request.start_async({0: inputs[0]})
+            return [self._collect(request, ports)]
         results: list[list[np.ndarray]] = [[] for _ in inputs]
         free = list(self._requests)
-        in_flight: deque[tuple[int, Any]] = deque()
+        in_flight: deque[tuple[int, tuple[Any, list[Any]]]] = deque()
         for index, array in enumerate(inputs):
             if not free:
-                done, request = in_flight.popleft()
-                results[done] = self._collect(request)
-                free.append(request)
-            request = free.pop()
+                done, (request, ports) = in_flight.popleft()
+                results[done] = self._collect(request, ports)
+                free.append((request, ports))
+            request, ports = free.pop()
             request.start_async({0: array})
-            in_flight.append((index, request))
+            in_flight.append((index, (request, ports)))
         while in_flight:
-            done, request = in_flight.popleft()
-            results[done] = self._collect(request)
+            done, (request, ports) = in_flight.popleft()
+            results[done] = self._collect(request, ports)
         return results
 
-    def _collect(self, request: Any) -> list[np.ndarray]:
+    def _collect(self, request: Any, ports: list[Any]) -> list[np.ndarray]:
         if not request.wait_for(self._timeout_ms):
             raise InferenceStuck(
                 f"an OpenVINO infer request did not finish within {self._timeout_ms / 1000:.0f} s"
             )
-        return [request.get_tensor(port).data.copy() for port in self._outputs]
+        return [request.get_tensor(port).data.copy() for port in ports]
+
+
+def _requests(compiled: Any, count: int) -> list[Any]:
+    return [compiled.create_infer_request() for _ in range(count)]
+
+
+def _ports(compiled: Any, outputs: Sequence[str | int] | None) -> list[Any]:
+    if outputs is None:
+        return list(compiled.outputs)
+    return [compiled.output(name) for name in outputs]
 
 
 # -- the IR cache ----------------------------------------------------------------------------

@@ -19,8 +19,7 @@ import numpy as np
 
 from inference.detectors.openvino_runtime import (
     IR_XML,
-    InferRequests,
-    cpu_config,
+    WorkerModel,
     file_sha256,
     import_openvino,
     openvino_version,
@@ -58,8 +57,7 @@ class OpenVinoSsdNet:
 
         model, self.cache_folder = read_cached_model(core, cache_key(pb), build, cache_dir)
         model.reshape({_INPUT: [1, INPUT_PX, INPUT_PX, 3]})
-        compiled = core.compile_model(model, "CPU", cpu_config(threads))
-        self._requests = InferRequests(compiled, [compiled.output(name) for name in _OUTPUTS])
+        self._requests = WorkerModel(core, model, threads, _OUTPUTS)
         self.runtime = f"OpenVINO {openvino_version(ov)}"
         log.info(
             "SSDLite on %s: %d thread(s), %d stream(s), IR %s",

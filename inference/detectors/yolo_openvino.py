@@ -30,8 +30,7 @@ from inference.detections import Detections, box_iou
 from inference.detectors.base import DetectorInfo, DetectorUnavailable
 from inference.detectors.openvino_runtime import (
     IR_XML,
-    InferRequests,
-    cpu_config,
+    WorkerModel,
     import_openvino,
     openvino_version,
     read_cached_model,
@@ -122,8 +121,7 @@ class YoloOpenVinoDetector:
         if shape.is_dynamic or len(shape) != 4 or shape[1].get_length() != 3:
             raise DetectorUnavailable(f"{path.name}: not a fixed-size image model (input {shape})")
         self.input_hw = (shape[2].get_length(), shape[3].get_length())
-        compiled = core.compile_model(model, "CPU", cpu_config(threads))
-        self._requests = InferRequests(compiled, [compiled.outputs[0]])
+        self._requests = WorkerModel(core, model, threads, [0])
         self._end2end = bool(metadata.get("end2end"))
         runtime = f"OpenVINO {openvino_version(ov)}"
         self.info = DetectorInfo(backend="yolo", model=path.name, device="cpu", runtime=runtime)

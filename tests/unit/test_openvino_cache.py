@@ -170,5 +170,8 @@ def test_cpu_config_pins_nothing_and_refuses_zero_threads() -> None:
         "INFERENCE_NUM_THREADS": 2,
         "ENABLE_CPU_PINNING": False,
     }
+    assert cpu_config(1, "LATENCY")["PERFORMANCE_HINT"] == "LATENCY"
     with pytest.raises(ValueError, match="at least 1"):
         cpu_config(0)
+    with pytest.raises(ValueError, match="unknown performance hint"):
+        cpu_config(2, "FAST")
