@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 from inference.detectors.openvino_runtime import (
     IR_XML,
     WorkerModel,
+    default_cache_dir,
     file_sha256,
     import_openvino,
     openvino_version,
@@ -55,9 +57,16 @@ class OpenVinoSsdNet:
             # openvino.convert_model, without its telemetry; weights kept in fp32 like OpenCV
             ov.save_model(core.read_model(str(pb)), str(folder / IR_XML), compress_to_fp16=False)
 
-        model, self.cache_folder = read_cached_model(core, cache_key(pb), build, cache_dir)
-        model.reshape({_INPUT: [1, INPUT_PX, INPUT_PX, 3]})
-        self._requests = WorkerModel(core, model, threads, _OUTPUTS)
+        key = cache_key(pb)
+        root = cache_dir if cache_dir is not None else default_cache_dir()
+        self.cache_folder = root / key
+
+        def model() -> Any:  # only when the compiled network is not cached yet
+            read, _ = read_cached_model(core, key, build, root)
+            read.reshape({_INPUT: [1, INPUT_PX, INPUT_PX, 3]})
+            return read
+
+        self._requests = WorkerModel(core, model, threads, _OUTPUTS, cache_key=key, cache_dir=root)
         self.runtime = f"OpenVINO {openvino_version(ov)}"
         log.info(
             "SSDLite on %s: %d thread(s), %d stream(s), IR %s",

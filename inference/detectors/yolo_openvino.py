@@ -31,6 +31,8 @@ from inference.detectors.base import DetectorInfo, DetectorUnavailable
 from inference.detectors.openvino_runtime import (
     IR_XML,
     WorkerModel,
+    cached_ir,
+    default_cache_dir,
     import_openvino,
     openvino_version,
     read_cached_model,
@@ -114,14 +116,19 @@ class YoloOpenVinoDetector:
 
                 export_openvino(path, sha256, image_size, folder)
 
-        model, self.cache_folder = read_cached_model(core, key, build, cache_dir)
+        root = cache_dir if cache_dir is not None else default_cache_dir()
+        self.cache_folder = cached_ir(key, build, root)  # the export; read only to compile
         metadata = _read_metadata(self.cache_folder)
         self._person = _person_class(metadata["names"], path.name)
-        shape = model.inputs[0].get_partial_shape()
+
+        def model() -> Any:
+            return read_cached_model(core, key, build, root)[0]
+
+        self._requests = WorkerModel(core, model, threads, [0], cache_key=key, cache_dir=root)
+        shape = self._requests.input_shape
         if shape.is_dynamic or len(shape) != 4 or shape[1].get_length() != 3:
             raise DetectorUnavailable(f"{path.name}: not a fixed-size image model (input {shape})")
         self.input_hw = (shape[2].get_length(), shape[3].get_length())
-        self._requests = WorkerModel(core, model, threads, [0])
         self._end2end = bool(metadata.get("end2end"))
         runtime = f"OpenVINO {openvino_version(ov)}"
         self.info = DetectorInfo(backend="yolo", model=path.name, device="cpu", runtime=runtime)

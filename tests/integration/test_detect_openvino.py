@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -156,9 +157,50 @@ def test_the_converted_model_is_cached_reused_and_rebuilt_when_corrupt(tmp_path,
     weights = folder / IR_BIN
     good = weights.read_bytes()
     weights.write_bytes(good[: len(good) // 2])  # a crash or a full disk cut it short
+    # the IR is read only to compile: with the compiled network gone, it must be read again
+    shutil.rmtree(_compiled_folder(tmp_path, folder))
     third = _openvino_detector(tmp_path)
     assert weights.read_bytes() == good  # rebuilt
     (again,) = third.detect([images["vtest.avi#400"]])
+    np.testing.assert_allclose(again.xyxy, reference.xyxy, atol=0.5)
+
+
+def _compiled_folder(cache_dir: Path, ir_folder: Path) -> Path:
+    (folder,) = (cache_dir / "models").glob(f"{ir_folder.name}-compiled-*")
+    return folder
+
+
+def test_the_compiled_network_is_cached_reused_and_rebuilt_when_corrupt(tmp_path, images):
+    """OpenVINO's own compile cache loads a blob with flipped bytes without a word; Nightwatch
+    keeps the compiled network in its verified cache instead."""
+    _needs_backends()
+    from inference.detectors.openvino_runtime import COMPILED_BLOB, file_sha256, verified
+
+    first = _openvino_detector(tmp_path)
+    compiled = _compiled_folder(tmp_path, first._net.cache_folder)
+    assert verified(compiled, [COMPILED_BLOB])
+    stamp = (compiled / COMPILED_BLOB).stat().st_mtime_ns
+    (reference,) = first.detect([images["vtest.avi#700"]])
+    second = _openvino_detector(tmp_path)
+    assert (compiled / COMPILED_BLOB).stat().st_mtime_ns == stamp  # imported, not compiled
+
+    blob = bytearray((compiled / COMPILED_BLOB).read_bytes())
+    blob[len(blob) // 2 : len(blob) // 2 + 4096] = bytes(4096)  # damaged weights
+    (compiled / COMPILED_BLOB).write_bytes(blob)
+    third = _openvino_detector(tmp_path)
+    assert verified(compiled, [COMPILED_BLOB])  # rebuilt
+    for detector in (second, third):
+        (again,) = detector.detect([images["vtest.avi#700"]])
+        np.testing.assert_allclose(again.xyxy, reference.xyxy, atol=0.5)
+
+    # a blob that verifies but that OpenVINO cannot import (another OpenVINO build) is rebuilt
+    (compiled / COMPILED_BLOB).write_bytes(b"not a compiled network")
+    record = json.loads((compiled / CHECKSUMS).read_text())
+    record["files"][COMPILED_BLOB] = file_sha256(compiled / COMPILED_BLOB)
+    (compiled / CHECKSUMS).write_text(json.dumps(record))
+    fourth = _openvino_detector(tmp_path)
+    assert (compiled / COMPILED_BLOB).stat().st_size > 1_000_000
+    (again,) = fourth.detect([images["vtest.avi#700"]])
     np.testing.assert_allclose(again.xyxy, reference.xyxy, atol=0.5)
 
 
@@ -169,6 +211,7 @@ def test_a_cache_openvino_cannot_read_is_rebuilt(tmp_path) -> None:
     folder = _openvino_detector(tmp_path)._net.cache_folder
     from inference.detectors.openvino_runtime import file_sha256
 
+    shutil.rmtree(_compiled_folder(tmp_path, folder))
     (folder / IR_XML).write_text("<net>not an IR</net>")
     record = json.loads((folder / CHECKSUMS).read_text())
     record["files"][IR_XML] = file_sha256(folder / IR_XML)

@@ -127,6 +127,7 @@ def test_info_and_cache_folder(detector, cache_dir) -> None:
         "model.xml",
     ]
     assert not list(models.models_dir().glob("*openvino*"))  # the export never lands there
+    assert len(list(cache_dir.glob(f"{detector.cache_folder.name}-compiled-*"))) == 1
 
 
 def test_a_grey_image_is_refused(detector, photos) -> None:
@@ -140,6 +141,8 @@ def test_the_cached_export_runs_without_torch_and_without_telemetry(
     """A fresh worker finds the export in the cache: it never imports torch or ultralytics,
     and OpenVINO writes nothing under the user's home."""
     stamp = (detector.cache_folder / "model.bin").stat().st_mtime_ns
+    (compiled,) = cache_dir.glob(f"{detector.cache_folder.name}-compiled-*")
+    compiled_stamp = (compiled / "compiled.blob").stat().st_mtime_ns
     code = (
         "import sys\n"
         "from pathlib import Path\n"
@@ -160,6 +163,7 @@ def test_the_cached_export_runs_without_torch_and_without_telemetry(
     assert "heavy []" in done.stdout
     assert int(done.stdout.split("found ")[1].split()[0]) > 0
     assert (detector.cache_folder / "model.bin").stat().st_mtime_ns == stamp  # reused
+    assert (compiled / "compiled.blob").stat().st_mtime_ns == compiled_stamp  # imported
     assert not (home / "intel").exists()
 
 
