@@ -15,7 +15,8 @@ Three things every OpenVINO detector here shares:
   a folder of the user's cache named by `key` (which holds the source file's SHA-256). The folder
   is built in a temporary folder beside it and renamed into place, so a crash mid-write never
   leaves a half-written cache; it carries the SHA-256 of each of its files, so a truncated or
-  altered cache is found on the next load and rebuilt.
+  altered cache is found on the next load and rebuilt. The compiled network is cached the same
+  way and imported at start (`WorkerModel`), so the IR is read only when it must be compiled.
 
 `WorkerModel` runs one image per infer request, as many in flight as the compiled model has
 streams (a lone image on a latency compilation), each wait bounded (a stuck request raises
