@@ -44,7 +44,7 @@ def offline_ultralytics(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory) -> Iterator[Path]:
-    """A models dir holding the untrained network as a vouched-for .pt."""
+    """A models dir holding the untrained network as a .pt a supervisor pinned."""
     from ultralytics import YOLO
 
     folder = tmp_path_factory.mktemp("models")
@@ -52,7 +52,10 @@ def models_dir(tmp_path_factory) -> Iterator[Path]:
     YOLO("yolo11n.yaml").save(built)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(models.MODELS_DIR_ENV, str(folder))
-        installed = models.import_weights(built, sha256=models.file_sha256(built))
+        digest = models.file_sha256(built)
+        models.import_weights(built, sha256=digest)
+        models.trust(digest, source="built by this test from yolo11n.yaml (untrained)")
+        (installed,) = [m for m in models.installed() if m.sha256 == digest]
         assert installed.trusted
         yield folder
 
@@ -225,7 +228,7 @@ def test_what_cannot_be_exported_is_refused_with_the_reason(models_dir, tmp_path
         YoloOpenVinoDetector("yolo11s.pt", cache_dir=cache_dir)
     (models_dir / "unvouched.pt").write_bytes(b"a pickle nobody vouched for")
     try:
-        with pytest.raises(DetectorUnavailable, match="not trusted"):
+        with pytest.raises(DetectorUnavailable, match="is not pinned"):
             YoloOpenVinoDetector("unvouched.pt", cache_dir=cache_dir)
     finally:
         (models_dir / "unvouched.pt").unlink()
@@ -243,6 +246,7 @@ def test_onnx_weights_are_read_by_openvino_directly(detector, models_dir, tmp_pa
     exported = Path(YOLO(str(source)).export(format="onnx", imgsz=256, simplify=False))
     onnx = exported.replace(tmp_path / "people-untrained-256.onnx")
     models.import_weights(onnx)
+    models.trust(models.file_sha256(onnx), source="exported by this test from the pinned .pt")
     on_onnx = YoloOpenVinoDetector(onnx.name, confidence=0.0, cache_dir=tmp_path / "cache")
     assert on_onnx.input_hw == (256, 256)
     assert on_onnx.cache_folder.name.endswith("-onnx-openvino-v1")
