@@ -23,8 +23,8 @@ the editor accepts also loads.
 Everything is returned as plain tuples of points (image or plan pixels) that the UI draws with
 whatever it likes; `draw_overlay` and `draw_footprint` draw them with OpenCV (for snapshots,
 reports and tests). The runtime maps foot points with `console.floor_plan.CameraCalibration`
-(a normalised DLT fit of the same pairs): for consistent pairs both fits agree to within a few
-millimetres on the floor (a unit test checks this).
+(a normalised DLT fit of the same pairs): with four pairs both are exact, and with more, jittery
+pairs they agree to a centimetre or so on the floor (a unit test checks this).
 
 Thread: any; pure functions over numpy, no I/O.
 """

@@ -266,7 +266,7 @@ def readable_diff(before: str | None, after: str, name: str = "site.yaml") -> st
     out: list[str] = []
     size = 0
     for index, line in enumerate(lines):
-        shown = mask_credentials(line) if "://" in line else line
+        shown = mask_credentials(line, hide_user=True) if "://" in line else line
         if index >= MAX_DIFF_LINES or size + len(shown) + 1 > MAX_DIFF_CHARS:
             out.append(f"... {len(lines) - index} more lines of diff not shown")
             break

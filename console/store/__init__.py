@@ -2,9 +2,9 @@
 
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
-(`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `audit`. Every
-public name is re-exported here except the query `console.store.snapshots.snapshots`, which would
-hide its own module.
+(`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `audit`,
+`walk_tests`. Every public name is re-exported here except the query
+`console.store.snapshots.snapshots`, which would hide its own module.
 """
 
 from console.store.alarms import (
@@ -71,6 +71,15 @@ from console.store.staff import (
     list_users,
 )
 from console.store.tasks import SYSTEM_USER, StoreFiles, WriteTask
+from console.store.walk_tests import (
+    FinishWalkTest,
+    StartWalkTest,
+    WalkTestRecord,
+    WalkTestResultRecord,
+    WalkTestResultRow,
+    get_walk_test,
+    list_walk_tests,
+)
 
 __all__ = [
     "SYSTEM_USER",
@@ -91,6 +100,7 @@ __all__ = [
     "EndShift",
     "EventKind",
     "FaultListener",
+    "FinishWalkTest",
     "OccurrenceRecord",
     "Outcome",
     "PurgeExpiredSnapshots",
@@ -104,6 +114,7 @@ __all__ = [
     "SnapshotRecord",
     "StaleStateError",
     "StartShift",
+    "StartWalkTest",
     "Store",
     "StoreClosedError",
     "StoreError",
@@ -113,6 +124,9 @@ __all__ = [
     "StoreSnapshot",
     "StoreWriteError",
     "UserRecord",
+    "WalkTestRecord",
+    "WalkTestResultRecord",
+    "WalkTestResultRow",
     "WriteTask",
     "alarm_events",
     "audit_entries",
@@ -123,10 +137,12 @@ __all__ = [
     "get_alarm",
     "get_snapshot",
     "get_user",
+    "get_walk_test",
     "list_alarms",
     "list_config_changes",
     "list_shifts",
     "list_users",
+    "list_walk_tests",
     "next_alarm_id",
     "occurrences",
     "open_alarms",

@@ -644,6 +644,12 @@ def test_check_ok_prints_one_line_summary(
         "destination is configured (alert_destinations.gallery)\n"
         "site.yaml: warning: alert_destinations.supervisor: escalations page nobody: no "
         "supervisor destination is configured, only this console knows\n"
+        "site.yaml: warning: cameras[0].frame_size_px: the frame size of camera 'cam-east' "
+        "(url) is not known, so its image outlines cannot be checked against its frame: "
+        "declare frame_size_px: [width, height]\n"
+        "site.yaml: warning: cameras[1].frame_size_px: the frame size of camera 'cam-west' "
+        "(url) is not known, so its image outlines cannot be checked against its frame: "
+        "declare frame_size_px: [width, height]\n"
         "site.yaml: Example Museum: 1 floor, 3 cameras, 3 protected objects, 4 zones, "
         "2 guards: ok\n"
     )
@@ -956,11 +962,12 @@ def test_a_jpeg_plan_is_read(site_dir: Path) -> None:
 # --------------------------------------------------------------------------- video files in check
 
 
-def _write_video(path: Path) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (160, 120))
+def _write_video(path: Path, size: tuple[int, int] = (1280, 720)) -> None:
+    """A short real video, by default the size the example site's outlines are drawn for."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, size)
     assert writer.isOpened()
     for k in range(5):
-        writer.write(np.full((120, 160, 3), 40 * k, np.uint8))
+        writer.write(np.full((size[1], size[0], 3), 40 * k, np.uint8))
     writer.release()
 
 
