@@ -91,7 +91,8 @@ def test_the_grid_lies_where_the_homography_says() -> None:
         assert true_plan(middle[None])[0, axis] == pytest.approx(line.value_m * step_px)
         # inside the frame (give or take the clipping's rounding)
         for x, y in line.image_px:
-            assert -1 <= x <= FRAME[0] + 1 and -1 <= y <= FRAME[1] + 1
+            assert -1 <= x <= FRAME[0] + 1
+            assert -1 <= y <= FRAME[1] + 1
 
 
 def test_the_overlay_is_drawn_where_the_homography_says() -> None:
@@ -122,8 +123,10 @@ def test_the_footprint_is_the_floor_the_camera_sees_on_the_plan() -> None:
     from console.floor_plan import point_in_polygon
 
     assert point_in_polygon(TRUE_PLAN, footprint).all()
-    assert footprint[:, 0].min() >= 0 and footprint[:, 0].max() <= PLAN[0]
-    assert footprint[:, 1].min() >= 0 and footprint[:, 1].max() <= PLAN[1]
+    assert footprint[:, 0].min() >= 0
+    assert footprint[:, 0].max() <= PLAN[0]
+    assert footprint[:, 1].min() >= 0
+    assert footprint[:, 1].max() <= PLAN[1]
     # the image's floor region maps onto it
     floor = np.asarray(fit.floor_image_px)
     np.testing.assert_allclose(true_plan(floor), footprint, atol=1e-6)
@@ -193,7 +196,8 @@ def test_ransac_finds_the_mis_clicked_pair() -> None:
     plan[4] += (60, -40)  # one pair clicked 1.4 m off on the plan
     plain = fit_calibration(image, plan, METRES_PER_PIXEL, FRAME, method="least_squares")
     worst = plain.worst_pair()
-    assert worst is not None and worst.index == 4  # shown as the worst, in metres
+    assert worst is not None
+    assert worst.index == 4
     assert plain.rms_m > 0.2
     fit = fit_calibration(image, plan, METRES_PER_PIXEL, FRAME, method="ransac")
     assert fit.outliers == (4,)
