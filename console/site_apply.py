@@ -190,7 +190,7 @@ def save_site(
             before_digest=before_digest, after_digest=after_digest,
         )  # fmt: skip
     if runtime is not None and runtime.site_watch is not None:
-        runtime.site_watch.expect(after_digest, user)  # its watch must not apply it again
+        runtime.site_watch.expect(text, user)  # its watch must not apply it again
     if leave_note:
         _write_note(target, user, after_digest)
     backup = _write_atomically(target, text, keep)
@@ -449,11 +449,12 @@ class SiteFileWatch:
         if runtime.applied_digest is None:
             runtime.applied_digest = digest(self._text)
 
-    def expect(self, text_digest: str | None, user: str) -> None:
-        """(any thread) `save_site` is about to write this text and applies it itself."""
-        if text_digest is not None:
-            with self._lock:
-                self._expected[text_digest] = user
+    def expect(self, text: str, user: str) -> None:
+        """(any thread) `save_site` is about to write this text and applies it itself: the watch
+        will not apply it again, and diffs a later hand edit against it."""
+        with self._lock:
+            self._expected[digest(text) or ""] = user
+            self._text = text
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -499,9 +500,10 @@ class SiteFileWatch:
         text_digest = digest(text)
         with self._lock:
             expected_by = self._expected.pop(text_digest or "", None)
-        if text_digest == runtime.applied_digest or expected_by is not None:
-            self._text = text  # saved (and applied) by save_site, or touched without a change
-            return
+            if text_digest == runtime.applied_digest or expected_by is not None:
+                self._text = text  # saved (and applied) by save_site, or touched, unchanged
+                return
+            before = self._text
         if text_digest == self._refused:
             return
         checked = check_site_text(text, self.path)
@@ -515,9 +517,10 @@ class SiteFileWatch:
             user = SYSTEM_USER
             extra["edited"] = "outside the console"
             extra["file_owner"] = _owner(self.path)
-        diff = readable_diff(self._text, text, self.path.name)
-        record_change(runtime.records, self.path, user, self._text, text, diff, "file", extra)
-        self._text = text
+        diff = readable_diff(before, text, self.path.name)
+        record_change(runtime.records, self.path, user, before, text, diff, "file", extra)
+        with self._lock:
+            self._text = text
         assert checked.site is not None
         runtime.apply_site(checked.site, applied_by=user, digest=text_digest)
 

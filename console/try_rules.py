@@ -183,8 +183,7 @@ def try_rules(
                 if runtime.replay_finished():
                     finished = True
                     break
-                ring = runtime.pipeline.rings.get(camera_id)
-                last = ring.last_ts if ring is not None else None
+                last = runtime.presence.camera(camera_id).last_ts  # judged so far
                 video_s = max(video_s, float(last) if last is not None else 0.0)
                 frames = runtime.frames_seen
                 if progress is not None:
