@@ -495,8 +495,19 @@ class SiteRuntime:
             return
         try:
             specs = camera_specs(site)
-        except SiteRunError as exc:
-            answer.set_result(ApplyReport(False, str(exc)))
+        except SiteRunError as exc:  # e.g. the secrets store cannot be read: shown, audited
+            refused = ApplyReport(False, str(exc))
+            self.store.write(
+                AppendAudit(
+                    user=applied_by,
+                    action="site.apply_refused",
+                    target="site",
+                    detail={"reason": str(exc), "digest": digest},
+                    at=self.clock.now(),
+                )
+            )
+            self.notify_site("refused", refused.summary())
+            answer.set_result(refused)
             return
         old = self.site
         now = self.clock.now()

@@ -34,7 +34,6 @@ import difflib
 import json
 import logging
 import os
-import pwd
 import re
 import shutil
 import tempfile
@@ -126,14 +125,14 @@ class SaveReport:
 def check_site_text(text: str, path: str | os.PathLike[str]) -> SiteCheck:
     """Check an edit as `nightwatch check` would check it saved at `path` (video files probed,
     frame outlines checked; the warnings `check` prints)."""
-    from console.commands.check import warnings_of
+    from console.site_file.view_warnings import check_warnings
 
     file = os.fspath(path)
     try:
         site = load_site_text(text, file, Path(file).resolve().parent, probe_videos=True)
     except SiteFileError as exc:
         return SiteCheck(None, tuple(exc.problems))
-    warnings = tuple(f"{file}: warning: {p}: {t}" for p, t in warnings_of(site))
+    warnings = tuple(f"{file}: warning: {w.path}: {w.text}" for w in check_warnings(site))
     return SiteCheck(site, (), warnings)
 
 
@@ -544,6 +543,9 @@ class SiteFileWatch:
 
 
 def _owner(path: Path) -> str | None:
-    with contextlib.suppress(OSError, KeyError):
+    """The file's owner's name (POSIX), or None."""
+    with contextlib.suppress(OSError, KeyError, ImportError):
+        import pwd
+
         return pwd.getpwuid(path.stat().st_uid).pw_name
     return None

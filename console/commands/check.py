@@ -33,16 +33,6 @@ def summary(file: str, site: Any) -> str:
     return f"{file}: {site.site.name}: {', '.join(parts)}: ok"
 
 
-def warnings_of(site: Any) -> list[tuple[str, str]]:
-    """(path, text) of every warning `check` prints for a valid site: alert routes that go
-    nowhere, image outlines that cannot be checked, calibrations that do not cover what their
-    camera guards."""
-    from console.alerts.config import route_warnings
-    from console.site_file.view_warnings import view_warnings
-
-    return [(w.path, w.text) for w in (*route_warnings(site), *view_warnings(site))]
-
-
 def run(args: argparse.Namespace) -> int:
     from console.site_file import SiteFileError, load_site
 
@@ -53,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stdout)
         return 1
-    for path, text in warnings_of(site):
-        print(f"{file}: warning: {path}: {text}", file=sys.stdout)
+    from console.site_file.view_warnings import check_warnings
+
+    for warning in check_warnings(site):
+        print(f"{file}: warning: {warning.path}: {warning.text}", file=sys.stdout)
     print(summary(file, site), file=sys.stdout)
     live = [c for c in site.cameras if c.source_kind != "file"]
     if live:

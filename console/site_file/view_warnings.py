@@ -25,7 +25,7 @@ from console.calibration import footprint_on_plan
 from console.floor_plan import point_in_polygon
 from console.site_file.schema import Site
 
-__all__ = ["SiteWarning", "view_warnings"]
+__all__ = ["SiteWarning", "check_warnings", "view_warnings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,15 @@ class SiteWarning:
 
     path: str
     text: str
+
+
+def check_warnings(site: Site) -> list[SiteWarning]:
+    """Every warning `nightwatch check` prints for a valid site (and a save records): alert
+    routes that go nowhere (console.alerts.config) and the warnings of this module."""
+    from console.alerts.config import route_warnings  # it imports the site file's models
+
+    routes = [SiteWarning(w.path, w.text) for w in route_warnings(site)]
+    return [*routes, *view_warnings(site)]
 
 
 def view_warnings(site: Site) -> list[SiteWarning]:
