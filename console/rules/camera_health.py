@@ -27,7 +27,7 @@ def camera_health(
     settings = site.rules.camera_health
     if not settings.enabled:
         return []
-    tuning = tuning or RuleTuning()
+    tuning = tuning or RuleTuning.of_site(site)
     findings: list[Finding] = []
 
     def add(condition: str, severity: Severity, **detail: object) -> None:

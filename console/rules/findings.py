@@ -6,10 +6,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.presence import TrackPresence
 from console.severity import Severity
+
+if TYPE_CHECKING:
+    from console.site_file import Site
 
 __all__ = ["Finding", "RuleTuning", "Severity", "box_detail"]
 
@@ -41,7 +44,8 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class RuleTuning:
-    """Rule thresholds that are not (yet) fields of the site file; the defaults are sensible."""
+    """Rule thresholds. Those a supervisor tunes are fields of the site file's `rules:` section
+    (`RuleTuning.of_site(site)`); the defaults here are the site file's defaults."""
 
     near_object_loiter_s: float = 120.0
     """A person near one object (see PresenceConfig.near_object_m) for this long is loitering."""
@@ -56,6 +60,19 @@ class RuleTuning:
     unplaced_after_hours: bool = True
     """After hours, a person a camera sees but cannot place in any zone (uncalibrated camera
     outside every zone) still raises an after-hours finding, with the camera as subject."""
+
+    @classmethod
+    def of_site(cls, site: Site) -> RuleTuning:
+        """The thresholds the site file's `rules:` section sets (its defaults where omitted)."""
+        rules = site.rules
+        return cls(
+            near_object_loiter_s=float(rules.loitering.near_object_s),
+            covered_s=float(rules.camera_health.covered_s),
+            moved_s=float(rules.camera_health.moved_s),
+            object_change_min=float(rules.object_missing.changed_share_min),
+            object_confirm_s=float(rules.object_missing.confirm_s),
+            unplaced_after_hours=bool(rules.after_hours.unplaced_person),
+        )
 
     def __post_init__(self) -> None:
         for name in (

@@ -20,7 +20,7 @@ def loitering(
 ) -> list[Finding]:
     if not site.rules.loitering.enabled:
         return []
-    tuning = tuning or RuleTuning()
+    tuning = tuning or RuleTuning.of_site(site)
     findings: list[Finding] = []
     for track in camera.visitors:
         for zone_id, since in sorted(track.zones.items()):

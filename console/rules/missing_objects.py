@@ -30,7 +30,7 @@ def object_missing(
 ) -> list[Finding]:
     if not site.rules.object_missing.enabled:
         return []
-    tuning = tuning or RuleTuning()
+    tuning = tuning or RuleTuning.of_site(site)
     findings: list[Finding] = []
     for obj_id, view in sorted(camera.objects.items()):
         if view.change is None or view.change < tuning.object_change_min:

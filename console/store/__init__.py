@@ -3,9 +3,8 @@
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
 (`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `incidents`,
-`audit`. Every
-public name is re-exported here except the query `console.store.snapshots.snapshots`, which would
-hide its own module.
+`audit`, `walk_tests`. Every public name is re-exported here except the query
+`console.store.snapshots.snapshots`, which would hide its own module.
 """
 
 from console.store.alarms import (
@@ -92,6 +91,15 @@ from console.store.staff import (
     user_key,
 )
 from console.store.tasks import SYSTEM_USER, StoreFiles, WriteTask
+from console.store.walk_tests import (
+    FinishWalkTest,
+    StartWalkTest,
+    WalkTestRecord,
+    WalkTestResultRecord,
+    WalkTestResultRow,
+    get_walk_test,
+    list_walk_tests,
+)
 
 __all__ = [
     "SYSTEM_USER",
@@ -119,6 +127,7 @@ __all__ = [
     "ExportIncidents",
     "ExportReceipt",
     "FaultListener",
+    "FinishWalkTest",
     "HandOverShift",
     "Incident",
     "OccurrenceRecord",
@@ -139,6 +148,7 @@ __all__ = [
     "SnapshotRecord",
     "StaleStateError",
     "StartShift",
+    "StartWalkTest",
     "Store",
     "StoreClosedError",
     "StoreError",
@@ -148,6 +158,9 @@ __all__ = [
     "StoreSnapshot",
     "StoreWriteError",
     "UserRecord",
+    "WalkTestRecord",
+    "WalkTestResultRecord",
+    "WalkTestResultRow",
     "WriteTask",
     "account_credentials",
     "alarm_events",
@@ -160,10 +173,12 @@ __all__ = [
     "get_alarm",
     "get_snapshot",
     "get_user",
+    "get_walk_test",
     "list_alarms",
     "list_config_changes",
     "list_shifts",
     "list_users",
+    "list_walk_tests",
     "login_backoffs",
     "next_alarm_id",
     "occurrences",
