@@ -74,6 +74,7 @@ Key = tuple[str, int]  # (section, index) of the draft
 
 HANDLE_PX = 9  # a corner handle's side on screen
 GRAB_PX = 8  # how near (screen px) a click must be to grab a corner or an edge
+CAMERA_GRAB_PX = 9  # a camera's icon is 14 px across
 SNAP_PX = 10  # how near (screen px) a corner snaps to another
 GRID_STEP_M = 0.25
 ZOOM_STEP = 1.2
@@ -206,6 +207,7 @@ class PlanCanvas(QGraphicsView):
         self.drawing: list[Pt] = []
         self._drag: _Drag | None = None
         self._fit_pending = True
+        self._auto_fit = True  # follow the view's size until the supervisor zooms or pans
         self._pixmaps: dict[tuple[Path, float], QPixmap | None] = {}
         self._footprints: dict[tuple[Any, ...], tuple[Pt, ...]] = {}
         self.plan_size: tuple[int, int] | None = None
@@ -321,7 +323,7 @@ class PlanCanvas(QGraphicsView):
         margin = 0.04 * max(rect.width(), rect.height())
         scene.setSceneRect(rect.adjusted(-margin, -margin, margin, margin))
         self._mark_problems()
-        if self._fit_pending and self.viewport().width() > 10:
+        if (self._fit_pending or self._auto_fit) and self.viewport().width() > 10:
             self.fit()
 
     def _plan_pixmap(self, floor_id: str) -> QPixmap | None:
@@ -492,6 +494,7 @@ class PlanCanvas(QGraphicsView):
         self._fit_pending = False
 
     def zoom_by(self, factor: float) -> None:
+        self._auto_fit = False
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom * factor))
         if self.zoom > 0:
             self.scale(target / self.zoom, target / self.zoom)
@@ -502,7 +505,7 @@ class PlanCanvas(QGraphicsView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self._fit_pending:
+        if self._fit_pending or self._auto_fit:
             self.fit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
@@ -523,6 +526,7 @@ class PlanCanvas(QGraphicsView):
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         at = self._scene_point(event)
         if event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.RightButton):
+            self._auto_fit = False
             self._drag = _Drag("pan", start=at, start_view=event.position())
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
@@ -697,6 +701,7 @@ class PlanCanvas(QGraphicsView):
         elif key == Qt.Key.Key_Minus:
             self.zoom_by(1 / ZOOM_STEP)
         elif key == Qt.Key.Key_0:
+            self._auto_fit = True
             self.fit()
         else:
             super().keyPressEvent(event)
@@ -829,7 +834,7 @@ class PlanCanvas(QGraphicsView):
         return (key, best[1]) if best is not None else (None, None)
 
     def _camera_at(self, at: QPointF) -> Key | None:
-        reach = self._tolerance(GRAB_PX + 4)
+        reach = self._tolerance(CAMERA_GRAB_PX)
         for key, icon in self.camera_items.items():
             if math.hypot(icon.pos().x() - at.x(), icon.pos().y() - at.y()) <= reach:
                 return key

@@ -601,6 +601,9 @@ class SiteEditorWindow(QMainWindow):
         if self.site_path is None:
             self._banner("Not saved: this console was started without its site file", "refused")
             return
+        if not self.draft.dirty:
+            self.say("Nothing to save: no edit since the site file was opened or saved")
+            return
         text = self.draft.text()
         check = self.draft.last_check
         if check is not None and check.text == text and not check.ok:
@@ -724,6 +727,9 @@ class SiteEditorWindow(QMainWindow):
     def _shut_down(self) -> None:
         if self.dialog is not None:
             self.dialog.reject()
+        # the draft and its undo stack go with the window: nothing they say is shown any more
+        self.draft.stack.blockSignals(True)
+        self.draft.blockSignals(True)
         self.trial.close_panel()
         self.grabber.close()
         self.draft.close()
