@@ -161,8 +161,10 @@ class CalibrationDialog(QDialog):
         top = QSplitter(Qt.Orientation.Vertical)
         top.addWidget(panes)
         top.addWidget(side)
-        top.setStretchFactor(0, 3)
+        top.setStretchFactor(0, 2)
         top.setStretchFactor(1, 1)
+        # the table shows five pairs and the result without scrolling
+        self.table.setMinimumHeight(6 * self.table.verticalHeader().defaultSectionSize() + 4)
         layout = QVBoxLayout(self)
         layout.addWidget(top, 1)
         layout.addWidget(buttons)
