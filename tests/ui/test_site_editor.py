@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QCheckBox, QStyle, QStyleOptionButton
 
 from console.site_apply import versions_beside
 from console.site_file import load_site, read_site_text
@@ -365,3 +365,50 @@ def test_a_camera_placed_on_the_plan_is_tested_and_refused_with_credentials_in_i
     assert camera["name"] == "Second path camera"
     assert canvas.selected == ("cameras", 1)
     QApplication.processEvents()
+
+
+def tick(box: QCheckBox) -> None:
+    """A click on a check box's square (a box without words is wider than its square)."""
+    option = QStyleOptionButton()
+    box.initStyleOption(option)
+    square = box.style().subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, option, box)
+    QTest.mouseClick(
+        box, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, square.center()
+    )
+    QApplication.processEvents()
+
+
+def test_a_zones_alert_routes_by_severity_are_ticked_and_saved(room: EditorRoom) -> None:
+    editor, canvas = room.editor, room.editor.canvas
+    click(canvas, (120.0, 580.0))
+    assert canvas.selected == ("zones", 0)
+    tick(editor.panel.route_boxes[("high", "supervisor")])
+    tick(editor.panel.route_boxes[("high", "control_room")])
+    assert editor.draft.stack.count() == 2
+    room.checked()
+    assert editor.draft.last_check.ok, editor.draft.last_check.problems
+    editor.save()
+    room.saved()
+    assert editor.last_save is not None
+    assert editor.last_save.saved, editor.last_save.problems
+    routes = load_site(room.site_path).alert_routes
+    own = [r for r in routes if r.match.zones == ("courtyard",)]
+    assert len(own) == 1
+    assert own[0].match.severity == ("high",)
+    assert set(own[0].to) == {"control_room", "supervisor"}
+    # every other alarm keeps the default route to the control room
+    assert any(r.match.zones is None and r.to == ("control_room",) for r in routes)
+
+
+def test_a_file_saved_by_someone_else_meanwhile_is_not_overwritten(room: EditorRoom) -> None:
+    editor = room.editor
+    retype(editor.schedule.fields["site.name"].edit, "Courtyard (editor)")
+    room.checked()
+    by_hand = read_site_text(room.site_path).replace("Courtyard test site", "Courtyard (by hand)")
+    room.site_path.write_text(by_hand, encoding="utf-8")
+    editor.save()
+    room.saved()
+    assert "the file changed since it was opened (someone else saved it)" in editor.banner.text()
+    assert room.site_path.read_text(encoding="utf-8") == by_hand  # theirs kept, not overwritten
+    assert editor.draft.dirty  # the edit is still here to make again
+    assert versions_beside(room.site_path) == []
