@@ -347,14 +347,14 @@ def test_a_camera_placed_on_the_plan_is_tested_and_refused_with_credentials_in_i
     QTest.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     assert wait_until(lambda: dialog.grab_result is not None, 20)
     assert dialog.grab_result.image is None
-    assert "127.0.0.1:9" in dialog.result.text()
-    assert "No picture" in dialog.result.text()
+    assert "127.0.0.1:9" in dialog.result_line.text()
+    assert "No picture" in dialog.result_line.text()
     retype(source, "footage/vtest.avi")
     dialog.grab_result = None
     QTest.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     assert wait_until(lambda: dialog.grab_result is not None, 20)
     assert dialog.grab_result.size == (768, 576)
-    assert "768 x 576" in dialog.result.text()
+    assert "768 x 576" in dialog.result_line.text()
     assert dialog.preview.pixmap() is not None
     retype(dialog.edits["name"], "Second path camera")
     QTest.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)

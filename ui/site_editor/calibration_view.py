@@ -180,7 +180,7 @@ class CalibrationDialog(QDialog):
 
     def complete_pairs(self) -> tuple[list[Pt], list[Pt]]:
         done = [(a, b) for a, b in self.pairs if a is not None and b is not None]
-        return [a for a, _ in done], [b for _, b in done]  # type: ignore[misc]
+        return [a for a, _ in done], [b for _, b in done]
 
     def _clicked(self, side: str, x: float, y: float) -> None:
         pane = self.image_pane if side == "image" else self.plan_pane

@@ -112,9 +112,9 @@ class CameraDialog(QDialog):
         self.use_size_button = QPushButton("Use this frame size")
         self.use_size_button.setEnabled(False)
         self.use_size_button.clicked.connect(self._use_size)
-        self.result = QLabel("Not tested")
-        self.result.setWordWrap(True)
-        self.result.setAccessibleName("connection test result")
+        self.result_line = QLabel("Not tested")
+        self.result_line.setWordWrap(True)
+        self.result_line.setAccessibleName("connection test result")
         self.preview = QLabel()
         self.preview.setMinimumSize(320, 180)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -132,7 +132,7 @@ class CameraDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(row)
-        layout.addWidget(self.result)
+        layout.addWidget(self.result_line)
         layout.addWidget(self.preview, 1)
         layout.addWidget(buttons)
         self.validate()
@@ -191,7 +191,7 @@ class CameraDialog(QDialog):
         """Open what the detector reads (the sub-stream, else the stream), off this thread."""
         data = self.values()
         source = str(data.get("substream") or data.get("source") or "")
-        self.result.setText(f"Connecting to {mask_credentials(source, hide_user=True)} …")
+        self.result_line.setText(f"Connecting to {mask_credentials(source, hide_user=True)} …")
         self.test_button.setEnabled(False)
         self.grabber.grab(source, credentials=data.get("credentials"), base_dir=self.base_dir)
 
@@ -201,14 +201,14 @@ class CameraDialog(QDialog):
         self.test_button.setEnabled(True)
         shown = mask_credentials(grab.source, hide_user=True)
         if grab.image is None:
-            self.result.setText(f"⚠ No picture from {shown}: {grab.reason}")
-            self.result.setStyleSheet("color: #d06a64;")
+            self.result_line.setText(f"⚠ No picture from {shown}: {grab.reason}")
+            self.result_line.setStyleSheet("color: #d06a64;")
             self.preview.clear()
             self.use_size_button.setEnabled(False)
             return
         width, height = grab.size or (0, 0)
-        self.result.setText(f"Live: a {width} x {height} px frame from {shown}")
-        self.result.setStyleSheet("")
+        self.result_line.setText(f"Live: a {width} x {height} px frame from {shown}")
+        self.result_line.setStyleSheet("")
         self.preview.setPixmap(
             pixmap_of(grab.image).scaled(
                 self.preview.size(),

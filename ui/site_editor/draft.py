@@ -289,7 +289,9 @@ class SiteDraft(QObject):
     def metres_per_pixel(self, floor_id: str) -> float | None:
         floor = self.item("floors", floor_id)
         value = floor.get("metres_per_pixel") if floor else None
-        return float(value) if _number(value) and float(value) > 0 else None
+        if value is None or not _number(value):
+            return None
+        return float(value) if float(value) > 0 else None
 
     def plan_path(self, floor_id: str) -> Path | None:
         floor = self.item("floors", floor_id)
@@ -374,7 +376,7 @@ class SiteDraft(QObject):
         found = self.get(path)
         if isinstance(found, list) and 0 <= index < len(found):
             del found[index]
-            if not found and path in ((s,) for s in ("protected_objects", "zones", "guards")):
+            if not found and path in (("protected_objects",), ("zones",), ("guards",)):
                 self.data.pop(str(path[0]), None)
         self._edited()
 

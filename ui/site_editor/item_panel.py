@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -189,9 +190,12 @@ class ItemPanel(QScrollArea):
                 if isinstance(old, str) and new and old != new:
                     rename_references(self.draft, section, old, new)
 
-        model = {"protected_objects": ProtectedObject, "zones": Zone, "cameras": Camera}.get(
-            section, Floor
-        )
+        models: dict[str, type[BaseModel]] = {
+            "protected_objects": ProtectedObject,
+            "zones": Zone,
+            "cameras": Camera,
+        }
+        model = models.get(section, Floor)
         self._add(
             "id",
             TextField(

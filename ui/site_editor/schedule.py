@@ -289,7 +289,8 @@ class ScheduleEditor(QScrollArea):
         if self._filling:
             return
         key = ("date", "hours", "note")[column]
-        text = self.exceptions.item(row, column).text().strip()
+        cell = self.exceptions.item(row, column)
+        text = cell.text().strip() if cell is not None else ""
         value: Any = text if text or key != "note" else MISSING
         self.draft.set_value(("opening_hours", "exceptions", row, key), value, f"exception's {key}")
 
@@ -332,10 +333,11 @@ class ScheduleEditor(QScrollArea):
             armed = zone.get("armed", "after_hours")
             armed = {True: "after_hours", False: "never"}.get(armed, armed)
             combo.setCurrentIndex(max(0, combo.findData(armed)))
-            hours = zone.get("opening_hours") if isinstance(zone.get("opening_hours"), dict) else {}
+            own = zone.get("opening_hours")
+            hours: dict[str, Any] = own if isinstance(own, dict) else {}
             for offset, day in enumerate(WEEKDAYS):
-                value = hours.get(day)
-                cell = QTableWidgetItem("" if value is None else str(value))
+                day_hours = hours.get(day)
+                cell = QTableWidgetItem("" if day_hours is None else str(day_hours))
                 problems = self.draft.problems_at(("zones", row, "opening_hours", day))
                 if problems:
                     cell.setForeground(Qt.GlobalColor.red)
@@ -363,7 +365,8 @@ class ScheduleEditor(QScrollArea):
         if self._filling or column < 2:
             return
         day = WEEKDAYS[column - 2]
-        text = self.zones.item(row, column).text().strip()
+        cell = self.zones.item(row, column)
+        text = cell.text().strip() if cell is not None else ""
         hours = dict(self.draft.get(("zones", row, "opening_hours")) or {})
         if text:
             hours[day] = text

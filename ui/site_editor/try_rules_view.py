@@ -17,9 +17,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, time
+from datetime import datetime
 
-from PySide6.QtCore import QDateTime, QObject, QPointF, QRectF, QSize, Qt, QTimeZone, Signal, Slot
+from PySide6.QtCore import (
+    QDateTime,
+    QObject,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QTime,
+    QTimeZone,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QBrush, QColor, QIcon, QPen, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -177,12 +188,13 @@ class TryRulesPanel(QWidget):
         """Last night at 02:00, site time: the museum closed."""
         zone = self._site_zone()
         now = QDateTime.currentDateTime(zone)
-        night = QDateTime(now.date(), time(2, 0), zone)
+        night = QDateTime(now.date(), QTime(2, 0), zone)
         self.start.setTimeZone(zone)
         self.start.setDateTime(night)
 
     def start_time(self) -> datetime:
         value = self.start.dateTime().toPython()
+        assert isinstance(value, datetime)
         zone_name = self.draft.get(("site", "timezone")) or "UTC"
         from zoneinfo import ZoneInfo
 

@@ -183,7 +183,8 @@ class WalkTestWindow(QWidget):
             self.subjects.addItem(item)
 
     def chosen(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        objects, zones = [], []
+        objects: list[str] = []
+        zones: list[str] = []
         for row in range(self.subjects.count()):
             item = self.subjects.item(row)
             if item.checkState() == Qt.CheckState.Checked:

@@ -255,7 +255,11 @@ class SiteEditorWindow(QMainWindow):
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo_action = self.draft.stack.createRedoAction(self, "Redo")
         self.redo_action.setShortcuts(
-            [QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
+            [
+                QKeySequence(QKeySequence.StandardKey.Redo),
+                QKeySequence("Ctrl+Shift+Z"),
+                QKeySequence("Ctrl+Y"),
+            ]
         )
         bar.addAction(self.undo_action)
         bar.addAction(self.redo_action)
