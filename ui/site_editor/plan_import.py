@@ -69,7 +69,7 @@ def import_plan(source: Path, site_dir: Path, floor_id: str) -> tuple[str, tuple
     else:
         raise PlanImportError(f"{source}: a plan is a PNG, JPEG, PDF or SVG file")
     target = _target(site_dir, f"{floor_id}", ".png")
-    if not image.save(str(target), b"PNG"):
+    if not image.save(str(target)):  # the format from its .png suffix
         raise PlanImportError(f"{target}: the rendered plan could not be written")
     return target.relative_to(site_dir).as_posix(), (image.width(), image.height())
 
