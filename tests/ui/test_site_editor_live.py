@@ -108,6 +108,10 @@ def test_a_zone_saved_in_the_editor_is_followed_live_and_a_walk_test_passes_the_
     assert wait_until(lambda: "cam-path" in runtime.pipeline.rings, 60)
     ring = runtime.pipeline.rings["cam-path"]
     statuses = statuses_of(console, "cam-path")
+    console.walk_test_action.trigger()  # open beside the editor: it follows the applied site
+    walk = console.walk_test_window
+    assert isinstance(walk, WalkTestWindow)
+    assert walk.subjects.count() == 2
 
     # -- the editor, from the menu: a restricted zone drawn and saved --------------------------
     console.site_editor_action.trigger()
@@ -134,10 +138,9 @@ def test_a_zone_saved_in_the_editor_is_followed_live_and_a_walk_test_passes_the_
     editor.close()
     assert wait_until(lambda: console.site_editor is None, 10)
 
-    # -- the walk test, from the menu ----------------------------------------------------------
+    # -- the walk test, from the menu (open since before the save) ----------------------------
     console.walk_test_action.trigger()
-    walk = console.walk_test_window
-    assert isinstance(walk, WalkTestWindow)
+    assert console.walk_test_window is walk
     subjects = [walk.subjects.item(i).text() for i in range(walk.subjects.count())]
     assert subjects == ["object: Plinth by the sign", "zone: Courtyard", "zone: Store room"]
     QTest.mouseClick(walk.start_button, Qt.MouseButton.LeftButton)

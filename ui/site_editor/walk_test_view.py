@@ -14,7 +14,8 @@ measured distance.
    "Export…" writes it as `nightwatch walk-test report` does (JSON, CSV and the evidence frames).
 
 Earlier walk tests are listed from the store (read on the runtime's reader thread) and shown
-the same way. Closing the window while a test runs asks whether to finish it.
+the same way. Closing the window while a test runs asks whether to finish it. A site applied
+while no test runs (a save in the editor) refreshes the list of what can be tested.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.actions import ActionAnswer
-from console.runtime import SiteRuntime
+from console.runtime import SiteNotice, SiteRuntime
 from console.site_actions import BeginWalkTest, EndWalkTest
 from console.store import get_walk_test, list_walk_tests
 from console.store.tasks import StoreFiles
@@ -165,8 +166,16 @@ class WalkTestWindow(QWidget):
         layout.addWidget(split, 1)
         self.resize(1400, 800)
         self.refresh_earlier()
+        bridge.site_notice.connect(self._site_notice)
 
     # -- subjects --------------------------------------------------------------------------
+
+    def _site_notice(self, notice: SiteNotice) -> None:
+        """An edited site applied: the objects and zones to test are the new site's (a test
+        under way keeps what it started with)."""
+        if notice.kind == "applied" and self.test is None:
+            self.subjects.clear()
+            self._fill_subjects()
 
     def _fill_subjects(self) -> None:
         site = self.runtime.site
