@@ -7,10 +7,11 @@ real runtime (capture process, the offline SSDLite detector, the rules, a store 
 one supervisor). The real editor window is signed in as that supervisor and driven as one
 would, then the walk test runs on the live footage. It takes, in order:
 
-    editor-plan.jpg         the plan page: the plinth selected, its halo and its fields
     editor-calibration.jpg  calibration by eye: five pairs, errors in metres, the grid over the
                             live picture and the footprint on the plan
     editor-hours.jpg        hours and rules: an evening past midnight, a holiday, zone arming
+    editor-plan.jpg         the plan page once saved: the plinth selected, its halo and its
+                            fields, the calibrated camera's view cone
     editor-try.jpg          try before arming: the alarms the edited rules would raise
     walk-test-report.jpg    a walk test's report: the plinth passed with its distance and
                             evidence frame; a zone nobody entered failed
@@ -150,10 +151,6 @@ def run(out: Path, tmp: Path) -> int:
         editor.show()
         wait(lambda: not editor.draft.check_pending, 30)
 
-        # the plan: the plinth selected (its halo, its fields, its outline in the camera)
-        editor.canvas.select(("protected_objects", 0))
-        save("editor-plan.jpg", editor)
-
         # calibration by eye, on the camera's live picture
         wait(lambda: live_frame(runtime.pipeline.rings, "cam-path") is not None, 60)
         frame = live_frame(runtime.pipeline.rings, "cam-path")
@@ -201,6 +198,12 @@ def run(out: Path, tmp: Path) -> int:
             print(f"not saved: {editor.last_save}", file=sys.stderr)
             return 1
         wait(lambda: runtime.site.camera("cam-path").calibration is not None, 30)
+
+        # the plan: the plinth selected (its halo, its fields, its outline in the camera), the
+        # calibrated camera's view cone
+        editor.tabs.setCurrentIndex(0)
+        editor.canvas.select(("protected_objects", 0))
+        save("editor-plan.jpg", editor)
 
         # try before arming: the plinth guarded at 2 m, tried on a closed night
         editor.draft.set_value(("protected_objects", 0, "min_distance_m"), 2.0, "min distance")
