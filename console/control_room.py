@@ -34,6 +34,7 @@ from console.store import AppendAudit, ChangeConsoleSetting, Store, StoreError, 
 
 if TYPE_CHECKING:
     from console.alarms import Alarm, AlarmManager
+    from console.site_actions import SiteDesk
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,9 @@ class ControlRoom:
         self._alarms = alarms
         self.settings = settings or ConsoleSettings()
         self.refusals = 0
+        # the site file and its save thread (console.site_actions): set by the runtime, or by
+        # `nightwatch site apply`; None: the site cannot be changed from here
+        self.site_desk: SiteDesk | None = None
 
     @classmethod
     def load(
@@ -122,6 +126,11 @@ class ControlRoom:
         if self._alarms is None:
             raise ValueError("no alarms are watched here (a command-line tool)")
         return self._alarms
+
+    def site_office(self) -> SiteDesk:
+        if self.site_desk is None:
+            raise ValueError("the site cannot be changed from here (no site desk)")
+        return self.site_desk
 
     # -- the one door --------------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ from console.presence import CameraPresence, Observation, Presence
 from console.reader import StoreReader
 from console.rules import Finding, RuleTuning, camera_health, evaluate_camera
 from console.secrets import SecretsError, load_secrets, with_credentials
+from console.site_actions import SiteDesk
 from console.site_file import Site
 from console.store import SYSTEM_USER, Store, StoreHealth
 from console.store.audit import AppendAudit
@@ -289,6 +290,11 @@ class SiteRuntime:
         )
         # the service layer: the role table checked against the core's own record of accounts
         self.room = ControlRoom.load(store, self.clock, alarms=self.alarms)
+        # saves of the site (the editor's ApplySite) and walk tests: console.site_actions
+        self.site_desk = SiteDesk(
+            self.options.site_path if replay is None else None, self.records, runtime=self
+        )
+        self.room.site_desk = self.site_desk
         self._on_tracks = on_tracks
         self._on_status = on_status
         self._on_event = on_event
@@ -370,6 +376,9 @@ class SiteRuntime:
         what a fault leaves)."""
         if self.site_watch is not None:
             self.site_watch.close()  # joins its loading thread
+        # a save under way ends first (it may apply a site); a running walk test is stored
+        # as cancelled (its records go through the core, still running)
+        self.site_desk.close()
         self.core.post(lambda: self.accounts.end_sessions("the console stopped"))
         self.alerts.stop()  # alerts: their outcomes are audited by the core, still running
         # the core before the cameras: its tick reads the rings, which stopping the pipeline
