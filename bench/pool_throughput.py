@@ -60,7 +60,11 @@ def run_pipeline(
 
     specs = [CameraSpec(f"cam-{i + 1}", str(clip)) for i in range(cameras)]
     # the default policy detects a moving camera 5 times a second; flat out: as often as it can
-    scheduler = SchedulerConfig(active_interval_s=0, idle_interval_s=0) if flat_out else None
+    scheduler = (
+        SchedulerConfig(active_interval_s=0, idle_interval_s=0, aim_for_coverage=False)
+        if flat_out
+        else None
+    )
     config = PipelineConfig(
         detector=DetectorSpec(kind),
         cpu_workers=workers,

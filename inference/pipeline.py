@@ -36,10 +36,22 @@ from inference.capture import CaptureAssignment, capture_host_main
 from inference.detections import PERSON_CLASS_ID, Detections
 from inference.frame_ring import FrameRef, FrameRing, sweep_orphan_rings
 from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
-from inference.scheduler import CameraView, DetectionScheduler, SchedulerConfig
+from inference.scheduler import (
+    CameraView,
+    CoverageMeter,
+    DetectionScheduler,
+    DetectorRate,
+    SchedulerConfig,
+)
 from inference.sources import CameraStatus, StatusChange
 from inference.tracking import PersonTracker, TrackerConfig
-from inference.worker_pool import SPAWN, DetectorSpec, WorkerEvent, WorkerPool
+from inference.worker_pool import (
+    SPAWN,
+    DetectionResult,
+    DetectorSpec,
+    WorkerEvent,
+    WorkerPool,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +174,9 @@ class VisionPipeline:
         self._lock = threading.Lock()  # guards _live and the scheduler's flags across threads
         self._latencies: deque[float] = deque(maxlen=2000)
         self._detect_times: deque[float] = deque(maxlen=2000)
+        # looks per second the pool gives (the scheduler's budget), and the coverage figure
+        self._rate = DetectorRate(self.config.max_batch)
+        self._coverage = CoverageMeter(self.config.scheduler.coverage_target_s)
         self.error: str | None = None
         self._swept = ""  # what the ring sweep at start removed, for the first event
         # camera changes asked for while running, applied by the dispatch thread between steps
@@ -271,6 +286,14 @@ class VisionPipeline:
             if camera_id in self._live:
                 self._scheduler.set_alarmed(camera_id, alarmed)
 
+    def set_near_object(self, camera_id: str, near: bool) -> None:
+        """The core's hint: people near a protected object in this camera, so it is among the
+        last to be looked at less often when the pool cannot keep every camera within the
+        coverage target (a camera not, or no longer, in the pipeline is ignored)."""
+        with self._lock:
+            if camera_id in self._live:
+                self._scheduler.set_near_object(camera_id, near)
+
     def reconfigure(self, cameras: Sequence[CameraSpec]) -> Future[CameraChanges]:
         """Run these cameras from now on (any thread): new ones are added, missing ones removed,
         a camera whose spec changed (its source) is reopened alone; the others are not touched.
@@ -329,6 +352,7 @@ class VisionPipeline:
             for camera_id, ring in self.rings.items():
                 counters = self._scheduler.counters(camera_id)
                 live = self._live[camera_id]
+                motion_at = ring.last_motion_at
                 cameras[camera_id] = {
                     "status": str(live.status),
                     "reason": live.reason,
@@ -336,7 +360,12 @@ class VisionPipeline:
                     "detected": live.detected,
                     "gated": counters.gated,
                     "stale": counters.stale,
+                    "watch": self._scheduler.watch(camera_id, now, motion_at).name.lower(),
+                    "interval_s": self._scheduler.interval_s(camera_id, now, motion_at),
                 }
+            coverage = self._coverage.figures(now)
+            capacity = self._scheduler.capacity
+            stretched = self._scheduler.stretched()
         pool = self._pool
         info = pool.detector_info() if pool is not None else None
         return {
@@ -348,6 +377,18 @@ class VisionPipeline:
             "detections_per_s": len(recent) / 10.0,
             "latency_p50_s": _quantile(latencies, 0.5),
             "latency_p95_s": _quantile(latencies, 0.95),
+            # coverage (the last 10 s): the share of moving cameras' time in gaps between two
+            # judgements within the target (None: nothing moved), and the age of the frames
+            # they were judged on; see inference.scheduler.CoverageMeter
+            "coverage_target_s": coverage.target_s,
+            "moving_cameras": coverage.moving,
+            "coverage": coverage.share,
+            "judged_age_p50_s": coverage.age_p50_s,
+            "judged_age_p95_s": coverage.age_p95_s,
+            # looks a second the workers give (None until measured), and the moving cameras
+            # the scheduler looks at less often than the target because they do not reach
+            "capacity_looks_per_s": capacity,
+            "stretched_cameras": stretched,
             "detector": info,
             "workers": pool.stats() if pool is not None else [],
             "error": self.error,
@@ -378,9 +419,11 @@ class VisionPipeline:
                         if ref.camera_id in self._live:  # else removed meanwhile
                             self._scheduler.done(ref.camera_id)
                             self.rings[ref.camera_id].mark_consumed(ref.seq)
+                self._measure_pool(pool, results)
                 for result in results:
                     if result.ref.camera_id in self._live:
                         self._deliver(result.ref, result.detections)
+                self._sample_coverage()
                 failed = pool.all_failed()
                 if failed and self.error is None:
                     self.error = failed
@@ -389,6 +432,32 @@ class VisionPipeline:
             except Exception:  # keep the cameras flowing whatever one step did
                 log.exception("vision pipeline dispatch step failed")
                 self._stop.wait(0.5)
+
+    def _measure_pool(self, pool: WorkerPool, results: list[DetectionResult]) -> None:
+        """The pool's looks per second from its batches' times, for the scheduler's plan."""
+        jobs = {r.job_id: r for r in results}
+        if not jobs:
+            return
+        for result in jobs.values():
+            self._rate.note(result.batch_size, result.job_s)
+        ready = pool.ready_count()
+        per_frame = self._rate.seconds_per_frame
+        batch_every = per_frame * self.config.max_batch / ready if per_frame and ready else None
+        with self._lock:
+            self._scheduler.set_capacity(self._rate.looks_per_s(ready), batch_every)
+
+    def _sample_coverage(self) -> None:
+        now = time.time()
+        if not self._coverage.due(now):
+            return
+        with self._lock:
+            moving = [
+                camera_id
+                for camera_id, ring in self.rings.items()
+                if camera_id in self._live
+                and self._scheduler.moving(camera_id, now, ring.last_motion_at)
+            ]
+            self._coverage.sample(now, moving)
 
     def _dispatch(self, pool: WorkerPool) -> None:
         idle = pool.idle_workers()
@@ -460,6 +529,7 @@ class VisionPipeline:
 
     def _forget_camera(self, camera_id: str) -> None:
         self._scheduler.remove_camera(camera_id)
+        self._coverage.forget(camera_id)
         self._trackers.pop(camera_id, None)
         self._live.pop(camera_id, None)
 
@@ -558,6 +628,7 @@ class VisionPipeline:
             self._detect_times.append(now)
             latency = now - ref.captured_at
             self._latencies.append(latency)
+            self._coverage.judged(camera_id, now, latency)
         people = found[found.class_id == PERSON_CLASS_ID]
         if self.config.min_confidence > 0:
             people = people[people.confidence >= self.config.min_confidence]
@@ -665,6 +736,7 @@ class VisionPipeline:
         if change.status != CameraStatus.LIVE:
             with self._lock:
                 self._trackers[change.camera_id].reset()
+                self._scheduler.set_has_tracks(change.camera_id, False)
         if self._on_status is not None:
             self._on_status(change)
 

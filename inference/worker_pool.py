@@ -76,6 +76,8 @@ class DetectionResult:
     worker_id: int
     inference_s: float  # the worker's time for the whole batch
     batch_size: int
+    job_id: int = 0
+    job_s: float = 0.0  # from handing the batch to the worker to its answer (wall time)
 
 
 def cuda_device_count() -> int:
@@ -292,6 +294,10 @@ class WorkerPool:
     def idle_workers(self) -> list[int]:
         return [w.worker_id for w in self._workers if w.ready and w.job is None]
 
+    def ready_count(self) -> int:
+        """Workers that have loaded their detector and are not being restarted."""
+        return sum(1 for w in self._workers if w.ready)
+
     def detector_info(self) -> DetectorInfo | None:
         for worker in self._workers:
             if worker.info is not None:
@@ -378,16 +384,22 @@ class WorkerPool:
         _, _, job_id, packed, lost_refs, elapsed = message
         if worker.job is None or worker.job[0] != job_id:
             return []  # a late answer from a job already written off
+        job_s = time.monotonic() - worker.job[1]
         worker.job = None
         worker.jobs_done += 1
         worker.frames_done += len(packed)
         worker.busy_s += elapsed
         batch = len(packed) + len(lost_refs)
         out = [
-            DetectionResult(ref, Detections(xyxy, conf, cls), worker_id, elapsed, batch)
+            DetectionResult(
+                ref, Detections(xyxy, conf, cls), worker_id, elapsed, batch, job_id, job_s
+            )
             for ref, xyxy, conf, cls in packed
         ]
-        out.extend(DetectionResult(ref, None, worker_id, elapsed, batch) for ref in lost_refs)
+        out.extend(
+            DetectionResult(ref, None, worker_id, elapsed, batch, job_id, job_s)
+            for ref in lost_refs
+        )
         return out
 
     def _supervise(self) -> list[FrameRef]:

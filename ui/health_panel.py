@@ -89,6 +89,16 @@ class HealthSample:
     device: str | None
     error: str | None = None
     detector_runtime: str | None = None  # "OpenVINO 2026.4.1", "OpenCV DNN 4.14.0", ...
+    # coverage (the pipeline's last 10 s): share of the moving cameras' time judged within
+    # the target (None: nothing moved), the age of the frames they were judged on, the looks a
+    # second the detectors give and the moving cameras looked at less often than the target
+    coverage: float | None = None
+    coverage_target_s: float = 0.5
+    moving_cameras: int = 0
+    judged_age_p50_s: float | None = None
+    judged_age_p95_s: float | None = None
+    capacity_looks_per_s: float | None = None
+    stretched_cameras: int = 0
 
     @property
     def fallback(self) -> bool:
@@ -101,6 +111,43 @@ def _field(info: Any, name: str) -> str | None:
         return None
     value = info.get(name) if isinstance(info, Mapping) else getattr(info, name, None)
     return None if value is None else str(value)
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def coverage_text(sample: HealthSample) -> str:
+    """The tooltip's coverage line, e.g. 'Coverage: 62 % of 16 moving cameras judged within
+    0.5 s (last 10 s); frame age when judged p50 310 ms, p95 720 ms'."""
+    target = f"{sample.coverage_target_s:g} s"
+    if sample.coverage is None:
+        return f"Coverage: no moving camera in the last 10 s (target: judged within {target})"
+    line = (
+        f"Coverage: {sample.coverage * 100:.0f} % of {sample.moving_cameras} moving cameras "
+        f"judged within {target} (last 10 s)"
+    )
+    if sample.judged_age_p50_s is not None and sample.judged_age_p95_s is not None:
+        line += (
+            f"; frame age when judged p50 {sample.judged_age_p50_s * 1000:.0f} ms, "
+            f"p95 {sample.judged_age_p95_s * 1000:.0f} ms"
+        )
+    return line
+
+
+def capacity_text(sample: HealthSample) -> str | None:
+    """'Detectors give 31 looks/s; 12 moving cameras looked at less often than every 0.5 s
+    (those with people near protected objects first in line)', or None while not measured."""
+    if sample.capacity_looks_per_s is None:
+        return None
+    line = f"Detectors give {sample.capacity_looks_per_s:.0f} looks/s"
+    if sample.stretched_cameras:
+        line += (
+            f"; {sample.stretched_cameras} moving cameras looked at less often than every "
+            f"{sample.coverage_target_s:g} s (those with people near protected objects kept "
+            "within it first)"
+        )
+    return line
 
 
 def _rate(now: int, before: int | None, seconds: float) -> float:
@@ -165,6 +212,13 @@ class HealthHistory:
             device=_field(info, "device"),
             error=stats.get("error"),
             detector_runtime=_field(info, "runtime") or None,
+            coverage=_optional(stats.get("coverage")),
+            coverage_target_s=float(stats.get("coverage_target_s", 0.5) or 0.5),
+            moving_cameras=int(stats.get("moving_cameras", 0) or 0),
+            judged_age_p50_s=_optional(stats.get("judged_age_p50_s")),
+            judged_age_p95_s=_optional(stats.get("judged_age_p95_s")),
+            capacity_looks_per_s=_optional(stats.get("capacity_looks_per_s")),
+            stretched_cameras=int(stats.get("stretched_cameras", 0) or 0),
         )
         if last is not None and at <= last[0]:
             log.debug("health sample at %.3f is not after the last one (%.3f)", at, last[0])
@@ -362,7 +416,11 @@ class HealthStatusLine(QWidget):
             f"Detection latency: p50 {sample.latency_p50_s * 1000:.0f} ms, "
             f"p95 {sample.latency_p95_s * 1000:.0f} ms",
             f"Stale frames dropped: {sample.stale_per_s:.2f}/s, {sample.stale_total} in all",
+            coverage_text(sample),
         ]
+        capacity = capacity_text(sample)
+        if capacity is not None:
+            tip.append(capacity)
         if sample.fallback:
             tip.append("The offline fallback detector is less accurate than YOLO.")
         tip.append('"Behind": how long after a picture is taken its people are found (p50).')

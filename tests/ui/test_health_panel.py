@@ -15,6 +15,7 @@ from ui.health_panel import (
     HealthPanel,
     HealthSample,
     HealthStatusLine,
+    coverage_text,
     plain_status,
     status_text,
 )
@@ -242,3 +243,38 @@ def test_monitor_survives_a_failing_source(qtbot) -> None:
     assert monitor.sample_now() is None
     assert len(monitor.history) == 0
     monitor.deleteLater()
+
+
+def test_tooltip_says_coverage_frame_age_and_the_cameras_looked_at_less_often(
+    qtbot, widgets
+) -> None:
+    line = widgets(HealthStatusLine())
+    qtbot.addWidget(line)
+    figures = stats(detector=SSDLITE) | {
+        "coverage_target_s": 0.5,
+        "moving_cameras": 16,
+        "coverage": 0.625,
+        "judged_age_p50_s": 0.31,
+        "judged_age_p95_s": 0.72,
+        "capacity_looks_per_s": 31.2,
+        "stretched_cameras": 6,
+    }
+    line.show_sample(HealthHistory().add_stats(figures, at=1000.0))
+    tip = line.toolTip()
+    assert (
+        "Coverage: 62 % of 16 moving cameras judged within 0.5 s (last 10 s); "
+        "frame age when judged p50 310 ms, p95 720 ms"
+    ) in tip
+    assert (
+        "Detectors give 31 looks/s; 6 moving cameras looked at less often than every 0.5 s" in tip
+    )
+
+
+def test_tooltip_says_when_nothing_moved_and_older_stats_still_read() -> None:
+    quiet = HealthHistory().add_stats(stats() | {"coverage": None, "moving_cameras": 0}, at=1.0)
+    assert coverage_text(quiet) == (
+        "Coverage: no moving camera in the last 10 s (target: judged within 0.5 s)"
+    )
+    older = HealthHistory().add_stats(stats(), at=1.0)  # a pipeline without the figures
+    assert older.coverage is None
+    assert older.capacity_looks_per_s is None
