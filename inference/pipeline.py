@@ -35,6 +35,7 @@ from typing import Any
 from inference.capture import CaptureAssignment, capture_host_main
 from inference.detections import PERSON_CLASS_ID, Detections
 from inference.frame_ring import FrameRef, FrameRing, sweep_orphan_rings
+from inference.pipeline_stats import CameraFigures, PipelineStats
 from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
 from inference.scheduler import (
     CameraView,
@@ -342,57 +343,51 @@ class VisionPipeline:
             live = self._live[camera_id]
             return live.status, live.reason, live.status_at
 
-    def stats(self) -> dict[str, Any]:
-        """Figures for the status bar and the benchmarks."""
+    def stats(self) -> PipelineStats:
+        """Figures for the status bar and the benchmarks: a frozen snapshot."""
         now = time.time()
         with self._lock:
             recent = [t for t in self._detect_times if now - t <= 10.0]
             latencies = sorted(self._latencies)
-            cameras = {}
+            cameras: dict[str, CameraFigures] = {}
             for camera_id, ring in self.rings.items():
                 counters = self._scheduler.counters(camera_id)
                 live = self._live[camera_id]
                 motion_at = ring.last_motion_at
-                cameras[camera_id] = {
-                    "status": str(live.status),
-                    "reason": live.reason,
-                    "decoded": ring.write_seq,
-                    "detected": live.detected,
-                    "gated": counters.gated,
-                    "stale": counters.stale,
-                    "watch": self._scheduler.watch(camera_id, now, motion_at).name.lower(),
-                    "interval_s": self._scheduler.interval_s(camera_id, now, motion_at),
-                }
+                cameras[camera_id] = CameraFigures(
+                    status=live.status,
+                    reason=live.reason,
+                    decoded=ring.write_seq,
+                    detected=live.detected,
+                    gated=counters.gated,
+                    stale=counters.stale,
+                    watch=self._scheduler.watch(camera_id, now, motion_at).name.lower(),
+                    interval_s=self._scheduler.interval_s(camera_id, now, motion_at),
+                )
             coverage = self._coverage.figures(now)
             capacity = self._scheduler.capacity
             stretched = self._scheduler.stretched()
         pool = self._pool
-        info = pool.detector_info() if pool is not None else None
-        return {
-            "cameras": cameras,
-            "live": sum(1 for c in cameras.values() if c["status"] == CameraStatus.LIVE),
-            "decoded": sum(c["decoded"] for c in cameras.values()),
-            "detected": sum(c["detected"] for c in cameras.values()),
-            "stale": sum(c["stale"] for c in cameras.values()),
-            "detections_per_s": len(recent) / 10.0,
-            "latency_p50_s": _quantile(latencies, 0.5),
-            "latency_p95_s": _quantile(latencies, 0.95),
-            # coverage (the last 10 s): the share of moving cameras' time in gaps between two
-            # judgements within the target (None: nothing moved), and the age of the frames
-            # they were judged on; see inference.scheduler.CoverageMeter
-            "coverage_target_s": coverage.target_s,
-            "moving_cameras": coverage.moving,
-            "coverage": coverage.share,
-            "judged_age_p50_s": coverage.age_p50_s,
-            "judged_age_p95_s": coverage.age_p95_s,
-            # looks a second the workers give (None until measured), and the moving cameras
-            # the scheduler looks at less often than the target because they do not reach
-            "capacity_looks_per_s": capacity,
-            "stretched_cameras": stretched,
-            "detector": info,
-            "workers": pool.stats() if pool is not None else [],
-            "error": self.error,
-        }
+        return PipelineStats(
+            cameras=cameras,
+            live=sum(1 for c in cameras.values() if c.status == CameraStatus.LIVE),
+            decoded=sum(c.decoded for c in cameras.values()),
+            detected=sum(c.detected for c in cameras.values()),
+            stale=sum(c.stale for c in cameras.values()),
+            detections_per_s=len(recent) / 10.0,
+            latency_p50_s=_quantile(latencies, 0.5),
+            latency_p95_s=_quantile(latencies, 0.95),
+            coverage_target_s=coverage.target_s,
+            moving_cameras=coverage.moving,
+            coverage=coverage.share,
+            judged_age_p50_s=coverage.age_p50_s,
+            judged_age_p95_s=coverage.age_p95_s,
+            capacity_looks_per_s=capacity,
+            stretched_cameras=stretched,
+            detector=pool.detector_info() if pool is not None else None,
+            workers=pool.stats() if pool is not None else (),
+            error=self.error,
+        )
 
     @property
     def pool(self) -> WorkerPool | None:

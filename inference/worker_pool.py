@@ -38,6 +38,7 @@ import numpy as np
 from inference.detections import Detections
 from inference.detectors.base import DetectorInfo
 from inference.frame_ring import FrameRef, FrameRing
+from inference.pipeline_stats import WorkerFigures
 from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
 
 log = logging.getLogger(__name__)
@@ -307,19 +308,19 @@ class WorkerPool:
     def worker_pids(self) -> list[int | None]:
         return [w.process.pid if w.process is not None else None for w in self._workers]
 
-    def stats(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "worker": w.worker_id,
-                "device": w.device,
-                "ready": w.ready,
-                "restarts": w.restarts,
-                "jobs": w.jobs_done,
-                "frames": w.frames_done,
-                "busy_s": round(w.busy_s, 3),
-            }
+    def stats(self) -> tuple[WorkerFigures, ...]:
+        return tuple(
+            WorkerFigures(
+                worker=w.worker_id,
+                device=w.device,
+                ready=w.ready,
+                restarts=w.restarts,
+                jobs=w.jobs_done,
+                frames=w.frames_done,
+                busy_s=round(w.busy_s, 3),
+            )
             for w in self._workers
-        ]
+        )
 
     def all_failed(self) -> str | None:
         """The reason when every worker failed to load its detector (the pool cannot work)."""
