@@ -94,7 +94,10 @@ def cuda_device_count() -> int:
 
 
 def default_devices(spec: DetectorSpec, cpu_workers: int | None) -> list[str]:
-    """One device string per worker to start."""
+    """One device string per worker to start. A Triton server (kind "ssdlite-triton", the
+    device its address) gets `cpu_workers` clients (default 2), so requests overlap."""
+    if spec.kind == "ssdlite-triton" and spec.device:
+        return [spec.device] * (cpu_workers or 2)
     if spec.device and spec.device != "cpu":
         return [spec.device]
     gpu_kinds = ("auto", "yolo", "yolo-ultralytics")

@@ -9,6 +9,7 @@ error naming it within the request's deadline, and one that is not there fails a
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +116,35 @@ def test_a_server_that_stops_answering_raises_naming_it(tmp_path: Path, images) 
         assert net.forward([images["vtest.avi#100"]]).shape[1] == 7
     with pytest.raises(TritonUnreachable, match=rf"Triton server {server.grpc} did not detect 1"):
         net.forward([images["vtest.avi#100"]])
+
+
+def test_the_worker_pool_detects_a_camera_through_triton(server) -> None:
+    """The live path: capture process, ring, scheduler, two worker processes as Triton clients."""
+    from inference.pipeline import CameraSpec, PipelineConfig, VisionPipeline
+    from inference.worker_pool import DetectorSpec
+    from tests.media import media
+
+    config = PipelineConfig(detector=DetectorSpec("ssdlite-triton", device=server.grpc))
+    with VisionPipeline([CameraSpec("hall", str(media("vtest.avi")))], config) as pipeline:
+        deadline = time.monotonic() + 240
+        while pipeline.stats().detected < 3 and time.monotonic() < deadline:
+            assert pipeline.stats().error is None
+            time.sleep(0.5)
+        stats = pipeline.stats()
+    assert stats.detected >= 3, stats
+    assert stats.detector is not None
+    assert stats.detector.device == server.grpc
+    assert stats.detector.runtime.startswith("Triton ")
+    assert len(stats.workers) == 2
+
+
+def test_ssdlite_triton_without_a_server_address_says_what_it_needs() -> None:
+    from inference.detectors.loading import load_detector
+    from inference.detectors.ssdlite import model_path
+
+    try:
+        model_path()
+    except DetectorUnavailable as exc:
+        pytest.skip(str(exc))
+    with pytest.raises(DetectorUnavailable, match=r"gRPC address as its device \(HOST:PORT\)"):
+        load_detector("ssdlite-triton", device="cpu")
