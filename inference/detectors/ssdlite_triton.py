@@ -20,6 +20,7 @@ frames go back to the scheduler, the worker is restarted and reconnects).
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ INPUT_PX = 300
 MAX_BOXES = 100  # the graph's NMS keeps at most this many boxes
 DEFAULT_TIMEOUT_S = 5.0
 MAX_BATCH = 16
+GRAPH_FILE = "frozen_inference_graph.pb"
 
 
 class TritonUnreachable(RuntimeError):
@@ -80,9 +82,9 @@ _BOXES = {boxes}
 class TritonPythonModel:
     def initialize(self, args):
         config = json.loads(args["model_config"])
-        graph = config["parameters"]["graph"]["string_value"]
+        graph = Path(__file__).resolve().parent / config["parameters"]["graph"]["string_value"]
         core = ov.Core()
-        model = core.read_model(graph)
+        model = core.read_model(str(graph))
         model.reshape({{_INPUT: [1, {px}, {px}, 3]}})
         compiled = core.compile_model(model, "CPU", {{"PERFORMANCE_HINT": "THROUGHPUT"}})
         self.queue = ov.AsyncInferQueue(compiled)
@@ -137,15 +139,15 @@ def write_model_repository(
     instances: int = 1,
     max_batch: int = MAX_BATCH,
 ) -> Path:
-    """Write a Triton model repository serving `graph` (the frozen SSDLite graph) in `folder`.
+    """Write a Triton model repository serving `graph` (the frozen SSDLite graph, copied into
+    it) in `folder`; copy the folder to the server as it is.
 
     `site_packages`: where the backend's interpreter finds numpy 1.x and OpenVINO when they are
     not its own (packaging/triton-test-server.sh makes such an environment). Returns `folder`.
     """
-    if '"' in str(graph) or "\n" in str(graph):
-        raise ValueError(f"{graph}: a graph path for Triton may not contain quotes or newlines")
     model = folder / MODEL_NAME
     (model / "1").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(graph, model / "1" / GRAPH_FILE)  # the repository travels to the server
     (model / "config.pbtxt").write_text(
         _CONFIG.format(
             name=MODEL_NAME,
@@ -153,7 +155,7 @@ def write_model_repository(
             px=INPUT_PX,
             boxes=MAX_BOXES,
             instances=instances,
-            graph=graph.resolve(),
+            graph=GRAPH_FILE,
         ),
         encoding="utf-8",
     )
@@ -254,3 +256,25 @@ class TritonSsdNet:
 
     def close(self) -> None:
         self._client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m inference.detectors.ssdlite_triton FOLDER`: write the model repository."""
+    import argparse
+
+    from inference.detectors.ssdlite import model_path
+
+    parser = argparse.ArgumentParser(description="Write Nightwatch's Triton model repository.")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--site-packages", type=Path, help="numpy 1.x and OpenVINO for Triton")
+    parser.add_argument("--instances", type=int, default=1, help="model instances (CPU)")
+    args = parser.parse_args(argv)
+    folder = write_model_repository(
+        args.folder, model_path(), site_packages=args.site_packages, instances=args.instances
+    )
+    print(f"Triton model repository: {folder / MODEL_NAME}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
