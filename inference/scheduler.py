@@ -40,9 +40,9 @@ instead of five times a second) so that those that matter are judged within the 
 camera the plan stretched is still looked at within `max_wait_s + active_interval_s` whenever
 the pool can give every camera that.
 
-Lower resolution is no lever for the offline SSDLite model: it squashes every frame to 300x300,
-so a frame halved before detection cost the same (bench/downscale.py measured it) and lost people.
-Looking less often at the cameras that matter least is the lever.
+Lower resolution is no lever for the offline SSDLite model: it squashes every frame to 300x300
+whatever its size, so the network's cost does not depend on the frame's. Looking less often at
+the cameras that matter least is the lever.
 """
 
 from __future__ import annotations
