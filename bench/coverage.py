@@ -7,7 +7,10 @@ detector, once with each scheduling policy, alternating, `--rounds` times:
 
 - before: `SchedulerConfig(aim_for_coverage=False)`: every moving camera due every 0.2 s, served
   alarmed first, then oldest first (what the scheduler did before issue 19);
-- after: the default, aiming for coverage (inference/scheduler.py).
+- full-batches: aiming for coverage, but batches always up to 8 frames
+  (`fit_batches_to_target=False`, the first version of that policy);
+- after: the default, aiming for coverage with batches no longer than a worker finishes within
+  the target (inference/scheduler.py).
 
 Reported per policy (median of the rounds): detections/s; coverage, the share of the moving
 cameras' time spent in gaps between two judgements of at most 0.5 s (the pipeline's
@@ -42,6 +45,7 @@ from resources.demo_museum import build_demo_site
 
 POLICIES = {
     "before": SchedulerConfig(aim_for_coverage=False),
+    "full-batches": SchedulerConfig(fit_batches_to_target=False),
     "after": SchedulerConfig(),
 }
 
@@ -99,6 +103,7 @@ def run(
         "moving_cameras": statistics.mean(w.moving_cameras for w in windows),
         "looks_per_s_measured": last.capacity_looks_per_s or float("nan"),
         "stretched_cameras": statistics.mean(w.stretched_cameras for w in windows),
+        "batch_size": statistics.mean(w.batch_size for w in windows),
         "load_average": statistics.mean(loads),
     }
 
@@ -111,6 +116,7 @@ ROWS = (
     ("moving_cameras", "moving cameras"),
     ("looks_per_s_measured", "looks/s the pool gave"),
     ("stretched_cameras", "cameras below the target"),
+    ("batch_size", "frames per worker job"),
     ("load_average", "load average (1 min)"),
 )
 
@@ -148,12 +154,23 @@ def main() -> int:
         name: {key: statistics.median(run[key] for run in done) for key, _ in ROWS}
         for name, done in runs.items()
     }
-    print(f"{'':32}{'before':>12}{'after':>12}{'ratio':>10}")
+    names = list(POLICIES)
+    print(
+        f"{'':32}" + "".join(f"{n:>14}" for n in names) + f"{'after/before':>14}{'after/full':>12}"
+    )
     for key, label in ROWS:
-        before, after = sides["before"][key], sides["after"][key]
-        ratio = after / before if before else float("nan")
-        print(f"{label:32}{before:12.3f}{after:12.3f}{ratio:10.2f}")
-    print("ratio: after / before (medians of the rounds)")
+        values = [sides[n][key] for n in names]
+        before, full, after = sides["before"][key], sides["full-batches"][key], sides["after"][key]
+        ratios = [
+            after / before if before else float("nan"),
+            after / full if full else float("nan"),
+        ]
+        print(
+            f"{label:32}"
+            + "".join(f"{v:14.3f}" for v in values)
+            + f"{ratios[0]:14.2f}{ratios[1]:12.2f}"
+        )
+    print("ratios: medians of the rounds")
     return 0
 
 

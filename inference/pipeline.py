@@ -43,6 +43,7 @@ from inference.scheduler import (
     DetectionScheduler,
     DetectorRate,
     SchedulerConfig,
+    batch_for_target,
 )
 from inference.sources import CameraStatus, StatusChange
 from inference.tracking import PersonTracker, TrackerConfig
@@ -384,6 +385,7 @@ class VisionPipeline:
             judged_age_p95_s=coverage.age_p95_s,
             capacity_looks_per_s=capacity,
             stretched_cameras=stretched,
+            batch_size=self._batch_size(),
             detector=pool.detector_info() if pool is not None else None,
             workers=pool.stats() if pool is not None else (),
             error=self.error,
@@ -437,9 +439,22 @@ class VisionPipeline:
             self._rate.note(result.batch_size, result.job_s)
         ready = pool.ready_count()
         per_frame = self._rate.seconds_per_frame
-        batch_every = per_frame * self.config.max_batch / ready if per_frame and ready else None
+        batch = self._batch_size()
+        # the speed is measured on the batches now sent, however small the fit makes them
+        self._rate.full_batch = batch
+        batch_every = per_frame * batch / ready if per_frame and ready else None
         with self._lock:
             self._scheduler.set_capacity(self._rate.looks_per_s(ready), batch_every)
+
+    def _batch_size(self) -> int:
+        """Frames per worker job: `max_batch`, or fewer when frames are so slow that a full
+        batch would keep every camera in it from being judged within the coverage target."""
+        scheduler = self._scheduler.config
+        if not (scheduler.aim_for_coverage and scheduler.fit_batches_to_target):
+            return self.config.max_batch
+        return batch_for_target(
+            self._rate.seconds_per_frame, scheduler.covered_interval_s, self.config.max_batch
+        )
 
     def _sample_coverage(self) -> None:
         now = time.time()
@@ -463,7 +478,7 @@ class VisionPipeline:
             for camera_id, ring in self.rings.items()
         }
         with self._lock:
-            refs = self._scheduler.pick(time.time(), views, len(idle) * self.config.max_batch)
+            refs = self._scheduler.pick(time.time(), views, len(idle) * self._batch_size())
         if not refs:
             return
         # spread the frames evenly over the idle workers

@@ -73,6 +73,7 @@ class PipelineStats:
     # scheduler looks at less often than the target because the looks do not reach
     capacity_looks_per_s: float | None = None
     stretched_cameras: int = 0
+    batch_size: int = 0  # frames a worker job takes now (fewer than max_batch when frames are slow)
     detector: DetectorInfo | None = None
     workers: tuple[WorkerFigures, ...] = ()
     error: str | None = None  # why no detector worker could start

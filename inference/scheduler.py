@@ -73,6 +73,10 @@ class SchedulerConfig:
     # False: every moving camera at active_interval_s whatever the load (the policy before)
     aim_for_coverage: bool = True
     budget_share: float = 0.9  # of the measured capacity the plan may spend
+    # when frames are slow, send batches no larger than a worker finishes within
+    # covered_interval_s (a camera has one frame in flight, so a batch's time is the shortest
+    # gap between two of its looks); False: always up to the pipeline's max_batch
+    fit_batches_to_target: bool = True
 
 
 class Watch(IntEnum):
@@ -433,6 +437,14 @@ class DetectorRate:
         if per_frame is None or workers <= 0:
             return None
         return workers / per_frame
+
+
+def batch_for_target(seconds_per_frame: float | None, target_s: float, max_batch: int) -> int:
+    """The largest batch a worker finishes within `target_s` at `seconds_per_frame` (at least
+    one frame, at most `max_batch`; `max_batch` while the speed is not known)."""
+    if seconds_per_frame is None or seconds_per_frame <= 0:
+        return max_batch
+    return max(1, min(max_batch, math.floor(target_s / seconds_per_frame)))
 
 
 def _keep_first(

@@ -13,6 +13,7 @@ from inference.scheduler import (
     DetectionScheduler,
     DetectorRate,
     SchedulerConfig,
+    batch_for_target,
 )
 
 CONFIG = SchedulerConfig(active_interval_s=0.2, idle_interval_s=5.0, motion_hold_s=2.0)
@@ -315,3 +316,19 @@ def test_moving_needs_fresh_frames() -> None:
     sched.pick(0.0, {"a": view("a", 1)}, 0)
     assert sched.moving("a", 1.0, -100.0)
     assert not sched.moving("a", 5.0, -100.0)  # no new frame for 5 s: stalled, not moving
+
+
+def test_batches_shrink_to_what_a_worker_finishes_within_the_target() -> None:
+    """A camera has one frame in flight, so a batch's time is the shortest gap between two of
+    its looks: at 0.2 s a frame a batch of 8 (1.6 s) keeps every camera in it past 0.5 s."""
+    assert batch_for_target(None, 0.45, 8) == 8  # speed not measured yet: full batches
+    assert batch_for_target(0.03, 0.45, 8) == 8  # fast frames: the cap does not bind
+    assert batch_for_target(0.1, 0.45, 8) == 4
+    assert batch_for_target(0.2, 0.45, 8) == 2
+    assert batch_for_target(0.9, 0.45, 8) == 1  # slower than the target: one frame, never none
+    covered = DetectionScheduler(["a"], SchedulerConfig())
+    covered.set_capacity(2 / 0.2, batch_every_s=0.2 * 2 / 2)  # two workers, batches of 2
+    assert covered.covered_interval()[1] <= SchedulerConfig().covered_interval_s
+    full = DetectionScheduler(["a"], SchedulerConfig())
+    full.set_capacity(2 / 0.2, batch_every_s=0.2 * 8 / 2)  # the same pool, batches of 8
+    assert full.covered_interval()[1] > SchedulerConfig().coverage_target_s
