@@ -35,6 +35,11 @@ many looks a second the worker pool gives (`set_capacity`, measured from its bat
   at the floor share what remains evenly. Alarmed cameras still come first in line, on every
   frame. The cameras chosen stay chosen while the budget allows (no flapping between plans).
 
+A camera has one frame in flight, so the time of the batch it is in is the shortest gap between
+two of its looks: when frames are slow, the pipeline sends batches no larger than a worker
+finishes within `covered_interval_s` (`batch_for_target`; `fit_batches_to_target`), else
+batches of 8 at 0.2 s a frame would keep every camera past the target whatever the plan.
+
 So a camera is never dropped: the least urgent are looked at less often (every second or two
 instead of five times a second) so that those that matter are judged within the target, and a
 camera the plan stretched is still looked at within `max_wait_s + active_interval_s` whenever
