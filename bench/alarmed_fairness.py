@@ -54,7 +54,7 @@ def run(
     specs = [CameraSpec(camera_id, str(clip)) for camera_id in ids]
     with VisionPipeline(specs, config, on_tracks=on_tracks) as pipeline:
         deadline = time.monotonic() + 180
-        while pipeline.stats()["detected"] == 0 and time.monotonic() < deadline:
+        while pipeline.stats().detected == 0 and time.monotonic() < deadline:
             time.sleep(0.2)  # wait for the workers to load the model
         for camera_id in ids[:alarmed]:
             pipeline.set_alarmed(camera_id, True)

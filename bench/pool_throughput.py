@@ -60,7 +60,11 @@ def run_pipeline(
 
     specs = [CameraSpec(f"cam-{i + 1}", str(clip)) for i in range(cameras)]
     # the default policy detects a moving camera 5 times a second; flat out: as often as it can
-    scheduler = SchedulerConfig(active_interval_s=0, idle_interval_s=0) if flat_out else None
+    scheduler = (
+        SchedulerConfig(active_interval_s=0, idle_interval_s=0, aim_for_coverage=False)
+        if flat_out
+        else None
+    )
     config = PipelineConfig(
         detector=DetectorSpec(kind),
         cpu_workers=workers,
@@ -68,19 +72,19 @@ def run_pipeline(
     )
     with VisionPipeline(specs, config, on_tracks=on_tracks) as pipeline:
         deadline = time.monotonic() + 180
-        while pipeline.stats()["detected"] == 0 and time.monotonic() < deadline:
+        while pipeline.stats().detected == 0 and time.monotonic() < deadline:
             time.sleep(0.2)  # wait for the workers to load the model
         start = pipeline.stats()
         with lock:
             ages.clear()
         time.sleep(seconds)
         end = pipeline.stats()
-        info = end["detector"]
+        info = end.detector
     print(f"  {kind}: {info.describe() if info else 'no detector'}, {workers} worker(s)")
-    busy_s = sum(w["busy_s"] for w in end["workers"]) - sum(w["busy_s"] for w in start["workers"])
-    frames = sum(w["frames"] for w in end["workers"]) - sum(w["frames"] for w in start["workers"])
-    detected = end["detected"] - start["detected"]
-    decoded = end["decoded"] - start["decoded"]
+    busy_s = sum(w.busy_s for w in end.workers) - sum(w.busy_s for w in start.workers)
+    frames = sum(w.frames for w in end.workers) - sum(w.frames for w in start.workers)
+    detected = end.detected - start.detected
+    decoded = end.decoded - start.decoded
     return {
         "detections_per_s": detected / seconds,
         "detected_share": detected / max(1, decoded),

@@ -401,16 +401,16 @@ def run(args: argparse.Namespace, platform: str, clip: Path) -> None:
         try:
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline and (
-                pipeline.stats()["detected"] == 0
+                pipeline.stats().detected == 0
                 or any(r.write_seq == 0 for r in pipeline.rings.values())
             ):
                 QApplication.processEvents()
                 time.sleep(0.1)
-            print(f"pipeline ready: detector {pipeline.stats()['detector']}")
-            detected_before = pipeline.stats()["detected"]
+            print(f"pipeline ready: detector {pipeline.stats().detector}")
+            detected_before = pipeline.stats().detected
             wall = phase("wall", pipeline.rings, bridge)
             naive = phase("naive", pipeline.rings, bridge)
-            detected = pipeline.stats()["detected"] - detected_before
+            detected = pipeline.stats().detected - detected_before
             report(
                 "scenario pipeline: VisionPipeline (capture processes + SSDLite, 1 worker)",
                 cameras,

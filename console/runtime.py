@@ -98,6 +98,9 @@ class RuntimeOptions:
     # live: the site file the runtime was loaded from; its changes are checked and applied
     # without a restart (console.site_apply.SiteFileWatch, polled by the core's tick)
     site_path: Path | None = None
+    # live: how often cameras are detected (None: SchedulerConfig's defaults); a replay always
+    # detects every frame it publishes
+    scheduler: SchedulerConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,10 +331,10 @@ class SiteRuntime:
         # the window's reads of the store (an alarm's steps) run here, never on the GUI thread
         self.reader = StoreReader(store)
         store.add_fault_listener(self._store_health_changed)
-        scheduler = SchedulerConfig()
-        if replay is not None:  # every published frame is due at once
+        scheduler = self.options.scheduler or SchedulerConfig()
+        if replay is not None:  # every published frame is due at once, none left out
             scheduler = SchedulerConfig(
-                active_interval_s=0, idle_interval_s=0, alarmed_interval_s=0
+                active_interval_s=0, idle_interval_s=0, alarmed_interval_s=0, aim_for_coverage=False
             )
         self.pipeline = VisionPipeline(
             camera_specs(site, replay),
@@ -801,6 +804,12 @@ class SiteRuntime:
         if self.options.replay is not None:
             self.alarms.tick()  # on video time, after each frame: the same on every machine
         self.pipeline.set_alarmed(frame.ref.camera_id, self.alarms.is_alarmed(frame.ref.camera_id))
+        # the scheduler's hint: people near a protected object (within `near_object_m` on the
+        # plan, or reaching into its image region), so this camera is among the last to be
+        # looked at less often when the detectors cannot keep every moving camera within the
+        # coverage target (inference/scheduler.py)
+        near = any(o.near_since_ts is not None for t in camera.visitors for o in t.objects.values())
+        self.pipeline.set_near_object(frame.ref.camera_id, near)
 
     def _now_for(self, video_ts: float) -> datetime:
         replay = self.options.replay

@@ -176,7 +176,7 @@ def try_rules(
         deadline = time.monotonic() + timeout_s
         with runtime:
             while time.monotonic() < deadline and not cancel.is_set():
-                failed = runtime.pipeline.stats()["error"]
+                failed = runtime.pipeline.stats().error
                 if failed:
                     error = f"the detector failed: {failed}"
                     break

@@ -35,11 +35,25 @@ from typing import Any
 from inference.capture import CaptureAssignment, capture_host_main
 from inference.detections import PERSON_CLASS_ID, Detections
 from inference.frame_ring import FrameRef, FrameRing, sweep_orphan_rings
+from inference.pipeline_stats import CameraFigures, PipelineStats
 from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
-from inference.scheduler import CameraView, DetectionScheduler, SchedulerConfig
+from inference.scheduler import (
+    CameraView,
+    CoverageMeter,
+    DetectionScheduler,
+    DetectorRate,
+    SchedulerConfig,
+    batch_for_target,
+)
 from inference.sources import CameraStatus, StatusChange
 from inference.tracking import PersonTracker, TrackerConfig
-from inference.worker_pool import SPAWN, DetectorSpec, WorkerEvent, WorkerPool
+from inference.worker_pool import (
+    SPAWN,
+    DetectionResult,
+    DetectorSpec,
+    WorkerEvent,
+    WorkerPool,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +176,9 @@ class VisionPipeline:
         self._lock = threading.Lock()  # guards _live and the scheduler's flags across threads
         self._latencies: deque[float] = deque(maxlen=2000)
         self._detect_times: deque[float] = deque(maxlen=2000)
+        # looks per second the pool gives (the scheduler's budget), and the coverage figure
+        self._rate = DetectorRate(self.config.max_batch)
+        self._coverage = CoverageMeter(self.config.scheduler.coverage_target_s)
         self.error: str | None = None
         self._swept = ""  # what the ring sweep at start removed, for the first event
         # camera changes asked for while running, applied by the dispatch thread between steps
@@ -271,6 +288,14 @@ class VisionPipeline:
             if camera_id in self._live:
                 self._scheduler.set_alarmed(camera_id, alarmed)
 
+    def set_near_object(self, camera_id: str, near: bool) -> None:
+        """The core's hint: people near a protected object in this camera, so it is among the
+        last to be looked at less often when the pool cannot keep every camera within the
+        coverage target (a camera not, or no longer, in the pipeline is ignored)."""
+        with self._lock:
+            if camera_id in self._live:
+                self._scheduler.set_near_object(camera_id, near)
+
     def reconfigure(self, cameras: Sequence[CameraSpec]) -> Future[CameraChanges]:
         """Run these cameras from now on (any thread): new ones are added, missing ones removed,
         a camera whose spec changed (its source) is reopened alone; the others are not touched.
@@ -319,39 +344,52 @@ class VisionPipeline:
             live = self._live[camera_id]
             return live.status, live.reason, live.status_at
 
-    def stats(self) -> dict[str, Any]:
-        """Figures for the status bar and the benchmarks."""
+    def stats(self) -> PipelineStats:
+        """Figures for the status bar and the benchmarks: a frozen snapshot."""
         now = time.time()
         with self._lock:
             recent = [t for t in self._detect_times if now - t <= 10.0]
             latencies = sorted(self._latencies)
-            cameras = {}
+            cameras: dict[str, CameraFigures] = {}
             for camera_id, ring in self.rings.items():
                 counters = self._scheduler.counters(camera_id)
                 live = self._live[camera_id]
-                cameras[camera_id] = {
-                    "status": str(live.status),
-                    "reason": live.reason,
-                    "decoded": ring.write_seq,
-                    "detected": live.detected,
-                    "gated": counters.gated,
-                    "stale": counters.stale,
-                }
+                motion_at = ring.last_motion_at
+                cameras[camera_id] = CameraFigures(
+                    status=live.status,
+                    reason=live.reason,
+                    decoded=ring.write_seq,
+                    detected=live.detected,
+                    gated=counters.gated,
+                    stale=counters.stale,
+                    watch=self._scheduler.watch(camera_id, now, motion_at).name.lower(),
+                    interval_s=self._scheduler.interval_s(camera_id, now, motion_at),
+                )
+            coverage = self._coverage.figures(now)
+            capacity = self._scheduler.capacity
+            stretched = self._scheduler.stretched()
         pool = self._pool
-        info = pool.detector_info() if pool is not None else None
-        return {
-            "cameras": cameras,
-            "live": sum(1 for c in cameras.values() if c["status"] == CameraStatus.LIVE),
-            "decoded": sum(c["decoded"] for c in cameras.values()),
-            "detected": sum(c["detected"] for c in cameras.values()),
-            "stale": sum(c["stale"] for c in cameras.values()),
-            "detections_per_s": len(recent) / 10.0,
-            "latency_p50_s": _quantile(latencies, 0.5),
-            "latency_p95_s": _quantile(latencies, 0.95),
-            "detector": info,
-            "workers": pool.stats() if pool is not None else [],
-            "error": self.error,
-        }
+        return PipelineStats(
+            cameras=cameras,
+            live=sum(1 for c in cameras.values() if c.status == CameraStatus.LIVE),
+            decoded=sum(c.decoded for c in cameras.values()),
+            detected=sum(c.detected for c in cameras.values()),
+            stale=sum(c.stale for c in cameras.values()),
+            detections_per_s=len(recent) / 10.0,
+            latency_p50_s=_quantile(latencies, 0.5),
+            latency_p95_s=_quantile(latencies, 0.95),
+            coverage_target_s=coverage.target_s,
+            moving_cameras=coverage.moving,
+            coverage=coverage.share,
+            judged_age_p50_s=coverage.age_p50_s,
+            judged_age_p95_s=coverage.age_p95_s,
+            capacity_looks_per_s=capacity,
+            stretched_cameras=stretched,
+            batch_size=self._batch_size(),
+            detector=pool.detector_info() if pool is not None else None,
+            workers=pool.stats() if pool is not None else (),
+            error=self.error,
+        )
 
     @property
     def pool(self) -> WorkerPool | None:
@@ -378,9 +416,11 @@ class VisionPipeline:
                         if ref.camera_id in self._live:  # else removed meanwhile
                             self._scheduler.done(ref.camera_id)
                             self.rings[ref.camera_id].mark_consumed(ref.seq)
+                self._measure_pool(pool, results)
                 for result in results:
                     if result.ref.camera_id in self._live:
                         self._deliver(result.ref, result.detections)
+                self._sample_coverage()
                 failed = pool.all_failed()
                 if failed and self.error is None:
                     self.error = failed
@@ -389,6 +429,45 @@ class VisionPipeline:
             except Exception:  # keep the cameras flowing whatever one step did
                 log.exception("vision pipeline dispatch step failed")
                 self._stop.wait(0.5)
+
+    def _measure_pool(self, pool: WorkerPool, results: list[DetectionResult]) -> None:
+        """The pool's looks per second from its batches' times, for the scheduler's plan."""
+        jobs = {r.job_id: r for r in results}
+        if not jobs:
+            return
+        for result in jobs.values():
+            self._rate.note(result.batch_size, result.job_s)
+        ready = pool.ready_count()
+        per_frame = self._rate.seconds_per_frame
+        batch = self._batch_size()
+        # the speed is measured on the batches now sent, however small the fit makes them
+        self._rate.full_batch = batch
+        batch_every = per_frame * batch / ready if per_frame and ready else None
+        with self._lock:
+            self._scheduler.set_capacity(self._rate.looks_per_s(ready), batch_every)
+
+    def _batch_size(self) -> int:
+        """Frames per worker job: `max_batch`, or fewer when frames are so slow that a full
+        batch would keep every camera in it from being judged within the coverage target."""
+        scheduler = self._scheduler.config
+        if not (scheduler.aim_for_coverage and scheduler.fit_batches_to_target):
+            return self.config.max_batch
+        return batch_for_target(
+            self._rate.seconds_per_frame, scheduler.covered_interval_s, self.config.max_batch
+        )
+
+    def _sample_coverage(self) -> None:
+        now = time.time()
+        if not self._coverage.due(now):
+            return
+        with self._lock:
+            moving = [
+                camera_id
+                for camera_id, ring in self.rings.items()
+                if camera_id in self._live
+                and self._scheduler.moving(camera_id, now, ring.last_motion_at)
+            ]
+            self._coverage.sample(now, moving)
 
     def _dispatch(self, pool: WorkerPool) -> None:
         idle = pool.idle_workers()
@@ -399,7 +478,7 @@ class VisionPipeline:
             for camera_id, ring in self.rings.items()
         }
         with self._lock:
-            refs = self._scheduler.pick(time.time(), views, len(idle) * self.config.max_batch)
+            refs = self._scheduler.pick(time.time(), views, len(idle) * self._batch_size())
         if not refs:
             return
         # spread the frames evenly over the idle workers
@@ -460,6 +539,7 @@ class VisionPipeline:
 
     def _forget_camera(self, camera_id: str) -> None:
         self._scheduler.remove_camera(camera_id)
+        self._coverage.forget(camera_id)
         self._trackers.pop(camera_id, None)
         self._live.pop(camera_id, None)
 
@@ -558,6 +638,7 @@ class VisionPipeline:
             self._detect_times.append(now)
             latency = now - ref.captured_at
             self._latencies.append(latency)
+            self._coverage.judged(camera_id, now, latency)
         people = found[found.class_id == PERSON_CLASS_ID]
         if self.config.min_confidence > 0:
             people = people[people.confidence >= self.config.min_confidence]
@@ -665,6 +746,7 @@ class VisionPipeline:
         if change.status != CameraStatus.LIVE:
             with self._lock:
                 self._trackers[change.camera_id].reset()
+                self._scheduler.set_has_tracks(change.camera_id, False)
         if self._on_status is not None:
             self._on_status(change)
 

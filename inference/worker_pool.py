@@ -38,6 +38,7 @@ import numpy as np
 from inference.detections import Detections
 from inference.detectors.base import DetectorInfo
 from inference.frame_ring import FrameRef, FrameRing
+from inference.pipeline_stats import WorkerFigures
 from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class DetectionResult:
     worker_id: int
     inference_s: float  # the worker's time for the whole batch
     batch_size: int
+    job_id: int = 0
+    job_s: float = 0.0  # from handing the batch to the worker to its answer (wall time)
 
 
 def cuda_device_count() -> int:
@@ -91,7 +94,10 @@ def cuda_device_count() -> int:
 
 
 def default_devices(spec: DetectorSpec, cpu_workers: int | None) -> list[str]:
-    """One device string per worker to start."""
+    """One device string per worker to start. A Triton server (kind "ssdlite-triton", the
+    device its address) gets `cpu_workers` clients (default 2), so requests overlap."""
+    if spec.kind == "ssdlite-triton" and spec.device:
+        return [spec.device] * (cpu_workers or 2)
     if spec.device and spec.device != "cpu":
         return [spec.device]
     gpu_kinds = ("auto", "yolo", "yolo-ultralytics")
@@ -292,6 +298,10 @@ class WorkerPool:
     def idle_workers(self) -> list[int]:
         return [w.worker_id for w in self._workers if w.ready and w.job is None]
 
+    def ready_count(self) -> int:
+        """Workers that have loaded their detector and are not being restarted."""
+        return sum(1 for w in self._workers if w.ready)
+
     def detector_info(self) -> DetectorInfo | None:
         for worker in self._workers:
             if worker.info is not None:
@@ -301,19 +311,19 @@ class WorkerPool:
     def worker_pids(self) -> list[int | None]:
         return [w.process.pid if w.process is not None else None for w in self._workers]
 
-    def stats(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "worker": w.worker_id,
-                "device": w.device,
-                "ready": w.ready,
-                "restarts": w.restarts,
-                "jobs": w.jobs_done,
-                "frames": w.frames_done,
-                "busy_s": round(w.busy_s, 3),
-            }
+    def stats(self) -> tuple[WorkerFigures, ...]:
+        return tuple(
+            WorkerFigures(
+                worker=w.worker_id,
+                device=w.device,
+                ready=w.ready,
+                restarts=w.restarts,
+                jobs=w.jobs_done,
+                frames=w.frames_done,
+                busy_s=round(w.busy_s, 3),
+            )
             for w in self._workers
-        ]
+        )
 
     def all_failed(self) -> str | None:
         """The reason when every worker failed to load its detector (the pool cannot work)."""
@@ -379,16 +389,22 @@ class WorkerPool:
         _, _, job_id, packed, lost_refs, elapsed = message
         if worker.job is None or worker.job[0] != job_id:
             return []  # a late answer from a job already written off
+        job_s = time.monotonic() - worker.job[1]
         worker.job = None
         worker.jobs_done += 1
         worker.frames_done += len(packed)
         worker.busy_s += elapsed
         batch = len(packed) + len(lost_refs)
         out = [
-            DetectionResult(ref, Detections(xyxy, conf, cls), worker_id, elapsed, batch)
+            DetectionResult(
+                ref, Detections(xyxy, conf, cls), worker_id, elapsed, batch, job_id, job_s
+            )
             for ref, xyxy, conf, cls in packed
         ]
-        out.extend(DetectionResult(ref, None, worker_id, elapsed, batch) for ref in lost_refs)
+        out.extend(
+            DetectionResult(ref, None, worker_id, elapsed, batch, job_id, job_s)
+            for ref in lost_refs
+        )
         return out
 
     def _supervise(self) -> list[FrameRef]:

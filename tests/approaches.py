@@ -263,8 +263,8 @@ def replay_proximity(
             with runtime:
                 deadline = time.monotonic() + timeout_s
                 while not runtime.replay_finished():
-                    if runtime.pipeline.stats()["error"]:
-                        raise RuntimeError(f"detector failed: {runtime.pipeline.stats()['error']}")
+                    if runtime.pipeline.stats().error:
+                        raise RuntimeError(f"detector failed: {runtime.pipeline.stats().error}")
                     if time.monotonic() > deadline:
                         raise TimeoutError(f"replay not finished after {timeout_s:.0f} s")
                     time.sleep(0.2)

@@ -19,7 +19,7 @@ into rates in a `HealthHistory`, a ring holding the last hour. Two views listen 
     monitor.sampled.connect(panel.refresh)
     monitor.start()       # ... monitor.stop() before the pipeline stops
 
-`HealthHistory` and `HealthSample` are plain Python: tests feed them stats dictionaries.
+`HealthHistory` and `HealthSample` are plain Python: tests feed them `PipelineStats` snapshots.
 """
 
 from __future__ import annotations
@@ -28,15 +28,16 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from inference.pipeline_stats import PipelineStats
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ BEHIND_SLOW_S = 2.0  # detection this far behind the cameras is called SLOW in t
 class StatsSource(Protocol):
     """What the monitor samples (`VisionPipeline` has it)."""
 
-    def stats(self) -> dict[str, Any]: ...
+    def stats(self) -> PipelineStats: ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,6 +90,16 @@ class HealthSample:
     device: str | None
     error: str | None = None
     detector_runtime: str | None = None  # "OpenVINO 2026.4.1", "OpenCV DNN 4.14.0", ...
+    # coverage (the pipeline's last 10 s): share of the moving cameras' time judged within
+    # the target (None: nothing moved), the age of the frames they were judged on, the looks a
+    # second the detectors give and the moving cameras looked at less often than the target
+    coverage: float | None = None
+    coverage_target_s: float = 0.5
+    moving_cameras: int = 0
+    judged_age_p50_s: float | None = None
+    judged_age_p95_s: float | None = None
+    capacity_looks_per_s: float | None = None
+    stretched_cameras: int = 0
 
     @property
     def fallback(self) -> bool:
@@ -96,11 +107,37 @@ class HealthSample:
         return self.detector_backend is not None and self.detector_backend != "yolo"
 
 
-def _field(info: Any, name: str) -> str | None:
-    if info is None:
+def coverage_text(sample: HealthSample) -> str:
+    """The tooltip's coverage line, e.g. 'Coverage: 62 % of 16 moving cameras judged within
+    0.5 s (last 10 s); frame age when judged p50 310 ms, p95 720 ms'."""
+    target = f"{sample.coverage_target_s:g} s"
+    if sample.coverage is None:
+        return f"Coverage: no moving camera in the last 10 s (target: judged within {target})"
+    line = (
+        f"Coverage: {sample.coverage * 100:.0f} % of {sample.moving_cameras} moving cameras "
+        f"judged within {target} (last 10 s)"
+    )
+    if sample.judged_age_p50_s is not None and sample.judged_age_p95_s is not None:
+        line += (
+            f"; frame age when judged p50 {sample.judged_age_p50_s * 1000:.0f} ms, "
+            f"p95 {sample.judged_age_p95_s * 1000:.0f} ms"
+        )
+    return line
+
+
+def capacity_text(sample: HealthSample) -> str | None:
+    """'Detectors give 31 looks/s; 12 moving cameras looked at less often than every 0.5 s
+    (those with people near protected objects first in line)', or None while not measured."""
+    if sample.capacity_looks_per_s is None:
         return None
-    value = info.get(name) if isinstance(info, Mapping) else getattr(info, name, None)
-    return None if value is None else str(value)
+    line = f"Detectors give {sample.capacity_looks_per_s:.0f} looks/s"
+    if sample.stretched_cameras:
+        line += (
+            f"; {sample.stretched_cameras} moving cameras looked at less often than every "
+            f"{sample.coverage_target_s:g} s (those with people near protected objects kept "
+            "within it first)"
+        )
+    return line
 
 
 def _rate(now: int, before: int | None, seconds: float) -> float:
@@ -137,34 +174,35 @@ class HealthHistory:
         self._samples.clear()
         self._last_counters = None
 
-    def add_stats(self, stats: Mapping[str, Any], at: float) -> HealthSample:
-        """Turn one `VisionPipeline.stats()` result taken at `at` (seconds) into a sample."""
-        cameras = stats.get("cameras") or {}
-        statuses = [str(c.get("status", "")) for c in cameras.values()]
-        live = int(stats.get("live", sum(1 for s in statuses if s == "live")))
-        offline = sum(1 for s in statuses if s in ("offline", "stalled"))
-        decoded = int(stats.get("decoded", 0))
-        detected = int(stats.get("detected", 0))
-        stale = int(stats.get("stale", 0))
+    def add_stats(self, stats: PipelineStats, at: float) -> HealthSample:
+        """Turn one `VisionPipeline.stats()` snapshot taken at `at` (seconds) into a sample."""
         last = self._last_counters
         seconds = at - last[0] if last is not None else 0.0
-        info = stats.get("detector")
+        info = stats.detector
+        decoded, detected, stale = stats.decoded, stats.detected, stats.stale
         sample = HealthSample(
             at=at,
-            cameras=len(cameras),
-            live=live,
-            offline=offline,
+            cameras=len(stats.cameras),
+            live=stats.live,
+            offline=stats.offline,
             decoded_per_s=_rate(decoded, last[1] if last else None, seconds),
             detected_per_s=_rate(detected, last[2] if last else None, seconds),
             stale_per_s=_rate(stale, last[3] if last else None, seconds),
             stale_total=stale,
-            latency_p50_s=float(stats.get("latency_p50_s", 0.0) or 0.0),
-            latency_p95_s=float(stats.get("latency_p95_s", 0.0) or 0.0),
-            detector_backend=_field(info, "backend"),
-            detector_model=_field(info, "model"),
-            device=_field(info, "device"),
-            error=stats.get("error"),
-            detector_runtime=_field(info, "runtime") or None,
+            latency_p50_s=stats.latency_p50_s,
+            latency_p95_s=stats.latency_p95_s,
+            detector_backend=None if info is None else info.backend,
+            detector_model=None if info is None else info.model,
+            device=None if info is None else info.device,
+            error=stats.error,
+            detector_runtime=None if info is None else info.runtime or None,
+            coverage=stats.coverage,
+            coverage_target_s=stats.coverage_target_s,
+            moving_cameras=stats.moving_cameras,
+            judged_age_p50_s=stats.judged_age_p50_s,
+            judged_age_p95_s=stats.judged_age_p95_s,
+            capacity_looks_per_s=stats.capacity_looks_per_s,
+            stretched_cameras=stats.stretched_cameras,
         )
         if last is not None and at <= last[0]:
             log.debug("health sample at %.3f is not after the last one (%.3f)", at, last[0])
@@ -362,7 +400,11 @@ class HealthStatusLine(QWidget):
             f"Detection latency: p50 {sample.latency_p50_s * 1000:.0f} ms, "
             f"p95 {sample.latency_p95_s * 1000:.0f} ms",
             f"Stale frames dropped: {sample.stale_per_s:.2f}/s, {sample.stale_total} in all",
+            coverage_text(sample),
         ]
+        capacity = capacity_text(sample)
+        if capacity is not None:
+            tip.append(capacity)
         if sample.fallback:
             tip.append("The offline fallback detector is less accurate than YOLO.")
         tip.append('"Behind": how long after a picture is taken its people are found (p50).')

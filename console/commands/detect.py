@@ -40,7 +40,10 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"which detector runs ({kinds})",
     )
     parser.add_argument("--weights", help="YOLO weights: a path or an installed name")
-    parser.add_argument("--device", help="cpu, cuda:0, ... (default: the best available)")
+    parser.add_argument(
+        "--device",
+        help="cpu, cuda:0, ... (default: the best available); ssdlite-triton: the server HOST:PORT",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

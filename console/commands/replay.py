@@ -130,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
         with runtime:
             while time.monotonic() < deadline:
                 stats = runtime.pipeline.stats()
-                if stats["error"]:
-                    print(f"nightwatch replay: detector failed: {stats['error']}", file=sys.stderr)
+                if stats.error:
+                    print(f"nightwatch replay: detector failed: {stats.error}", file=sys.stderr)
                     return 1
                 if runtime.replay_finished():
                     finished = True

@@ -162,7 +162,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
             try:
                 with runtime:
                     while not stop.wait(1.0):
-                        error = runtime.pipeline.stats()["error"]
+                        error = runtime.pipeline.stats().error
                         if error:
                             print(f"nightwatch run: detector failed: {error}", file=sys.stderr)
                             return 1

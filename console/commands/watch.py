@@ -25,6 +25,7 @@ from inference.pipeline import (
     TrackedFrame,
     VisionPipeline,
 )
+from inference.pipeline_stats import PipelineStats
 from inference.sources import StatusChange, mask_credentials
 from inference.worker_pool import DetectorSpec
 
@@ -123,10 +124,10 @@ def watch(cameras: list[CameraSpec], args: argparse.Namespace, out: TextIO) -> i
             announced = False
             while not stop.wait(args.every_s):
                 stats = pipeline.stats()
-                if stats["error"]:
-                    print(f"nightwatch: detector failed: {stats['error']}", file=sys.stderr)
+                if stats.error:
+                    print(f"nightwatch: detector failed: {stats.error}", file=sys.stderr)
                     return 1
-                info = stats["detector"]
+                info = stats.detector
                 if info is not None and not announced:
                     announced = True
                     report.emit(
@@ -148,32 +149,34 @@ def watch(cameras: list[CameraSpec], args: argparse.Namespace, out: TextIO) -> i
     return 0
 
 
-def _line(report: _Report, stats: dict, last: dict, elapsed: float, n: int) -> None:
+def _line(
+    report: _Report, stats: PipelineStats, last: dict[str, float], elapsed: float, n: int
+) -> None:
     now = time.monotonic()
     dt = max(1e-6, now - last["at"])
-    decoded_rate = (stats["decoded"] - last["decoded"]) / dt
-    detected_rate = (stats["detected"] - last["detected"]) / dt
-    last.update(decoded=stats["decoded"], detected=stats["detected"], at=now)
+    decoded_rate = (stats.decoded - last["decoded"]) / dt
+    detected_rate = (stats.detected - last["detected"]) / dt
+    last.update(decoded=stats.decoded, detected=stats.detected, at=now)
     with report.lock:
         people = {cam: ids for cam, ids in report.people.items() if ids}
     record = {
         "event": "report",
         "elapsed_s": round(elapsed, 1),
         "cameras": n,
-        "live": stats["live"],
+        "live": stats.live,
         "decoded_per_s": round(decoded_rate, 1),
         "detected_per_s": round(detected_rate, 1),
-        "stale": stats["stale"],
-        "latency_p50_ms": round(stats["latency_p50_s"] * 1000),
-        "latency_p95_ms": round(stats["latency_p95_s"] * 1000),
+        "stale": stats.stale,
+        "latency_p50_ms": round(stats.latency_p50_s * 1000),
+        "latency_p95_ms": round(stats.latency_p95_s * 1000),
         "people": people,
     }
     shown = ", ".join(f"{cam} {ids}" for cam, ids in sorted(people.items())[:8])
     more = f" (+{len(people) - 8} cameras)" if len(people) > 8 else ""
     report.emit(
         record,
-        f"{elapsed:6.1f} s  live {stats['live']}/{n}  decoded {decoded_rate:6.1f}/s  "
+        f"{elapsed:6.1f} s  live {stats.live}/{n}  decoded {decoded_rate:6.1f}/s  "
         f"detected {detected_rate:5.1f}/s  latency p50 {record['latency_p50_ms']} ms "
-        f"p95 {record['latency_p95_ms']} ms  stale {stats['stale']}  "
+        f"p95 {record['latency_p95_ms']} ms  stale {stats.stale}  "
         f"people: {shown or 'none'}{more}",
     )

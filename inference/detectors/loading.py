@@ -25,6 +25,7 @@ KIND_HELP = {
     "ssdlite": "the offline SSDLite person model, on OpenVINO when it imports, else OpenCV DNN",
     "ssdlite-openvino": "the offline SSDLite person model on OpenVINO",
     "ssdlite-opencv": "the offline SSDLite person model on OpenCV DNN",
+    "ssdlite-triton": "the offline SSDLite person model on a Triton server (device: HOST:PORT)",
 }
 KINDS = tuple(KIND_HELP)
 
@@ -35,13 +36,21 @@ def _split(kind: str) -> tuple[str, str]:
     return family, runtime or "auto"
 
 
-def _ssdlite(runtime: str, threads: int) -> tuple[Detector, str | None]:
-    """SSDLite on `runtime`, and why not on OpenVINO when "auto" had to fall back to OpenCV."""
+def _ssdlite(runtime: str, threads: int, server: str | None = None) -> tuple[Detector, str | None]:
+    """SSDLite on `runtime`, and why not on OpenVINO when "auto" had to fall back to OpenCV.
+    "triton": on the Triton server at `server` (gRPC "host:port")."""
     try:
         from inference.detectors.ssdlite import SsdliteDetector, model_path
     except ImportError as exc:
         raise DetectorUnavailable(f"the SSDLite detector is not available here ({exc})") from exc
     model_path()  # not installed: no runtime can help, say how to install it
+    if runtime == "triton":
+        if not server or server.strip().lower() in ("cpu", "auto"):
+            raise DetectorUnavailable(
+                f"ssdlite-triton needs the Triton server's gRPC address as its device "
+                f"(HOST:PORT), got {server!r}"
+            )
+        return SsdliteDetector(runtime="triton", server=server.strip()), None
     if runtime == "opencv":
         return SsdliteDetector(threads=threads, runtime="opencv"), None
     try:
@@ -116,7 +125,7 @@ def load_detector(
     if family == "ssdlite":
         if weights:
             log.warning("detector %s uses its bundled model; weights %s ignored", kind, weights)
-        detector, fallback = _ssdlite(runtime, threads)
+        detector, fallback = _ssdlite(runtime, threads, device)
         if fallback:
             log.warning(
                 "%s; SSDLite runs on %s instead (about half as fast)",

@@ -136,6 +136,8 @@ class SsdliteDetector:
     of at least 400 px a side. `flip` also runs every window mirrored and fuses the two passes'
     boxes (twice the compute). `runtime` is "openvino" or "opencv"; OpenVINO raises
     `DetectorUnavailable` when it cannot be imported (the caller chooses the fallback).
+    `runtime="triton"` with `server` ("host:port", gRPC) sends the windows to a Triton server
+    (`ssdlite_triton`), each request within `server_timeout_s`; the post-processing stays here.
     """
 
     def __init__(
@@ -147,19 +149,28 @@ class SsdliteDetector:
         flip: bool = False,
         cache_dir: Path | None = None,
         runtime: str = "opencv",
+        server: str | None = None,
+        server_timeout_s: float | None = None,
     ) -> None:
         if not 0.0 < score_threshold < 1.0:
             raise ValueError(f"score_threshold must be in (0, 1), got {score_threshold}")
         if threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
-        if runtime not in RUNTIMES:
+        if runtime not in (*RUNTIMES, "triton"):
             raise ValueError(f"unknown SSDLite runtime {runtime!r} (use {', '.join(RUNTIMES)})")
+        if (runtime == "triton") != (server is not None):
+            raise ValueError("a Triton server address goes with runtime='triton', and only there")
         self.score_threshold = score_threshold
         self.tiles = tiles
         self.flip = flip
         pb = model_path()
         self._net: _Network
-        if runtime == "openvino":
+        if runtime == "triton":
+            from inference.detectors.ssdlite_triton import DEFAULT_TIMEOUT_S, TritonSsdNet
+
+            assert server is not None
+            self._net = TritonSsdNet(server, timeout_s=server_timeout_s or DEFAULT_TIMEOUT_S)
+        elif runtime == "openvino":
             from inference.detectors.ssdlite_openvino import OpenVinoSsdNet
 
             cache = cache_dir / "models" if cache_dir is not None else None
@@ -168,7 +179,11 @@ class SsdliteDetector:
             self._net = _OpenCvNetwork(pb, threads, cache_dir)
         self.runtime = runtime
         self.info = DetectorInfo(
-            backend="ssdlite", model=pb.name, device="cpu", note=NOTE, runtime=self._net.runtime
+            backend="ssdlite",
+            model=pb.name,
+            device=server if server is not None else "cpu",  # a Triton server: its address
+            note=NOTE,
+            runtime=self._net.runtime,
         )
         log.info(
             "SSDLite person detector ready on %s: threshold %.2f, %d thread(s), tiles %s, flip %s",

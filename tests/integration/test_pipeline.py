@@ -255,9 +255,16 @@ def test_pipeline_tracks_people_on_file_cameras_and_cleans_up() -> None:
         assert (frame.people.track_id >= 1).all()
         assert frame.latency_s >= 0
         stats = pipeline.stats()
-        assert stats["cameras"]["cam-a"]["decoded"] > stats["cameras"]["cam-a"]["detected"] > 0
-        assert stats["detector"].backend == "ssdlite"
-        assert stats["cameras"]["cam-broken"]["status"] == "offline"
+        assert stats.cameras["cam-a"].decoded > stats.cameras["cam-a"].detected > 0
+        assert stats.detector.backend == "ssdlite"
+        assert stats.cameras["cam-broken"].status == CameraStatus.OFFLINE
+        # coverage: the two cameras with people walking are moving, the broken one is not;
+        # the figures come from real judgements (how good they are is bench/coverage.py's)
+        assert stats.moving_cameras == 2, stats
+        assert stats.cameras["cam-a"].watch in ("people", "motion")
+        assert 0.0 <= stats.coverage <= 1.0
+        assert 0.0 < stats.judged_age_p50_s <= stats.judged_age_p95_s
+        assert stats.capacity_looks_per_s > 0
     finally:
         pipeline.stop()
     assert not any((Path("/dev/shm") / name).exists() for name in names), "rings leaked"

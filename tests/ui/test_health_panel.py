@@ -3,18 +3,22 @@ stops."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 
 from inference.detectors.base import DetectorInfo
+from inference.pipeline_stats import CameraFigures, PipelineStats
+from inference.sources import CameraStatus
 from ui.health_panel import (
     HealthHistory,
     HealthMonitor,
     HealthPanel,
     HealthSample,
     HealthStatusLine,
+    coverage_text,
     plain_status,
     status_text,
 )
@@ -34,21 +38,21 @@ def stats(
     p50: float = 0.04,
     p95: float = 0.09,
     error: str | None = None,
-) -> dict[str, Any]:
-    """What VisionPipeline.stats() returns (the fields the panel reads)."""
-    cameras = {f"cam-{i}": {"status": "live"} for i in range(live)}
-    cameras.update({f"off-{i}": {"status": "offline"} for i in range(offline)})
-    return {
-        "cameras": cameras,
-        "live": live,
-        "decoded": decoded,
-        "detected": detected,
-        "stale": stale,
-        "latency_p50_s": p50,
-        "latency_p95_s": p95,
-        "detector": detector,
-        "error": error,
-    }
+) -> PipelineStats:
+    """A `VisionPipeline.stats()` snapshot with the fields the panel reads."""
+    cameras = {f"cam-{i}": CameraFigures(CameraStatus.LIVE) for i in range(live)}
+    cameras.update({f"off-{i}": CameraFigures(CameraStatus.OFFLINE) for i in range(offline)})
+    return PipelineStats(
+        cameras=cameras,
+        live=live,
+        decoded=decoded,
+        detected=detected,
+        stale=stale,
+        latency_p50_s=p50,
+        latency_p95_s=p95,
+        detector=detector,
+        error=error,
+    )
 
 
 class CountingSource:
@@ -57,7 +61,7 @@ class CountingSource:
     def __init__(self) -> None:
         self.calls = 0
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> PipelineStats:
         self.calls += 1
         return stats(decoded=100 * self.calls, detected=10 * self.calls, stale=self.calls)
 
@@ -150,12 +154,6 @@ def test_status_text_names_the_runtime_that_runs_the_network() -> None:
     assert "(" not in status_text(sample_of(detector=YOLO)).split("|")[0]  # no runtime named
 
 
-def test_detector_info_may_come_as_a_mapping() -> None:
-    sample = sample_of(detector={"backend": "yolo", "model": "m.pt", "device": "cpu"})  # type: ignore[arg-type]
-    assert not sample.fallback
-    assert status_text(sample).startswith("YOLO m.pt on cpu")
-
-
 # --------------------------------------------------------------------------- the widgets
 
 
@@ -235,10 +233,46 @@ def test_monitor_samples_feeds_the_views_and_its_timer_stops(qtbot, widgets) -> 
 
 def test_monitor_survives_a_failing_source(qtbot) -> None:
     class Broken:
-        def stats(self) -> dict[str, Any]:
+        def stats(self) -> PipelineStats:
             raise RuntimeError("pipeline stopped")
 
     monitor = HealthMonitor(Broken())
     assert monitor.sample_now() is None
     assert len(monitor.history) == 0
     monitor.deleteLater()
+
+
+def test_tooltip_says_coverage_frame_age_and_the_cameras_looked_at_less_often(
+    qtbot, widgets
+) -> None:
+    line = widgets(HealthStatusLine())
+    qtbot.addWidget(line)
+    figures = replace(
+        stats(detector=SSDLITE),
+        coverage_target_s=0.5,
+        moving_cameras=16,
+        coverage=0.625,
+        judged_age_p50_s=0.31,
+        judged_age_p95_s=0.72,
+        capacity_looks_per_s=31.2,
+        stretched_cameras=6,
+    )
+    line.show_sample(HealthHistory().add_stats(figures, at=1000.0))
+    tip = line.toolTip()
+    assert (
+        "Coverage: 62 % of 16 moving cameras judged within 0.5 s (last 10 s); "
+        "frame age when judged p50 310 ms, p95 720 ms"
+    ) in tip
+    assert (
+        "Detectors give 31 looks/s; 6 moving cameras looked at less often than every 0.5 s" in tip
+    )
+
+
+def test_tooltip_says_when_nothing_moved_and_before_the_pool_is_measured() -> None:
+    quiet = HealthHistory().add_stats(replace(stats(), coverage=None, moving_cameras=0), at=1.0)
+    assert coverage_text(quiet) == (
+        "Coverage: no moving camera in the last 10 s (target: judged within 0.5 s)"
+    )
+    early = HealthHistory().add_stats(stats(), at=1.0)  # before the pool was measured
+    assert early.coverage is None
+    assert early.capacity_looks_per_s is None
