@@ -57,6 +57,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import partial
 
 from inference.frame_ring import FrameRef
 
@@ -315,7 +316,9 @@ class DetectionScheduler:
         if active < covered[0]:
             steps += [(watch, (active, active)) for watch in moving]
         for watch, (target, every) in steps:
-            group = sorted(moving[watch], key=lambda item, t=target: _keep_first(item, previous, t))
+            group = sorted(
+                moving[watch], key=partial(_keep_first, previous=previous, target=target)
+            )
             for camera_id, state in group:
                 if interval[camera_id] <= target:
                     continue
