@@ -77,7 +77,7 @@ from inference.pipeline import (
     VisionPipeline,
 )
 from inference.scheduler import SchedulerConfig
-from inference.sources import StatusChange
+from inference.sources import CameraStatus, StatusChange
 from inference.worker_pool import DetectorSpec
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ def render_snapshot(image: np.ndarray, finding: Finding, site: Site) -> bytes | 
     if obj is not None and finding.camera_id in obj.image_regions:
         polygon = np.asarray(obj.image_regions[finding.camera_id], dtype=np.int32)
         cv2.polylines(picture, [polygon], True, (0, 215, 255), 2, cv2.LINE_AA)
-    box = finding.detail.get("box")
+    box = finding.detail.box
     if box is not None:
         x1, y1, x2, y2 = (round(float(v)) for v in box)
         cv2.rectangle(picture, (x1, y1), (x2, y2), (0, 0, 255), 2, cv2.LINE_AA)
@@ -421,7 +421,7 @@ class SiteRuntime:
         judged."""
         for camera in self.site.cameras:
             status, reason, _ = self.pipeline.status(camera.id)
-            if status != "offline" or not self.pipeline.drained(camera.id):
+            if status != CameraStatus.OFFLINE or not self.pipeline.drained(camera.id):
                 return False
             if "end of file" not in reason and self.pipeline.rings[camera.id].write_seq > 0:
                 return False
@@ -587,7 +587,7 @@ class SiteRuntime:
                 continue
             before = self.presence.camera(camera.id)
             # the camera's state goes on (tracks are taken up again from the next frame)
-            if before.status != "unknown":
+            if before.status is not None:
                 presence.set_status(
                     camera.id, before.status, before.status_since or now, before.status_reason
                 )
@@ -751,12 +751,10 @@ class SiteRuntime:
             # a replay judges recorded frames on their own time: when the capture said
             # "connecting" or "end of file" is wall-clock chance, and must not change what the
             # rules find (camera health from frames, frozen or covered, still applies)
-            if change.status == "offline":
+            if change.status == CameraStatus.OFFLINE:
                 self._ending.add(change.camera_id)  # finished once its last frames are judged
             return
-        self.presence.set_status(
-            change.camera_id, str(change.status), self.clock.now(), change.reason
-        )
+        self.presence.set_status(change.camera_id, change.status, self.clock.now(), change.reason)
 
     def _after_each(self) -> None:
         self.alarms.settle()

@@ -66,7 +66,7 @@ class TriedAlarm:
     end_s: float | None
     occurrences: tuple[TriedOccurrence, ...]
     snapshot_path: Path | None  # the frame with the person's box, in the try's own folder
-    detail: dict[str, object] = field(default_factory=dict)
+    detail: dict[str, object] = field(default_factory=dict)  # the rule's detail, as JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,5 +228,5 @@ def _tried(alarm: Alarm, site: Site, runtime: SiteRuntime) -> TriedAlarm:
             for o in alarm.occurrences
         ),
         Path(alarm.snapshot_path) if alarm.snapshot_path else None,
-        dict(alarm.detail),
+        alarm.detail.as_json(),
     )

@@ -48,6 +48,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console.rules import Finding
+from console.rules.details import RuleDetail
+from console.rules.findings import box_detail
 from console.severity import Severity
 from console.site_file import Site
 from console.store import FinishWalkTest, StartWalkTest, WalkTestRecord, WalkTestResultRow
@@ -279,7 +281,7 @@ class WalkTest:
                 if subject is None or subject.result is not None:
                     continue
                 if subject.kind == "object" and finding.rule == "proximity":
-                    distance = finding.detail.get("distance_m")
+                    distance = finding.detail.distance_m
                     how = (
                         f"reached {float(distance):.2f} m from it"
                         if isinstance(distance, int | float)
@@ -312,7 +314,7 @@ class WalkTest:
                         severity=Severity.HIGH,
                         at=judged.now,
                         video_ts=track.last_seen_ts,
-                        detail={"box": [round(v, 1) for v in track.xyxy]},
+                        detail=RuleDetail(box=box_detail(track)),
                     )
                     reason = (
                         "a person was seen inside; its rule would fire now"
@@ -331,7 +333,7 @@ class WalkTest:
     ) -> None:
         from console.runtime import render_snapshot
 
-        distance = finding.detail.get("distance_m")
+        distance = finding.detail.distance_m
         subject.result = SubjectResult(
             subject.kind,
             subject.subject_id,

@@ -14,6 +14,7 @@ import logging
 from datetime import datetime
 
 from console.presence import CameraPresence
+from console.rules.details import AfterHoursDetail
 from console.rules.findings import Finding, RuleTuning, Severity, box_detail
 from console.site_file import Site
 
@@ -56,12 +57,12 @@ def after_hours(
                     severity=Severity.HIGH,
                     at=now,
                     video_ts=track.last_seen_ts,
-                    detail={
-                        "zone": zone_id,
-                        "local_time": local,
-                        "seen_s": round(seen_s, 3),
-                        "box": box_detail(track),
-                    },
+                    detail=AfterHoursDetail(
+                        box=box_detail(track),
+                        zone=zone_id,
+                        local_time=local,
+                        seen_s=round(seen_s, 3),
+                    ),
                 )
             )
     if findings:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from console.presence import TrackPresence
+from console.rules.details import Box, RuleDetail
 from console.severity import Severity
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ class Finding:
     `subject_id` is the protected object's or zone's id, or the camera's own id for camera-health
     findings. `at` is the site clock's time of the evaluation; `video_ts` the camera's seconds of
     the observation it rests on (None when there never was one, e.g. a camera that never sent a
-    frame). `detail` holds plain JSON-ready values (distance_m, dwell_s, box, condition...).
+    frame). `detail` is the rule's own typed detail (`console.rules.details`).
     """
 
     rule: str
@@ -34,7 +34,7 @@ class Finding:
     severity: Severity
     at: datetime
     video_ts: float | None
-    detail: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    detail: RuleDetail = field(default_factory=RuleDetail, hash=False)
 
     @property
     def key(self) -> tuple[str, str, str, int | None]:
@@ -87,6 +87,7 @@ class RuleTuning:
                 raise ValueError(f"RuleTuning.{name} must be a finite number >= 0 (got {value!r})")
 
 
-def box_detail(track: TrackPresence) -> list[float]:
+def box_detail(track: TrackPresence) -> Box:
     """The person's box, rounded to 0.1 px, for a finding's detail."""
-    return [round(v, 1) for v in track.xyxy]
+    x1, y1, x2, y2 = (round(float(v), 1) for v in track.xyxy)
+    return (x1, y1, x2, y2)

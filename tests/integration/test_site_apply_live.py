@@ -173,6 +173,27 @@ def test_nightwatch_run_applies_an_edited_site_file(tmp_path: Path, edit: str) -
     stream is reopened, and the alarm open before it is still open when the console stops."""
     site_path = courtyard_site(tmp_path)
     db = tmp_path / "live.db"
+    made = subprocess.run(  # a real site has no default accounts: the first supervisor first
+        [
+            sys.executable,
+            "-m",
+            "console.cli",
+            "users",
+            "add",
+            "boss",
+            "--role",
+            "supervisor",
+            "--db",
+            f"sqlite:///{db}",
+        ],
+        cwd=REPO,
+        input="supervise the night\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
     proc = subprocess.Popen(
         [
             sys.executable,
