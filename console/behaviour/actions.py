@@ -20,6 +20,7 @@ from console.actions import AlarmAction
 from console.behaviour.model import BehaviourRefused, WatchedPerson
 from console.roles import Act
 from console.rules.behaviour import RULE
+from console.rules.details import BehaviourDetail
 from console.store import (
     AlarmState,
     BehaviourSwitchRecord,
@@ -103,7 +104,9 @@ class DismissAsNormal(AlarmAction):
             f"alarm:{self.alarm_id}",
             {
                 "visitor": alarm.subject_id.replace("-", " ", 1),
-                "advisory": alarm.detail.get("reason"),
+                "advisory": (
+                    alarm.detail.reason if isinstance(alarm.detail, BehaviourDetail) else None
+                ),
                 "reasons_dismissed": list(reasons),
                 "fed_back": learned,
                 "note": self.note,

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from console.presence import CameraPresence
+from console.rules.details import BehaviourDetail
 from console.rules.findings import Finding, Severity, box_detail
 from console.site_file import Site
 
@@ -53,16 +54,16 @@ def advisories(
                 severity=Severity.LOW,
                 at=now,
                 video_ts=track.last_seen_ts,
-                detail={
-                    "reason": assessment.line,
-                    "reasons": [r.words for r in assessment.reasons],
-                    "kinds": sorted({r.kind for r in assessment.reasons}),
-                    "score": round(assessment.score, 2),
-                    "visitor": advisory.label,
-                    "room": advisory.room_id,
-                    "room_name": room_name,
-                    "box": box_detail(track),
-                },
+                detail=BehaviourDetail(
+                    box=box_detail(track),
+                    reason=assessment.line,
+                    reasons=tuple(r.words for r in assessment.reasons),
+                    kinds=tuple(sorted({r.kind for r in assessment.reasons})),
+                    score=round(assessment.score, 2),
+                    visitor=advisory.label,
+                    room=advisory.room_id,
+                    room_name=room_name,
+                ),
             )
         )
     return out

@@ -22,6 +22,7 @@ from console.behaviour.model import BehaviourModel, BehaviourRefused
 from console.behaviour.statistics import COUNT, DIRECTION, DWELL_S, Histogram, direction_bin
 from console.rules import Severity
 from console.rules.behaviour import advisories
+from console.rules.details import BehaviourDetail
 from console.site_file import Site, load_site
 from console.store import CellRow
 from tests.behaviour_walks import Clothes, ScriptedWalks, clothes
@@ -266,6 +267,13 @@ def test_a_visitor_who_stays_9_minutes_near_the_milkmaid_is_flagged(
         Severity.LOW,
         first.visitor_id,
     )
+    assert isinstance(finding.detail, BehaviourDetail)
+    stored = finding.detail.as_json()
+    assert stored["reason"] == first.assessment.line
+    assert stored["visitor"] == first.label
+    assert (stored["room"], stored["room_name"]) == ("east-gallery", "East gallery")
+    assert stored["kinds"] == sorted(kinds)
+    assert len(stored["box"]) == 4
 
 
 def test_nobody_is_judged_during_the_warm_up(example: Site) -> None:

@@ -40,6 +40,7 @@ from console.passwords import Password
 from console.presence import Observation, Presence
 from console.roles import PERSON_ROLES, ROLE_TABLE, Act, PermissionRefused, Role
 from console.rules import Finding
+from console.rules.details import BehaviourDetail
 from console.severity import Severity
 from console.site_file import Site, load_site
 from console.store import Outcome, Store, audit_entries
@@ -133,15 +134,9 @@ class Case:
     def advisory(self) -> Alarm:
         n = next(SUBJECTS)
         self.clock.advance(1)
+        detail = BehaviourDetail(reason="stayed 9 min near The Milkmaid; usual is under 1 min")
         finding = Finding(
-            "behaviour",
-            "cam-east",
-            f"visitor-{n}",
-            n,
-            "low",
-            self.clock.now(),
-            1.0,
-            {},  # type: ignore[arg-type]
+            "behaviour", "cam-east", f"visitor-{n}", n, Severity.LOW, self.clock.now(), 1.0, detail
         )
         (alarm,) = self.manager.ingest([finding])
         return alarm
