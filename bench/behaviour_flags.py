@@ -47,16 +47,16 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from console.behaviour.appearance import Vector, appearances  # noqa: E402
-from console.behaviour.model import BehaviourModel  # noqa: E402
-from console.behaviour.visitors import Visitor  # noqa: E402
-from console.media import media_file  # noqa: E402
-from console.presence import Observation, Presence  # noqa: E402
-from console.site_file import Site, load_site  # noqa: E402
-from inference.detections import Detections  # noqa: E402
-from inference.detectors.ssdlite import SsdliteDetector  # noqa: E402
-from inference.tracking import PersonTracker  # noqa: E402
-from tests.behaviour_walks import Clothes, Person, ScriptedWalks, clothes  # noqa: E402
+from console.behaviour.appearance import Vector, appearances
+from console.behaviour.model import BehaviourModel
+from console.behaviour.visitors import Visitor
+from console.media import media_file
+from console.presence import Observation, Presence
+from console.site_file import Site, load_site
+from inference.detections import Detections
+from inference.detectors.ssdlite import SsdliteDetector
+from inference.tracking import PersonTracker
+from tests.behaviour_walks import Clothes, Person, ScriptedWalks, clothes
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
@@ -392,7 +392,7 @@ def scripted(learning_s: float, judged_s: float, folder: Path) -> dict[str, obje
     owner = {(s.camera_id, s.track_id): p for p in people for s in p.segments}
     tally = Tally()
     handovers_kept = handovers = 0
-    first_linked: dict[tuple[str, int], str] = {}
+    linked_to: dict[tuple[str, int], str] = {}
     started = time.perf_counter()
     for t in range(int(end_s)):
         judged = t >= learning_s
@@ -413,8 +413,8 @@ def scripted(learning_s: float, judged_s: float, folder: Path) -> dict[str, obje
             for track_id in here:
                 key = (camera_id, track_id)
                 visitor = walks.behaviour.follower.visitor_of(camera_id, track_id)
-                if key not in first_linked and visitor is not None:
-                    first_linked[key] = visitor.visitor_id
+                if visitor is not None:  # the latest: a provisional visitor may be merged
+                    linked_to[key] = visitor.visitor_id
             if judged:
                 who = {tid: owner[(camera_id, tid)].person for tid in here}
                 for advisory in found:
@@ -423,9 +423,9 @@ def scripted(learning_s: float, judged_s: float, folder: Path) -> dict[str, obje
                 judge_fixed(walks.behaviour, camera_id, walks.now, who, tally)
     # hand-overs: each person's later segments against their first one's visitor
     for person in people:
-        first = first_linked.get((person.segments[0].camera_id, person.segments[0].track_id))
+        first = linked_to.get((person.segments[0].camera_id, person.segments[0].track_id))
         for segment in person.segments[1:]:
-            linked = first_linked.get((segment.camera_id, segment.track_id))
+            linked = linked_to.get((segment.camera_id, segment.track_id))
             if first is None or linked is None:
                 continue
             handovers += 1

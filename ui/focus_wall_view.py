@@ -80,13 +80,14 @@ from PySide6.QtWidgets import (
 
 from console.alarms import Alarm
 from console.focus_wall import SLOT_COUNTS, AlarmSummary, FocusWall, SlotAssignment, WallLayout
+from console.rules.details import BehaviourDetail
 from console.severity import Severity
 from console.site_file import Site
 from console.store import AlarmState
 from inference.frame_ring import FrameRing
 from inference.pipeline import TrackedFrame
 from inference.sources import CameraStatus, StatusChange
-from ui.alarm_words import rule_words, severity_role, shown_state
+from ui.alarm_words import advisory_reason, rule_words, severity_role, shown_state
 from ui.bridge import PipelineBridge
 from ui.theme import PALETTE
 from ui.video_wall import DEFAULT_STALE_AFTER_S, CameraTile, WallCamera
@@ -557,6 +558,9 @@ class FocusTile(CameraTile):
         condition = alarm.detail.condition
         if condition is not None:
             parts.append(condition.replace("_", " "))
+        reason = advisory_reason(alarm)
+        if reason is not None:  # a behaviour advisory: why, in one line
+            parts.append(reason)
         distance = _distance_m(alarm)
         if distance is not None:
             parts.append(f"{distance:.2f} m")
@@ -574,6 +578,8 @@ class FocusTile(CameraTile):
 
 
 def _subject_name(site: Site, alarm: Alarm) -> str:
+    if isinstance(alarm.detail, BehaviourDetail):  # an advisory is about a visitor
+        return alarm.detail.visitor or alarm.subject_id
     for lookup in (site.protected_object, site.zone, site.camera):
         try:
             return str(lookup(alarm.subject_id).name)

@@ -41,8 +41,8 @@ __all__ = ["FollowTuning", "Follower", "HandOver"]
 @dataclass(frozen=True, slots=True)
 class FollowTuning:
     handover_min_similarity: float = 0.6
-    return_min_similarity: float = 0.75
-    return_window_s: float = 600.0
+    return_min_similarity: float = 0.85
+    return_window_s: float = 120.0
     slow_walk_m_s: float = 0.5
     transit_slack_s: float = 15.0
     max_transit_s: float = 120.0
