@@ -62,7 +62,7 @@ from ui.operator_check import OperatorCheckController
 from ui.shift import ChangePasswordDialog, HandOverDialog, InactivityLock, ShiftDesk
 from ui.sound import AlarmSoundPlayer
 from ui.storage_banner import StorageBanner
-from ui.supervisor import EscalationsDialog, SettingsDialog, UsersDialog
+from ui.supervisor import BehaviourDialog, EscalationsDialog, SettingsDialog, UsersDialog
 from ui.theme import apply_theme
 from ui.video_wall import VideoWall, cameras_from_pipeline
 
@@ -73,7 +73,7 @@ SETTINGS_APP = "console"
 FONT_SCALES = (0.85, 1.0, 1.15, 1.3, 1.5, 1.75)
 # the act each of the queue's actions needs: acknowledge, dispatch, guard arrived, resolve
 ALARM_ACTS = (Act.ACKNOWLEDGE, Act.DISPATCH, Act.DISPATCH, Act.RESOLVE)
-SUPERVISOR_ACTS = (Act.MANAGE_USERS, Act.VIEW_ESCALATIONS, Act.CONFIGURE)
+SUPERVISOR_ACTS = (Act.MANAGE_USERS, Act.VIEW_ESCALATIONS, Act.CONFIGURE, Act.SWITCH_BEHAVIOUR)
 
 
 def default_station() -> str:
@@ -298,7 +298,13 @@ class ConsoleWindow(QMainWindow):
         self.users_action = self._action("Users…", "", self.open_users)
         self.escalations_action = self._action("Escalations…", "", self.open_escalations)
         self.settings_action = self._action("Console settings…", "", self.open_settings)
-        for action in (self.users_action, self.escalations_action, self.settings_action):
+        self.behaviour_action = self._action("Behaviour learning…", "", self.open_behaviour)
+        for action in (
+            self.users_action,
+            self.escalations_action,
+            self.settings_action,
+            self.behaviour_action,
+        ):
             self.supervisor_menu.addAction(action)
         self._alarm_menu = alarm_menu
         self._view_menu = view
@@ -431,6 +437,7 @@ class ConsoleWindow(QMainWindow):
             (self.users_action, Act.MANAGE_USERS),
             (self.escalations_action, Act.VIEW_ESCALATIONS),
             (self.settings_action, Act.CONFIGURE),
+            (self.behaviour_action, Act.SWITCH_BEHAVIOUR),
         ):
             action.setVisible(signed is not None and signed.may(act))
             action.setEnabled(signed is not None and not signed.locked)
@@ -486,6 +493,9 @@ class ConsoleWindow(QMainWindow):
 
     def open_settings(self) -> QDialog:
         return self._open(SettingsDialog(self.desk, self))
+
+    def open_behaviour(self) -> QDialog:
+        return self._open(BehaviourDialog(self.desk, self))
 
     # -- what the monitor does -----------------------------------------------------------------
 

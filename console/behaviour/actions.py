@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from console.actions import AlarmAction
-from console.behaviour.model import BehaviourRefused, WatchedPerson
+from console.behaviour.model import BehaviourRefused, BehaviourView, WatchedPerson
 from console.roles import Act
 from console.rules.behaviour import RULE
 from console.rules.details import BehaviourDetail
@@ -33,7 +33,13 @@ if TYPE_CHECKING:
     from console.alarms import Alarm
     from console.control_room import ControlRoom
 
-__all__ = ["DismissAsNormal", "SwitchBehaviour", "UnwatchPerson", "WatchPerson"]
+__all__ = [
+    "DismissAsNormal",
+    "ShowBehaviour",
+    "SwitchBehaviour",
+    "UnwatchPerson",
+    "WatchPerson",
+]
 
 DISMISS_NOTE = "dismissed as normal behaviour"
 
@@ -140,3 +146,16 @@ class SwitchBehaviour:
         return room.store.write(
             RecordBehaviourSwitch(self.user, self.enabled, self.reason, now, detail)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ShowBehaviour:
+    """What the behaviour model is doing now (on, learning or judging, the watch list), for the
+    supervisor's switch."""
+
+    user: str
+    verb: ClassVar[str] = "see the behaviour learning's state"
+    act: ClassVar[Act | None] = Act.SWITCH_BEHAVIOUR
+
+    def perform(self, room: ControlRoom) -> BehaviourView:
+        return room.behaviour_model().view(room.accounts.clock.now())

@@ -194,6 +194,7 @@ ENTRIES: list[tuple[Act, Callable[[Case], object]]] = [
         lambda c: behaviour_actions.DismissAsNormal(c.user, c.advisory().alarm_id),
     ),
     (Act.SWITCH_BEHAVIOUR, lambda c: behaviour_actions.SwitchBehaviour(c.user, True, "checked")),
+    (Act.SWITCH_BEHAVIOUR, lambda c: behaviour_actions.ShowBehaviour(c.user)),
     (Act.VIEW_ESCALATIONS, lambda c: record_actions.ViewEscalations(c.user)),
     (Act.READ_INCIDENT_LOG, lambda c: record_actions.ReadIncidentLog(c.user)),
     (
