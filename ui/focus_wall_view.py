@@ -740,6 +740,7 @@ class FocusWallView(QWidget):
     camera_activated = Signal(str)  # Enter / double-click / menu "Show large": the camera id
     layout_changed = Signal(object)  # WallLayout, after each change of the shown layout
     slot_count_changed = Signal(int)  # the operator chose another N (persist it)
+    watch_asked = Signal(str, int)  # menu "Watch person #N…": camera id, track id
 
     def __init__(
         self,
@@ -957,6 +958,14 @@ class FocusWallView(QWidget):
             show.setObjectName("activate")
             show.triggered.connect(lambda: self.camera_activated.emit(camera_id))
             menu.addAction(show)
+            for track_id in self._people_on(index):
+                watch = QAction(f"Watch person #{track_id}…", menu)
+                watch.setObjectName(f"watch-{track_id}")
+                watch.setToolTip("Put this person on the watch list: followed across cameras")
+                watch.triggered.connect(
+                    lambda _=False, t=track_id: self.watch_asked.emit(camera_id, t)
+                )
+                menu.addAction(watch)
             menu.addSeparator()
         sizes = menu.addMenu("Slots")
         for count in SLOT_COUNTS:
@@ -967,6 +976,14 @@ class FocusWallView(QWidget):
             action.triggered.connect(lambda _=False, n=count: self.set_slot_count(n))
             sizes.addAction(action)
         return menu
+
+    def _people_on(self, index: int) -> list[int]:
+        """The track ids of the people the slot's tile shows now (for "Watch person")."""
+        tile = self._grid.slots[index].tile
+        frame = tile.tracks if tile is not None else None
+        if frame is None:
+            return []
+        return sorted({int(t) for t in frame.people.track_id if int(t) >= 0})
 
     def handle_slot_key(self, index: int, key: int) -> bool:
         """A key pressed on a slot; True when the focus wall used it."""

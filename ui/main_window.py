@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDockWidget,
+    QInputDialog,
     QMainWindow,
     QMenu,
     QStackedWidget,
@@ -44,6 +45,7 @@ from PySide6.QtWidgets import (
 from console.accounts import SignedIn
 from console.actions import ActionAnswer
 from console.alarms import Alarm
+from console.behaviour.actions import WatchPerson
 from console.focus_wall import FocusWall
 from console.operator_check import OperatorCheck, OperatorCheckEvent
 from console.passwords import Password
@@ -211,6 +213,7 @@ class ConsoleWindow(QMainWindow):
         self.queue.alarms_changed.connect(self.sound.set_alarms)
         self.sound.notice.connect(self._message)
         self.focus.camera_activated.connect(self.wall.enlarge)
+        self.focus.watch_asked.connect(self.watch_person)
         self.focus.slot_count_changed.connect(lambda n: self.settings.setValue("focus/slots", n))
         self.plan.camera_clicked.connect(self.focus.show_camera)
 
@@ -331,6 +334,27 @@ class ConsoleWindow(QMainWindow):
     def _operator_unanswered(self, event: OperatorCheckEvent) -> None:
         self._message("Nobody answered the “still there?” check: escalated")
         log.warning("operator check unanswered: %s", event)
+
+    def watch_person(self, camera_id: str, track_id: int, reason: str | None = None) -> None:
+        """Put the person boxed as `track_id` on `camera_id` on the watch list; the reason is
+        asked (it is audited). The core's answer is said in the status line."""
+        if reason is None:
+            reason, ok = QInputDialog.getText(
+                self,
+                "Watch this person",
+                f"Why should person #{track_id} be watched? (audited)",
+            )
+            if not ok:
+                return
+        action = WatchPerson(self.desk.user or "", camera_id, track_id, reason)
+        self.desk.ask(action, self._watch_answered)
+
+    def _watch_answered(self, answer: ActionAnswer) -> None:
+        if answer.ok:
+            person = answer.value
+            self._message(f"{person.label} is on the watch list: followed across cameras")
+        else:
+            self._message(f"Not watched: {answer.refusal or 'refused'}")
 
     def _check_answered(self, answer: ActionAnswer) -> None:
         if not answer.ok:

@@ -111,11 +111,9 @@ def alarm(
     distance_m: float | None = 0.55,
     track: int = 7,
 ) -> Alarm:
-    detail: dict[str, object] = {}
-    if box is not None:
-        detail["box"] = list(box)
-    if distance_m is not None:
-        detail["distance_m"] = distance_m
+    detail = ProximityDetail(
+        box=(box[0], box[1], box[2], box[3]) if box is not None else None, distance_m=distance_m
+    )
     return Alarm(
         alarm_id,
         camera_id,
