@@ -46,6 +46,7 @@ from console.accounts import SignedIn
 from console.actions import ActionAnswer
 from console.alarms import Alarm
 from console.behaviour.actions import WatchPerson
+from console.behaviour.model import BehaviourView
 from console.focus_wall import FocusWall
 from console.operator_check import OperatorCheck, OperatorCheckEvent
 from console.passwords import Password
@@ -214,6 +215,11 @@ class ConsoleWindow(QMainWindow):
         self.sound.notice.connect(self._message)
         self.focus.camera_activated.connect(self.wall.enlarge)
         self.focus.watch_asked.connect(self.watch_person)
+        # the focus wall follows watched visitors: the cameras that see one are pinned while
+        # they do (and unpinned after, unless the operator pinned them)
+        self._followed: set[str] = set()
+        bridge.behaviour_changed.connect(self.follow_watched)
+        runtime.add_behaviour_listener(bridge.on_behaviour)
         self.focus.slot_count_changed.connect(lambda n: self.settings.setValue("focus/slots", n))
         self.plan.camera_clicked.connect(self.focus.show_camera)
 
@@ -348,6 +354,19 @@ class ConsoleWindow(QMainWindow):
                 return
         action = WatchPerson(self.desk.user or "", camera_id, track_id, reason)
         self.desk.ask(action, self._watch_answered)
+
+    def follow_watched(self, view: BehaviourView) -> None:
+        """Pin the cameras that see a watched visitor now; unpin those this pinned before."""
+        cameras = set(view.watched_cameras)
+        for camera_id in sorted(cameras - self._followed):
+            if camera_id in self.focus.focus_wall.pinned:
+                continue  # the operator's own pin: left alone
+            self.focus.pin(camera_id)
+            self._followed.add(camera_id)
+        for camera_id in sorted(self._followed - cameras):
+            self._followed.discard(camera_id)
+            if camera_id in self.focus.focus_wall.pinned:
+                self.focus.unpin(camera_id)
 
     def _watch_answered(self, answer: ActionAnswer) -> None:
         if answer.ok:

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from console.behaviour.model import BehaviourView, WatchedPerson
 from console.passwords import PasswordHashing
 from console.roles import Role
 from console.rules import Finding
@@ -304,3 +306,23 @@ def test_a_supervisor_switches_behaviour_learning_off_in_the_window(console: Con
     assert wait_until(lambda: window.pages.currentIndex() == window.SIGN_IN_PAGE)
     sign_in(window, "night-monitor")
     assert not window.behaviour_action.isVisible()
+
+
+def test_the_focus_wall_follows_a_watched_visitor(console: Console) -> None:
+    window = console({"night-monitor": Role.OPERATOR})
+    sign_in(window, "night-monitor")
+    now = window.runtime.clock.now()
+    seen = WatchedPerson(
+        "visitor-3", "visitor 3", "left a bag", "night-monitor", now, now, now,
+        ("cam-path",), (("cam-path", 4),), (), None,
+    )  # fmt: skip
+    window.follow_watched(BehaviourView(now, True, True, "judging", (seen,)))
+    assert window.focus.focus_wall.pinned == ("cam-path",)
+    gone = replace(seen, cameras_now=(), tracks_now=())
+    window.follow_watched(BehaviourView(now, True, True, "judging", (gone,)))
+    assert window.focus.focus_wall.pinned == ()
+    # a camera the operator pinned stays pinned after the visitor left it
+    window.focus.pin("cam-path")
+    window.follow_watched(BehaviourView(now, True, True, "judging", (seen,)))
+    window.follow_watched(BehaviourView(now, True, True, "judging", (gone,)))
+    assert window.focus.focus_wall.pinned == ("cam-path",)
