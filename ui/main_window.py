@@ -219,6 +219,7 @@ class ConsoleWindow(QMainWindow):
         # they do (and unpinned after, unless the operator pinned them)
         self._followed: set[str] = set()
         bridge.behaviour_changed.connect(self.follow_watched)
+        bridge.behaviour_changed.connect(self.plan.show_watched)
         runtime.add_behaviour_listener(bridge.on_behaviour)
         self.focus.slot_count_changed.connect(lambda n: self.settings.setValue("focus/slots", n))
         self.plan.camera_clicked.connect(self.focus.show_camera)
