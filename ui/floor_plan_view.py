@@ -171,7 +171,8 @@ class _Tag(QGraphicsSimpleTextItem):
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         painter.fillRect(self.boundingRect(), PALETTE.qcolor("label_backdrop", 190))
-        super().paint(painter, option, widget)
+        # Qt takes a null widget here, the stubs do not say so
+        super().paint(painter, option, widget)  # type: ignore[arg-type]
 
 
 class _SeverityMark(QGraphicsPathItem):
@@ -948,23 +949,23 @@ class FloorPlanView(QWidget):
                 continue
             span = max(1.0, now_s - points[0].at_s)
             for a, b in itertools.pairwise(points):
-                built = self._floors.get(b.floor_id)
-                if built is None or a.floor_id != b.floor_id:
+                scene = self._floors.get(b.floor_id)
+                if scene is None or a.floor_id != b.floor_id:
                     continue
                 fresh = max(0.15, 1.0 - (now_s - b.at_s) / span)
                 line = QGraphicsLineItem(a.x, a.y, b.x, b.y)
                 line.setPen(QPen(PALETTE.qcolor("focus", round(255 * fresh)), 3))
                 line.setZValue(_Z_PERSON)
-                built.scene.addItem(line)
-                built.watched.append(line)
+                scene.scene.addItem(line)
+                scene.watched.append(line)
             last = points[-1]
-            built = self._floors.get(last.floor_id)
-            if built is not None:
+            end = self._floors.get(last.floor_id)
+            if end is not None:
                 tag = _Tag(person.label, "text")
                 tag.setPos(last.x + 6, last.y - 6)
                 tag.setZValue(_Z_MARK)
-                built.scene.addItem(tag)
-                built.watched.append(tag)
+                end.scene.addItem(tag)
+                end.watched.append(tag)
 
     def watched_items(self, floor_id: str) -> list[QGraphicsItem]:
         """What `show_watched` drew on a floor (for tests)."""

@@ -48,10 +48,9 @@ def appearance_vector(image: NDArray[np.uint8], box: Sequence[float]) -> Vector 
     if x2 - x1 < MIN_BOX_PX or y2 - y1 < MIN_BOX_PX:
         return None
     crop = image[y1:y2, x1:x2]
-    if crop.ndim == 2:
-        crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
-    small = cv2.resize(crop, (CROP_W, CROP_H), interpolation=cv2.INTER_AREA)
-    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    colour = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR) if crop.ndim == 2 else crop
+    small = cv2.resize(colour, (CROP_W, CROP_H), interpolation=cv2.INTER_AREA)
+    hsv: NDArray[np.uint8] = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2HSV), dtype=np.uint8)
     parts = [_part_histogram(hsv[int(a * CROP_H) : int(b * CROP_H)]) for a, b in PARTS]
     return np.concatenate(parts).astype(np.float32)
 

@@ -70,24 +70,24 @@ class SiteMap:
         adjacent: dict[str, set[str]] = {c: set() for c in cameras}
         walk: dict[frozenset[str], float | None] = {}
         ids = sorted(cameras)
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                pa, pb = cameras[a], cameras[b]
+        for i, first in enumerate(ids):
+            for second in ids[i + 1 :]:
+                pa, pb = cameras[first], cameras[second]
                 if pa.floor_id != pb.floor_id:
                     continue
                 if not pa.points_px or not pb.points_px:
-                    adjacent[a].add(b)
-                    adjacent[b].add(a)
-                    walk[frozenset((a, b))] = None
+                    adjacent[first].add(second)
+                    adjacent[second].add(first)
+                    walk[frozenset((first, second))] = None
                     continue
                 gap_m = _points_gap(pa.points_px, pb.points_px) * mpp[pa.floor_id]
                 rooms_meet = bool(pa.rooms & pb.rooms) or any(
                     frozenset((x, y)) in touching for x in pa.rooms for y in pb.rooms
                 )
                 if gap_m <= near_m or rooms_meet:
-                    adjacent[a].add(b)
-                    adjacent[b].add(a)
-                    walk[frozenset((a, b))] = gap_m
+                    adjacent[first].add(second)
+                    adjacent[second].add(first)
+                    walk[frozenset((first, second))] = gap_m
         return cls(
             cameras,
             mpp,
