@@ -314,6 +314,37 @@ class AccountBook:
         log.info("%s (%s) signed in at %s", account.name, account.role.value, station)
         return signed
 
+    def verify_read_only(self, name: str, password: Password, station: str, act: Act) -> Account:
+        """For a command beside a running console, whose database it may only read (`nightwatch
+        site apply`): the account if `password` is its own, it is enabled and its role allows
+        `act`; else `PermissionRefused` in words. The stored back-off is honoured; nothing is
+        written, so a failure here is neither counted nor audited (the console holds the
+        database) and only the command says it."""
+        now = self.clock.now()
+        wait = self._wait_s(self._keys(name, station), now)
+        if wait > 0:
+            raise SignInRefused(
+                name,
+                f"too many failed attempts: try again in {math.ceil(wait)} s",
+                retry_after_s=wait,
+            )
+        account = self._accounts.get(user_key(name))
+        if account is not None and account.role not in PERSON_ROLES:
+            account = None
+        if not self.hashing.verify(account.password_hash if account else None, password):
+            raise SignInRefused(name, "wrong name or password")
+        assert account is not None
+        if account.disabled:
+            raise SignInRefused(name, f"the account {account.name} is disabled")
+        if not account.role.may(act):
+            raise PermissionRefused(
+                name,
+                act,
+                f"{account.name} ({account.role.value}) may not {act.words}",
+                role=account.role,
+            )
+        return account
+
     def unlock(self, user: str, password: Password, station: str) -> SignedIn:
         current = self._sessions.get(station)
         if current is None or not current.locked or user_key(current.user) != user_key(user):

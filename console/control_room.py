@@ -35,6 +35,7 @@ from console.store import AppendAudit, ChangeConsoleSetting, Store, StoreError, 
 if TYPE_CHECKING:
     from console.alarms import Alarm, AlarmManager
     from console.behaviour.model import BehaviourModel
+    from console.site_actions import SiteDesk
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,9 @@ class ControlRoom:
         self.behaviour = behaviour  # console.behaviour: the watch list, advisories
         self.settings = settings or ConsoleSettings()
         self.refusals = 0
+        # the site file and its save thread (console.site_actions): set by the runtime, or by
+        # `nightwatch site apply`; None: the site cannot be changed from here
+        self.site_desk: SiteDesk | None = None
 
     @classmethod
     def load(
@@ -136,6 +140,11 @@ class ControlRoom:
         if self.behaviour is None:
             raise ValueError("behaviour learning does not run here (a command-line tool)")
         return self.behaviour
+
+    def site_office(self) -> SiteDesk:
+        if self.site_desk is None:
+            raise ValueError("the site cannot be changed from here (no site desk)")
+        return self.site_desk
 
     # -- the one door --------------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ from console.reader import StoreReader
 from console.rules import Finding, RuleTuning, camera_health, evaluate_camera
 from console.rules.behaviour import advisories
 from console.secrets import SecretsError, load_secrets, with_credentials
+from console.site_actions import SiteDesk
 from console.site_file import Site
 from console.store import (
     SYSTEM_USER,
@@ -313,6 +314,11 @@ class SiteRuntime:
         self.room = ControlRoom.load(
             store, self.clock, alarms=self.alarms, behaviour=self.behaviour
         )
+        # saves of the site (the editor's ApplySite) and walk tests: console.site_actions
+        self.site_desk = SiteDesk(
+            self.options.site_path if replay is None else None, self.records, runtime=self
+        )
+        self.room.site_desk = self.site_desk
         self._on_tracks = on_tracks
         self._on_status = on_status
         self._on_event = on_event
@@ -394,6 +400,9 @@ class SiteRuntime:
         what a fault leaves)."""
         if self.site_watch is not None:
             self.site_watch.close()  # joins its loading thread
+        # a save under way ends first (it may apply a site); a running walk test is stored
+        # as cancelled (its records go through the core, still running)
+        self.site_desk.close()
         self.core.post(lambda: self.accounts.end_sessions("the console stopped"))
         self.core.post(self._save_behaviour)  # behaviour: the learned normal, before the core stops
         self.alerts.stop()  # alerts: their outcomes are audited by the core, still running

@@ -68,6 +68,7 @@ __all__ = [
     "readable_diff",
     "save_site",
     "saved_by_note",
+    "site_data_to_yaml",
     "site_to_yaml",
     "versions_beside",
 ]
@@ -392,6 +393,7 @@ def _represent_float(dumper: yaml.SafeDumper, data: float) -> yaml.Node:
 
 
 _SiteDumper.add_representer(list, _represent_list)
+_SiteDumper.add_representer(tuple, lambda dumper, data: _represent_list(dumper, list(data)))
 _SiteDumper.add_representer(str, _represent_str)
 _SiteDumper.add_representer(float, _represent_float)
 
@@ -400,7 +402,12 @@ def site_to_yaml(site: Site) -> str:
     """The site as the text of a site file (what the editor saves): every value that differs
     from its default, in the order of docs/site-file.md; points as `[x, y]`."""
     data = site.model_dump(mode="json", exclude_defaults=True)
-    data = {"version": site.version, **data}
+    return site_data_to_yaml({"version": site.version, **data})
+
+
+def site_data_to_yaml(data: dict[str, Any]) -> str:
+    """A site's data (as `Site.model_dump(mode="json")` gives it, or as the site editor holds
+    its draft, valid or not) as the text of a site file, in the layout `site_to_yaml` writes."""
     header = (
         "# Nightwatch site file (format version 1), saved by the site editor.\n"
         "# See docs/site-file.md. Previous versions are kept beside it (NAME.1, NAME.2, ...).\n"

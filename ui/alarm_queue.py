@@ -692,6 +692,13 @@ class AlarmQueueView(QWidget):
         """The "Alarm" menu with the queue's actions (owned by the queue)."""
         return self._menu
 
+    def set_site(self, site: Site) -> None:
+        """An edited site applied without a restart: places, cameras and guards named from it
+        (an alarm on a subject the edit deleted keeps its id in the row)."""
+        self._site = site
+        self.model._site = site
+        self.model.layoutChanged.emit()
+
     def set_user(self, user: str) -> None:
         """Who acts from now on (the console's signed-in user; a hand-over changes it)."""
         self._user = user

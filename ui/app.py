@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -106,10 +107,13 @@ def _open_console(
             runtime = SiteRuntime(
                 site,
                 store,
-                options,
+                # site editor: the window watches its site file (an edit applied without a
+                # restart) and saves through it; the notices reach the window by the bridge
+                replace(options, site_path=site_path) if options.replay is None else options,
                 on_alarm=bridge.on_alarm,
                 on_store_health=bridge.on_store_health,
                 on_alert_notice=bridge.on_alert_notice,
+                on_site_notice=bridge.on_site_notice,
                 on_tracks=bridge.on_tracks,
                 on_status=bridge.on_status,
                 on_event=bridge.on_event,

@@ -23,8 +23,8 @@ the GUI thread as `query_answered` and is passed to `then`. A view that no longe
 `bridge.forget(token)`.
 
 Only small objects cross (TrackedFrame, StatusChange, PipelineEvent, Alarm, ActionAnswer,
-StoreHealth, AlertNotice), never pixels. Tracks are coalesced per camera: when the GUI thread is
-busy, a newer TrackedFrame of a camera replaces the one still waiting (counted in
+StoreHealth, AlertNotice, SiteNotice), never pixels. Tracks are coalesced per camera: when the
+GUI thread is busy, a newer TrackedFrame of a camera replaces the one still waiting (counted in
 `tracks_superseded`), so a slow frame never builds a queue of stale boxes. Status changes,
 events, alarms, answers, storage faults and alert notices are all delivered, in order.
 """
@@ -89,6 +89,7 @@ class PipelineBridge(QObject):
     alert_notice = Signal(object)  # AlertNotice: what became of a gallery alert or a page
     query_answered = Signal(QueryAnswer)  # the answer to a read asked with `ask`
     behaviour_changed = Signal(object)  # BehaviourView: the watch list or its cameras changed
+    site_notice = Signal(object)  # SiteNotice: an edited site applied, or an edit refused
 
     # internal: emitted in the caller's thread, received on the GUI thread (queued)
     _tracks_waiting = Signal()
@@ -100,6 +101,7 @@ class PipelineBridge(QObject):
     _notice_in = Signal(object)
     _query_in = Signal(QueryAnswer)
     _behaviour_in = Signal(object)
+    _site_notice_in = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         app = QCoreApplication.instance()
@@ -134,6 +136,7 @@ class PipelineBridge(QObject):
         self._notice_in.connect(self._deliver_notice, queued)
         self._query_in.connect(self._deliver_query, queued)
         self._behaviour_in.connect(self._deliver_behaviour, queued)
+        self._site_notice_in.connect(self._deliver_site_notice, queued)  # site editor
 
     # -- callbacks: safe to call from any thread ---------------------------------------------
 
@@ -176,6 +179,12 @@ class PipelineBridge(QObject):
         """`SiteRuntime(on_alert_notice=...)`: the alert router's news (the core thread)."""
         if self._accepting():
             self._notice_in.emit(notice)
+
+    def on_site_notice(self, notice: object) -> None:
+        """`SiteRuntime(on_site_notice=...)`: an edited site applied or refused (the core
+        thread, or the site file watch's)."""
+        if self._accepting():
+            self._site_notice_in.emit(notice)
 
     # -- actions: from the GUI thread to the core, answers back --------------------------------
 
@@ -330,6 +339,11 @@ class PipelineBridge(QObject):
     def _deliver_behaviour(self, view: object) -> None:
         if not self._closed:
             self.behaviour_changed.emit(view)
+
+    @Slot(object)
+    def _deliver_site_notice(self, notice: object) -> None:
+        if not self._closed:
+            self.site_notice.emit(notice)
 
     @Slot(QueryAnswer)
     def _deliver_query(self, answer: QueryAnswer) -> None:

@@ -778,6 +778,33 @@ class FloorPlanView(QWidget):
         self.floor_selector.currentIndexChanged.connect(self._on_floor_selected)
         self.set_floor(site.floors[0].id)
 
+    def set_site(self, site: Site) -> None:
+        """Show an edited site (applied without a restart): every floor is drawn again from it;
+        the floor shown stays when it still exists. People marks start afresh."""
+        if site is self.site:
+            return
+        current = self._current
+        self.site = site
+        for mark in self._people.values():
+            if mark.scene() is not None:
+                mark.scene().removeItem(mark)
+        self._people.clear()
+        old = self._floors
+        self._floors = {}
+        self._current = None
+        self.floor_selector.blockSignals(True)
+        self.floor_selector.clear()
+        for floor in site.floors:
+            self._floors[floor.id] = self._build_floor(floor)
+            self.floor_selector.addItem(floor.name, floor.id)
+        self.floor_selector.blockSignals(False)
+        several = len(site.floors) > 1
+        self._floor_label.setVisible(several)
+        self.floor_selector.setVisible(several)
+        self.set_floor(current if current in self._floors else site.floors[0].id)
+        for built in old.values():
+            built.scene.deleteLater()
+
     # -- building a floor ----------------------------------------------------------------------
 
     def _build_floor(self, floor: Floor) -> _FloorScene:

@@ -856,6 +856,13 @@ class FocusWallView(QWidget):
 
     # -- what the core says --------------------------------------------------------------------
 
+    def set_site(self, site: Site) -> None:
+        """An edited site applied without a restart: names and outlines from it from now on
+        (a tile shown keeps its camera's picture; a camera removed leaves at the next layout)."""
+        self.site = site
+        for tile in self.findChildren(FocusTile):
+            tile._site = site
+
     @Slot(list)
     def update_alarms(self, alarms: Iterable[Alarm]) -> None:
         """The current open alarms (GUI thread): the policy re-evaluates the wall with them.

@@ -10,7 +10,8 @@ The window opens on the sign-in screen (`ui.login`): the cameras, the rules and 
 from the start, but nobody sees or acts until someone signs in, and at the first start of a
 database with no account it asks for the first supervisor. The role the core answers decides
 what shows: an operator or supervisor gets the wall, the docks and the alarm actions (a
-supervisor also the Supervisor menu: users, escalations, console settings); an auditor gets the
+supervisor also the Supervisor menu: users, escalations, console settings, the site editor
+and the walk test); an auditor gets the
 incident log (`ui.incident_log`). What a role cannot do is hidden here and refused by the core.
 The Shift menu locks the console (also after the configured quiet time: the wall stays live
 behind the lock bar, alarms still sound, acting needs the password), hands the shift over to
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QMenu,
     QStackedWidget,
@@ -51,7 +53,7 @@ from console.focus_wall import FocusWall
 from console.operator_check import OperatorCheck, OperatorCheckEvent
 from console.passwords import Password
 from console.roles import Act
-from console.runtime import SiteRuntime
+from console.runtime import SiteNotice, SiteRuntime
 from console.store import StoreHealth
 from ui.alarm_queue import AlarmQueueView
 from ui.alerts_view import AlertsView
@@ -67,7 +69,7 @@ from ui.sound import AlarmSoundPlayer
 from ui.storage_banner import StorageBanner
 from ui.supervisor import BehaviourDialog, EscalationsDialog, SettingsDialog, UsersDialog
 from ui.theme import apply_theme
-from ui.video_wall import VideoWall, cameras_from_pipeline
+from ui.video_wall import VideoWall, WallCamera, cameras_from_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,8 @@ class ConsoleWindow(QMainWindow):
         self.setObjectName("ConsoleWindow")
         self.desk = ShiftDesk(bridge, self.station, parent=self)
         self._dialog: QDialog | None = None
+        self.site_editor: QWidget | None = None  # site editor: ui.site_editor, while open
+        self.walk_test_window: QWidget | None = None
         self._docks_hidden = False
         self._dock_state: QByteArray | None = None
         bridge.serve_queries(runtime.query)  # the views' reads of the store: the reader thread
@@ -223,6 +227,14 @@ class ConsoleWindow(QMainWindow):
         runtime.add_behaviour_listener(bridge.on_behaviour)
         self.focus.slot_count_changed.connect(lambda n: self.settings.setValue("focus/slots", n))
         self.plan.camera_clicked.connect(self.focus.show_camera)
+        # -- site editor: an edit applied without a restart is shown, and the views follow it
+        self.site_line = QLabel("")
+        self.site_line.setObjectName("site_line")
+        self.site_line.hide()
+        self.statusBar().addPermanentWidget(self.site_line)
+        bridge.site_notice.connect(self._site_notice)
+        bridge.pipeline_event.connect(self._camera_event)
+        # -- end site editor
 
         self._build_menus()
         self._restore()
@@ -309,11 +321,17 @@ class ConsoleWindow(QMainWindow):
         self.escalations_action = self._action("Escalations…", "", self.open_escalations)
         self.settings_action = self._action("Console settings…", "", self.open_settings)
         self.behaviour_action = self._action("Behaviour learning…", "", self.open_behaviour)
+        # site editor: the site (plan, objects, zones, cameras, calibration, hours, rules) and
+        # the walk test, both the supervisor's `configure`
+        self.site_editor_action = self._action("Site editor…", "", self.open_site_editor)
+        self.walk_test_action = self._action("Walk test…", "", self.open_walk_test)
         for action in (
             self.users_action,
             self.escalations_action,
             self.settings_action,
             self.behaviour_action,
+            self.site_editor_action,
+            self.walk_test_action,
         ):
             self.supervisor_menu.addAction(action)
         self._alarm_menu = alarm_menu
@@ -410,6 +428,7 @@ class ConsoleWindow(QMainWindow):
 
     def _on_signed_out(self, reason: str) -> None:
         self._close_dialog()
+        self._close_site_windows()
         self.idle_lock.stop()
         self.queue.set_user("")
         self._hide_docks()
@@ -424,12 +443,14 @@ class ConsoleWindow(QMainWindow):
         if locked and signed is not None:
             self.idle_lock.stop()
             self._close_dialog()
+            self._hide_site_windows(True)
             self.lock_bar.show_locked(signed.user)
             if self.pages.currentIndex() == self.SIGN_IN_PAGE:
                 self.pages.setCurrentIndex(self.WATCH_PAGE)
         else:
             self.lock_bar.hide()
             self.idle_lock.start()
+            self._hide_site_windows(False)
         self._update_for_session()
 
     def _desk_refused(self, text: str) -> None:
@@ -482,6 +503,8 @@ class ConsoleWindow(QMainWindow):
             (self.escalations_action, Act.VIEW_ESCALATIONS),
             (self.settings_action, Act.CONFIGURE),
             (self.behaviour_action, Act.SWITCH_BEHAVIOUR),
+            (self.site_editor_action, Act.CONFIGURE),
+            (self.walk_test_action, Act.CONFIGURE),
         ):
             action.setVisible(signed is not None and signed.may(act))
             action.setEnabled(signed is not None and not signed.locked)
@@ -540,6 +563,88 @@ class ConsoleWindow(QMainWindow):
 
     def open_behaviour(self) -> QDialog:
         return self._open(BehaviourDialog(self.desk, self))
+
+    # -- site editor ---------------------------------------------------------------------------
+
+    def open_site_editor(self) -> QWidget:
+        """The site editor in a window of its own (one at a time); it saves through the core."""
+        from ui.site_editor import SiteEditorWindow
+
+        if self.site_editor is None:
+            editor = SiteEditorWindow(self.runtime, self.desk, self.bridge, parent=self)
+            editor.destroyed.connect(lambda: setattr(self, "site_editor", None))
+            editor.message.connect(self._message)
+            self.site_editor = editor
+        self.site_editor.show()
+        self.site_editor.raise_()
+        return self.site_editor
+
+    def open_walk_test(self) -> QWidget:
+        from ui.site_editor import WalkTestWindow
+
+        if self.walk_test_window is None:
+            window = WalkTestWindow(self.runtime, self.desk, self.bridge, parent=self)
+            window.destroyed.connect(lambda: setattr(self, "walk_test_window", None))
+            self.walk_test_window = window
+        self.walk_test_window.show()
+        self.walk_test_window.raise_()
+        return self.walk_test_window
+
+    def _hide_site_windows(self, hidden: bool) -> None:
+        """A locked console hides the supervisor's windows (their work is kept)."""
+        for window in (self.site_editor, self.walk_test_window):
+            if window is not None:
+                window.setVisible(not hidden)
+
+    def _close_site_windows(self) -> None:
+        for window in (self.site_editor, self.walk_test_window):
+            if window is not None:
+                window.close_for_console()  # type: ignore[attr-defined]
+
+    def _site_notice(self, notice: SiteNotice) -> None:
+        """An edited site was applied (the views follow it) or an edit refused (said until the
+        next one is applied)."""
+        if notice.kind == "applied":
+            self.site_line.hide()
+            self._follow_site()
+            self._message(notice.text)
+        else:
+            self.site_line.setText("⚠ site edit refused")
+            self.site_line.setToolTip("\n".join((notice.text, *notice.problems[:20])))
+            self.site_line.show()
+            self._message(notice.text)
+
+    def _camera_event(self, event: object) -> None:
+        if getattr(event, "kind", "") in ("camera-added", "camera-removed", "camera-restarted"):
+            self._follow_site()
+
+    def _follow_site(self) -> None:
+        """The wall, the focus wall, the plan and the queue over the site running now: a
+        camera added gets its tile, a removed one loses it; the other tiles are kept as they
+        are (their picture, counters and main stream)."""
+        runtime = self.runtime
+        site = runtime.site
+        rings = dict(runtime.pipeline.rings)
+        cameras: list[WallCamera] = []
+        for camera in site.cameras:
+            ring = rings.get(camera.id)
+            if ring is None:
+                continue  # not (yet) in the pipeline: its camera-added event follows
+            if camera.id in self.wall.camera_ids:
+                kept = self.wall.tile(camera.id).camera
+                if kept.ring is ring and kept.name == camera.name:
+                    cameras.append(kept)
+                    continue
+            try:
+                status, reason, _ = runtime.pipeline.status(camera.id)
+            except KeyError:
+                continue
+            cameras.append(WallCamera(camera.id, ring, camera.name, status, reason))
+        self.wall.set_cameras(cameras)
+        self.plan.set_site(site)
+        self.focus.set_site(site)
+        self.queue.set_site(site)
+        self._refresh_alarms()
 
     # -- what the monitor does -----------------------------------------------------------------
 
@@ -619,6 +724,7 @@ class ConsoleWindow(QMainWindow):
         if self.desk.session is not None and not self.desk.locked:
             self.desk.sign_out("console closed")  # the core runs it before it stops
         self._close_dialog()
+        self._close_site_windows()
         self.idle_lock.stop()
         self.save_layout()
         self.health.stop()

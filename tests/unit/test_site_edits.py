@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from console.roles import Role
 from console.site_apply import readable_diff, save_site, site_to_yaml, versions_beside
 from console.site_file import SiteFileError, load_site, read_site_text
 from console.store import Store, audit_entries, list_config_changes
 from console.store.config_changes import digest
+from tests.people import enroll, password_of
 from tests.sites import courtyard_site
 
 REPO = Path(__file__).resolve().parents[2]
@@ -281,43 +283,119 @@ def test_the_readable_diff_masks_credentials_and_is_bounded() -> None:
 # --------------------------------------------------------------------------- the command line
 
 
-def test_site_apply_from_an_edited_copy(site_dir: Path, tmp_path: Path) -> None:
-    path = site_dir / "site.yaml"
+def nightwatch_as(
+    name: str, *args: str, password: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A command signed in as `name`: its password through a pipe (`--password-fd`), without a
+    terminal, as a script runs it."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, ((password or password_of(name).reveal()) + "\n").encode())
+    os.close(write_fd)
+    try:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "console.cli",
+                *args,
+                "--user",
+                name,
+                "--password-fd",
+                str(read_fd),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            pass_fds=(read_fd,),
+            start_new_session=True,
+        )
+    finally:
+        os.close(read_fd)
+
+
+@pytest.fixture
+def people_db(tmp_path: Path) -> str:
+    """A store with a supervisor (boss) and an operator (ana)."""
     db = f"sqlite:///{tmp_path / 'console.db'}"
+    with Store(db) as store:
+        enroll(store, "boss", Role.SUPERVISOR)
+        enroll(store, "night-monitor", Role.OPERATOR)
+    return db
+
+
+def test_site_apply_from_an_edited_copy(site_dir: Path, tmp_path: Path, people_db: str) -> None:
+    path = site_dir / "site.yaml"
+    db = people_db
     copy = tmp_path / "edited.yaml"
     copy.write_text(read_site_text(path).replace("Example Museum", "Example Museum (new wing)"))
-    done = nightwatch("site", "apply", str(path), "--from", str(copy), "--user", "ana", "--db", db)
+    done = nightwatch_as("boss", "site", "apply", str(path), "--from", str(copy), "--db", db)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "saved by ana" in done.stdout
+    assert "saved by boss" in done.stdout
     assert "+  name: Example Museum (new wing)" in done.stdout
     assert load_site(path).site.name == "Example Museum (new wing)"
     assert (site_dir / "site.yaml.1").is_file()
     with Store(db, read_only=True) as store:
-        assert [c.user for c in store.read(list_config_changes)] == ["ana"]
-    # a bad copy: refused, listed, nothing written
+        assert [c.user for c in store.read(list_config_changes)] == ["boss"]
+        actions = [(e.user, e.action) for e in store.read(audit_entries)]
+        assert ("boss", "login") in actions
+        assert ("boss", "site.edit") in actions
+    # a bad copy: refused, listed, audited, nothing written
     copy.write_text(read_site_text(path).replace("kind: gallery", "kind: lobby", 1))
     before = path.read_bytes()
-    done = nightwatch("site", "apply", str(path), "--from", str(copy), "--user", "ana", "--db", db)
+    done = nightwatch_as("boss", "site", "apply", str(path), "--from", str(copy), "--db", db)
     assert done.returncode == 1
     assert "zones[0].kind: should be" in done.stdout
     assert path.read_bytes() == before
     assert versions_beside(path) == [site_dir / "site.yaml.1"]
+    # an operator may not change the configuration; a wrong password signs nobody in
+    copy.write_text(read_site_text(path).replace("Example Museum", "Operator's Museum"))
+    done = nightwatch_as(
+        "night-monitor", "site", "apply", str(path), "--from", str(copy), "--db", db
+    )
+    assert done.returncode == 1
+    assert "may not change the console's configuration" in done.stderr
+    done = nightwatch_as(
+        "boss", "site", "apply", str(path), "--from", str(copy), "--db", db, password="guess"
+    )
+    assert done.returncode == 1
+    assert "wrong name or password" in done.stderr
+    assert path.read_bytes() == before
+    with Store(db, read_only=True) as store:
+        rows = [(e.user, e.action) for e in store.read(audit_entries)]
+        assert ("boss", "site.save_refused") in rows
+        assert ("night-monitor", "permission.refused") in rows
+        assert ("boss", "login.failed") in rows
 
 
-def test_site_apply_beside_a_running_console_leaves_a_note(site_dir: Path, tmp_path: Path) -> None:
+def test_site_apply_beside_a_running_console_leaves_a_note(
+    site_dir: Path, tmp_path: Path, people_db: str
+) -> None:
     from console.site_apply import saved_by_note
 
     path = site_dir / "site.yaml"
-    db = f"sqlite:///{tmp_path / 'console.db'}"
+    db = people_db
     copy = tmp_path / "edited.yaml"
     new = read_site_text(path).replace("Example Museum", "Example Museum (new wing)")
     copy.write_text(new)
     with Store(db):  # a console holds the database
-        done = nightwatch(
-            "site", "apply", str(path), "--from", str(copy), "--user", "ana", "--db", db
+        refused = nightwatch_as(
+            "night-monitor", "site", "apply", str(path), "--from", str(copy), "--db", db
         )
+        wrong = nightwatch_as(
+            "boss", "site", "apply", str(path), "--from", str(copy), "--db", db, password="x"
+        )
+        untouched = read_site_text(path)
+        done = nightwatch_as("boss", "site", "apply", str(path), "--from", str(copy), "--db", db)
+    assert refused.returncode == 1
+    assert "may not change" in refused.stderr
+    assert wrong.returncode == 1
+    assert "wrong name or password" in wrong.stderr
+    assert untouched != new
     assert done.returncode == 0, done.stdout + done.stderr
     assert "a console runs on this database" in done.stdout
     assert read_site_text(path) == new
-    assert saved_by_note(path, digest(new) or "") == "ana"  # the console's watch records ana
+    assert saved_by_note(path, digest(new) or "") == "boss"  # the console's watch records boss
     assert saved_by_note(path, digest("other text") or "") is None
