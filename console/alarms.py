@@ -88,6 +88,7 @@ class AlarmPolicy:
 
 
 ANY_CAMERA = "*"  # the camera part of a zone-wide incident's key
+BEHAVIOUR_RULE = "behaviour"  # console.rules.behaviour: advisories follow their visitor
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,8 +332,9 @@ class AlarmManager:
     # -- findings in (the core thread) ---------------------------------------------------------
 
     def incident_key(self, finding: Finding) -> tuple[str, str, str]:
-        """What a finding folds on: camera, rule, subject; a zone's findings on every camera."""
-        if self._is_zone(finding.subject_id):
+        """What a finding folds on: camera, rule, subject; a zone's findings on every camera,
+        and a behaviour advisory's (its subject is the visitor) on every camera too."""
+        if finding.rule == BEHAVIOUR_RULE or self._is_zone(finding.subject_id):
             return (ANY_CAMERA, finding.rule, finding.subject_id)
         return (finding.camera_id, finding.rule, finding.subject_id)
 

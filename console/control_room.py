@@ -34,6 +34,7 @@ from console.store import AppendAudit, ChangeConsoleSetting, Store, StoreError, 
 
 if TYPE_CHECKING:
     from console.alarms import Alarm, AlarmManager
+    from console.behaviour.model import BehaviourModel
     from console.site_actions import SiteDesk
 
 log = logging.getLogger(__name__)
@@ -97,10 +98,12 @@ class ControlRoom:
         *,
         alarms: AlarmManager | None = None,
         settings: ConsoleSettings | None = None,
+        behaviour: BehaviourModel | None = None,
     ) -> None:
         self.store = store
         self.accounts = accounts
         self._alarms = alarms
+        self.behaviour = behaviour  # console.behaviour: the watch list, advisories
         self.settings = settings or ConsoleSettings()
         self.refusals = 0
         # the site file and its save thread (console.site_actions): set by the runtime, or by
@@ -115,17 +118,28 @@ class ControlRoom:
         *,
         alarms: AlarmManager | None = None,
         hashing: PasswordHashing = PASSWORDS,
+        behaviour: BehaviourModel | None = None,
     ) -> ControlRoom:
         """Accounts, back-off and settings as stored (read once, before the core starts)."""
         accounts = AccountBook.load(store, clock, hashing=hashing)
         return cls(
-            store, accounts, alarms=alarms, settings=settings_from(store.read(console_settings))
+            store,
+            accounts,
+            alarms=alarms,
+            settings=settings_from(store.read(console_settings)),
+            behaviour=behaviour,
         )
 
     def alarm_manager(self) -> AlarmManager:
         if self._alarms is None:
             raise ValueError("no alarms are watched here (a command-line tool)")
         return self._alarms
+
+    def behaviour_model(self) -> BehaviourModel:
+        """The behaviour model of the running console (console.behaviour)."""
+        if self.behaviour is None:
+            raise ValueError("behaviour learning does not run here (a command-line tool)")
+        return self.behaviour
 
     def site_office(self) -> SiteDesk:
         if self.site_desk is None:

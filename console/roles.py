@@ -1,7 +1,9 @@
 """Who may do what: the one table of roles and acts that the service layer enforces.
 
-    operator     watch, acknowledge, dispatch, resolve, comment, answer the still-there check
-    supervisor   all of that, plus configuration, users, muting rules, viewing escalations
+    operator     watch, acknowledge, dispatch, resolve, comment, answer the still-there check,
+                 put a person on the watch list, dismiss an advisory as normal
+    supervisor   all of that, plus configuration, users, muting rules, viewing escalations,
+                 switching behaviour learning on or off
     auditor      read the incident log and export it; cannot change an alarm or the site
     service      the headless console's own account: nothing a person asks for
 
@@ -46,6 +48,10 @@ class Act(StrEnum):
     VIEW_ESCALATIONS = "view_escalations"
     READ_INCIDENT_LOG = "read_incident_log"
     EXPORT = "export"
+    # -- behaviour (console/behaviour)
+    WATCH_PERSON = "watch_person"
+    DISMISS_ADVISORY = "dismiss_advisory"
+    SWITCH_BEHAVIOUR = "switch_behaviour"
 
     @property
     def words(self) -> str:
@@ -66,6 +72,9 @@ _ACT_WORDS: dict[Act, str] = {
     Act.VIEW_ESCALATIONS: "view escalations",
     Act.READ_INCIDENT_LOG: "read the incident log",
     Act.EXPORT: "export the incident log",
+    Act.WATCH_PERSON: "put a person on the watch list",
+    Act.DISMISS_ADVISORY: "dismiss an advisory as normal",
+    Act.SWITCH_BEHAVIOUR: "switch behaviour learning on or off",
 }
 
 
@@ -86,14 +95,29 @@ class Role(StrEnum):
 PERSON_ROLES: tuple[Role, ...] = (Role.OPERATOR, Role.SUPERVISOR, Role.AUDITOR)
 
 _OPERATOR = frozenset(
-    {Act.WATCH, Act.ACKNOWLEDGE, Act.DISPATCH, Act.RESOLVE, Act.COMMENT, Act.ANSWER_CHECK}
+    {
+        Act.WATCH,
+        Act.ACKNOWLEDGE,
+        Act.DISPATCH,
+        Act.RESOLVE,
+        Act.COMMENT,
+        Act.ANSWER_CHECK,
+        Act.WATCH_PERSON,
+        Act.DISMISS_ADVISORY,
+    }
 )
 
 ROLE_TABLE: Mapping[Role, frozenset[Act]] = MappingProxyType(
     {
         Role.OPERATOR: _OPERATOR,
         Role.SUPERVISOR: _OPERATOR
-        | {Act.CONFIGURE, Act.MANAGE_USERS, Act.MUTE_RULES, Act.VIEW_ESCALATIONS},
+        | {
+            Act.CONFIGURE,
+            Act.MANAGE_USERS,
+            Act.MUTE_RULES,
+            Act.VIEW_ESCALATIONS,
+            Act.SWITCH_BEHAVIOUR,
+        },
         Role.AUDITOR: frozenset({Act.READ_INCIDENT_LOG, Act.EXPORT}),
         Role.SERVICE: frozenset(),
     }

@@ -49,16 +49,26 @@ from console.actions import Action, ActionAnswer, answer_when_ready
 from console.alarms import Alarm, AlarmListener, AlarmManager, AlarmPolicy
 from console.alerts.delivery import DeliveryOutcome
 from console.alerts.router import AlarmChanges, AlertNotice, AlertRouter
+from console.behaviour.appearance import appearances
+from console.behaviour.model import BehaviourModel, BehaviourView
 from console.clock import Clock, FakeClock, SystemClock
 from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
 from console.presence import CameraPresence, Observation, Presence
 from console.reader import StoreReader
 from console.rules import Finding, RuleTuning, camera_health, evaluate_camera
+from console.rules.behaviour import advisories
 from console.secrets import SecretsError, load_secrets, with_credentials
 from console.site_actions import SiteDesk
 from console.site_file import Site
-from console.store import SYSTEM_USER, Store, StoreHealth
+from console.store import (
+    SYSTEM_USER,
+    SaveBehaviourCells,
+    Store,
+    StoreHealth,
+    behaviour_cells,
+    behaviour_switch,
+)
 from console.store.audit import AppendAudit
 from inference.pipeline import (
     CameraChanges,
@@ -78,6 +88,7 @@ T = TypeVar("T")
 
 ANALYSIS_WIDTH_PX = 320  # the frame copy the image rules look at (objects, health, statues)
 SNAPSHOT_QUALITY = 85
+BEHAVIOUR_SAVE_EVERY_S = 300.0  # the learned normal is written to the store this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,8 +302,21 @@ class SiteRuntime:
             listener=on_alarm,
             replay=replay is not None,
         )
+        # -- behaviour (console/behaviour): the learned normal (from the store), advisories,
+        # the watch list and following visitors; the core thread's alone
+        switch = store.read(behaviour_switch)
+        self.behaviour = BehaviourModel(
+            site,
+            stored=store.read(behaviour_cells),
+            switched_on=switch.enabled if switch is not None else True,
+            audit=self._behaviour_audit,
+        )
+        self._behaviour_saved_at: datetime | None = None
+        # -- end behaviour
         # the service layer: the role table checked against the core's own record of accounts
-        self.room = ControlRoom.load(store, self.clock, alarms=self.alarms)
+        self.room = ControlRoom.load(
+            store, self.clock, alarms=self.alarms, behaviour=self.behaviour
+        )
         # saves of the site (the editor's ApplySite) and walk tests: console.site_actions
         self.site_desk = SiteDesk(
             self.options.site_path if replay is None else None, self.records, runtime=self
@@ -383,6 +407,7 @@ class SiteRuntime:
         # as cancelled (its records go through the core, still running)
         self.site_desk.close()
         self.core.post(lambda: self.accounts.end_sessions("the console stopped"))
+        self.core.post(self._save_behaviour)  # behaviour: the learned normal, before the core stops
         self.alerts.stop()  # alerts: their outcomes are audited by the core, still running
         # the core before the cameras: its tick reads the rings, which stopping the pipeline
         # closes (a frame delivered after this is dropped: the core no longer takes any)
@@ -598,6 +623,7 @@ class SiteRuntime:
         self._camera_ids = frozenset(c.id for c in site.cameras)
         self.presence = presence
         self.tuning = RuleTuning.of_site(site)
+        self.behaviour.use_site(site, now)  # behaviour: the map and places follow the edit
         # the alarm manager reads its site and policy on this thread only (findings, tick,
         # actions): open alarms are left exactly as they are
         self.alarms.site = site
@@ -789,6 +815,7 @@ class SiteRuntime:
             Observation.from_tracked_frame(frame, (width, height), small), now
         )
         findings = evaluate_camera(camera, self.site, now, self.tuning)
+        findings.extend(self._behaviour_findings(camera, image, now))  # behaviour: advisories
         if self._frame_watchers:
             judged = JudgedFrame(camera, tuple(findings), image, frame, now, self.site)
             for watcher in list(self._frame_watchers):
@@ -803,13 +830,81 @@ class SiteRuntime:
             self.alarms.ingest(findings, lambda f: render_snapshot(image, f, site))
         if self.options.replay is not None:
             self.alarms.tick()  # on video time, after each frame: the same on every machine
-        self.pipeline.set_alarmed(frame.ref.camera_id, self.alarms.is_alarmed(frame.ref.camera_id))
+        self.pipeline.set_alarmed(frame.ref.camera_id, self._wants_every_frame(frame.ref.camera_id))
         # the scheduler's hint: people near a protected object (within `near_object_m` on the
         # plan, or reaching into its image region), so this camera is among the last to be
         # looked at less often when the detectors cannot keep every moving camera within the
         # coverage target (inference/scheduler.py)
         near = any(o.near_since_ts is not None for t in camera.visitors for o in t.objects.values())
         self.pipeline.set_near_object(frame.ref.camera_id, near)
+
+    # -- behaviour (console/behaviour) ---------------------------------------------------------
+
+    def _behaviour_findings(
+        self, camera: CameraPresence, image: np.ndarray, now: datetime
+    ) -> list[Finding]:
+        """(core thread) Each visitor's appearance (colours of their box, from this frame, kept
+        in memory only), the behaviour model's look at the frame, its advisories as findings."""
+        if not self.behaviour.enabled:
+            return []
+        visitors = camera.visitors
+        looks = dict(
+            zip(
+                (t.track_id for t in visitors),
+                appearances(image, [t.xyxy for t in visitors]),
+                strict=True,
+            )
+        )
+        found = self.behaviour.observe(camera, now, looks)
+        if self.options.replay is not None:
+            self.behaviour.tick(now)  # on video time, like the alarms
+        return advisories(found, camera, self.site, now)
+
+    def _wants_every_frame(self, camera_id: str) -> bool:
+        """Detected on every newest frame: an alarm on the camera, or a watched visitor in it."""
+        if self.alarms.is_alarmed(camera_id):
+            return True
+        return camera_id in self.behaviour.watched_cameras(self.clock.now())
+
+    def _save_behaviour(self) -> None:
+        """(core thread) Hand the learned normal's changes to the store's writer."""
+        rows, gone = self.behaviour.take_changes()
+        if not rows and not gone:
+            return
+        try:
+            written = self.store.write(SaveBehaviourCells(tuple(rows), tuple(gone)))
+        except Exception:
+            log.exception("behaviour: the learned normal was not handed to the store")
+            return
+        written.add_done_callback(
+            lambda done: (
+                None
+                if done.cancelled() or done.exception() is None
+                else log.error("behaviour: the learned normal was not stored: %s", done.exception())
+            )
+        )
+
+    def _behaviour_audit(
+        self, user: str, action: str, target: str, detail: dict[str, object]
+    ) -> None:
+        """(core thread) An audit row of the behaviour model's (watch list, dismissals)."""
+        written = self.store.write(
+            AppendAudit(user=user, action=action, target=target, detail=detail, at=self.clock.now())
+        )
+        written.add_done_callback(
+            lambda done: (
+                None
+                if done.cancelled() or done.exception() is None
+                else log.error("audit row %s not stored: %s", action, done.exception())
+            )
+        )
+
+    def add_behaviour_listener(self, listener: Callable[[BehaviourView], None]) -> None:
+        """`listener(view)` on the core thread when the watch list or a watched visitor's
+        cameras change (the window's bridge marshals it); any thread may call this."""
+        self.behaviour.add_listener(listener)
+
+    # -- end behaviour
 
     def _now_for(self, video_ts: float) -> datetime:
         replay = self.options.replay
@@ -836,8 +931,17 @@ class SiteRuntime:
             if self.site_watch is not None:
                 self.site_watch.poll()  # a stat of the site file; loading is not done here
         self.alarms.tick()
+        # -- behaviour: visitors forgotten, watch list expired, the learned normal saved
+        now = self.clock.now()
+        if self.options.replay is None:
+            self.behaviour.tick(now)
+        saved = self._behaviour_saved_at
+        if saved is None or (now - saved).total_seconds() >= BEHAVIOUR_SAVE_EVERY_S:
+            self._behaviour_saved_at = now
+            self._save_behaviour()
+        # -- end behaviour
         for camera in self.site.cameras:
-            self.pipeline.set_alarmed(camera.id, self.alarms.is_alarmed(camera.id))
+            self.pipeline.set_alarmed(camera.id, self._wants_every_frame(camera.id))
 
     def _note_frames_written(self, now: datetime) -> None:
         """Tell presence which cameras' rings were written since the last tick."""

@@ -14,7 +14,10 @@ R resolves the selected alarms with one outcome and note (the dialog says how ma
 them), D opens the dispatch dialog and G records that the dispatched guard arrived, both for the
 current row only (they say so when several are selected). Enter or a double-click opens the
 alarm's detail (`ui.alarm_detail`): its sightings, its snapshot, its steps. So a night of false
-alarms is cleared with Ctrl+A, R, 1, Enter.
+alarms is cleared with Ctrl+A, R, 1, Enter. A behaviour advisory (console.behaviour) shows its
+reason in the rule column ("Unusual behaviour: stayed 9 min near The Milkmaid; usual is under
+1 min") and its place as the anonymous visitor ("visitor 17 in East gallery"); N dismisses the
+current one as normal (resolved as a false alarm, fed back to the model, audited).
 
 The view changes nothing itself: it posts one action per alarm to the core through the bridge,
 and the core answers each on the GUI thread; a refusal (an illegal step, an unknown guard) is
@@ -91,7 +94,9 @@ from PySide6.QtWidgets import (
 
 from console.actions import Acknowledge, Action, ActionAnswer, GuardArrived
 from console.alarms import TRANSITIONS, Alarm, AlarmManager
+from console.behaviour.actions import DismissAsNormal
 from console.clock import Clock
+from console.rules.details import BehaviourDetail
 from console.site_file import Site
 from console.store import AlarmState
 from ui.alarm_detail import AlarmDetail
@@ -99,6 +104,7 @@ from ui.alarm_words import (
     SEVERITY_BARS,
     SEVERITY_COLOR_ROLE,
     ShownState,
+    advisory_reason,
     outcome_words,
     rule_words,
     severity_words,
@@ -435,7 +441,8 @@ class AlarmQueueModel(QAbstractTableModel):
         if column == PLACE:
             return place_name(site, alarm)
         if column == RULE:
-            return rule_words(alarm.rule)
+            reason = advisory_reason(alarm)
+            return rule_words(alarm.rule) + (f": {reason}" if reason else "")
         if column == RAISED:
             return f"{alarm.raised_at.astimezone(site.tz):%H:%M:%S}"
         if column == ESCALATION:
@@ -500,6 +507,10 @@ class AlarmQueueModel(QAbstractTableModel):
             )
         if alarm.needs_attention:
             lines.append("new activity since it was acknowledged: press A to say you saw it")
+        if isinstance(alarm.detail, BehaviourDetail):
+            lines.append("an advisory: this visitor departs from what is usual here")
+            lines.extend(f"  {words}" for words in alarm.detail.reasons)
+            lines.append("N: dismiss as normal (the model learns it; audited)")
         closest = alarm.closest_m
         if closest is None:
             distance = alarm.detail.distance_m
@@ -614,6 +625,12 @@ class AlarmQueueView(QWidget):
         self.guard_arrived_action.setToolTip("The guard sent to the current alarm arrived (G)")
         self.resolve_action = self._action("&Resolve…", "Resolve (R)", ["R"], self.open_resolve)
         self.resolve_action.setToolTip("Resolve the selected alarms with one outcome (R)")
+        self.normal_action = self._action(
+            "Dismiss as &normal", "Normal (N)", ["N"], self.dismiss_as_normal
+        )
+        self.normal_action.setToolTip(
+            "Dismiss the current behaviour advisory as normal: the model learns from it (N)"
+        )
         self.detail_action = self._action(
             "&Details…", "Details (Enter)", ["Return", "Enter"], self.open_detail
         )
@@ -624,7 +641,7 @@ class AlarmQueueView(QWidget):
         self._menu.addAction(self.detail_action)
 
         buttons = QHBoxLayout()
-        for action in [*self.alarm_actions, self.detail_action]:
+        for action in [*self.alarm_actions, self.normal_action, self.detail_action]:
             button = QToolButton(self)
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -981,6 +998,24 @@ class AlarmQueueView(QWidget):
         self._post_batch(
             _Batch("acknowledge", [Acknowledge(a.alarm_id, self._user) for a in waiting], note)
         )
+
+    @Slot()
+    def dismiss_as_normal(self) -> None:
+        """N: the current behaviour advisory is normal behaviour (resolved as a false alarm, fed
+        back to the model, audited); any other alarm is refused with the reason."""
+        alarm = self._target("dismiss as normal")
+        if alarm is None:
+            return
+        if not isinstance(alarm.detail, BehaviourDetail):
+            self.show_error(
+                f"Cannot dismiss alarm {alarm.alarm_id} as normal: only an advisory about "
+                "unusual behaviour can be (resolve it instead: R)"
+            )
+            return
+        if alarm.state == AlarmState.RESOLVED:
+            self.show_error(f"Cannot dismiss alarm {alarm.alarm_id}: it is resolved already")
+            return
+        self._post(DismissAsNormal(self._user, alarm.alarm_id))
 
     @Slot()
     def record_guard_arrival(self) -> None:

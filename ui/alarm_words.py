@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 
 from console.alarms import Alarm
+from console.rules.details import BehaviourDetail
 from console.store import AlarmState, EventKind, Outcome
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "SEVERITY_COLOR_ROLE",
     "STEP_WORDS",
     "ShownState",
+    "advisory_reason",
     "outcome_words",
     "rule_words",
     "severity_role",
@@ -79,12 +81,22 @@ RULE_WORDS: dict[str, str] = {
     "restricted_zone": "Restricted zone",
     "object_missing": "Object missing or moved",
     "camera_health": "Camera fault",
+    "behaviour": "Unusual behaviour",
 }
 
 
 def rule_words(rule: str) -> str:
     """The rule as the monitor reads it ("Too close", not "proximity")."""
     return RULE_WORDS.get(rule, rule.replace("_", " ").capitalize())
+
+
+def advisory_reason(alarm: Alarm) -> str | None:
+    """A behaviour advisory's reason in one line ("stayed 9 min near The Milkmaid; usual is
+    under 1 min"); None for every other alarm."""
+    detail = alarm.detail
+    if isinstance(detail, BehaviourDetail) and detail.reason:
+        return detail.reason
+    return None
 
 
 # Severity is shown as a word and a number of bars (or a shape), tinted with these palette roles.

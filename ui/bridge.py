@@ -88,6 +88,7 @@ class PipelineBridge(QObject):
     store_health_changed = Signal(StoreHealth)  # a storage fault started, changed or cleared
     alert_notice = Signal(object)  # AlertNotice: what became of a gallery alert or a page
     query_answered = Signal(QueryAnswer)  # the answer to a read asked with `ask`
+    behaviour_changed = Signal(object)  # BehaviourView: the watch list or its cameras changed
     site_notice = Signal(object)  # SiteNotice: an edited site applied, or an edit refused
 
     # internal: emitted in the caller's thread, received on the GUI thread (queued)
@@ -99,6 +100,7 @@ class PipelineBridge(QObject):
     _health_in = Signal(StoreHealth)
     _notice_in = Signal(object)
     _query_in = Signal(QueryAnswer)
+    _behaviour_in = Signal(object)
     _site_notice_in = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -133,6 +135,7 @@ class PipelineBridge(QObject):
         self._health_in.connect(self._deliver_health, queued)
         self._notice_in.connect(self._deliver_notice, queued)
         self._query_in.connect(self._deliver_query, queued)
+        self._behaviour_in.connect(self._deliver_behaviour, queued)
         self._site_notice_in.connect(self._deliver_site_notice, queued)  # site editor
 
     # -- callbacks: safe to call from any thread ---------------------------------------------
@@ -166,6 +169,11 @@ class PipelineBridge(QObject):
     def on_store_health(self, health: StoreHealth) -> None:
         if self._accepting():
             self._health_in.emit(health)
+
+    def on_behaviour(self, view: object) -> None:
+        """`SiteRuntime.add_behaviour_listener`: the watch list's news (the core thread)."""
+        if self._accepting():
+            self._behaviour_in.emit(view)
 
     def on_alert_notice(self, notice: object) -> None:
         """`SiteRuntime(on_alert_notice=...)`: the alert router's news (the core thread)."""
@@ -327,6 +335,10 @@ class PipelineBridge(QObject):
     def _deliver_notice(self, notice: object) -> None:
         if not self._closed:
             self.alert_notice.emit(notice)
+
+    def _deliver_behaviour(self, view: object) -> None:
+        if not self._closed:
+            self.behaviour_changed.emit(view)
 
     @Slot(object)
     def _deliver_site_notice(self, notice: object) -> None:

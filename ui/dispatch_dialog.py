@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from console.actions import Acknowledge, Action, ActionAnswer, Dispatch, Resolve
 from console.alarms import Alarm, IllegalTransition
+from console.rules.details import BehaviourDetail
 from console.site_file import Site
 from console.store import AlarmState, Outcome, StoreError
 from ui.alarm_words import (
@@ -107,8 +108,13 @@ def camera_name(site: Site, camera_id: str) -> str:
 
 
 def place_name(site: Site, alarm: Alarm) -> str:
-    """The protected object's or zone's name; for a camera's own alarm, the camera."""
+    """The protected object's or zone's name; for a camera's own alarm, the camera; for a
+    behaviour advisory, the anonymous visitor and the room they were last seen in."""
     subject = alarm.subject_id
+    detail = alarm.detail
+    if isinstance(detail, BehaviourDetail):
+        room = detail.room_name or detail.room
+        return f"{detail.visitor or subject}" + (f" in {room}" if room else "")
     for find in (site.protected_object, site.zone):
         try:
             return find(subject).name

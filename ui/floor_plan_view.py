@@ -30,6 +30,7 @@ of the plan's size; cameras, objects, zones, alarms and people are still drawn a
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -76,6 +77,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.alarms import Alarm
+from console.behaviour.model import BehaviourView
 from console.site_file import Camera, Floor, ProtectedObject, Site, Zone
 from console.store import AlarmState
 from inference.pipeline import TrackedFrame
@@ -579,6 +581,7 @@ class _FloorScene:
     cameras: dict[str, CameraIcon] = field(default_factory=dict)
     objects: dict[str, PlanOutline] = field(default_factory=dict)
     zones: dict[str, PlanOutline] = field(default_factory=dict)
+    watched: list[QGraphicsItem] = field(default_factory=list)  # watched visitors' ways
 
 
 def _read_plan(floor: Floor) -> tuple[QPixmap | None, str | None]:
@@ -956,6 +959,44 @@ class FloorPlanView(QWidget):
             for camera_id, icon in built.cameras.items():
                 icon.set_alarms(by_camera.get(camera_id, ()))
         self._layout_timer.start()
+
+    # -- watched visitors (console.behaviour) ---------------------------------------------------
+
+    def show_watched(self, view: BehaviourView) -> None:
+        """Draw each watched visitor's way (the last few minutes the model keeps) as a line
+        that fades with age, and their label at its newest point."""
+        for built in self._floors.values():
+            for item in built.watched:
+                built.scene.removeItem(item)
+            built.watched.clear()
+        now_s = view.at.timestamp()
+        for person in view.watched:
+            points = person.path
+            if not points:
+                continue
+            span = max(1.0, now_s - points[0].at_s)
+            for a, b in itertools.pairwise(points):
+                scene = self._floors.get(b.floor_id)
+                if scene is None or a.floor_id != b.floor_id:
+                    continue
+                fresh = max(0.15, 1.0 - (now_s - b.at_s) / span)
+                line = QGraphicsLineItem(a.x, a.y, b.x, b.y)
+                line.setPen(QPen(PALETTE.qcolor("focus", round(255 * fresh)), 3))
+                line.setZValue(_Z_PERSON)
+                scene.scene.addItem(line)
+                scene.watched.append(line)
+            last = points[-1]
+            end = self._floors.get(last.floor_id)
+            if end is not None:
+                tag = _Tag(person.label, "text")
+                tag.setPos(last.x + 6, last.y - 6)
+                tag.setZValue(_Z_MARK)
+                end.scene.addItem(tag)
+                end.watched.append(tag)
+
+    def watched_items(self, floor_id: str) -> list[QGraphicsItem]:
+        """What `show_watched` drew on a floor (for tests)."""
+        return list(self._floors[floor_id].watched)
 
     # -- people --------------------------------------------------------------------------------
 

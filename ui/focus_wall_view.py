@@ -80,13 +80,14 @@ from PySide6.QtWidgets import (
 
 from console.alarms import Alarm
 from console.focus_wall import SLOT_COUNTS, AlarmSummary, FocusWall, SlotAssignment, WallLayout
+from console.rules.details import BehaviourDetail
 from console.severity import Severity
 from console.site_file import Site
 from console.store import AlarmState
 from inference.frame_ring import FrameRing
 from inference.pipeline import TrackedFrame
 from inference.sources import CameraStatus, StatusChange
-from ui.alarm_words import rule_words, severity_role, shown_state
+from ui.alarm_words import advisory_reason, rule_words, severity_role, shown_state
 from ui.bridge import PipelineBridge
 from ui.theme import PALETTE
 from ui.video_wall import DEFAULT_STALE_AFTER_S, CameraTile, WallCamera
@@ -557,6 +558,9 @@ class FocusTile(CameraTile):
         condition = alarm.detail.condition
         if condition is not None:
             parts.append(condition.replace("_", " "))
+        reason = advisory_reason(alarm)
+        if reason is not None:  # a behaviour advisory: why, in one line
+            parts.append(reason)
         distance = _distance_m(alarm)
         if distance is not None:
             parts.append(f"{distance:.2f} m")
@@ -574,6 +578,8 @@ class FocusTile(CameraTile):
 
 
 def _subject_name(site: Site, alarm: Alarm) -> str:
+    if isinstance(alarm.detail, BehaviourDetail):  # an advisory is about a visitor
+        return alarm.detail.visitor or alarm.subject_id
     for lookup in (site.protected_object, site.zone, site.camera):
         try:
             return str(lookup(alarm.subject_id).name)
@@ -735,6 +741,7 @@ class FocusWallView(QWidget):
     camera_activated = Signal(str)  # Enter / double-click / menu "Show large": the camera id
     layout_changed = Signal(object)  # WallLayout, after each change of the shown layout
     slot_count_changed = Signal(int)  # the operator chose another N (persist it)
+    watch_asked = Signal(str, int)  # menu "Watch person #N…": camera id, track id
 
     def __init__(
         self,
@@ -959,6 +966,14 @@ class FocusWallView(QWidget):
             show.setObjectName("activate")
             show.triggered.connect(lambda: self.camera_activated.emit(camera_id))
             menu.addAction(show)
+            for track_id in self._people_on(index):
+                watch = QAction(f"Watch person #{track_id}…", menu)
+                watch.setObjectName(f"watch-{track_id}")
+                watch.setToolTip("Put this person on the watch list: followed across cameras")
+                watch.triggered.connect(
+                    lambda _=False, t=track_id: self.watch_asked.emit(camera_id, t)
+                )
+                menu.addAction(watch)
             menu.addSeparator()
         sizes = menu.addMenu("Slots")
         for count in SLOT_COUNTS:
@@ -969,6 +984,14 @@ class FocusWallView(QWidget):
             action.triggered.connect(lambda _=False, n=count: self.set_slot_count(n))
             sizes.addAction(action)
         return menu
+
+    def _people_on(self, index: int) -> list[int]:
+        """The track ids of the people the slot's tile shows now (for "Watch person")."""
+        tile = self._grid.slots[index].tile
+        frame = tile.tracks if tile is not None else None
+        if frame is None:
+            return []
+        return sorted({int(t) for t in frame.people.track_id if int(t) >= 0})
 
     def handle_slot_key(self, index: int, key: int) -> bool:
         """A key pressed on a slot; True when the focus wall used it."""

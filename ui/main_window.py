@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDockWidget,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -46,6 +47,8 @@ from PySide6.QtWidgets import (
 from console.accounts import SignedIn
 from console.actions import ActionAnswer
 from console.alarms import Alarm
+from console.behaviour.actions import WatchPerson
+from console.behaviour.model import BehaviourView
 from console.focus_wall import FocusWall
 from console.operator_check import OperatorCheck, OperatorCheckEvent
 from console.passwords import Password
@@ -64,7 +67,7 @@ from ui.operator_check import OperatorCheckController
 from ui.shift import ChangePasswordDialog, HandOverDialog, InactivityLock, ShiftDesk
 from ui.sound import AlarmSoundPlayer
 from ui.storage_banner import StorageBanner
-from ui.supervisor import EscalationsDialog, SettingsDialog, UsersDialog
+from ui.supervisor import BehaviourDialog, EscalationsDialog, SettingsDialog, UsersDialog
 from ui.theme import apply_theme
 from ui.video_wall import VideoWall, WallCamera, cameras_from_pipeline
 
@@ -75,7 +78,7 @@ SETTINGS_APP = "console"
 FONT_SCALES = (0.85, 1.0, 1.15, 1.3, 1.5, 1.75)
 # the act each of the queue's actions needs: acknowledge, dispatch, guard arrived, resolve
 ALARM_ACTS = (Act.ACKNOWLEDGE, Act.DISPATCH, Act.DISPATCH, Act.RESOLVE)
-SUPERVISOR_ACTS = (Act.MANAGE_USERS, Act.VIEW_ESCALATIONS, Act.CONFIGURE)
+SUPERVISOR_ACTS = (Act.MANAGE_USERS, Act.VIEW_ESCALATIONS, Act.CONFIGURE, Act.SWITCH_BEHAVIOUR)
 
 
 def default_station() -> str:
@@ -215,6 +218,13 @@ class ConsoleWindow(QMainWindow):
         self.queue.alarms_changed.connect(self.sound.set_alarms)
         self.sound.notice.connect(self._message)
         self.focus.camera_activated.connect(self.wall.enlarge)
+        self.focus.watch_asked.connect(self.watch_person)
+        # the focus wall follows watched visitors: the cameras that see one are pinned while
+        # they do (and unpinned after, unless the operator pinned them)
+        self._followed: set[str] = set()
+        bridge.behaviour_changed.connect(self.follow_watched)
+        bridge.behaviour_changed.connect(self.plan.show_watched)
+        runtime.add_behaviour_listener(bridge.on_behaviour)
         self.focus.slot_count_changed.connect(lambda n: self.settings.setValue("focus/slots", n))
         self.plan.camera_clicked.connect(self.focus.show_camera)
         # -- site editor: an edit applied without a restart is shown, and the views follow it
@@ -310,6 +320,7 @@ class ConsoleWindow(QMainWindow):
         self.users_action = self._action("Users…", "", self.open_users)
         self.escalations_action = self._action("Escalations…", "", self.open_escalations)
         self.settings_action = self._action("Console settings…", "", self.open_settings)
+        self.behaviour_action = self._action("Behaviour learning…", "", self.open_behaviour)
         # site editor: the site (plan, objects, zones, cameras, calibration, hours, rules) and
         # the walk test, both the supervisor's `configure`
         self.site_editor_action = self._action("Site editor…", "", self.open_site_editor)
@@ -318,6 +329,7 @@ class ConsoleWindow(QMainWindow):
             self.users_action,
             self.escalations_action,
             self.settings_action,
+            self.behaviour_action,
             self.site_editor_action,
             self.walk_test_action,
         ):
@@ -347,6 +359,40 @@ class ConsoleWindow(QMainWindow):
     def _operator_unanswered(self, event: OperatorCheckEvent) -> None:
         self._message("Nobody answered the “still there?” check: escalated")
         log.warning("operator check unanswered: %s", event)
+
+    def watch_person(self, camera_id: str, track_id: int, reason: str | None = None) -> None:
+        """Put the person boxed as `track_id` on `camera_id` on the watch list; the reason is
+        asked (it is audited). The core's answer is said in the status line."""
+        if reason is None:
+            reason, ok = QInputDialog.getText(
+                self,
+                "Watch this person",
+                f"Why should person #{track_id} be watched? (audited)",
+            )
+            if not ok:
+                return
+        action = WatchPerson(self.desk.user or "", camera_id, track_id, reason)
+        self.desk.ask(action, self._watch_answered)
+
+    def follow_watched(self, view: BehaviourView) -> None:
+        """Pin the cameras that see a watched visitor now; unpin those this pinned before."""
+        cameras = set(view.watched_cameras)
+        for camera_id in sorted(cameras - self._followed):
+            if camera_id in self.focus.focus_wall.pinned:
+                continue  # the operator's own pin: left alone
+            self.focus.pin(camera_id)
+            self._followed.add(camera_id)
+        for camera_id in sorted(self._followed - cameras):
+            self._followed.discard(camera_id)
+            if camera_id in self.focus.focus_wall.pinned:
+                self.focus.unpin(camera_id)
+
+    def _watch_answered(self, answer: ActionAnswer) -> None:
+        if answer.ok:
+            person = answer.value
+            self._message(f"{person.label} is on the watch list: followed across cameras")
+        else:
+            self._message(f"Not watched: {answer.refusal or 'refused'}")
 
     def _check_answered(self, answer: ActionAnswer) -> None:
         if not answer.ok:
@@ -456,6 +502,7 @@ class ConsoleWindow(QMainWindow):
             (self.users_action, Act.MANAGE_USERS),
             (self.escalations_action, Act.VIEW_ESCALATIONS),
             (self.settings_action, Act.CONFIGURE),
+            (self.behaviour_action, Act.SWITCH_BEHAVIOUR),
             (self.site_editor_action, Act.CONFIGURE),
             (self.walk_test_action, Act.CONFIGURE),
         ):
@@ -513,6 +560,9 @@ class ConsoleWindow(QMainWindow):
 
     def open_settings(self) -> QDialog:
         return self._open(SettingsDialog(self.desk, self))
+
+    def open_behaviour(self) -> QDialog:
+        return self._open(BehaviourDialog(self.desk, self))
 
     # -- site editor ---------------------------------------------------------------------------
 

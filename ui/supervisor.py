@@ -12,6 +12,7 @@ from datetime import timedelta
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -38,6 +39,8 @@ from console.account_actions import (
 )
 from console.accounts import AccountView
 from console.actions import ActionAnswer
+from console.behaviour.actions import ShowBehaviour, SwitchBehaviour
+from console.behaviour.model import BehaviourView
 from console.clock import Clock
 from console.control_room import SETTING_LIMITS
 from console.passwords import Password
@@ -47,7 +50,7 @@ from console.store import Escalation
 from ui.shift import ShiftDesk
 from ui.theme import PALETTE
 
-__all__ = ["EscalationsDialog", "SettingsDialog", "UsersDialog"]
+__all__ = ["BehaviourDialog", "EscalationsDialog", "SettingsDialog", "UsersDialog"]
 
 
 class _Said(QLabel):
@@ -286,5 +289,67 @@ class SettingsDialog(QDialog):
     def _saved(self, answer: ActionAnswer) -> None:
         if answer.ok:
             self.said.say("Saved: it applies from the next sign-in or unlock.", error=False)
+        else:
+            self.said.say(answer.refusal or "refused", error=True)
+
+
+class BehaviourDialog(QDialog):
+    """Behaviour learning for this site (docs/behaviour.md): its state in words, and the
+    supervisor's switch. Off forgets every visitor and the watch list at once; "forget what was
+    learned" also deletes the learned normal. Each switch is stored and audited with its reason."""
+
+    def __init__(self, desk: ShiftDesk, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.setWindowTitle("Behaviour learning")
+        self.state_label = QLabel("…")
+        self.state_label.setWordWrap(True)
+        self.on_box = QCheckBox("Learn normal behaviour, raise advisories, keep the watch list")
+        self.forget_box = QCheckBox("Also forget what was learned (cannot be undone)")
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setPlaceholderText("why (audited)")
+        self.reason_edit.setAccessibleName("reason")
+        self.said = _Said()
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Apply | QDialogButtonBox.StandardButton.Close
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Now", self.state_label)
+        form.addRow(self.on_box)
+        form.addRow(self.forget_box)
+        form.addRow("Reason", self.reason_edit)
+        form.addRow(self.said)
+        form.addRow(buttons)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.desk.ask(ShowBehaviour(self.desk.user or ""), self._shown)
+
+    def _shown(self, answer: ActionAnswer) -> None:
+        if not answer.ok:
+            self.said.say(answer.refusal or "refused", error=True)
+            return
+        view: BehaviourView = answer.value
+        self.on_box.setChecked(view.enabled)
+        watched = len(view.watched)
+        self.state_label.setText(
+            f"{view.status}; {watched} {'person' if watched == 1 else 'people'} on the watch list"
+        )
+
+    @Slot()
+    def apply(self) -> None:
+        reason = self.reason_edit.text().strip() or None
+        action = SwitchBehaviour(
+            self.desk.user or "", self.on_box.isChecked(), reason, self.forget_box.isChecked()
+        )
+        self.desk.ask(action, self._switched)
+
+    def _switched(self, answer: ActionAnswer) -> None:
+        if answer.ok:
+            self.said.say("Switched; stored and audited.", error=False)
+            self.forget_box.setChecked(False)
+            self.refresh()
         else:
             self.said.say(answer.refusal or "refused", error=True)

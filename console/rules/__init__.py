@@ -11,6 +11,10 @@ returning a `list[Finding]`:
 - `object_missing`   an object's image region changed while nobody stood in front of it
 - `camera_health`    video loss, frozen, covered, moved
 
+and one that needs memory, outside `RULES`: `behaviour` (`advisories`) turns the behaviour
+model's advisories (`console.behaviour`: a visitor far from this museum's learned normal) into
+low-severity findings about the visitor.
+
 Statues, mannequins and painted figures are kept out of every person rule by the presence model
 (`TrackPresence.still_figure`): the rules read `CameraPresence.visitors` only. Durations are
 seconds, never frames. `evaluate` runs every enabled rule over every camera.

@@ -16,6 +16,7 @@ from typing import Literal
 
 __all__ = [
     "AfterHoursDetail",
+    "BehaviourDetail",
     "Box",
     "CameraHealthDetail",
     "LoiteringDetail",
@@ -120,3 +121,18 @@ class CameraHealthDetail(RuleDetail):
         values = RuleDetail.as_json(self)
         values["condition"] = values.pop("what")
         return values
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourDetail(RuleDetail):
+    """An advisory: a visitor far from this museum's learned normal (console.behaviour), the
+    strongest reason in one line (`reason`), every reason in words (`reasons`), their kinds, the
+    score, the visitor's anonymous label ("visitor 17") and the room they are in."""
+
+    reason: str = ""
+    reasons: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    score: float = 0.0
+    visitor: str = ""
+    room: str | None = None
+    room_name: str | None = None

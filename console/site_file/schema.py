@@ -46,6 +46,7 @@ __all__ = [
     "AlertDestinations",
     "AlertRoute",
     "Arming",
+    "BehaviourSettings",
     "Calibration",
     "Camera",
     "Floor",
@@ -860,6 +861,74 @@ class AlarmSettings(_Strict):
     )
 
 
+class BehaviourSettings(_Strict):
+    """Learning what is normal in this museum, advisories about the few visitors who depart from
+    it, and the watch list that follows a visitor across cameras (docs/behaviour.md). No face
+    is looked at and no identity is stored: the learned normal is aggregated statistics, and a
+    visitor's appearance (colours of their box) lives in memory only, until it expires."""
+
+    enabled: StrictBool = _field(
+        "Enabled",
+        "Whether this site learns normal behaviour, scores visitors against it and follows "
+        "watched visitors across cameras. false: nothing is learned or kept (a supervisor can "
+        "also switch it off at the console).",
+        default=True,
+    )
+    warm_up_h: Number = _field(
+        "Warm-up, hours",
+        "Hours of learning before any visitor is judged.",
+        default=24.0,
+        ge=0,
+        le=2160,
+    )
+    warm_up_visits: Annotated[int, Strict()] = _field(
+        "Warm-up, visits",
+        "...and a room, object or camera view is judged only once at least this many visitors "
+        "were learned there (for this hour of the week, else for all hours).",
+        default=50,
+        ge=1,
+        le=100000,
+    )
+    threshold: Number = _field(
+        "Advisory threshold",
+        "A visitor whose anomaly score reaches this goes on the watch list with a low-severity "
+        "advisory (1.0: one clear reason, e.g. staying three times the room's usual).",
+        default=1.0,
+        gt=0,
+        le=10,
+    )
+    forget_after_s: Number = _field(
+        "Forget visitors after, seconds",
+        "A visitor not seen for this long is forgotten: their appearance vector, path and "
+        "visit (memory only, never stored).",
+        default=1800.0,
+        ge=60,
+        le=86400,
+    )
+    watch_for_s: Number = _field(
+        "Watch for, seconds",
+        "A watch-list entry expires this long after it was added.",
+        default=7200.0,
+        ge=60,
+        le=86400,
+    )
+    path_s: Number = _field(
+        "Path shown, seconds",
+        "How much of a watched visitor's way is drawn on the floor plan (fading).",
+        default=300.0,
+        ge=10,
+        le=3600,
+    )
+    baseline_keep_days: Number = _field(
+        "Keep the learned normal, days",
+        "A part of the learned normal (a room, object or view at one hour of the week) not "
+        "updated for this long is deleted.",
+        default=90.0,
+        ge=1,
+        le=3650,
+    )
+
+
 class RouteMatch(_Strict):
     """Which alarms a route applies to."""
 
@@ -1065,6 +1134,11 @@ class Site(_Strict):
         "Rules", "Rule switches and thresholds.", default_factory=RuleSettings
     )
     alarms: AlarmSettings = _field("Alarms", "Alarm escalation.", default_factory=AlarmSettings)
+    behaviour: BehaviourSettings = _field(
+        "Behaviour",
+        "Learned normal behaviour, advisories, the watch list (on by default, 24 h warm-up).",
+        default_factory=BehaviourSettings,
+    )
     alert_routes: tuple[AlertRoute, ...] = _field(
         "Alert routes",
         "Where alarms are announced; every route that matches is used. Default: all alarms "

@@ -3,7 +3,7 @@
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
 (`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `incidents`,
-`audit`, `walk_tests`. Every public name is re-exported here except the query
+`audit`, `walk_tests`, `behaviour`. Every public name is re-exported here except the query
 `console.store.snapshots.snapshots`, which would hide its own module.
 """
 
@@ -34,6 +34,15 @@ from console.store.audit import (
     AuditVerification,
     audit_entries,
     verify_chain,
+)
+from console.store.behaviour import (
+    BehaviourSwitchRecord,
+    CellRow,
+    ForgetBehaviourBaseline,
+    RecordBehaviourSwitch,
+    SaveBehaviourCells,
+    behaviour_cells,
+    behaviour_switch,
 )
 from console.store.config_changes import (
     ChangeConsoleSetting,
@@ -114,6 +123,8 @@ __all__ = [
     "AuditEntry",
     "AuditVerification",
     "BackoffRecord",
+    "BehaviourSwitchRecord",
+    "CellRow",
     "ChangeAlarmState",
     "ChangeConsoleSetting",
     "ChangeUser",
@@ -128,6 +139,7 @@ __all__ = [
     "ExportReceipt",
     "FaultListener",
     "FinishWalkTest",
+    "ForgetBehaviourBaseline",
     "HandOverShift",
     "Incident",
     "OccurrenceRecord",
@@ -137,10 +149,12 @@ __all__ = [
     "ReadEscalations",
     "ReadIncidents",
     "RecordArrival",
+    "RecordBehaviourSwitch",
     "RecordConfigChange",
     "RecordDispatch",
     "RecordOccurrence",
     "Role",
+    "SaveBehaviourCells",
     "ShiftRecord",
     "SignIn",
     "SignInFailed",
@@ -165,6 +179,8 @@ __all__ = [
     "account_credentials",
     "alarm_events",
     "audit_entries",
+    "behaviour_cells",
+    "behaviour_switch",
     "console_settings",
     "count_alarms",
     "default_database_url",

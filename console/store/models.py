@@ -383,3 +383,32 @@ class WalkTestResult(Base):
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
 
     walk_test: Mapped[WalkTest] = relationship(back_populates="results")
+
+
+class BehaviourCell(Base):
+    """One cell of the learned normal (console.behaviour.baseline): a room, artwork, camera
+    view or the site, at one hour of the week (-1: all hours), its histograms as JSON text.
+    Aggregated weights only: never a track, a position or an appearance."""
+
+    __tablename__ = "behaviour_cells"
+    __table_args__ = (Index("ix_behaviour_cells_place", "kind", "place_id", "hour", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    place_id: Mapped[str] = mapped_column(String(64))
+    hour: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class BehaviourSwitch(Base):
+    """A supervisor switched the behaviour features on or off at the console (the newest row
+    holds); the site file's `behaviour.enabled: false` switches them off whatever this says."""
+
+    __tablename__ = "behaviour_switches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -28,8 +28,8 @@ from console.clock import FakeClock
 from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
 from console.roles import Role
-from console.rules import Finding
-from console.rules.details import ProximityDetail
+from console.rules import Finding, Severity
+from console.rules.details import BehaviourDetail, ProximityDetail
 from console.shift_actions import LogIn
 from console.site_file import Site, load_site
 from console.store import (
@@ -37,6 +37,7 @@ from console.store import (
     Outcome,
     Store,
     alarm_events,
+    audit_entries,
     dispatches,
     get_alarm,
     verify_chain,
@@ -734,3 +735,57 @@ def test_the_real_output_carries_on_whatever_this_machine_has(tmp_path: Path) ->
     assert played == [Cue("high"), Cue("high")]
     player.deleteLater()
     flush()
+
+
+# --------------------------------------------------------------------------- behaviour advisories
+
+
+def advisory(clock: FakeClock) -> Finding:
+    detail = BehaviourDetail(
+        box=(100.0, 200.0, 150.0, 400.0),
+        reason="stayed 9 min near The Milkmaid; usual is under 1 min (+1 more)",
+        reasons=(
+            "stayed 9 min near The Milkmaid; usual is under 1 min",
+            "stayed 10 min in East gallery; usual is under 2 min",
+        ),
+        kinds=("dwell_object", "dwell_room"),
+        score=2.4,
+        visitor="visitor 17",
+        room="east-gallery",
+        room_name="East gallery",
+    )
+    return Finding("behaviour", "cam-east", "visitor-17", 5, Severity.LOW, clock.now(), 1.0, detail)
+
+
+def test_an_advisory_shows_its_reason_and_n_dismisses_it_as_normal(
+    queue, manager, store, clock, qtbot
+) -> None:
+    (proximity,) = manager.ingest([finding(clock)])
+    clock.advance(2)
+    (alarm,) = manager.ingest([advisory(clock)])
+    settle()
+    rows = {cell(queue, r, PLACE): r for r in range(queue.model.rowCount())}
+    row = rows["visitor 17 in East gallery"]
+    assert cell(queue, row, RULE) == (
+        "Unusual behaviour: stayed 9 min near The Milkmaid; usual is under 1 min (+1 more)"
+    )
+    assert cell(queue, row, SEVERITY) == "LOW"
+    tip = cell(queue, row, RULE, Qt.ItemDataRole.ToolTipRole)
+    assert "stayed 10 min in East gallery; usual is under 2 min" in tip
+    assert "N: dismiss as normal" in tip
+    # N on the proximity alarm: refused with the reason, nothing written
+    queue.table.selectRow(rows["The Milkmaid"])
+    key(queue.table, Qt.Key.Key_N, qtbot)
+    assert "only an advisory about unusual behaviour" in (queue.last_error or "")
+    assert store.read(get_alarm, proximity.alarm_id).state == AlarmState.RAISED
+    # N on the advisory: acknowledged and resolved as a false alarm, audited as a dismissal
+    queue.table.selectRow(row)
+    key(queue.table, Qt.Key.Key_N, qtbot)
+    record = store.read(get_alarm, alarm.alarm_id)
+    assert record.state == AlarmState.RESOLVED
+    assert record.outcome == Outcome.FALSE_ALARM
+    assert event_kinds(store, alarm.alarm_id) == ["raise", "acknowledge", "resolve"]
+    (dismissal,) = [e for e in store.read(audit_entries) if e.action == "behaviour.dismiss"]
+    assert dismissal.user == USER
+    assert dismissal.detail["advisory"] == advisory(clock).detail.reason  # type: ignore[union-attr]
+    assert store.read(verify_chain).ok

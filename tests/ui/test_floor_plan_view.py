@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsSimpleTextItem, QWidget
 
 from console.alarms import Alarm
+from console.behaviour.model import BehaviourView, WatchedPerson
+from console.behaviour.visitors import PathPoint
 from console.site_file import Site, load_site
 from console.store import AlarmState
 from inference.detections import Detections
@@ -300,3 +302,29 @@ def test_the_fade_timer_stops_on_hide_and_close(widgets, site) -> None:
     assert plan.is_running
     plan.close()
     assert not plan.is_running
+
+
+def test_a_watched_visitors_way_is_drawn_fading_with_age(widgets, site) -> None:
+    plan = make_plan(widgets, site)
+    at = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+    now_s = at.timestamp()
+    way = (
+        PathPoint(now_s - 120, "cam-east", "ground", 1100.0, 400.0),
+        PathPoint(now_s - 60, "cam-east", "ground", 800.0, 120.0),
+        PathPoint(now_s - 5, "cam-west", "ground", 560.0, 520.0),
+    )
+    person = WatchedPerson(
+        "visitor-3", "visitor 3", "left a bag", "night-monitor", at, at, at,
+        ("cam-west",), (("cam-west", 4),), way, None,
+    )  # fmt: skip
+    plan.show_watched(BehaviourView(at, True, True, "judging", (person,)))
+    items = plan.watched_items("ground")
+    lines = [i for i in items if isinstance(i, QGraphicsLineItem)]
+    labels = [i for i in items if isinstance(i, QGraphicsSimpleTextItem)]
+    assert len(lines) == 2
+    assert [label.text() for label in labels] == ["visitor 3"]
+    older, newer = (line.pen().color().alpha() for line in lines)
+    assert older < newer
+    # nobody watched any more: the way is gone
+    plan.show_watched(BehaviourView(at, True, True, "judging", ()))
+    assert plan.watched_items("ground") == []

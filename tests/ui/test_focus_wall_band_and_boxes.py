@@ -218,3 +218,25 @@ def test_the_video_wall_boxes_the_alarms_person(widgets, rings, vtest) -> None: 
     wall.refresh_now()
     wall.grab()
     assert sorted(label for _, label in tile.drawn_boxes) == ["#3", "#7"]
+
+
+def test_a_person_on_a_tile_can_be_put_on_the_watch_list_from_its_menu(
+    widgets,
+    site,  # noqa: F811
+    clock,  # noqa: F811
+    camera_rings,  # noqa: F811
+) -> None:
+    view = make_view(widgets, FocusWall(clock, slots=1), site, camera_rings)
+    view.update_alarms([alarm(1)])
+    asked: list[tuple[str, int]] = []
+    view.watch_asked.connect(lambda camera, track: asked.append((camera, track)))
+    tracks_on(view, "cam-east", {7: BOX, 3: OTHER_BOX})
+    menu = view.slot_menu(0)
+    try:
+        actions = {a.objectName(): a for a in menu.actions() if a.objectName()}
+        assert {"watch-3", "watch-7"} <= set(actions)
+        assert actions["watch-3"].text() == "Watch person #3…"
+        actions["watch-3"].trigger()
+    finally:
+        menu.deleteLater()
+    assert asked == [("cam-east", 3)]

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,14 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from console.behaviour.model import BehaviourView, WatchedPerson
 from console.passwords import PasswordHashing
 from console.roles import Role
 from console.rules import Finding
 from console.runtime import RuntimeOptions, SiteRuntime
 from console.severity import Severity
 from console.site_file import load_site
-from console.store import Store, audit_entries, get_user, list_shifts
+from console.store import Store, audit_entries, behaviour_switch, get_user, list_shifts
 from inference.worker_pool import DetectorSpec
 from tests.people import PASSWORDS, QUICK_HASHING, enroll, password_of
 from tests.sites import courtyard_site
@@ -30,7 +32,7 @@ from tests.ui.conftest import flush_deleted
 from ui.bridge import PipelineBridge
 from ui.main_window import ConsoleWindow
 from ui.shift import HandOverDialog
-from ui.supervisor import UsersDialog
+from ui.supervisor import BehaviourDialog, UsersDialog
 
 Console = Callable[..., ConsoleWindow]
 
@@ -278,3 +280,49 @@ def test_passwords_are_checked_off_the_gui_thread_and_never_logged(
     assert threads == {"nightwatch-core"}
     for secret in (PASSWORDS["night-monitor"], "a wrong guess here"):
         assert secret not in caplog.text
+
+
+def test_a_supervisor_switches_behaviour_learning_off_in_the_window(console: Console) -> None:
+    window = console({"boss": Role.SUPERVISOR, "night-monitor": Role.OPERATOR})
+    sign_in(window, "boss")
+    assert window.behaviour_action.isVisible()
+    dialog = window.open_behaviour()
+    assert isinstance(dialog, BehaviourDialog)
+    assert wait_until(lambda: "learning: 0.0 h of the 24 h warm-up" in dialog.state_label.text())
+    assert dialog.on_box.isChecked()
+    dialog.on_box.setChecked(False)
+    type_in(dialog.reason_edit, "filming night", enter=False)
+    dialog.apply()
+    assert wait_until(lambda: "Switched" in dialog.said.text())
+    assert wait_until(lambda: dialog.state_label.text().startswith("off (switched off at the"))
+    switch = stored(window, behaviour_switch)
+    assert (switch.user, switch.enabled, switch.reason) == ("boss", False, "filming night")
+    rows = [e for e in stored(window, audit_entries) if e.action == "behaviour.switch"]
+    assert [(r.user, r.detail["enabled"]) for r in rows] == [("boss", False)]
+    assert not window.runtime.behaviour.enabled
+    dialog.reject()
+    # an operator has no such switch
+    window.sign_out_action.trigger()
+    assert wait_until(lambda: window.pages.currentIndex() == window.SIGN_IN_PAGE)
+    sign_in(window, "night-monitor")
+    assert not window.behaviour_action.isVisible()
+
+
+def test_the_focus_wall_follows_a_watched_visitor(console: Console) -> None:
+    window = console({"night-monitor": Role.OPERATOR})
+    sign_in(window, "night-monitor")
+    now = window.runtime.clock.now()
+    seen = WatchedPerson(
+        "visitor-3", "visitor 3", "left a bag", "night-monitor", now, now, now,
+        ("cam-path",), (("cam-path", 4),), (), None,
+    )  # fmt: skip
+    window.follow_watched(BehaviourView(now, True, True, "judging", (seen,)))
+    assert window.focus.focus_wall.pinned == ("cam-path",)
+    gone = replace(seen, cameras_now=(), tracks_now=())
+    window.follow_watched(BehaviourView(now, True, True, "judging", (gone,)))
+    assert window.focus.focus_wall.pinned == ()
+    # a camera the operator pinned stays pinned after the visitor left it
+    window.focus.pin("cam-path")
+    window.follow_watched(BehaviourView(now, True, True, "judging", (seen,)))
+    window.follow_watched(BehaviourView(now, True, True, "judging", (gone,)))
+    assert window.focus.focus_wall.pinned == ("cam-path",)

@@ -31,21 +31,26 @@ from console.actions import (
     answer_when_ready,
 )
 from console.alarms import Alarm, AlarmManager
+from console.behaviour import actions as behaviour_actions
+from console.behaviour.model import BehaviourModel
 from console.clock import FakeClock
 from console.control_room import ControlRoom
 from console.operator_check import OperatorCheck, OperatorCheckSettings
 from console.passwords import Password
+from console.presence import Observation, Presence
 from console.roles import PERSON_ROLES, ROLE_TABLE, Act, PermissionRefused, Role
 from console.rules import Finding
+from console.rules.details import BehaviourDetail
 from console.severity import Severity
 from console.site_file import Site, load_site
 from console.store import Outcome, Store, audit_entries
+from inference.detections import Detections
 from tests.people import QUICK_HASHING, enroll, password_of
 
 SITE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
 START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # the museum is closed
 NAMES = {Role.OPERATOR: "night-monitor", Role.SUPERVISOR: "boss", Role.AUDITOR: "audrey"}
-ACTION_MODULES = (actions, shift_actions, account_actions, record_actions)
+ACTION_MODULES = (actions, shift_actions, account_actions, record_actions, behaviour_actions)
 SUBJECTS = itertools.count(1)
 # The issue's table, spelled out here on its own: the oracle the service layer is checked against
 # (not ROLE_TABLE itself, which a test below compares with it).
@@ -56,11 +61,19 @@ OPERATOR_MAY = {
     Act.RESOLVE,
     Act.COMMENT,
     Act.ANSWER_CHECK,
+    Act.WATCH_PERSON,
+    Act.DISMISS_ADVISORY,
 }
 EXPECTED: dict[Role, set[Act]] = {
     Role.OPERATOR: OPERATOR_MAY,
     Role.SUPERVISOR: OPERATOR_MAY
-    | {Act.CONFIGURE, Act.MANAGE_USERS, Act.MUTE_RULES, Act.VIEW_ESCALATIONS},
+    | {
+        Act.CONFIGURE,
+        Act.MANAGE_USERS,
+        Act.MUTE_RULES,
+        Act.VIEW_ESCALATIONS,
+        Act.SWITCH_BEHAVIOUR,
+    },
     Role.AUDITOR: {Act.READ_INCIDENT_LOG, Act.EXPORT},
     Role.SERVICE: set(),
 }
@@ -77,6 +90,7 @@ class Case:
     user: str
     station: str
     tmp: Path
+    walks: Presence | None = None  # what the behaviour model sees
 
     def alarm(self, *, acknowledged: bool = False, dispatched: bool = False) -> Alarm:
         n = next(SUBJECTS)  # a subject of its own: a new alarm, not folded into another
@@ -99,6 +113,38 @@ class Case:
         self.clock.advance(61)
         check.tick()
         return check
+
+    def tracked_person(self) -> int:
+        """A new visitor on cam-east, seen by the behaviour model; returns their track id."""
+        model = self.room.behaviour_model()
+        n = next(SUBJECTS)
+        self.clock.advance(1)
+        camera = self.walks.update(
+            Observation("cam-east", float(n), people_at(n), (1280, 720)), self.clock.now()
+        )
+        model.observe(camera, self.clock.now(), {n: None})
+        return n
+
+    def watched_visitor(self) -> str:
+        watched = self.room.behaviour_model().watch(
+            "cam-east", self.tracked_person(), "setup", "setup", self.clock.now()
+        )
+        return watched.visitor_id
+
+    def advisory(self) -> Alarm:
+        n = next(SUBJECTS)
+        self.clock.advance(1)
+        detail = BehaviourDetail(reason="stayed 9 min near The Milkmaid; usual is under 1 min")
+        finding = Finding(
+            "behaviour", "cam-east", f"visitor-{n}", n, Severity.LOW, self.clock.now(), 1.0, detail
+        )
+        (alarm,) = self.manager.ingest([finding])
+        return alarm
+
+
+def people_at(n: int) -> Detections:
+    x = 100.0 + (n % 10) * 100
+    return Detections([[x, 400.0, x + 50, 600.0]], [0.9], track_id=[n])
 
 
 # Every role-gated entry of the service layer: the act it needs, and how to ask it.
@@ -136,6 +182,19 @@ ENTRIES: list[tuple[Act, Callable[[Case], object]]] = [
         lambda c: account_actions.SetPassword(c.user, "spare", Password("another long secret")),
     ),
     (Act.MANAGE_USERS, lambda c: account_actions.ListAccounts(c.user)),
+    (
+        Act.WATCH_PERSON,
+        lambda c: behaviour_actions.WatchPerson(
+            c.user, "cam-east", c.tracked_person(), "asked about the alarm wiring"
+        ),
+    ),
+    (Act.WATCH_PERSON, lambda c: behaviour_actions.UnwatchPerson(c.user, c.watched_visitor())),
+    (
+        Act.DISMISS_ADVISORY,
+        lambda c: behaviour_actions.DismissAsNormal(c.user, c.advisory().alarm_id),
+    ),
+    (Act.SWITCH_BEHAVIOUR, lambda c: behaviour_actions.SwitchBehaviour(c.user, True, "checked")),
+    (Act.SWITCH_BEHAVIOUR, lambda c: behaviour_actions.ShowBehaviour(c.user)),
     (Act.VIEW_ESCALATIONS, lambda c: record_actions.ViewEscalations(c.user)),
     (Act.READ_INCIDENT_LOG, lambda c: record_actions.ReadIncidentLog(c.user)),
     (
@@ -191,12 +250,16 @@ def test_every_role_may_do_exactly_what_the_table_says(
         enroll(store, name, person_role)
     enroll(store, "spare", Role.OPERATOR)
     manager = AlarmManager(store, site, clock)
+    behaviour = BehaviourModel(site)
+    seen = Presence(site)
     wrong: list[str] = []
     for n, (act, ask) in enumerate(ENTRIES):
         # a fresh service layer over the same store for each entry: what one entry did (a
         # hand-over, a disabled account) does not decide the next
         store.flush()
-        room = ControlRoom.load(store, clock, alarms=manager, hashing=QUICK_HASHING)
+        room = ControlRoom.load(
+            store, clock, alarms=manager, hashing=QUICK_HASHING, behaviour=behaviour
+        )
         station = f"desk-{n}"
         if role == Role.SERVICE:
             user = room.accounts.start_service(station).user
@@ -204,7 +267,7 @@ def test_every_role_may_do_exactly_what_the_table_says(
             user = NAMES[role]
             signed = ready(room, shift_actions.LogIn(user, password_of(user), station))
             assert signed.ok, signed.refusal
-        case = Case(room, manager, clock, site, user, station, tmp_path)
+        case = Case(room, manager, clock, site, user, station, tmp_path, seen)
         action = ask(case)
         before = len(refusals(store))
         answer = ready(room, action)
@@ -250,6 +313,7 @@ def test_the_entries_cover_every_action_and_every_act() -> None:
             assert type(action).act == act, f"{type(action).__name__} names {type(action).act}"
         acts_with_entries.add(act)
     covered |= {"Acknowledge", "Dispatch", "GuardArrived", "Resolve", "Comment"}
+    covered |= {"WatchPerson", "UnwatchPerson", "DismissAsNormal"}  # need a running model
     assert declared - covered - NOT_ROLE_GATED == set()
     assert set(Act) - acts_with_entries == set(NO_ENTRY_YET)
 
@@ -283,6 +347,7 @@ def test_the_role_table_in_words() -> None:
         Act.MANAGE_USERS,
         Act.MUTE_RULES,
         Act.VIEW_ESCALATIONS,
+        Act.SWITCH_BEHAVIOUR,
     }
     assert Role.AUDITOR.acts == {Act.READ_INCIDENT_LOG, Act.EXPORT}
     assert ROLE_TABLE[Role.SERVICE] == frozenset()
