@@ -23,7 +23,7 @@ def test_watch_reports_live_cameras_and_tracked_people() -> None:
             "--copies",
             "2",
             "--duration-s",
-            "8",
+            "20",  # the detector worker must start within it, on a loaded machine too
             "--every-s",
             "2",
             "--json",
