@@ -37,6 +37,7 @@ from console.alarms import Alarm, AlarmListener, AlarmManager, AlarmPolicy
 from console.clock import Clock, FakeClock, SystemClock
 from console.core_loop import CoreLoop
 from console.presence import Observation, Presence
+from console.retention import RetentionSchedule, run_retention
 from console.rules import Finding, camera_health, evaluate_camera
 from console.secrets import SecretsError, load_secrets, with_credentials
 from console.site_file import Site
@@ -197,6 +198,7 @@ class SiteRuntime:
             lossless=replay is not None,
         )
         self._ending: set[str] = set()  # replay: cameras at the end of their file
+        self._retention = RetentionSchedule()  # old media purged once a day (live only)
         if replay is not None:
             self.core.expect([camera.id for camera in site.cameras])
         self.alarms.set_on_written(self.core.wake)
@@ -423,9 +425,29 @@ class SiteRuntime:
             ]
             if findings:
                 self.alarms.ingest(findings)
+            # -- retention (console/retention.py): old snapshots purged once a day ------------
+            if self._retention.due(now):
+                self._purge_old_media(now)
         self.alarms.tick()
         for camera in self.site.cameras:
             self.pipeline.set_alarmed(camera.id, self.alarms.is_alarmed(camera.id))
+
+    def _purge_old_media(self, now: datetime) -> None:
+        """Queue the day's retention purge (held incidents exempt; audited by the task); a run
+        that left files for its next batch is repeated sooner."""
+        self._retention.ran(now)
+        task = run_retention(self.store, self.site, now)
+        if task is None:
+            return
+
+        def done(written: Future[Any]) -> None:  # on the writer thread: hand over, never wait
+            error = written.exception()
+            if error is not None:
+                log.error("retention purge failed: %s", error)
+            elif any(count.more for count in written.result()):
+                self.core.post(lambda: self._retention.ran(now, more=True))
+
+        self.store.write(task).add_done_callback(done)
 
     def _note_frames_written(self, now: datetime) -> None:
         """Tell presence which cameras' rings were written since the last tick."""

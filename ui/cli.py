@@ -13,6 +13,7 @@ from pathlib import Path
 
 from console import cli
 from console.commands import demo as core_demo
+from console.commands import export as core_export
 from console.commands import run as core_run
 
 
@@ -32,6 +33,21 @@ class _DemoWithWindow:
     def register(sub: argparse._SubParsersAction) -> None:
         core_demo.register(sub)
         sub.choices["demo"].set_defaults(func=_demo)
+
+
+class _ExportWithPdf:
+    """`nightwatch export ... --format csv,jsonl,pdf`: the PDF report drawn with Qt."""
+
+    @staticmethod
+    def register(sub: argparse._SubParsersAction) -> None:
+        core_export.register(sub)
+        sub.choices["export"].set_defaults(renderer_factory=_pdf_report)
+
+
+def _pdf_report() -> object:
+    from ui.export_pdf import PdfReport  # Qt, only when a PDF is asked for
+
+    return PdfReport()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -56,7 +72,10 @@ def _window(site: Path, args: argparse.Namespace, *, db_url: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(argv, overrides={"run": _RunWithWindow, "demo": _DemoWithWindow})
+    return cli.main(
+        argv,
+        overrides={"run": _RunWithWindow, "demo": _DemoWithWindow, "export": _ExportWithPdf},
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
-(`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `audit`. Every
+(`store.read(query, ...)`): `alarms`, `snapshots`, `holds`, `retention`, `staff`,
+`config_changes`, `audit` (with `keys`, `heads`, `digests`, and `integrity`, which checks it
+all). Every
 public name is re-exported here except the query `console.store.snapshots.snapshots`, which would
 hide its own module.
 """
@@ -31,8 +33,10 @@ from console.store.alarms import (
 from console.store.audit import (
     AppendAudit,
     AuditEntry,
+    AuditKeyMismatchError,
     AuditVerification,
     audit_entries,
+    chain_head,
     verify_chain,
 )
 from console.store.config_changes import (
@@ -51,8 +55,12 @@ from console.store.errors import (
     StoreWriteError,
 )
 from console.store.faults import CloseReport, StoreHealth
+from console.store.holds import HoldRecord, PlaceHold, ReleaseHold, active_hold, list_holds
+from console.store.integrity import Finding, IntegrityReport, verify_store
+from console.store.keys import AuditKeyError, AuditKeys, default_keys_dir, load_audit_keys
 from console.store.migrations import upgrade_to_head
 from console.store.models import AlarmState, EventKind, Outcome, Role
+from console.store.retention import ApplyRetention, PurgeCount
 from console.store.snapshots import (
     PurgeExpiredSnapshots,
     SnapshotRecord,
@@ -82,7 +90,11 @@ __all__ = [
     "AlarmRecord",
     "AlarmState",
     "AppendAudit",
+    "ApplyRetention",
     "AuditEntry",
+    "AuditKeyError",
+    "AuditKeyMismatchError",
+    "AuditKeys",
     "AuditVerification",
     "ChangeAlarmState",
     "CloseReport",
@@ -91,14 +103,20 @@ __all__ = [
     "EndShift",
     "EventKind",
     "FaultListener",
+    "Finding",
+    "HoldRecord",
+    "IntegrityReport",
     "OccurrenceRecord",
     "Outcome",
+    "PlaceHold",
+    "PurgeCount",
     "PurgeExpiredSnapshots",
     "RaiseAlarm",
     "RecordArrival",
     "RecordConfigChange",
     "RecordDispatch",
     "RecordOccurrence",
+    "ReleaseHold",
     "Role",
     "ShiftRecord",
     "SnapshotRecord",
@@ -114,10 +132,13 @@ __all__ = [
     "StoreWriteError",
     "UserRecord",
     "WriteTask",
+    "active_hold",
     "alarm_events",
     "audit_entries",
+    "chain_head",
     "count_alarms",
     "default_database_url",
+    "default_keys_dir",
     "dispatches",
     "find_open_alarm",
     "get_alarm",
@@ -125,12 +146,15 @@ __all__ = [
     "get_user",
     "list_alarms",
     "list_config_changes",
+    "list_holds",
     "list_shifts",
     "list_users",
+    "load_audit_keys",
     "next_alarm_id",
     "occurrences",
     "open_alarms",
     "upgrade_to_head",
     "verify_chain",
     "verify_snapshot",
+    "verify_store",
 ]

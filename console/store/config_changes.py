@@ -66,7 +66,7 @@ class RecordConfigChange:
         session.add(change)
         session.flush()
         facts = {"change_id": change.id, "before": before_digest, "after": after_digest}
-        audit.append(session, self.user, "config.change", self.what, facts, self.at)
+        audit.append(session, self.user, "config.change", self.what, facts, self.at, rows=[change])
         return change.id
 
 
