@@ -115,7 +115,8 @@ class SiteNames:
             parts.append(str(detail["text"]))
         if step.kind == "arrive" and detail.get("outcome"):
             parts.append(f"guard's report: {detail['outcome']}")
-        return mask_credentials("; ".join(parts))
+        text = "; ".join(parts)
+        return mask_credentials(text) if "://" in text else text
 
     def title(self, incident: Incident) -> str:
         subject, _ = self.subject(incident.subject)

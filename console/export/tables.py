@@ -79,6 +79,11 @@ STEP_COLUMNS = (
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def masked(text: str) -> str:
+    """`text` with the credentials of any URL in it masked (the regex only where a URL may be)."""
+    return mask_credentials(text) if "://" in text else text
+
+
 def cell(value: Any) -> Any:
     """A CSV cell: text masked of credentials and defused of formulas; None empty."""
     if value is None:
@@ -86,7 +91,7 @@ def cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
-        value = mask_credentials(value)
+        value = masked(value)
         if value.startswith(_FORMULA_STARTS):
             return "'" + value
     return value
@@ -95,7 +100,7 @@ def cell(value: Any) -> Any:
 def _masked(value: Any) -> Any:
     """Every text in a JSON document with the credentials of any URL in it masked."""
     if isinstance(value, str):
-        return mask_credentials(value)
+        return masked(value)
     if isinstance(value, dict):
         return {k: _masked(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
