@@ -37,7 +37,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool, StaticPool
 
-from console.store.audit import INFO_CHAIN, INFO_HEAD, INFO_KEYS, ChainState, OpenStore
+from console.store.audit import (
+    INFO_CHAIN,
+    INFO_HEAD,
+    INFO_KEYS,
+    ChainState,
+    OpenStore,
+    chain_head,
+)
 from console.store.errors import StoreClosedError, StoreError, StoreWriteError
 from console.store.faults import CloseReport, StoreHealth, describe_errno, disk_fault
 from console.store.heads import HeadSigner
@@ -99,7 +106,7 @@ class _Writer:
     ) -> None:
         self.engine = engine
         self.chain = chain
-        self.heads = HeadSigner(chain.keys)
+        self.heads = HeadSigner(chain.keys, self._committed_head)
         self.where = where
         self.files_root = files_root
         self.folder = folder
@@ -173,9 +180,8 @@ class _Writer:
         """Run the job's task in one transaction; files it wrote are removed if it fails."""
         assert job.fn is not None
         files = StoreFiles(self.files_root, self.where)
-        info = {INFO_KEYS: self.chain.keys, INFO_CHAIN: self.chain}
         try:
-            with Session(self.engine, expire_on_commit=False, info=info) as session:
+            with self.session() as session:
                 with session.begin():
                     result = job.fn(session, files)
                 head = session.info.get(INFO_HEAD)
@@ -183,8 +189,20 @@ class _Writer:
             files.undo()
             raise
         if head is not None:
-            self.heads.note(*head)
+            self.heads.note(head[0])
         return result
+
+    def session(self) -> Session:
+        """A session of the writer: it carries the audit key and the chain's state, which
+        `audit.append` needs (every task's transaction, a group's too, is opened here)."""
+        info = {INFO_KEYS: self.chain.keys, INFO_CHAIN: self.chain}
+        return Session(self.engine, expire_on_commit=False, info=info)
+
+    def _committed_head(self) -> tuple[int, str]:
+        """The chain's head as committed (what the head signer signs: never a row of a
+        transaction or savepoint that was rolled back)."""
+        with Session(self.engine) as session, session.begin():
+            return chain_head(session)
 
     def refusal(self, exc: Exception, job: _Job[Any]) -> Exception:
         """What a task's future raises for a failure that is not a disk fault."""

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,23 +44,31 @@ def head_document(chain_id: str, seq: int, row_hash: str, signed_at: str) -> byt
 
 
 class HeadSigner:
-    """Signs the chain's head for a store's writer (its thread alone calls it)."""
+    """Signs the chain's head for a store's writer (its thread alone calls it). What it signs is
+    read from the database (`read_head`: the committed head), never taken from a task, so a row
+    of a transaction or savepoint that was rolled back is never signed."""
 
     def __init__(
-        self, keys: AuditKeys, *, every_rows: int = EVERY_ROWS, every_s: float = EVERY_S
+        self,
+        keys: AuditKeys,
+        read_head: Callable[[], tuple[int, str]],
+        *,
+        every_rows: int = EVERY_ROWS,
+        every_s: float = EVERY_S,
     ) -> None:
         self.keys = keys
+        self.read_head = read_head
         self.every_rows = every_rows
         self.every_s = every_s
         self.chain_id: str | None = None
-        self._head: tuple[int, str] | None = None
+        self._newest_seq = 0  # the newest row a committed write appended, as it said
         self._signed_seq = 0
         self._unsigned_since: float | None = None
         self.failures = 0
 
-    def note(self, seq: int, row_hash: str) -> None:
-        """The chain's head after a committed write."""
-        self._head = (seq, row_hash)
+    def note(self, seq: int) -> None:
+        """A committed write appended rows up to `seq`."""
+        self._newest_seq = max(self._newest_seq, seq)
         if self._unsigned_since is None and seq > self._signed_seq:
             self._unsigned_since = time.monotonic()
 
@@ -69,9 +78,9 @@ class HeadSigner:
         return max(0.0, self._unsigned_since + self.every_s - time.monotonic())
 
     def due(self) -> bool:
-        if self._head is None or self._head[0] <= self._signed_seq:
+        if self._newest_seq <= self._signed_seq:
             return False
-        if self._head[0] - self._signed_seq >= self.every_rows:
+        if self._newest_seq - self._signed_seq >= self.every_rows:
             return True
         wait = self.seconds_until_due()
         return wait is not None and wait <= 0
@@ -81,11 +90,19 @@ class HeadSigner:
             self.sign()
 
     def sign(self) -> bool:
-        """Sign the head now (if it moved since the last signature); False if it could not be
-        written (logged, tried again later)."""
-        if self.chain_id is None or self._head is None or self._head[0] <= self._signed_seq:
+        """Sign the committed head now (if it moved since the last signature); False if it could
+        not be read or written (logged, tried again later)."""
+        if self.chain_id is None:
             return True
-        seq, row_hash = self._head
+        try:
+            seq, row_hash = self.read_head()
+        except Exception as exc:  # the disk's fault: the writer reports it; sign later
+            self.failures += 1
+            log.warning("cannot read the audit chain's head to sign it: %s", exc)
+            return False
+        if seq <= self._signed_seq:
+            self._unsigned_since = None
+            return True
         signed_at = iso(datetime.now(UTC))
         document = head_document(self.chain_id, seq, row_hash, signed_at)
         line = json.loads(document)
@@ -110,6 +127,7 @@ class HeadSigner:
             )
             return False
         self._signed_seq = seq
+        self._newest_seq = max(self._newest_seq, seq)
         self._unsigned_since = None
         return True
 
