@@ -442,7 +442,7 @@ def child(mode: str, db: Path, out: Path) -> dict[str, Any]:
     with Store(f"sqlite:///{db}") as store:
         if mode == "idle":
             return {"seconds": 0.0, "peak_rss_mb": peak_rss_mb(), "incidents": 0}
-        if mode == "streaming":
+        if mode in ("streaming", "pdf"):
             from console.export.run import ExportRequest, export_incidents
 
             calls = [0]
@@ -450,11 +450,18 @@ def child(mode: str, db: Path, out: Path) -> dict[str, Any]:
             def progress(stage: str, done: int, total: int) -> None:
                 calls[0] += 1
 
+            renderer = None
+            formats: tuple[str, ...] = ("csv", "jsonl")
+            if mode == "pdf":
+                from ui.export_pdf import PdfReport
+
+                renderer, formats = PdfReport(), ("csv", "jsonl", "pdf")
             result = export_incidents(
                 store,
                 site,
-                ExportRequest(filters, ("csv", "jsonl"), out, "bench", blur=False),
+                ExportRequest(filters, formats, out, "bench", blur=True),
                 progress=progress,
+                renderer=renderer,
             )
             return {
                 "seconds": time.perf_counter() - started,
@@ -561,7 +568,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alarms", type=int, default=100_000)
     parser.add_argument("--folder", type=Path, default=Path("/tmp/nightwatch-bench-export"))
-    parser.add_argument("--child", choices=("streaming", "baseline", "idle", "verify"))
+    parser.add_argument("--child", choices=("streaming", "baseline", "idle", "verify", "pdf"))
+    parser.add_argument(
+        "--pdf", action="store_true", help="also: the same export with the PDF report (Qt)"
+    )
     parser.add_argument("--db", type=Path)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -581,7 +591,8 @@ def main() -> int:
         f"written in {build_s:.0f} s"
     )
     results = {}
-    for mode in ("idle", "verify", "streaming", "baseline"):
+    modes = ["idle", "verify", "streaming", "baseline"] + (["pdf"] if args.pdf else [])
+    for mode in modes:
         out = folder / f"export-{mode}"
         shutil.rmtree(out, ignore_errors=True)
         results[mode] = run_child(mode, db, out, env)
@@ -600,6 +611,13 @@ def main() -> int:
     ):
         print(
             f"| {name} | {r['seconds']:.1f} s | {r['peak_rss_mb']:.0f} MB | "
+            f"{r['peak_rss_mb'] - idle['peak_rss_mb']:.0f} MB |"
+        )
+    if "pdf" in results:
+        r = results["pdf"]
+        print(
+            f"| the same with the PDF report (500 incident pages, snapshots blurred) | "
+            f"{r['seconds']:.1f} s | {r['peak_rss_mb']:.0f} MB | "
             f"{r['peak_rss_mb'] - idle['peak_rss_mb']:.0f} MB |"
         )
     v = results["verify"]

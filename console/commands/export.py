@@ -46,9 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="a new folder")
     parser.add_argument(
         "--format",
-        default="csv,jsonl,pdf",
         metavar="LIST",
-        help="comma-separated: csv, jsonl, pdf (default: all three)",
+        help="comma-separated: csv, jsonl, pdf (default: all three; csv,jsonl without Qt)",
     )
     for flag, dest, what in (
         ("--camera", "cameras", "camera id"),
@@ -147,7 +146,8 @@ def export_command(args: argparse.Namespace, renderer_factory: Any = None) -> in
     except SiteFileError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 1
-    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    default = "csv,jsonl,pdf" if renderer_factory is not None else "csv,jsonl"
+    formats = tuple(f.strip() for f in (args.format or default).split(",") if f.strip())
     try:
         filters = ExportFilters(
             since=parse_moment(args.since, site.tz, end=False),

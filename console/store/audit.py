@@ -439,8 +439,9 @@ class ChainWalk:
         self.recorded_key_id: str | None = None
         self.unchecked_keyed = 0  # keyed rows met without a key to check them
         self.hashes: dict[int, str] = {}
-        # (table index, row id) -> (digest, seq of the audit row that recorded it)
-        self.recorded: dict[tuple[int, int], tuple[bytes, int]] = {}
+        # record_key(table index, row id) -> 16 bytes of the digest + the seq of the audit row
+        # that recorded it (8 bytes): compact, since a large log holds millions of rows
+        self.recorded: dict[int, bytes] = {}
         self._table_index = {name: i for i, name in enumerate(digests.TABLE_NAMES)}
 
     # -- noting
@@ -553,7 +554,9 @@ class ChainWalk:
             index = self._table_index.get(table)
             if index is None or not number.isdigit():
                 continue
-            self.recorded[(index, int(number))] = (bytes.fromhex(digest), int(row.seq))
+            self.recorded[record_key(index, int(number))] = bytes.fromhex(digest[:32]) + int(
+                row.seq
+            ).to_bytes(8, "big")
 
     def finish(self) -> None:
         if self.rows_checked == 0:
@@ -574,6 +577,15 @@ class ChainWalk:
     @property
     def head_seq(self) -> int:
         return self.expected_seq - 1
+
+
+def record_key(table_index: int, row_id: int) -> int:
+    return (table_index << 48) | row_id
+
+
+def recorded_entry(entry: bytes) -> tuple[str, int]:
+    """(the first 32 hex digits of the digest, the seq of the audit row that recorded it)."""
+    return entry[:16].hex(), int.from_bytes(entry[16:], "big")
 
 
 def walk_chain(
