@@ -160,7 +160,14 @@ def fill_night(store: Store, start: datetime = NIGHT) -> Night:
     false_alarm = raise_(1800, "cam-corridor", "loitering", "corridor", 11, severity="low")
     store.write(ChangeAlarmState(false_alarm, "acknowledged", "ana", at=at(1900))).result()
     store.write(
-        ChangeAlarmState(false_alarm, "resolved", "ana", outcome="false_alarm", at=at(1920))
+        ChangeAlarmState(
+            false_alarm,
+            "resolved",
+            "ana",
+            outcome="false_alarm",
+            note="-- nothing there, the cleaning crew",
+            at=at(1920),
+        )
     ).result()
 
     open_alarm = raise_(3600, "cam-east", "proximity", "night-watch", 21, box=[500, 300, 600, 600])

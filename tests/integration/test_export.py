@@ -124,13 +124,15 @@ def test_incidents_csv_round_trips_with_names_and_both_times(exported: Path) -> 
     police = rows[1]
     assert (police["on_hold"], police["case_ref"]) == ("yes", "PC-2026-1128")
     assert police["subject_kind"] == "zone"
+    # a note a spreadsheet would take for a formula is defused with a leading '
+    assert rows[2]["note"] == "'-- nothing there, the cleaning crew"
     assert rows[3]["escalated"] == "yes"
     assert rows[3]["acknowledged_local"] == ""
     steps = read_csv(exported / "steps.csv")
     assert len(steps) == 16
     comment = next(s for s in steps if s["kind"] == "comment")
-    # a note that a spreadsheet would run as a formula is defused
-    assert json.loads(comment["detail"])["text"].startswith("=HYPERLINK")
+    # the comment's text comes back whole (inside a JSON cell, which no spreadsheet runs)
+    assert json.loads(comment["detail"])["text"] == '=HYPERLINK("http://x") tried door'
     assert comment["user"] == "ben"
     dispatch = next(s for s in steps if s["kind"] == "dispatch")
     assert (dispatch["guard"], dispatch["at_local"]) == ("Anna", "2026-11-28 22:00:20")
@@ -169,6 +171,7 @@ def test_json_lines_hold_each_incident_with_its_steps(exported: Path) -> None:
     assert snap["state"] == "blurred"
     assert snap["sha256_stored"] != snap["sha256_exported"]
     assert incidents[1]["holds"][0]["case_ref"] == "PC-2026-1128"
+    assert incidents[2]["note"] == "-- nothing there, the cleaning crew"  # JSON keeps it as is
     assert sum(len(i["steps"]) for i in incidents) == 16
 
 
