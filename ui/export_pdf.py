@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QPdfWriter,
     QTextDocument,
 )
+from PySide6.QtWidgets import QApplication
 
 from console.export.names import OUTCOME_WORDS, RULE_WORDS, IncidentPage
 from console.export.run import ReportCover
@@ -38,10 +39,12 @@ INK = QColor(20, 20, 20)
 
 
 def _application() -> QGuiApplication:
+    """The process's Qt application; made (a widgets one, so that a window may come later in the
+    same process) on the offscreen platform when there is none."""
     app = QGuiApplication.instance()
     if app is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QGuiApplication(["nightwatch-export"])
+        app = QApplication(["nightwatch-export"])
     assert isinstance(app, QGuiApplication)
     return app
 
