@@ -490,7 +490,8 @@ def test_one_console_per_database_and_a_dead_consoles_lock_is_taken_over(tmp_pat
         assert message.startswith(f"{db} is in use by nightwatch pid {holder.pid} ")
         assert f"(nightwatch-run.py {db})" in message
         with Store(f"sqlite:///{db}", read_only=True) as reader:  # readers are welcome
-            assert reader.read(audit_entries)[0].detail["pid"] == holder.pid
+            opened = reader.read(audit_entries, action="store.open")
+            assert opened[0].detail["pid"] == holder.pid
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=30)
     finally:
