@@ -9,8 +9,10 @@ Three threads meet here, and none waits for another:
 - the pipeline's dispatch thread hands each tracked frame to the core's mailbox (newest wins per
   camera) and to the window, and moves on;
 - the core thread (`console.core_loop`) judges frames (presence, rules, alarms), runs the actions
-  people post (`post(Acknowledge(...))`), and ticks once a second (escalation, camera health of
-  silent cameras, which cameras are alarmed and so detected more often);
+  people post (`post(Acknowledge(...))`) through the service layer (`console.control_room`: the
+  role table, against the core's own record of accounts), and ticks once a second
+  (escalation, camera health of silent cameras, which cameras are alarmed and so detected more
+  often);
 - the store's writer thread writes what the alarm manager hands it, and its answers are folded
   back on the core thread.
 
@@ -27,16 +29,21 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 
-from console.actions import Action, ActionAnswer, apply_action
+from console.accounts import AccountBook
+from console.actions import Action, ActionAnswer, answer_when_ready
 from console.alarms import Alarm, AlarmListener, AlarmManager, AlarmPolicy
+from console.alerts.delivery import DeliveryOutcome
+from console.alerts.router import AlarmChanges, AlertNotice, AlertRouter
 from console.clock import Clock, FakeClock, SystemClock
+from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
 from console.presence import Observation, Presence
+from console.reader import StoreReader
 from console.retention import RetentionSchedule, run_retention
 from console.rules import Finding, camera_health, evaluate_camera
 from console.secrets import SecretsError, load_secrets, with_credentials
@@ -55,6 +62,8 @@ from inference.sources import StatusChange
 from inference.worker_pool import DetectorSpec
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ANALYSIS_WIDTH_PX = 320  # the frame copy the image rules look at (objects, health, statues)
 SNAPSHOT_QUALITY = 85
@@ -168,6 +177,7 @@ class SiteRuntime:
         on_status: Callable[[StatusChange], None] | None = None,
         on_event: Callable[[PipelineEvent], None] | None = None,
         on_store_health: Callable[[StoreHealth], None] | None = None,
+        on_alert_notice: Callable[[AlertNotice], None] | None = None,
     ) -> None:
         self.site = site
         self.store = store
@@ -183,6 +193,8 @@ class SiteRuntime:
             listener=on_alarm,
             replay=replay is not None,
         )
+        # the service layer: the role table checked against the core's own record of accounts
+        self.room = ControlRoom.load(store, self.clock, alarms=self.alarms)
         self._on_tracks = on_tracks
         self._on_status = on_status
         self._on_event = on_event
@@ -202,6 +214,20 @@ class SiteRuntime:
         if replay is not None:
             self.core.expect([camera.id for camera in site.cameras])
         self.alarms.set_on_written(self.core.wake)
+        # -- alerts (console/alerts): gallery and supervisor on their own delivery threads; the
+        # outcomes come back as core jobs, and the router audits on the core thread alone
+        self.alerts = AlertRouter(
+            site,
+            self.clock,
+            audit_log=store,
+            report=self._alert_outcome,
+            listener=on_alert_notice,
+            send=replay is None,  # a replay pages nobody
+        )
+        self.alarms.add_listener(AlarmChanges(self.alerts, self.alarms.open_alarms()))
+        # -- end alerts
+        # the window's reads of the store (an alarm's steps) run here, never on the GUI thread
+        self.reader = StoreReader(store)
         store.add_fault_listener(self._store_health_changed)
         scheduler = SchedulerConfig()
         if replay is not None:  # every published frame is due at once
@@ -229,18 +255,29 @@ class SiteRuntime:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.alerts.start()  # alerts
         self.core.start()
+        self.core.post(self.alerts.announce_start)  # alerts: what goes nowhere, audited
+        self.reader.start()
         try:
             self.pipeline.start()
         except BaseException:
+            self.reader.stop()
             self.core.stop()
+            self.alerts.stop()  # alerts
             raise
 
     def stop(self) -> None:
-        """Stop the cameras first (no more frames), then the core after the jobs already posted;
-        then wait for the alarm writes handed out (see `Store.close` for what a fault leaves)."""
-        self.pipeline.stop()
+        """Stop the core after the jobs already posted (the shifts still open at this console
+        end), then the cameras; then wait for the alarm writes handed out (see `Store.close` for
+        what a fault leaves)."""
+        self.core.post(lambda: self.accounts.end_sessions("the console stopped"))
+        self.alerts.stop()  # alerts: their outcomes are audited by the core, still running
+        # the core before the cameras: its tick reads the rings, which stopping the pipeline
+        # closes (a frame delivered after this is dropped: the core no longer takes any)
         self.core.stop()
+        self.pipeline.stop()
+        self.reader.stop()
         self.store.remove_fault_listener(self._store_health_changed)
         self.alarms.flush(timeout_s=10.0)
 
@@ -269,10 +306,36 @@ class SiteRuntime:
 
     # -- what people ask (any thread) ----------------------------------------------------------
 
+    @property
+    def accounts(self) -> AccountBook:
+        """The core's record of accounts and sessions (changed on the core thread only; read
+        `accounts.has_accounts` from any thread)."""
+        return self.room.accounts
+
     def post(self, action: Action) -> Future[ActionAnswer]:
-        """Apply an operator's action on the core thread; the future holds the answer (the alarm
-        as it is now, or the refusal in words)."""
-        return self.core.post(lambda: apply_action(action, self.alarms))
+        """Apply a person's action on the core thread through the service layer (role table,
+        refusals audited); the future holds the answer (the alarm as it is now, another value,
+        or the refusal in words), once any read or write it handed to the store is done."""
+        answer: Future[ActionAnswer] = Future()
+
+        def relay(ready: Future[ActionAnswer]) -> None:
+            answer.set_result(ready.result())
+
+        def run() -> None:
+            answer_when_ready(self.room.apply(action)).add_done_callback(relay)
+
+        def not_run(posted: Future[None]) -> None:
+            error = posted.exception()
+            if error is not None and not answer.done():
+                answer.set_exception(error)
+
+        self.core.post(run).add_done_callback(not_run)
+        return answer
+
+    def query(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        """Read the store without waiting: `store.read(fn, *args)` runs on the runtime's reader
+        thread ("nightwatch-reader"); the future holds the result or the error."""
+        return self.reader.submit(fn, *args)
 
     def write_audit(self, task: AppendAudit) -> Future[object]:
         """Queue an audit row from any thread without touching the store there: the core hands
@@ -296,6 +359,20 @@ class SiteRuntime:
 
         self.core.post(hand_over).add_done_callback(not_posted)
         return written
+
+    def alert_event(self, kind: str, text: str) -> Future[None]:
+        """Page the supervisor about the console (any thread): `alerts.control_room_event` on
+        the core thread, e.g. ("operator_check_unanswered", "nobody answered ...")."""
+        return self.core.post(lambda: self.alerts.control_room_event(kind, text))
+
+    def _alert_outcome(self, outcome: DeliveryOutcome) -> None:
+        """From a delivery thread: the router hears of it on the core thread."""
+
+        def lost(posted: Future[None]) -> None:
+            if posted.exception() is not None:
+                log.error("alert outcome not recorded (the core stopped): %s", outcome)
+
+        self.core.post(lambda: self.alerts.delivered(outcome)).add_done_callback(lost)
 
     @property
     def audit_log(self) -> AuditThroughCore:
@@ -332,12 +409,18 @@ class SiteRuntime:
         if health.fault is not None:
             if began is None:
                 log.error("storage fault: %s (%d writes waiting)", health.fault, health.pending)
+                self.alerts.control_room_event(  # alerts: the supervisor hears of it
+                    "storage_fault", "alarms are not being stored at the console (storage fault)"
+                )
             self._store_fault = health if began is None else replace(began, fault=health.fault)
         elif began is not None:
             self._store_fault = None
             until = datetime.now(UTC)  # the disk's time, as the store's `since`
             lasted_s = (until - began.since).total_seconds() if began.since else None
             log.warning("storage fault cleared after %s s: %s", lasted_s, began.fault)
+            self.alerts.control_room_event(  # alerts
+                "storage_fault_cleared", "storage at the console is back"
+            )
             self.store.write(
                 AppendAudit(
                     user=SYSTEM_USER,
@@ -356,11 +439,16 @@ class SiteRuntime:
             self._on_store_health(health)
 
     def _note_status(self, change: StatusChange) -> None:
+        if self.options.replay is not None:
+            # a replay judges recorded frames on their own time: when the capture said
+            # "connecting" or "end of file" is wall-clock chance, and must not change what the
+            # rules find (camera health from frames, frozen or covered, still applies)
+            if change.status == "offline":
+                self._ending.add(change.camera_id)  # finished once its last frames are judged
+            return
         self.presence.set_status(
             change.camera_id, str(change.status), self.clock.now(), change.reason
         )
-        if self.options.replay is not None and change.status == "offline":
-            self._ending.add(change.camera_id)  # finished once its last frames are judged
 
     def _after_each(self) -> None:
         self.alarms.settle()

@@ -3,6 +3,7 @@ incidents written through the store's own tasks, with snapshots made from a real
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import cv2
 
+from console.roles import Role
 from console.store import (
     AddAlarmEvent,
     ChangeAlarmState,
@@ -23,11 +25,21 @@ from console.store import (
     StoreSnapshot,
 )
 from tests.media import ultralytics_asset
+from tests.people import PASSWORDS, enroll
 
 DATA = Path(__file__).resolve().parent / "data"
 # 22:00 in Amsterdam on 28 November 2026 (the example site's time zone, UTC+1 in winter)
 NIGHT = datetime(2026, 11, 28, 21, 0, tzinfo=UTC)
 PASSWORD = "s3cret-Pw-7731"  # a camera password that must never reach an export
+
+
+def signed_as(name: str) -> list[str]:
+    """`--user NAME --password-fd N` for a command run in this process: the test password of
+    `name` (tests/people.py) waiting in a pipe, as a script passes it."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, (PASSWORDS[name] + "\n").encode())
+    os.close(write_fd)
+    return ["--user", name, "--password-fd", str(read_fd)]
 
 
 def example_site(folder: Path) -> Path:
@@ -66,7 +78,11 @@ class Night:
 
 
 def fill_night(store: Store, start: datetime = NIGHT) -> Night:
-    """Five incidents of one night through the store's real tasks (each its own transaction)."""
+    """Five incidents of one night through the store's real tasks (each its own transaction),
+    and the accounts of an auditor (audrey), a supervisor (boss) and an operator (monitor-1)."""
+    enroll(store, "audrey", Role.AUDITOR)
+    enroll(store, "boss", Role.SUPERVISOR)
+    enroll(store, "monitor-1", Role.OPERATOR)
 
     def at(seconds: float) -> datetime:
         return start + timedelta(seconds=seconds)

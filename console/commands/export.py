@@ -11,6 +11,8 @@ empty folder: incidents.csv, steps.csv, incidents.jsonl, report.pdf, snapshots/,
 manifest.sig, public_key.pem. It is written in bounded memory with a progress line, and recorded
 in the audit log (`export.created`, with the manifest's SHA-256). Check it anywhere with
 `nightwatch verify DIR`. Exit status 0: exported; 1: refused or failed (the message says why).
+`--user` must be an auditor (the role table, console/roles.py), signed in with their password,
+asked on the terminal or read from `--password-fd N`; a refusal is audited.
 
 The PDF report is drawn with Qt, which the core never imports: `nightwatch export` (ui.cli)
 passes the report renderer in; `python -m console.cli export` makes CSV and JSON lines only.
@@ -27,7 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from console.commands.audit import add_store_arguments
+from console.commands.audit import add_evidence_arguments
+from console.commands.sign_in import add_user_arguments
 
 if TYPE_CHECKING:
     from console.export.run import ReportRenderer
@@ -82,8 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="incidents with a page of their own in the PDF (default 500)",
     )
-    parser.add_argument("--user", required=True, metavar="NAME", help="who exports (recorded)")
-    add_store_arguments(parser)
+    add_user_arguments(parser)  # --user (an auditor; password asked), --password-fd, --db, --demo
+    add_evidence_arguments(parser)
     parser.set_defaults(func=run, renderer_factory=None)
 
 
@@ -135,11 +138,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace, renderer_factory: Any = None) -> int:
-    from console.audit_access import AccessRefused, AuditAct, require_auditor_role
+    from console.commands.audit import signed_store
+    from console.commands.sign_in import CommandRefused
+    from console.evidence_actions import AuthorizeExport
     from console.export.query import ExportFilters
     from console.export.run import ExportError, ExportRequest, export_incidents
     from console.site_file import SiteFileError, load_site
-    from console.store import Store, StoreError
 
     try:
         site = load_site(args.site)
@@ -168,27 +172,20 @@ def export_command(args: argparse.Namespace, renderer_factory: Any = None) -> in
     if "pdf" in formats and renderer_factory is not None:
         renderer = renderer_factory()
     try:
-        store = Store(args.db, snapshots_dir=args.snapshots, keys_dir=args.keys)
-    except StoreError as exc:
+        with signed_store(args, AuthorizeExport) as (store, _user, _):
+            result = export_incidents(
+                store, site, request, progress=ProgressLine(), renderer=renderer
+            )
+            signer = store.keys.fingerprint if store.keys else "?"
+    except (CommandRefused, ExportError) as exc:
         print(f"nightwatch export: {exc}", file=sys.stderr)
         return 1
-    try:
-        require_auditor_role(store, args.user, AuditAct.EXPORT)
-        result = export_incidents(store, site, request, progress=ProgressLine(), renderer=renderer)
-    except (AccessRefused, ExportError) as exc:
-        print(f"nightwatch export: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        report = store.close()
-    if not report.all_stored:
-        print(f"nightwatch export: {report}", file=sys.stderr)
-        return 1
+    shown = ", ".join(result.files[:6])
+    more = f" and {len(result.files) - 6} more" if len(result.files) > 6 else ""
     print(
         f"exported {result.incidents} incident(s), {result.steps} step(s), {result.snapshots} "
-        f"snapshot(s) to {result.out_dir}: {', '.join(result.files[:6])}"
-        + (f" and {len(result.files) - 6} more" if len(result.files) > 6 else "")
+        f"snapshot(s) to {result.out_dir}: {shown}{more}"
     )
-    signer = store.keys.fingerprint if store.keys else "?"
     print(f"manifest SHA-256 {result.manifest_sha256}, signed by {signer}")
     print(
         f"audit row seq {result.audit_entry.seq}; check it with: nightwatch verify {result.out_dir}"

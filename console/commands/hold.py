@@ -5,15 +5,19 @@
     nightwatch hold list [--all]
 
 While a hold is in force, the daily retention purge leaves the incident's snapshots alone.
-Placing and releasing are audited. Exit status 0: done; 1: refused (the message says why).
+Placing and releasing are audited; `--user` must be a supervisor or an auditor (the role table),
+signed in with their password (the terminal, or `--password-fd N`). `list` only reads, beside a
+running console. Exit status 0: done; 1: refused (the message says why).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-from console.commands.audit import add_store_arguments
+from console.commands.audit import add_evidence_arguments
+from console.commands.sign_in import add_store_arguments, add_user_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,40 +27,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("alarm_id", type=int, metavar="ALARM_ID")
     add.add_argument("--reason", required=True, help="why (the case, who asked)")
     add.add_argument("--case", metavar="REF", help="the case reference (police, insurer)")
-    add.add_argument("--user", required=True, metavar="NAME", help="who places it (recorded)")
-    add_store_arguments(add)
+    add_user_arguments(add)
+    add_evidence_arguments(add)
     add.set_defaults(func=run_add)
     release = actions.add_parser("release", help="release a hold")
     release.add_argument("hold_id", type=int, metavar="HOLD_ID")
     release.add_argument("--reason", help="why it is released")
-    release.add_argument("--user", required=True, metavar="NAME", help="who releases it")
-    add_store_arguments(release)
+    add_user_arguments(release)
+    add_evidence_arguments(release)
     release.set_defaults(func=run_release)
     listing = actions.add_parser("list", help="the holds in force (--all: released ones too)")
     listing.add_argument("--all", action="store_true", help="also the released holds")
     add_store_arguments(listing)
+    add_evidence_arguments(listing)
     listing.set_defaults(func=run_list)
 
 
-def _write(args: argparse.Namespace, make_task: object) -> int:
-    from console.audit_access import AccessRefused, AuditAct, require_auditor_role
-    from console.store import HoldRecord, Store, StoreError
+def _write(args: argparse.Namespace, ask: Any) -> int:
+    from console.commands.audit import signed_store
+    from console.commands.sign_in import CommandRefused
 
     try:
-        store = Store(args.db, snapshots_dir=args.snapshots, keys_dir=args.keys)
-    except StoreError as exc:
+        with signed_store(args, ask) as (_store, _user, hold):
+            print(_line(hold))
+    except CommandRefused as exc:
         print(f"nightwatch hold: {exc}", file=sys.stderr)
         return 1
-    try:
-        user = require_auditor_role(store, args.user, AuditAct.HOLD)
-        hold = store.write(make_task(user)).result()  # type: ignore[operator]
-    except (AccessRefused, StoreError, ValueError) as exc:
-        print(f"nightwatch hold: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        store.close()
-    assert isinstance(hold, HoldRecord)
-    print(_line(hold))
     return 0
 
 
@@ -77,25 +73,26 @@ def _line(h: object) -> str:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from console.store import PlaceHold
+    from console.evidence_actions import HoldIncident
 
     return _write(
-        args, lambda user: PlaceHold(args.alarm_id, args.reason, user, case_ref=args.case)
+        args, lambda user: HoldIncident(user, args.alarm_id, args.reason, case_ref=args.case)
     )
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from console.store import ReleaseHold
+    from console.evidence_actions import ReleaseIncidentHold
 
-    return _write(args, lambda user: ReleaseHold(args.hold_id, user, reason=args.reason))
+    return _write(args, lambda user: ReleaseIncidentHold(user, args.hold_id, reason=args.reason))
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from console.commands.sign_in import store_url
     from console.store import Store, StoreError, list_holds
 
     try:
         with Store(
-            args.db, snapshots_dir=args.snapshots, read_only=True, keys_dir=args.keys
+            store_url(args), snapshots_dir=args.snapshots, read_only=True, keys_dir=args.keys
         ) as reader:
             holds = reader.read(list_holds, active_only=not args.all)
     except StoreError as exc:

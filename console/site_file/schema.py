@@ -40,11 +40,14 @@ from inference.sources import mask_credentials, split_start
 __all__ = [
     "FORMAT_VERSION",
     "AlarmSettings",
+    "AlertDestination",
+    "AlertDestinations",
     "AlertRoute",
     "Calibration",
     "Camera",
     "Floor",
     "Guard",
+    "MqttDestination",
     "OpeningHours",
     "PrivacySettings",
     "ProtectedObject",
@@ -52,6 +55,7 @@ __all__ = [
     "RuleSettings",
     "Site",
     "SiteInfo",
+    "WebhookDestination",
     "Zone",
     "parse_hours",
 ]
@@ -60,6 +64,9 @@ FORMAT_VERSION = 1
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 HOURS_PATTERN = r"^(closed|[0-9]{1,2}:[0-9]{2}-[0-9]{1,2}:[0-9]{2})$"
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https", "rtmp")
+WEBHOOK_SCHEMES = ("https", "http")
+HOST_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$"  # a DNS name, IPv4 or bare IPv6
+TOPIC_PREFIX_PATTERN = r"^[^/+#\x00][^+#\x00]*$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Bounds that keep the checks of a hostile file short (docs/site-file.md, "Limits"): an id is
 # written into alarms and messages; a polygon's crossing check and a calibration's fit take
@@ -638,10 +645,161 @@ class AlertRoute(_Strict):
     match: RouteMatch = _field(
         "Match", "Which alarms take this route; omitted: all.", default_factory=RouteMatch
     )
-    to: tuple[Literal["control_room", "gallery"], ...] = _field(
+    to: tuple[Literal["control_room", "gallery", "supervisor"], ...] = _field(
         "Destinations",
-        "control_room (screen and sound) and/or gallery (speaker, strobe, radio).",
+        "control_room (screen and sound), gallery (speaker, strobe, radio: see "
+        "alert_destinations.gallery) and/or supervisor (alert_destinations.supervisor).",
         min_length=1,
+    )
+
+
+def _check_host(value: str) -> str:
+    if "://" in value or "/" in value:
+        raise _custom("bad_host", "a host name or address, not a URL", value)
+    if "@" in value:
+        raise _custom(
+            "credentials_in_host",
+            "credentials belong in the secrets store (name them in `credentials`)",
+            mask_credentials(f"mqtt://{value}", hide_user=True).removeprefix("mqtt://"),
+        )
+    if not re.match(HOST_PATTERN, value):
+        raise _custom("bad_host", "a host name or address: letters, digits, '.', '-', ':'", value)
+    return value
+
+
+def _check_topic_prefix(value: str) -> str:
+    if value.endswith("/"):
+        raise _custom("bad_topic", "a topic prefix does not end with '/'", value)
+    if not re.match(TOPIC_PREFIX_PATTERN, value):
+        raise _custom(
+            "bad_topic",
+            "a topic prefix has no wildcards ('+', '#') and does not start with '/'",
+            value,
+        )
+    return value
+
+
+def _check_webhook_url(value: str) -> str:
+    text = value.strip()
+    shown = mask_credentials(text, hide_user=True)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise _custom("bad_url", f"not a valid URL: {exc}", shown) from None
+    if parts.scheme.lower() not in WEBHOOK_SCHEMES:
+        raise _custom("bad_url", "a webhook is an https:// (or http://) URL", shown)
+    if "@" in parts.netloc or mask_credentials(text) != text:
+        raise _custom(
+            "credentials_in_url",
+            "credentials belong in the secrets store (name a shared secret in `secret`), "
+            "not in the URL",
+            shown,
+        )
+    if not parts.hostname:
+        raise _custom("bad_url", "the URL names no host", shown)
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number in range)
+    except ValueError:
+        raise _custom("bad_url", "the URL's port is not a number from 1 to 65535", shown) from None
+    return text
+
+
+Host = Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_check_host)]
+TopicPrefix = Annotated[
+    str,
+    Field(min_length=1, max_length=128, json_schema_extra={"pattern": TOPIC_PREFIX_PATTERN}),
+    AfterValidator(_check_topic_prefix),
+]
+WebhookUrl = Annotated[
+    str, Field(min_length=1, max_length=2048), AfterValidator(_check_webhook_url)
+]
+Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
+TimeoutSeconds = Annotated[float, Strict(), Field(allow_inf_nan=False, gt=0, le=60)]
+
+
+class MqttDestination(_Strict):
+    """An MQTT broker that gallery devices (or the supervisor's phone gateway) listen to."""
+
+    host: Host = _field("Broker host", "Host name or address of the MQTT broker (no URL).")
+    port: Port | None = _field(
+        "Broker port", "TCP port; omitted: 1883, or 8883 with tls.", default=None
+    )
+    tls: StrictBool = _field(
+        "TLS", "Connect with TLS, checking the broker's certificate.", default=False
+    )
+    topic_prefix: TopicPrefix = _field(
+        "Topic prefix",
+        "Topics are PREFIX/DESTINATION/ZONE/SEVERITY (alarms) and PREFIX/DESTINATION/console/"
+        "KIND (console events), e.g. nightwatch/gallery/east-gallery/high.",
+        default="nightwatch",
+    )
+    credentials: Id | None = _field(
+        "Credentials key",
+        "Name of the entry in the secrets store holding the broker's user and password.",
+        default=None,
+    )
+    timeout_s: TimeoutSeconds = _field(
+        "Timeout, seconds",
+        "How long one try may wait for the connection and the broker's acknowledgement.",
+        default=5.0,
+    )
+
+    @property
+    def resolved_port(self) -> int:
+        return self.port if self.port is not None else (8883 if self.tls else 1883)
+
+
+class WebhookDestination(_Strict):
+    """An HTTP endpoint that receives each alert as a JSON POST."""
+
+    url: WebhookUrl = _field(
+        "URL", "https:// (or http://) URL the JSON is POSTed to; no credentials in it."
+    )
+    secret: Id | None = _field(
+        "Shared secret key",
+        "Name of the entry in the secrets store holding a shared secret; with it, each POST "
+        "carries X-Nightwatch-Signature: sha256=HMAC-SHA256(secret, body) in hex.",
+        default=None,
+    )
+    timeout_s: TimeoutSeconds = _field(
+        "Timeout, seconds", "How long one POST may wait for the answer.", default=5.0
+    )
+
+
+class AlertDestination(_Strict):
+    """Where one kind of alert goes: an MQTT broker, a webhook, or both."""
+
+    mqtt: MqttDestination | None = _field("MQTT", "Publish to an MQTT broker.", default=None)
+    webhook: WebhookDestination | None = _field(
+        "Webhook", "POST to an HTTP endpoint.", default=None
+    )
+    retry_for_s: Annotated[float, Strict(), Field(allow_inf_nan=False, gt=0, le=3600)] = _field(
+        "Retry for, seconds",
+        "How long a delivery that fails is tried again (with growing pauses) before it is "
+        "reported as failed.",
+        default=60.0,
+    )
+
+    @model_validator(mode="after")
+    def _needs_a_transport(self) -> AlertDestination:
+        if self.mqtt is None and self.webhook is None:
+            raise _custom("no_transport", "needs mqtt, webhook or both")
+        return self
+
+
+class AlertDestinations(_Strict):
+    """The endpoints of the destinations beyond the control room."""
+
+    gallery: AlertDestination | None = _field(
+        "Gallery",
+        "What gallery speakers, strobes and guard radios listen to; used by routes `to: gallery`.",
+        default=None,
+    )
+    supervisor: AlertDestination | None = _field(
+        "Supervisor",
+        "Where the supervisor is paged: escalated alarms, an unanswered still-there check, a "
+        "storage fault; and routes `to: supervisor`.",
+        default=None,
     )
 
 
@@ -707,6 +865,12 @@ class Site(_Strict):
         "Where alarms are announced; every route that matches is used. Default: all alarms "
         "to the control room.",
         default_factory=_default_routes,
+    )
+    alert_destinations: AlertDestinations = _field(
+        "Alert destinations",
+        "The gallery's and the supervisor's MQTT broker and/or webhook. Default: none (alerts "
+        "stay in the control room).",
+        default_factory=AlertDestinations,
     )
     guards: tuple[Guard, ...] = _field("Guards", "Guards who can be dispatched.", default=())
     retention: RetentionSettings = _field(

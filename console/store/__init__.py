@@ -3,8 +3,8 @@
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
 (`store.read(query, ...)`): `alarms`, `snapshots`, `holds`, `retention`, `staff`,
-`config_changes`, `audit` (with `keys`, `heads`, `digests`, and `integrity`, which checks it
-all). Every
+`config_changes`, `incidents`, `audit` (with `keys`, `heads`, `digests`, and `integrity`, which
+checks it all). Every
 public name is re-exported here except the query `console.store.snapshots.snapshots`, which would
 hide its own module.
 """
@@ -40,8 +40,10 @@ from console.store.audit import (
     verify_chain,
 )
 from console.store.config_changes import (
+    ChangeConsoleSetting,
     ConfigChangeRecord,
     RecordConfigChange,
+    console_settings,
     list_config_changes,
 )
 from console.store.engine import FaultListener, Store, default_database_url
@@ -56,7 +58,15 @@ from console.store.errors import (
 )
 from console.store.faults import CloseReport, StoreHealth
 from console.store.holds import HoldRecord, PlaceHold, ReleaseHold, active_hold, list_holds
-from console.store.integrity import Finding, IntegrityReport, verify_store
+from console.store.incidents import (
+    Escalation,
+    ExportIncidents,
+    ExportReceipt,
+    Incident,
+    ReadEscalations,
+    ReadIncidents,
+)
+from console.store.integrity import IntegrityReport, verify_store
 from console.store.keys import AuditKeyError, AuditKeys, default_keys_dir, load_audit_keys
 from console.store.migrations import upgrade_to_head
 from console.store.models import AlarmState, EventKind, Outcome, Role
@@ -70,13 +80,23 @@ from console.store.snapshots import (
 )
 from console.store.staff import (
     AddUser,
+    BackoffRecord,
+    ChangeUser,
+    CredentialRecord,
     EndShift,
+    HandOverShift,
     ShiftRecord,
+    SignIn,
+    SignInFailed,
+    SignOut,
     StartShift,
     UserRecord,
+    account_credentials,
     get_user,
     list_shifts,
     list_users,
+    login_backoffs,
+    user_key,
 )
 from console.store.tasks import SYSTEM_USER, StoreFiles, WriteTask
 
@@ -96,15 +116,23 @@ __all__ = [
     "AuditKeyMismatchError",
     "AuditKeys",
     "AuditVerification",
+    "BackoffRecord",
     "ChangeAlarmState",
+    "ChangeConsoleSetting",
+    "ChangeUser",
     "CloseReport",
     "ConfigChangeRecord",
+    "CredentialRecord",
     "DispatchRecord",
     "EndShift",
+    "Escalation",
     "EventKind",
+    "ExportIncidents",
+    "ExportReceipt",
     "FaultListener",
-    "Finding",
+    "HandOverShift",
     "HoldRecord",
+    "Incident",
     "IntegrityReport",
     "OccurrenceRecord",
     "Outcome",
@@ -112,6 +140,8 @@ __all__ = [
     "PurgeCount",
     "PurgeExpiredSnapshots",
     "RaiseAlarm",
+    "ReadEscalations",
+    "ReadIncidents",
     "RecordArrival",
     "RecordConfigChange",
     "RecordDispatch",
@@ -119,6 +149,9 @@ __all__ = [
     "ReleaseHold",
     "Role",
     "ShiftRecord",
+    "SignIn",
+    "SignInFailed",
+    "SignOut",
     "SnapshotRecord",
     "StaleStateError",
     "StartShift",
@@ -132,10 +165,12 @@ __all__ = [
     "StoreWriteError",
     "UserRecord",
     "WriteTask",
+    "account_credentials",
     "active_hold",
     "alarm_events",
     "audit_entries",
     "chain_head",
+    "console_settings",
     "count_alarms",
     "default_database_url",
     "default_keys_dir",
@@ -150,10 +185,12 @@ __all__ = [
     "list_shifts",
     "list_users",
     "load_audit_keys",
+    "login_backoffs",
     "next_alarm_id",
     "occurrences",
     "open_alarms",
     "upgrade_to_head",
+    "user_key",
     "verify_chain",
     "verify_snapshot",
     "verify_store",

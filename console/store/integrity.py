@@ -243,6 +243,11 @@ def _explain(session: Session, table: str, values: Mapping[str, Any], seq: int) 
     for key, column in facts.items():
         if key in detail:
             expected[column] = detail[key]
+    if table == "config_changes":  # a setting's change records the values, not their digests
+        for column in ("before_digest", "after_digest"):
+            want = expected.get(column)
+            if want is not None and not (isinstance(want, str) and len(want) == 64):
+                expected.pop(column)
     if table == "alarm_events" and detail.get("event_id") == values.get("id"):
         expected["user"] = row.user
         expected["kind"] = str(row.action).removeprefix("alarm.")

@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
+from console.roles import PERSON_ROLES, Role
+
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -94,12 +96,6 @@ class EventKind(enum.StrEnum):
     SEEN = "seen"  # the monitor saw that activity
 
 
-class Role(enum.StrEnum):
-    MONITOR = "monitor"
-    SUPERVISOR = "supervisor"
-    AUDITOR = "auditor"
-
-
 def _enum(cls: type[enum.StrEnum]) -> Enum:
     # Stored as the member's value in a VARCHAR; the CHECK constraint is declared by hand in each
     # table (and in the migration) so that its name is stable.
@@ -112,7 +108,7 @@ def _enum(cls: type[enum.StrEnum]) -> Enum:
     )
 
 
-def _in_check(column: str, cls: type[enum.StrEnum]) -> str:
+def _in_check(column: str, cls: type[enum.StrEnum] | tuple[enum.StrEnum, ...]) -> str:
     values = ", ".join(f"'{m.value}'" for m in cls)
     return f"{column} IN ({values})"
 
@@ -239,26 +235,71 @@ class Snapshot(Base):
 
 
 class User(Base):
+    """An account. `name_key` (the name case-folded, NFKC) keeps names unique whatever their
+    case; only the argon2id hash of the password is kept; a disabled account cannot sign in."""
+
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in_check("role", Role), name="role"),)
+    __table_args__ = (CheckConstraint(_in_check("role", PERSON_ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[Role] = mapped_column(_enum(Role))
     created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    disabled_by: Mapped[str | None] = mapped_column(String(64))
 
-    shifts: Mapped[list[Shift]] = relationship(back_populates="user", order_by="Shift.id")
+    shifts: Mapped[list[Shift]] = relationship(
+        back_populates="user", order_by="Shift.id", foreign_keys="Shift.user_id"
+    )
 
 
 class Shift(Base):
+    """A user's time at a console (`station`), from sign-in to sign-out or hand-over. A
+    hand-over ends the outgoing shift with its note and the next user; the incoming shift names
+    the shift it took over and when its user confirmed reading the note."""
+
     __tablename__ = "shifts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    station: Mapped[str | None] = mapped_column(String(128))
+    end_reason: Mapped[str | None] = mapped_column(String(64))
+    handover_note: Mapped[str | None] = mapped_column(Text)
+    handed_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    taken_over_from_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"))
+    note_confirmed_at: Mapped[datetime | None]
 
-    user: Mapped[User] = relationship(back_populates="shifts")
+    user: Mapped[User] = relationship(back_populates="shifts", foreign_keys=[user_id])
+    handed_to: Mapped[User | None] = relationship(foreign_keys=[handed_to_id])
+
+
+class LoginBackoff(Base):
+    """Failed sign-ins in a row for one key (`user:<name key>` or `console:<station>`), so the
+    exponential back-off survives a restart and holds across command-line invocations."""
+
+    __tablename__ = "login_backoff"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime]
+
+
+class ConsoleSetting(Base):
+    """A console setting a supervisor changed (JSON value); each change is also a config change
+    and an audit row."""
+
+    __tablename__ = "console_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime]
+    changed_by: Mapped[str] = mapped_column(String(64))
 
 
 class ConfigChange(Base):

@@ -19,7 +19,7 @@ import pytest
 from console.cli import main
 from console.store import Store, default_keys_dir
 from console.store.audit import audit_content, chain_hash
-from tests.evidence import Night, fill_night
+from tests.evidence import Night, fill_night, signed_as
 
 
 @pytest.fixture
@@ -326,8 +326,8 @@ def test_a_copy_of_the_database_verifies_elsewhere_with_the_key_folder(
 
 def test_verify_records_who_checked(night_db: tuple[Path, Night], capsys) -> None:
     db, _ = night_db
-    code, _out = verify(db, capsys, "--user", "audrey")
-    assert code == 0
+    code, out = verify(db, capsys, *signed_as("audrey"))
+    assert code == 0, out
     [(user, detail)] = rows_of(
         db, "SELECT user, detail FROM audit_log WHERE action = 'audit.verify'"
     )

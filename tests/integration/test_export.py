@@ -28,6 +28,7 @@ from tests.evidence import (
     Night,
     example_site,
     fill_night,
+    signed_as,
     snapshot_jpeg,
 )
 from ui.cli import main
@@ -59,8 +60,7 @@ def exported(night: tuple[Path, Path, Night], tmp_path_factory: pytest.TempPathF
             "2026-11-28",
             "--out",
             str(out),
-            "--user",
-            "audrey",
+            *signed_as("audrey"),
             "--db",
             f"sqlite:///{db}",
         ]
@@ -400,15 +400,61 @@ def test_verify_needs_no_store_and_no_qt(exported: Path) -> None:
 
 def test_export_without_pdf_never_imports_qt(night, tmp_path: Path) -> None:
     site, db, _ = night
+    sign_in = signed_as("audrey")  # --user audrey --password-fd N (a pipe, passed on)
     code = (
         "import sys\n"
         "from ui.cli import main\n"
         f"rc = main(['export', {str(site)!r}, '--from', '2026-11-28', '--to', '2026-11-28', "
-        f"'--out', {str(tmp_path / 'x')!r}, '--format', 'csv,jsonl', '--user', 'audrey', "
+        f"'--out', {str(tmp_path / 'x')!r}, '--format', 'csv,jsonl', *{sign_in!r}, "
         f"'--db', {f'sqlite:///{db}'!r}])\n"
         "print('QT', 'PySide6' in sys.modules, 'RC', rc)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        pass_fds=(int(sign_in[-1]),),
     ).stdout
     assert out.strip().splitlines()[-1] == "QT False RC 0"
+
+
+def test_holds_from_the_command_line_and_who_may(night, capsys) -> None:
+    """An auditor places and releases a hold; an operator is refused, and the refusal audited."""
+    _site, db, filled = night
+    url = f"sqlite:///{db}"
+    code = main(
+        [
+            "hold",
+            "add",
+            str(filled.false_alarm),
+            "--reason",
+            "insurer asked",
+            "--case",
+            "INS-9",
+            *signed_as("audrey"),
+            "--db",
+            url,
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"alarm {filled.false_alarm} case INS-9: insurer asked (placed by audrey" in out
+    hold_id = int(out.split(":")[0].removeprefix("hold "))
+    code = main(["hold", "release", str(hold_id), *signed_as("monitor-1"), "--db", url])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "monitor-1 (operator) may not keep an incident's evidence past retention" in err
+    assert main(["hold", "list", "--db", url]) == 0
+    assert f"hold {hold_id}: alarm {filled.false_alarm}" in capsys.readouterr().out
+    code = main(
+        ["hold", "release", str(hold_id), "--reason", "paid", *signed_as("boss"), "--db", url]
+    )
+    assert code == 0
+    assert "released by boss" in capsys.readouterr().out
+    with Store(url, read_only=True) as reader:
+        refusals = reader.read(audit_entries, action="permission.refused")
+        holds = [e.action for e in reader.read(audit_entries) if e.action.startswith("hold.")]
+    assert [(r.user, r.detail["act"]) for r in refusals][-1] == ("monitor-1", "hold_evidence")
+    assert holds[-2:] == ["hold.place", "hold.release"]

@@ -380,7 +380,7 @@ MALFORMED: list[tuple[str, Edit, str]] = [
     (
         "route-destination",
         _set("alert_routes[0].to", ["control_room", "pager"]),
-        "alert_routes[0].to[1]: should be 'control_room' or 'gallery' (got 'pager')",
+        "alert_routes[0].to[1]: should be 'control_room', 'gallery' or 'supervisor' (got 'pager')",
     ),
     (
         "route-unknown-zone",
@@ -656,6 +656,10 @@ def test_check_ok_prints_one_line_summary(
     assert _check(["check", "site.yaml"]) == 0
     out = capsys.readouterr().out
     assert out == (
+        "site.yaml: warning: alert_routes[0].to: gallery alerts go nowhere: no gallery "
+        "destination is configured (alert_destinations.gallery)\n"
+        "site.yaml: warning: alert_destinations.supervisor: escalations page nobody: no "
+        "supervisor destination is configured, only this console knows\n"
         "site.yaml: Example Museum: 1 floor, 3 cameras, 3 protected objects, 4 zones, "
         "2 guards: ok\n"
     )
