@@ -30,6 +30,8 @@ COMMANDS = (
     "verify",
     "audit",
     "hold",
+    "site",
+    "walk_tests",
 )
 
 

@@ -58,6 +58,7 @@ from console.camera_view import (
 from console.floor_plan import CameraCalibration, distance_to_polygon_m, point_in_polygon
 from console.site_file import ProtectedObject, Site, Zone
 from inference.detections import Detections, box_iou
+from inference.sources import CameraStatus
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,6 @@ __all__ = [
 
 ImagePolygon = Sequence[tuple[float, float]]
 StillReason = Literal["empty_reference", "marked_region"]
-OFFLINE_STATUSES = frozenset({"offline", "stalled"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +259,7 @@ class CameraPresence:
     frame_size: tuple[int, int] | None = None
     last_ts: float | None = None
     last_frame_at: datetime | None = None
-    status: str = "unknown"
+    status: CameraStatus | None = None  # None: not heard of yet
     status_since: datetime | None = None
     status_reason: str = ""
     tracks: Mapping[int, TrackPresence] = field(default_factory=dict)
@@ -407,17 +407,19 @@ class Presence:
 
     # -- feeding
 
-    def set_status(self, camera_id: str, status: str, at: datetime, reason: str = "") -> None:
-        """A camera's status changed (`inference.sources.CameraStatus` values: connecting, live,
-        stalled, offline). An offline or stalled camera sees nobody: its tracks are dropped."""
+    def set_status(
+        self, camera_id: str, status: CameraStatus | str, at: datetime, reason: str = ""
+    ) -> None:
+        """A camera's status changed. An offline or stalled camera sees nobody: its tracks are
+        dropped."""
         state = self._state(camera_id)
         snap = state.snapshot
-        status = str(status)
+        status = CameraStatus(status)
         if status == snap.status:
             return
         log.info("camera %s is %s (%s)", camera_id, status, reason or "no reason given")
-        tracks = {} if status in OFFLINE_STATUSES else snap.tracks
-        if status in OFFLINE_STATUSES:  # what it saw before says nothing of what it sees next
+        tracks = {} if status.down else snap.tracks
+        if status.down:  # what it saw before says nothing of what it sees next
             state.departed, state.unconfirmed = {}, None
         state.snapshot = replace(
             snap, status=status, status_since=at, status_reason=reason, tracks=tracks

@@ -237,7 +237,7 @@ def replay_proximity(
         judged += 1
         for f in evaluate_camera(camera, site, now):
             if f.rule == "proximity":
-                box = f.detail.get("box")
+                box = f.detail.box
                 findings.append(
                     SeenFinding(
                         float(f.video_ts if f.video_ts is not None else frame.ref.ts),

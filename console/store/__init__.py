@@ -3,10 +3,9 @@
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
 (`store.read(query, ...)`): `alarms`, `snapshots`, `holds`, `retention`, `staff`,
-`config_changes`, `incidents`, `audit` (with `keys`, `heads`, `digests`, and `integrity`, which
-checks it all). Every
-public name is re-exported here except the query `console.store.snapshots.snapshots`, which would
-hide its own module.
+`config_changes`, `incidents`, `walk_tests`, `audit` (with `keys`, `heads`, `digests`, and
+`integrity`, which checks it all). Every public name is re-exported here except the query
+`console.store.snapshots.snapshots`, which would hide its own module.
 """
 
 from console.store.alarms import (
@@ -99,6 +98,15 @@ from console.store.staff import (
     user_key,
 )
 from console.store.tasks import SYSTEM_USER, StoreFiles, WriteTask
+from console.store.walk_tests import (
+    FinishWalkTest,
+    StartWalkTest,
+    WalkTestRecord,
+    WalkTestResultRecord,
+    WalkTestResultRow,
+    get_walk_test,
+    list_walk_tests,
+)
 
 __all__ = [
     "SYSTEM_USER",
@@ -130,6 +138,7 @@ __all__ = [
     "ExportIncidents",
     "ExportReceipt",
     "FaultListener",
+    "FinishWalkTest",
     "HandOverShift",
     "HoldRecord",
     "Incident",
@@ -155,6 +164,7 @@ __all__ = [
     "SnapshotRecord",
     "StaleStateError",
     "StartShift",
+    "StartWalkTest",
     "Store",
     "StoreClosedError",
     "StoreError",
@@ -164,6 +174,9 @@ __all__ = [
     "StoreSnapshot",
     "StoreWriteError",
     "UserRecord",
+    "WalkTestRecord",
+    "WalkTestResultRecord",
+    "WalkTestResultRow",
     "WriteTask",
     "account_credentials",
     "active_hold",
@@ -179,11 +192,13 @@ __all__ = [
     "get_alarm",
     "get_snapshot",
     "get_user",
+    "get_walk_test",
     "list_alarms",
     "list_config_changes",
     "list_holds",
     "list_shifts",
     "list_users",
+    "list_walk_tests",
     "load_audit_keys",
     "login_backoffs",
     "next_alarm_id",

@@ -19,6 +19,7 @@ from console.actions import Acknowledge
 from console.passwords import PasswordHashing
 from console.roles import Role
 from console.rules import Finding
+from console.rules.details import ProximityDetail
 from console.runtime import RuntimeOptions, SiteRuntime
 from console.severity import Severity
 from console.site_file import load_site
@@ -298,7 +299,7 @@ def test_a_locked_console_keeps_the_wall_live_and_acting_needs_the_password(
         Severity.HIGH,
         runtime.clock.now(),
         1.0,
-        {"distance_m": 0.3},
+        ProximityDetail(distance_m=0.3),
     )
     runtime.core.post(lambda: runtime.alarms.ingest([finding])).result(timeout=30)
     # a new alarm, or (when people walking past the plinth raised one already) folded into it

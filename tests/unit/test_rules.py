@@ -127,8 +127,8 @@ def test_proximity_on_the_plan_needs_the_dwell(site: Site) -> None:
     (finding,) = s.run(proximity)
     assert (finding.rule, finding.subject_id, finding.track_id) == ("proximity", "milkmaid", 1)
     assert finding.severity == "high"  # the Milkmaid's value tier
-    assert finding.detail["mode"] == "plan"
-    assert finding.detail["distance_m"] == pytest.approx(0.72, abs=1e-3)
+    assert finding.detail.mode == "plan"
+    assert finding.detail.distance_m == pytest.approx(0.72, abs=1e-3)
     assert finding.video_ts == 0.5
     assert finding.at == OPEN + timedelta(seconds=0.5)
 
@@ -160,7 +160,7 @@ def test_proximity_on_an_uncalibrated_camera_uses_the_image_region(site: Site) -
     s.frame(0.6, {1: reach, 2: beside})
     (finding,) = s.run(proximity)
     assert (finding.subject_id, finding.track_id) == ("night-watch", 1)
-    assert finding.detail["mode"] == "image"
+    assert finding.detail.mode == "image"
     assert "distance_m" not in finding.detail
 
 
@@ -241,7 +241,7 @@ def test_loitering_in_a_zone_just_under_and_over_its_loiter_time(site: Site) -> 
     s.frame(600.0, {1: spots[0]})
     (finding,) = s.run(loitering)
     assert (finding.subject_id, finding.severity) == ("east-gallery", "low")
-    assert finding.detail["dwell_s"] == pytest.approx(600.0)
+    assert finding.detail.dwell_s == pytest.approx(600.0)
 
 
 def test_loitering_near_one_object(site: Site) -> None:
@@ -329,7 +329,7 @@ def test_a_missing_object_is_found_when_two_checks_agree(site: Site) -> None:
     s.frame(60.0, None, noisy(wall_where_the_painting_was(), 4))
     (finding,) = s.run(object_missing)  # still gone at the next check
     assert (finding.subject_id, finding.severity, finding.track_id) == ("milkmaid", "high", None)
-    assert finding.detail["change"] > 0.5
+    assert finding.detail.change > 0.5
 
 
 def test_one_changed_sample_alone_raises_nothing(site: Site) -> None:
@@ -390,7 +390,7 @@ def test_a_person_in_front_of_the_object_is_not_a_missing_object(site: Site) -> 
 
 
 def health(s: Script) -> list[str]:
-    return sorted(f.detail["condition"] for f in s.run(camera_health))
+    return sorted(str(f.detail.condition) for f in s.run(camera_health))
 
 
 def test_a_healthy_camera_raises_nothing(site: Site) -> None:

@@ -75,11 +75,11 @@ def test_a_database_keyed_with_another_key_is_not_continued(tmp_path: Path) -> N
 
 
 def _legacy_database(path: Path) -> None:
-    """A database as the release before keys left it: schema 0003, one alarm with its raise
+    """A database as the release before keys left it: schema 0004, one alarm with its raise
     event, and three audit rows chained with plain SHA-256."""
     engine = create_engine(url_of(path))
     with engine.begin() as conn:
-        command.upgrade(alembic_config(connection=conn), "0003")
+        command.upgrade(alembic_config(connection=conn), "0004")
     engine.dispose()
     at = datetime(2025, 3, 1, 22, 0, tzinfo=UTC)
     stamp = "2025-03-01 22:00:00.000000"

@@ -6,8 +6,8 @@ docs/storage.md), and incidents can be put under hold (kept past the retention p
 Self-contained, like 0001: it never imports the models. The audit log keeps its append-only
 triggers: columns are added in place (SQLite's ADD COLUMN), never by rebuilding the table.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 12:00:00+00:00
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
