@@ -44,6 +44,7 @@ from console.store.tasks import (
 GENESIS_HASH = "0" * 64
 KEYED_ACTION = "audit.keyed"
 BASELINE_ACTION = "audit.baseline"
+COVER_ACTION = "audit.cover"  # the chain vouches for more tables from here on
 BASELINE_CHUNK = 500  # row digests per `audit.baseline` row
 CHAIN_FORMAT = 2
 
@@ -244,6 +245,7 @@ def key_chain(session: Session, at: datetime) -> None:
             )
         chain.chain_id = str(facts["chain_id"])
         chain.keyed_from = int(marker.seq)
+        _cover_new_tables(session, facts, at)
         return
     last = session.execute(
         select(AuditRecord.seq, AuditRecord.row_hash).order_by(AuditRecord.seq.desc()).limit(1)
@@ -258,6 +260,7 @@ def key_chain(session: Session, at: datetime) -> None:
             "public_key": chain.keys.fingerprint,
             "unkeyed_rows": plain_rows,
             "unkeyed_head": plain_head,
+            "tables": list(digests.TABLE_NAMES),
         }
         append(session, SYSTEM_USER, KEYED_ACTION, "audit_log", facts, at)
         for model in digests.CROSS_CHECKED:
@@ -266,6 +269,34 @@ def key_chain(session: Session, at: datetime) -> None:
         chain.chain_id = None
         chain.keyed_from = None
         raise
+
+
+def covered_tables(keyed_facts: Mapping[str, Any]) -> set[str]:
+    """The tables a chain vouched for from its `audit.keyed` row (before `audit.cover` rows)."""
+    tables = keyed_facts.get("tables")
+    if isinstance(tables, list):
+        return {str(t) for t in tables}
+    return set(digests.FIRST_TABLES)
+
+
+def _cover_new_tables(session: Session, keyed_facts: Mapping[str, Any], at: datetime) -> None:
+    """A chain keyed by an earlier release vouches for fewer tables: cover the others now, with
+    an `audit.cover` row naming them and the baseline of their rows."""
+    covered = covered_tables(keyed_facts)
+    for (detail,) in session.execute(
+        select(AuditRecord.detail).where(AuditRecord.action == COVER_ACTION)
+    ):
+        covered |= {str(t) for t in json.loads(detail).get("tables", [])}
+    new = [m for m in digests.CROSS_CHECKED if m.__tablename__ not in covered]
+    if not new:
+        return
+    facts = {
+        "tables": [m.__tablename__ for m in new],
+        "note": "cross-checked from here on; the rows already there follow as a baseline",
+    }
+    append(session, SYSTEM_USER, COVER_ACTION, "audit_log", facts, at)
+    for model in new:
+        _baseline(session, model, at)
 
 
 def _baseline(session: Session, model: type[Base], at: datetime) -> None:
@@ -443,6 +474,8 @@ class ChainWalk:
         # that recorded it (8 bytes): compact, since a large log holds millions of rows
         self.recorded: dict[int, bytes] = {}
         self._table_index = {name: i for i, name in enumerate(digests.TABLE_NAMES)}
+        # the tables the chain vouches for (its audit.keyed row, then audit.cover rows)
+        self.covered: set[str] = set()
 
     # -- noting
 
@@ -504,6 +537,7 @@ class ChainWalk:
                 facts = json.loads(row.detail)
                 self.chain_id = str(facts.get("chain_id"))
                 self.recorded_key_id = facts.get("key_id")
+                self.covered = covered_tables(facts)
             except (ValueError, AttributeError):
                 self._problem(row, "unreadable", "the audit.keyed row's detail is not JSON")
         if row.payload_hash is None:
@@ -540,6 +574,11 @@ class ChainWalk:
                         "chain rebuilt without the key",
                     )
                 return
+        if row.action == COVER_ACTION:
+            try:
+                self.covered |= {str(t) for t in json.loads(row.detail).get("tables", [])}
+            except (ValueError, AttributeError):
+                self._problem(row, "unreadable", "the audit.cover row's detail is not JSON")
         if self.collect_digests and row.row_digests:
             self._collect(row)
 

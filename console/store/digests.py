@@ -1,5 +1,5 @@
 """Digests of the rows the audit chain vouches for: alarms, their events, occurrences,
-dispatches, snapshots, config changes and holds.
+dispatches, snapshots, config changes, holds, user accounts, shifts and walk tests.
 
 Every task that writes such a row records the row's digest, as it is after the task, in its
 audit row (`audit.append(..., rows=[alarm, event])`). `nightwatch audit verify` reads each
@@ -31,8 +31,12 @@ from console.store.models import (
     Dispatch,
     Hold,
     Occurrence,
+    Shift,
     Snapshot,
+    User,
     UTCDateTime,
+    WalkTest,
+    WalkTestResult,
 )
 from console.store.tasks import canonical_json, iso
 
@@ -45,6 +49,22 @@ CROSS_CHECKED: tuple[type[Base], ...] = (
     Snapshot,
     ConfigChange,
     Hold,
+    User,
+    Shift,
+    WalkTest,
+    WalkTestResult,
+)
+# What a chain keyed before `audit.keyed` listed its tables vouched for; a chain covers a table
+# from its `audit.keyed` row (its "tables") or a later `audit.cover` row on, each followed by the
+# baseline of the rows already there.
+FIRST_TABLES: tuple[str, ...] = (
+    "alarms",
+    "alarm_events",
+    "alarm_occurrences",
+    "dispatches",
+    "snapshots",
+    "config_changes",
+    "holds",
 )
 TABLE_NAMES: tuple[str, ...] = tuple(m.__tablename__ for m in CROSS_CHECKED)
 # what verify calls a row of each table
@@ -56,6 +76,10 @@ ROW_WORDS: dict[str, str] = {
     "snapshots": "snapshot",
     "config_changes": "config change",
     "holds": "hold",
+    "users": "user account",
+    "shifts": "shift",
+    "walk_tests": "walk test",
+    "walk_test_results": "walk test result",
 }
 
 

@@ -17,9 +17,16 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
-from console.store import Store, default_keys_dir
+from console.store import (
+    FinishWalkTest,
+    StartShift,
+    StartWalkTest,
+    Store,
+    WalkTestResultRow,
+    default_keys_dir,
+)
 from console.store.audit import audit_content, chain_hash
-from tests.evidence import Night, fill_night, signed_as
+from tests.evidence import SUBJECT_BOX, Night, fill_night, signed_as, snapshot_jpeg
 
 
 @pytest.fixture
@@ -65,7 +72,7 @@ def test_an_untouched_night_verifies(night_db: tuple[Path, Night], capsys) -> No
     code, out = verify(db, capsys)
     assert code == 0, out
     assert out.startswith("ok: ")
-    assert "snapshot files" in out
+    assert "files (snapshots, walk test frames)" in out
     assert "signed heads" in out
 
 
@@ -353,3 +360,57 @@ def test_the_key_file_open_to_others_is_refused(tmp_path: Path, capsys) -> None:
     assert f"{keys / 'audit.key'}: the key file is open to other users (mode 640)" in err
     assert f"chmod 600 {keys / 'audit.key'}" in err
     assert (keys / "audit.key").read_text().strip() not in err  # never the key itself
+
+
+def test_a_role_edited_a_shift_deleted_and_an_account_added_are_named(
+    night_db: tuple[Path, Night], capsys
+) -> None:
+    db, _ = night_db
+    user = one(db, "SELECT id FROM users WHERE name = 'monitor-1'")
+    with Store(f"sqlite:///{db}") as store:
+        shift = store.write(StartShift("monitor-1", station="desk-1")).result()
+    sql(
+        db,
+        f"UPDATE users SET role = 'supervisor' WHERE id = {user}",
+        f"DELETE FROM shifts WHERE id = {shift}",
+        "INSERT INTO users (id, name, name_key, role, created_at, created_by) VALUES "
+        "(77, 'mallory', 'mallory', 'auditor', '2026-11-28 21:00:00.000000', 'boss')",
+    )
+    code, out = verify(db, capsys)
+    assert code == 1
+    assert f"user account {user} (users id={user}) was altered" in out
+    assert "role is 'supervisor' where the audit log recorded 'operator'" in out
+    assert f"shift {shift} (shifts id={shift}) is gone" in out
+    assert (
+        "user account 77 (users id=77): no audit row records it (added to the table by hand)" in out
+    )
+
+
+def test_a_walk_test_result_and_its_frame_altered_are_named(
+    night_db: tuple[Path, Night], capsys
+) -> None:
+    db, _ = night_db
+    with Store(f"sqlite:///{db}") as store:
+        test_id = store.write(
+            StartWalkTest("boss", "Example Museum", (("object", "milkmaid", "The Milkmaid"),))
+        ).result()
+        result = WalkTestResultRow(
+            "object",
+            "milkmaid",
+            "The Milkmaid",
+            passed=False,
+            reason="nobody came within 1.5 m",
+            evidence_jpeg=snapshot_jpeg(SUBJECT_BOX),
+        )
+        store.write(FinishWalkTest(test_id, (result,), "boss")).result()
+    code, out = verify(db, capsys)
+    assert code == 0, out
+    row_id, path = rows_of(db, "SELECT id, evidence_path FROM walk_test_results")[0]
+    sql(db, f"UPDATE walk_test_results SET passed = 1 WHERE id = {row_id}")
+    frame = db.parent / "snapshots" / str(path)
+    frame.write_bytes(snapshot_jpeg((10, 10, 50, 50)))
+    code, out = verify(db, capsys)
+    assert code == 1
+    assert f"walk test result {row_id} (walk_test_results id={row_id}) was altered" in out
+    assert f"walk test {test_id}'s evidence frame (walk_test_results id={row_id})" in out
+    assert "the file was replaced or altered" in out

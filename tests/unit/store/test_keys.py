@@ -161,3 +161,47 @@ def test_a_refused_task_leaves_no_audit_row(tmp_path: Path) -> None:
     with Store(url_of(tmp_path / "a.db"), read_only=True) as reader:
         assert [e.action for e in reader.read(audit_entries)] == ["audit.keyed", "store.open"]
         assert reader.read(verify_chain).ok
+
+
+def test_a_chain_keyed_by_an_earlier_release_covers_the_newer_tables_at_its_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The release that keyed the chain cross-checked seven tables (its audit.keyed row names
+    no others); accounts and shifts written then are covered at the next open by a console
+    that checks them: an `audit.cover` row and their baseline. Until then verify says which
+    tables it did not check, and reports none of their rows as added by hand."""
+    from console.store import AddUser, StartShift, digests
+
+    db = url_of(tmp_path / "a.db")
+    first = digests.CROSS_CHECKED[: len(digests.FIRST_TABLES)]
+    with monkeypatch.context() as earlier:
+        earlier.setattr(digests, "CROSS_CHECKED", first)
+        earlier.setattr(digests, "TABLE_NAMES", digests.FIRST_TABLES)
+        with Store(db) as store:
+            store.write(AddUser("ana", "operator")).result()
+            store.write(StartShift("ana")).result()
+    with Store(db, read_only=True) as reader:
+        keyed = reader.read(audit_entries)[0]
+        assert keyed.detail["tables"] == list(digests.FIRST_TABLES)
+        report = reader.read(verify_store, reader.keys, reader.files)
+    assert report.ok, report.findings
+    assert any(
+        w.startswith("users, shifts, walk_tests, walk_test_results: not cross-checked")
+        for w in report.warnings
+    )
+    with Store(db):
+        pass  # the next open by this release
+    conn = sqlite3.connect(tmp_path / "a.db")
+    try:
+        actions = [a for (a,) in conn.execute("SELECT action FROM audit_log ORDER BY seq")]
+        assert actions[-4:] == ["audit.cover", "audit.baseline", "audit.baseline", "store.open"]
+        conn.execute("UPDATE users SET role = 'supervisor' WHERE name = 'ana'")
+        conn.commit()
+    finally:
+        conn.close()
+    with Store(db, read_only=True) as reader:
+        report = reader.read(verify_store, reader.keys, reader.files)
+    assert not any("not cross-checked" in w for w in report.warnings)
+    [finding] = report.findings
+    assert "user account 1 (users id=1) was altered" in finding.message
+    assert "(the baseline)" in finding.message or "does not spell out" in finding.message
