@@ -827,7 +827,11 @@ class SiteRuntime:
             error = written.exception()
             if error is not None:
                 log.error("retention purge failed: %s", error)
-            elif any(count.more for count in written.result()):
+                return
+            for count in written.result():
+                for failure in count.failed:  # in the audit row `retention.run` too
+                    log.error("retention could not purge %s file %s", count.kind, failure)
+            if any(count.more for count in written.result()):
                 self.core.post(lambda: self._retention.ran(now, more=True))
 
         self.store.write(task).add_done_callback(done)

@@ -1,6 +1,8 @@
 """Retention: evidence media older than the site's limit is purged, except for incidents under
 hold. The file goes; its row stays with its SHA-256 and says when it was purged; each purged row
-and the run itself are audited.
+and the run itself are audited. A file that cannot be deleted (a folder in its place, a
+permission) is left with its row unchanged and named in the run's audit row (`failed`); the
+others are purged, and the next run tries it again.
 
 Media kinds plug in as purge functions (`MediaPurge`): snapshots today; the evidence clips,
 when they come, add theirs to `ApplyRetention.purges` with their own age limit.
@@ -21,6 +23,7 @@ from console.store.models import Hold, Snapshot
 from console.store.tasks import SYSTEM_USER, StoreFiles, aware, iso, set_field
 
 PURGE_BATCH = 500  # files per run and kind; the next run takes the rest
+MAX_FAILED_LISTED = 20  # files that could not be deleted, named in the run's audit row
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class PurgeCount:
     purged: int
     kept_on_hold: int
     more: bool  # the batch was full: more wait for the next run
+    failed: tuple[str, ...] = ()  # "path: why" of each file that could not be deleted
 
 
 # (session, files, before, now, user, limit) -> PurgeCount
@@ -63,8 +67,15 @@ def purge_snapshots(
         )
         or 0
     )
+    failed: list[str] = []
+    purged = 0
     for row in rows:
-        files.remove(row.path)  # gone before its row says so; a retry finds it gone
+        try:
+            files.remove(row.path)  # gone before its row says so; a retry finds it gone
+        except OSError as exc:
+            failed.append(f"{exc.filename or row.path}: {exc.strerror or exc}")
+            continue
+        purged += 1
         row.purged_at = now
         facts = {
             "snapshot_id": row.id,
@@ -74,7 +85,7 @@ def purge_snapshots(
         }
         target = f"alarm:{row.alarm_id}"
         audit.append(session, user, "snapshot.purge", target, facts, now, rows=[row])
-    return PurgeCount("snapshots", len(rows), kept, more)
+    return PurgeCount("snapshots", purged, kept, more, tuple(failed))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +115,18 @@ class ApplyRetention:
             plan.insert(0, (purge_snapshots, self.snapshots_before))
         for purge, before in plan:
             counts.append(purge(session, files, before, now, self.user, self.limit))
-        facts = {
-            c.kind: {"purged": c.purged, "kept_on_hold": c.kept_on_hold, "more": c.more}
-            for c in counts
-        }
+        facts: dict[str, object] = {}
+        for c in counts:
+            kind: dict[str, object] = {
+                "purged": c.purged,
+                "kept_on_hold": c.kept_on_hold,
+                "more": c.more,
+            }
+            if c.failed:
+                kind["failed"] = list(c.failed[:MAX_FAILED_LISTED])
+                kind["failed_count"] = len(c.failed)
+            facts[c.kind] = kind
         if self.snapshots_before is not None:
-            facts["snapshots_before"] = iso(self.snapshots_before)  # type: ignore[assignment]
+            facts["snapshots_before"] = iso(self.snapshots_before)
         audit.append(session, self.user, "retention.run", "media", facts, now)
         return counts

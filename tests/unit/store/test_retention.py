@@ -78,6 +78,33 @@ def test_old_snapshots_are_purged_and_a_held_incident_is_kept(store: Store) -> N
     assert recent  # (kept all along)
 
 
+def test_a_file_that_cannot_be_deleted_is_named_and_the_others_are_purged(store: Store) -> None:
+    """A folder where a snapshot file was (unlink fails, even for root): that snapshot stays
+    unpurged and named in the run's audit row; the other old one is purged, and no file is
+    deleted behind its row's back (verify names only the stuck one)."""
+    _first, stuck_snap = incident(store, 50)
+    _second, other_snap = incident(store, 45)
+    stuck = store.snapshot_path(store.read(get_snapshot, stuck_snap))
+    stuck.unlink()
+    stuck.mkdir()
+    (stuck / "inside").write_bytes(b"x")  # a non-empty folder in the file's place
+    task = ApplyRetention(now=NOW, snapshots_before=NOW - timedelta(days=30))
+    [count] = store.write(task).result()
+    assert count.purged == 1
+    [failure] = count.failed
+    assert failure.startswith(f"{stuck}: ")
+    assert store.read(get_snapshot, stuck_snap).purged_at is None
+    assert store.read(get_snapshot, other_snap).purged_at == NOW
+    run = store.read(audit_entries)[-1]
+    assert run.action == "retention.run"
+    assert run.detail["snapshots"]["failed"] == [failure]
+    assert run.detail["snapshots"]["failed_count"] == 1
+    report = store.read(verify_store, store.keys, store.files)
+    [finding] = report.findings  # the stuck one only: a folder stands where its file was
+    assert finding.kind == "missing"
+    assert finding.where == f"snapshot file {stuck.relative_to(store.snapshots_dir).as_posix()}"
+
+
 def test_a_large_backlog_is_purged_in_batches(store: Store) -> None:
     for _ in range(5):
         incident(store, 60)
