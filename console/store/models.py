@@ -131,6 +131,7 @@ class Alarm(Base):
         Index("ix_alarms_raised_at", "raised_at"),
         Index("ix_alarms_camera_id_raised_at", "camera_id", "raised_at"),
         Index("ix_alarms_subject", "subject"),
+        Index("ix_alarms_subject_raised_at", "subject", "raised_at"),
         Index("ix_alarms_state", "state"),
         Index("ix_alarms_episode_key", "episode_key"),
     )
@@ -190,7 +191,10 @@ class AlarmEvent(Base):
     """One step of an alarm's lifecycle, with its time and user."""
 
     __tablename__ = "alarm_events"
-    __table_args__ = (CheckConstraint(_in_check("kind", EventKind), name="kind"),)
+    __table_args__ = (
+        CheckConstraint(_in_check("kind", EventKind), name="kind"),
+        Index("ix_alarm_events_user_alarm_id", "user", "alarm_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)

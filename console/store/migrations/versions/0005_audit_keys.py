@@ -1,7 +1,8 @@
-"""A keyed audit chain and holds: each audit row gets its payload hash and the digests of the
-table rows its step wrote (the keyed hash itself stays in `row_hash`; which rows are keyed is
-said by the chain's own `audit.keyed` row, written by the console at its next open, see
-docs/storage.md), and incidents can be put under hold (kept past the retention period).
+"""A keyed audit chain, holds and the indexes of the auditor's filters: each audit row gets its
+payload hash and the digests of the table rows its step wrote (the keyed hash itself stays in
+`row_hash`; which rows are keyed is said by the chain's own `audit.keyed` row, written by the
+console at its next open, see docs/storage.md), incidents can be put under hold (kept past the
+retention period), and alarms are found quickly by object or zone and by who took a step.
 
 Self-contained, like 0001: it never imports the models. The audit log keeps its append-only
 triggers: columns are added in place (SQLite's ADD COLUMN), never by rebuilding the table.
@@ -46,9 +47,15 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["alarm_id"], ["alarms.id"], name="fk_holds_alarm_id_alarms"),
     )
     op.create_index("ix_holds_alarm_id", "holds", ["alarm_id"])
+    # the auditor's filters (console/export/query.py): an object or zone over a period, the
+    # alarms a user took a step on
+    op.create_index("ix_alarms_subject_raised_at", "alarms", ["subject", "raised_at"])
+    op.create_index("ix_alarm_events_user_alarm_id", "alarm_events", ["user", "alarm_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alarm_events_user_alarm_id", table_name="alarm_events")
+    op.drop_index("ix_alarms_subject_raised_at", table_name="alarms")
     op.drop_index("ix_holds_alarm_id", table_name="holds")
     op.drop_table("holds")
     if op.get_bind().dialect.name == "sqlite":
