@@ -3,8 +3,9 @@
     operator     watch, acknowledge, dispatch, resolve, comment, answer the still-there check,
                  put a person on the watch list, dismiss an advisory as normal
     supervisor   all of that, plus configuration, users, muting rules, viewing escalations,
-                 switching behaviour learning on or off
-    auditor      read the incident log and export it; cannot change an alarm or the site
+                 switching behaviour learning on or off, holds on evidence
+    auditor      read the incident log, export it, verify it, put evidence under hold; cannot
+                 change an alarm or the site
     service      the headless console's own account: nothing a person asks for
 
 Every action a person (or a script) asks of the core names the `Act` it needs
@@ -52,6 +53,7 @@ class Act(StrEnum):
     WATCH_PERSON = "watch_person"
     DISMISS_ADVISORY = "dismiss_advisory"
     SWITCH_BEHAVIOUR = "switch_behaviour"
+    HOLD_EVIDENCE = "hold_evidence"
 
     @property
     def words(self) -> str:
@@ -75,6 +77,7 @@ _ACT_WORDS: dict[Act, str] = {
     Act.WATCH_PERSON: "put a person on the watch list",
     Act.DISMISS_ADVISORY: "dismiss an advisory as normal",
     Act.SWITCH_BEHAVIOUR: "switch behaviour learning on or off",
+    Act.HOLD_EVIDENCE: "keep an incident's evidence past retention (a hold)",
 }
 
 
@@ -117,8 +120,9 @@ ROLE_TABLE: Mapping[Role, frozenset[Act]] = MappingProxyType(
             Act.MUTE_RULES,
             Act.VIEW_ESCALATIONS,
             Act.SWITCH_BEHAVIOUR,
+            Act.HOLD_EVIDENCE,
         },
-        Role.AUDITOR: frozenset({Act.READ_INCIDENT_LOG, Act.EXPORT}),
+        Role.AUDITOR: frozenset({Act.READ_INCIDENT_LOG, Act.EXPORT, Act.HOLD_EVIDENCE}),
         Role.SERVICE: frozenset(),
     }
 )

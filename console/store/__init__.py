@@ -2,8 +2,9 @@
 
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
-(`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `incidents`,
-`audit`, `walk_tests`, `behaviour`. Every public name is re-exported here except the query
+(`store.read(query, ...)`): `alarms`, `snapshots`, `holds`, `retention`, `staff`,
+`config_changes`, `incidents`, `walk_tests`, `behaviour`, `audit` (with `keys`, `heads`, `digests`,
+and `integrity`, which checks it all). Every public name is re-exported here except the query
 `console.store.snapshots.snapshots`, which would hide its own module.
 """
 
@@ -31,8 +32,10 @@ from console.store.alarms import (
 from console.store.audit import (
     AppendAudit,
     AuditEntry,
+    AuditKeyMismatchError,
     AuditVerification,
     audit_entries,
+    chain_head,
     verify_chain,
 )
 from console.store.behaviour import (
@@ -62,6 +65,7 @@ from console.store.errors import (
     StoreWriteError,
 )
 from console.store.faults import CloseReport, StoreHealth
+from console.store.holds import HoldRecord, PlaceHold, ReleaseHold, active_hold, list_holds
 from console.store.incidents import (
     Escalation,
     ExportIncidents,
@@ -70,8 +74,11 @@ from console.store.incidents import (
     ReadEscalations,
     ReadIncidents,
 )
+from console.store.integrity import IntegrityReport, verify_store
+from console.store.keys import AuditKeyError, AuditKeys, default_keys_dir, load_audit_keys
 from console.store.migrations import upgrade_to_head
 from console.store.models import AlarmState, EventKind, Outcome, Role
+from console.store.retention import ApplyRetention, PurgeCount
 from console.store.snapshots import (
     PurgeExpiredSnapshots,
     SnapshotRecord,
@@ -120,7 +127,11 @@ __all__ = [
     "AlarmRecord",
     "AlarmState",
     "AppendAudit",
+    "ApplyRetention",
     "AuditEntry",
+    "AuditKeyError",
+    "AuditKeyMismatchError",
+    "AuditKeys",
     "AuditVerification",
     "BackoffRecord",
     "BehaviourSwitchRecord",
@@ -141,9 +152,13 @@ __all__ = [
     "FinishWalkTest",
     "ForgetBehaviourBaseline",
     "HandOverShift",
+    "HoldRecord",
     "Incident",
+    "IntegrityReport",
     "OccurrenceRecord",
     "Outcome",
+    "PlaceHold",
+    "PurgeCount",
     "PurgeExpiredSnapshots",
     "RaiseAlarm",
     "ReadEscalations",
@@ -153,6 +168,7 @@ __all__ = [
     "RecordConfigChange",
     "RecordDispatch",
     "RecordOccurrence",
+    "ReleaseHold",
     "Role",
     "SaveBehaviourCells",
     "ShiftRecord",
@@ -177,13 +193,16 @@ __all__ = [
     "WalkTestResultRow",
     "WriteTask",
     "account_credentials",
+    "active_hold",
     "alarm_events",
     "audit_entries",
     "behaviour_cells",
     "behaviour_switch",
+    "chain_head",
     "console_settings",
     "count_alarms",
     "default_database_url",
+    "default_keys_dir",
     "dispatches",
     "find_open_alarm",
     "get_alarm",
@@ -192,9 +211,11 @@ __all__ = [
     "get_walk_test",
     "list_alarms",
     "list_config_changes",
+    "list_holds",
     "list_shifts",
     "list_users",
     "list_walk_tests",
+    "load_audit_keys",
     "login_backoffs",
     "next_alarm_id",
     "occurrences",
@@ -203,4 +224,5 @@ __all__ = [
     "user_key",
     "verify_chain",
     "verify_snapshot",
+    "verify_store",
 ]

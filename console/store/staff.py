@@ -142,7 +142,7 @@ class AddUser:
         facts: dict[str, Any] = {"user_id": user.id, "role": role.value}
         if self.first_run:
             facts["first_run"] = True
-        audit.append(session, self.by, "user.add", f"user:{self.user}", facts, self.at)
+        audit.append(session, self.by, "user.add", f"user:{self.user}", facts, self.at, rows=[user])
         return user.id
 
 
@@ -168,15 +168,16 @@ class ChangeUser:
         assert self.at is not None
         user = _user(session, self.user)
         target = f"user:{user.name}"
+        facts = {"user_id": user.id, "role": Role(user.role).value}
         if self.disabled is not None:
             user.disabled_at = self.at if self.disabled else None
             user.disabled_by = self.by if self.disabled else None
             action = "user.disable" if self.disabled else "user.enable"
-            audit.append(session, self.by, action, target, {"user_id": user.id}, self.at)
+            audit.append(session, self.by, action, target, facts, self.at, rows=[user])
         if self.password_hash is not None:
             user.password_hash = self.password_hash
             user.password_changed_at = self.at
-            audit.append(session, self.by, "user.password", target, {"user_id": user.id}, self.at)
+            audit.append(session, self.by, "user.password", target, facts, self.at, rows=[user])
 
 
 # --------------------------------------------------------------------------- shifts
@@ -202,7 +203,8 @@ class StartShift:
         session.add(shift)
         session.flush()
         facts = {"station": self.station} if self.station else {}
-        audit.append(session, user.name, "shift.start", f"shift:{shift.id}", facts, self.at)
+        target = f"shift:{shift.id}"
+        audit.append(session, user.name, "shift.start", target, facts, self.at, rows=[shift])
         return shift.id
 
 
@@ -230,7 +232,7 @@ class EndShift:
         shift.end_reason = self.reason
         target = f"shift:{self.shift_id}"
         facts = {"reason": self.reason} if self.reason else {}
-        audit.append(session, shift.user.name, "shift.end", target, facts, self.at)
+        audit.append(session, shift.user.name, "shift.end", target, facts, self.at, rows=[shift])
 
 
 def _open_shift(session: Session, user: User, station: str) -> Shift | None:
@@ -269,15 +271,18 @@ class SignIn:
         user = _user(session, self.user)
         _clear_backoff(session, self.clear_keys)
         shift_id: int | None = None
+        started: list[Shift] = []
         if self.shift:
             shift = Shift(user_id=user.id, started_at=self.at, station=self.station)
             session.add(shift)
             session.flush()
             shift_id = shift.id
+            started.append(shift)
         facts: dict[str, Any] = {"station": self.station, "role": Role(user.role).value}
         if shift_id is not None:
             facts["shift_id"] = shift_id
-        audit.append(session, user.name, self.action, f"console:{self.station}", facts, self.at)
+        target = f"console:{self.station}"
+        audit.append(session, user.name, self.action, target, facts, self.at, rows=started)
         return shift_id
 
 
@@ -344,7 +349,9 @@ class SignOut:
             shift.ended_at = self.at
             shift.end_reason = self.reason[:64]
             facts["shift_id"] = shift.id
-        audit.append(session, user.name, "logout", f"console:{self.station}", facts, self.at)
+        ended = [shift] if shift is not None else []
+        target = f"console:{self.station}"
+        audit.append(session, user.name, "logout", target, facts, self.at, rows=ended)
         return shift.id if shift is not None else None
 
 
@@ -403,7 +410,9 @@ class HandOverShift:
             "from_shift": before.id if before is not None else None,
             "to_shift": after.id,
         }
-        audit.append(session, incoming.name, "shift.handover", f"shift:{after.id}", facts, self.at)
+        shifts = [after] if before is None else [before, after]
+        target = f"shift:{after.id}"
+        audit.append(session, incoming.name, "shift.handover", target, facts, self.at, rows=shifts)
         return after.id
 
 

@@ -124,7 +124,8 @@ class StartWalkTest:
         session.add(row)
         session.flush()
         facts = {"walk_test_id": row.id, "subjects": [f"{k}:{i}" for k, i, _ in self.subjects]}
-        audit.append(session, self.user, "walk_test.start", f"walk_test:{row.id}", facts, self.at)
+        target = f"walk_test:{row.id}"
+        audit.append(session, self.user, "walk_test.start", target, facts, self.at, rows=[row])
         return row.id
 
 
@@ -164,6 +165,7 @@ class FinishWalkTest:
         test = session.get(WalkTest, self.walk_test_id)
         if test is None:
             raise AlarmNotFoundError(f"no walk test {self.walk_test_id}")
+        written: list[WalkTestResult] = []
         for result in self.results:
             path = sha = None
             if result.evidence_jpeg is not None:
@@ -172,7 +174,7 @@ class FinishWalkTest:
                 )
                 files.write_file(path, result.evidence_jpeg)
                 sha = hashlib.sha256(result.evidence_jpeg).hexdigest()
-            session.add(
+            written.append(
                 WalkTestResult(
                     walk_test_id=test.id,
                     subject_kind=result.subject_kind,
@@ -189,6 +191,7 @@ class FinishWalkTest:
                     evidence_sha256=sha,
                 )
             )
+        session.add_all(written)
         test.status = self.status
         test.ended_at = self.at
         session.flush()
@@ -202,7 +205,9 @@ class FinishWalkTest:
                 f"{r.subject_kind}:{r.subject_id}" for r in self.results if not r.passed
             ],
         }
-        audit.append(session, self.user, "walk_test.finish", f"walk_test:{test.id}", facts, self.at)
+        target = f"walk_test:{test.id}"
+        rows = [test, *written]
+        audit.append(session, self.user, "walk_test.finish", target, facts, self.at, rows=rows)
         return _record(test, with_results=True)
 
 
