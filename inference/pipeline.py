@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import pickle
+import pickle  # nosec B403 # for UnpicklingError of our own worker pipes only
 import threading
 import time
 from collections import deque

@@ -23,7 +23,7 @@ import itertools
 import logging
 import multiprocessing as mp
 import os
-import pickle
+import pickle  # nosec B403 # for UnpicklingError of our own worker pipes only
 import signal
 import time
 from collections.abc import Callable

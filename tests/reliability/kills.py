@@ -19,14 +19,10 @@ After every kill the database is opened again, as the next start would, and chec
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -34,79 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.reliability.children import Child
+
 CHILD = "tests.reliability.kill_child"
-START_TIMEOUT_S = 120.0
 OLD_REVISION = "0001"
 
 
-def child_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-class ChildLines:
-    """A child process's stdout, read line by line on a thread, each line with its time."""
+class ChildLines(Child):
+    """The kill child (tests/reliability/kill_child.py) with its lines."""
 
     def __init__(self, command: list[str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", CHILD, *command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=REPO,
-            env=child_env(),
-            text=True,
-        )
-        self.started = time.monotonic()
-        self.lines: list[tuple[float, str]] = []
-        self._cond = threading.Condition()
-        self._closed = False
-        self._reader = threading.Thread(target=self._read, name="kill-child-reader", daemon=True)
-        self._reader.start()
-        self._stderr: list[str] = []
-        self._err_reader = threading.Thread(
-            target=lambda: self._stderr.extend(self.proc.stderr or []),
-            name="kill-child-stderr",
-            daemon=True,
-        )
-        self._err_reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._cond:
-                # a line without its newline was cut by the kill: not a report
-                if line.endswith("\n"):
-                    self.lines.append((time.monotonic(), line.rstrip("\n")))
-                self._cond.notify_all()
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def wait_for(self, prefix: str, timeout_s: float = START_TIMEOUT_S) -> str | None:
-        """The first line starting with `prefix` (None if the child ended or time ran out)."""
-        end = time.monotonic() + timeout_s
-        with self._cond:
-            while True:
-                for _, line in self.lines:
-                    if line.startswith(prefix):
-                        return line
-                left = end - time.monotonic()
-                if self._closed or left <= 0:
-                    return None
-                self._cond.wait(min(left, 0.5))
-
-    def kill(self) -> int:
-        """SIGKILL (if still running), reap, and read what it wrote; returns its exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        code = self.proc.wait(timeout=60)
-        self._reader.join(timeout=60)
-        self._err_reader.join(timeout=60)
-        return code
-
-    @property
-    def stderr(self) -> str:
-        return "".join(self._stderr)[-3000:]
+        super().__init__(CHILD, command)
 
 
 # ----------------------------------------------------------------------------- alarm steps
@@ -550,9 +484,8 @@ def kill_migrations(
     if first is None or opened is None:
         figures.problems.append(f"the upgrade did not run through:\n{child.stderr}")
         return figures
-    times = {line: at for at, line in child.lines}
-    figures.statements = int(opened.split()[1])
-    figures.upgrade_s = times[opened] - times[first]
+    figures.statements = int(opened[1].split()[1])
+    figures.upgrade_s = opened[0] - first[0]
     statements = [line.split(" ", 2)[1:] for _, line in child.lines if line.startswith("SQL ")]
     stops = [int(n) for n, _ in statements]
     if max_stops is not None:
@@ -567,7 +500,7 @@ def kill_migrations(
         if how == "stop":
             child = ChildLines(["migrate", str(db), str(stop_at)])
             said = child.wait_for("STOP")
-            where = said or f"statement {stop_at} (not reached)"
+            where = said[1] if said else f"statement {stop_at} (not reached)"
         else:
             child = ChildLines(["migrate", str(db), "0"])
             said = child.wait_for("MIGRATING")
