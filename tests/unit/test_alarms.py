@@ -427,3 +427,21 @@ def test_occurrences_and_reflags_latch_across_a_restart(store, clock) -> None:
     assert third.flush()
     kinds = [e.kind.value for e in store.read(alarm_events, alarm.alarm_id)]
     assert kinds.count("escalate") == 1
+
+
+def test_a_camera_lost_again_right_after_its_alarm_was_resolved_is_a_new_alarm(
+    manager, store, clock
+) -> None:
+    """Re-arming is for the visitor just warned; a camera cut again seconds after the monitor
+    resolved its video loss is a new outage (found by the RTSP drop battery: it was silenced for
+    `rearm_s`)."""
+    loss = {"rule": "camera_health", "subject": "cam-west", "camera": "cam-west", "track": None}
+    (first,) = manager.ingest([finding(clock, severity="medium", **loss)])
+    manager.acknowledge(first.alarm_id, "u")
+    manager.resolve(first.alarm_id, "other", "u", note="camera back")
+    clock.advance(5)
+    (again,) = manager.ingest([finding(clock, severity="medium", **loss)])
+    assert again.alarm_id != first.alarm_id
+    assert manager.suppressed == 0
+    assert manager.flush()
+    assert not [e for e in store.read(audit_entries) if e.action == "alarm.rearm_suppressed"]
