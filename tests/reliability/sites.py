@@ -25,10 +25,11 @@ def reliability_site(
     *,
     rules: Sequence[str] = (),
     video_loss_s: float = 10.0,
+    frozen_s: float = 30.0,
     rearm_s: float = 30.0,
 ) -> Path:
     """Write `folder/site.yaml` (and its plan) with one camera per source; returns its path.
-    `rules` are the rules enabled (camera_health with `video_loss_s`)."""
+    `rules` are the rules enabled (camera_health with `video_loss_s` and `frozen_s`)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "plans").mkdir(exist_ok=True)
     shutil.copy(PLAN, folder / "plans" / "ground.png")
@@ -60,7 +61,11 @@ def reliability_site(
     ]
     for rule in RULES:
         enabled = "true" if rule in rules else "false"
-        extra = f", video_loss_s: {video_loss_s}" if rule == "camera_health" else ""
+        extra = (
+            f", video_loss_s: {video_loss_s}, frozen_s: {frozen_s}"
+            if rule == "camera_health"
+            else ""
+        )
         lines.append(f"  {rule}: {{enabled: {enabled}{extra}}}")
     lines += [
         f"alarms: {{rearm_s: {rearm_s}}}",
