@@ -29,6 +29,7 @@ EXAMPLE = REPO / "tests" / "data" / "example_site"
 EXAMPLE_TEXT = (EXAMPLE / "site.yaml").read_text(encoding="utf-8")
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+pytestmark = pytest.mark.reliability  # the fuzzing part of the battery (tests/reliability/)
 
 
 # --------------------------------------------------------------------------- credentials
