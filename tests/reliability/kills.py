@@ -56,6 +56,7 @@ class KillFigures:
     alarms: int = 0
     open_after: int = 0
     part_files: int = 0  # snapshot files a kill left half-written (.part): disk, not records
+    orphan_files: int = 0  # snapshot files whole on disk whose row was never committed
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -64,7 +65,8 @@ class KillFigures:
         return (
             f"{self.kills} kills ({self.killed_starting} while starting) in {self.seconds:.0f} s: "
             f"{sum(self.steps.values())} committed steps checked ({kinds}); {self.alarms} alarms, "
-            f"{self.open_after} open; {self.part_files} half-written snapshot files left; "
+            f"{self.open_after} open; snapshot files left by kills: {self.part_files} "
+            f"half-written, {self.orphan_files} without a row; "
             f"{len(self.problems)} problems"
         )
 
@@ -264,6 +266,13 @@ def kill_alarm_steps(
     figures.open_after = sum(1 for _, state, _ in rows.alarms.values() if state != "resolved")
     snapshots_dir = db.parent / "snapshots"
     figures.part_files = len(list(snapshots_dir.rglob("*.part")))
+    conn = sqlite3.connect(db)
+    try:
+        recorded = {r[0] for r in conn.execute("SELECT path FROM snapshots")}
+    finally:
+        conn.close()
+    whole = [p.relative_to(snapshots_dir).as_posix() for p in snapshots_dir.rglob("*.jpg")]
+    figures.orphan_files = len(set(whole) - recorded)
     figures.seconds = time.monotonic() - began
     return figures
 
