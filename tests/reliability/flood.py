@@ -25,6 +25,7 @@ offline, with the camera-health rule off) to measure the alarm path alone.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import shutil
@@ -186,7 +187,7 @@ def main_child(args: argparse.Namespace) -> int:
     bridge.serve(runtime.post)
     runtime.start()
     window = ConsoleWindow(
-        runtime, bridge, user="night-monitor", settings=QSettings(str(tmp / "console.ini"))
+        runtime, bridge, settings=QSettings(str(tmp / "console.ini")), **_who(ConsoleWindow)
     )
     window.resize(1600, 900)
     window.show()
@@ -303,6 +304,13 @@ def main_child(args: argparse.Namespace) -> int:
     print("RESULT " + json.dumps(result), flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _who(window_class: Any) -> dict[str, str]:
+    """Who sits at the console: `user=` for a window that takes its user, nothing for one that
+    signs people in itself (accounts)."""
+    parameters = inspect.signature(window_class.__init__).parameters
+    return {"user": "night-monitor"} if "user" in parameters else {}
 
 
 def _painted(window: Any) -> int:

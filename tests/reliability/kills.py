@@ -298,7 +298,7 @@ _KEPT = {
     "dispatches": "*",
     "snapshots": "*",
     "audit_log": "*",
-    "users": "*",
+    "users": "id, name, role, created_at",
 }
 
 
@@ -346,7 +346,7 @@ def make_old_database(path: Path, site_path: Path, *, alarms: int, seed: int = 7
     rng = random.Random(seed)
     url = f"sqlite:///{path}"
     with Store(url) as store:
-        store.write(AddUser("night-monitor", "monitor")).result()
+        store.write(AddUser("night-supervisor", "supervisor")).result()
         futures, sent = [], []
         still_open: set[str] = set()  # one open alarm per incident, as a console leaves it
         for n in range(1, alarms + 1):
