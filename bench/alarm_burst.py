@@ -260,6 +260,18 @@ def main_child(args: argparse.Namespace) -> None:
     import console.runtime as runtime_module
     from console.media import media_file
     from console.rules import Finding
+
+    try:  # this tree: a typed detail per rule
+        from console.rules.details import ProximityDetail
+
+        def detail_of(distance_m: float, box: tuple[float, ...]) -> Any:
+            return ProximityDetail(box=box, distance_m=distance_m)  # type: ignore[arg-type]
+
+    except ImportError:  # the baseline: a free dict
+
+        def detail_of(distance_m: float, box: tuple[float, ...]) -> Any:
+            return {"distance_m": distance_m, "box": list(box)}
+
     from console.runtime import RuntimeOptions, SiteRuntime
     from console.site_file import load_site
     from inference.worker_pool import DetectorSpec
@@ -303,12 +315,24 @@ def main_child(args: argparse.Namespace) -> None:
                     "high",  # type: ignore[arg-type]
                     now,
                     camera.last_ts,
-                    {"distance_m": 0.4, "box": [100.0, 80.0, 160.0, 260.0]},
+                    detail_of(0.4, (100.0, 80.0, 160.0, 260.0)),
                 )
             )
         return found
 
     runtime_module.evaluate_camera = evaluate_camera
+
+    sign_in = None
+    try:  # this tree: the bench's monitor has an account and signs in as a monitor does
+        from console.passwords import PASSWORDS, Password
+        from console.store import AddUser
+
+        secret = Password("bench monitor passphrase")
+        hashed = PASSWORDS.hash(secret)
+        store.write(AddUser("bench-monitor", "operator", password_hash=hashed)).result()
+        sign_in = ("bench-monitor", secret)
+    except ImportError:  # the baseline has no accounts
+        pass
 
     bridge = PipelineBridge()
     on_alarm = getattr(bridge, "on_alarm", None) or bridge.on_notice  # type: ignore[attr-defined]
@@ -318,7 +342,10 @@ def main_child(args: argparse.Namespace) -> None:
         bridge.serve(runtime.post)
     settings = QSettings(str(tmp / "console.ini"), QSettings.Format.IniFormat)
     runtime.start()
-    window = ConsoleWindow(runtime, bridge, user="bench-monitor", settings=settings)
+    if sign_in is not None:
+        window = ConsoleWindow(runtime, bridge, settings=settings, sign_in=sign_in)
+    else:
+        window = ConsoleWindow(runtime, bridge, user="bench-monitor", settings=settings)
     window.resize(1600, 900)
     window.show()
 
@@ -364,8 +391,10 @@ def main_child(args: argparse.Namespace) -> None:
             app.processEvents()
             time.sleep(0.002)
 
-    # warm up until every worker detects
+    # warm up until every worker detects (and the monitor is signed in)
     deadline = time.perf_counter() + 120
+    while sign_in is not None and window.user is None and time.perf_counter() < deadline:
+        spin(0.1)
     while detected() < args.cameras * 2 and time.perf_counter() < deadline:
         spin(0.5)
     spin(3)

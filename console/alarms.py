@@ -50,6 +50,7 @@ from typing import Any
 from console.clock import Clock
 from console.rules import Finding
 from console.rules.camera_health import RULE as CAMERA_HEALTH
+from console.rules.details import RuleDetail
 from console.severity import Severity
 from console.site_file import Site
 from console.store import AlarmState, AppendAudit, EventKind, Outcome, Store, StoreError
@@ -115,13 +116,16 @@ class Occurrence:
     closest_m: float | None = None
     findings: int = 1
     gap_s: float | None = None  # the usual time between its findings (smoothed)
+    condition: str | None = None  # a camera's own alarm: video_loss, frozen, covered, moved
 
     @property
     def open(self) -> bool:
         return self.ended_at is None
 
-    def same_sighting(self, camera_id: str, track_id: int | None) -> bool:
-        return self.camera_id == camera_id and self.track_id == track_id
+    def same_sighting(
+        self, camera_id: str, track_id: int | None, condition: str | None = None
+    ) -> bool:
+        return (self.camera_id, self.track_id, self.condition) == (camera_id, track_id, condition)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +144,7 @@ class Alarm:
     track_ids: tuple[int, ...]
     video_start_s: float | None
     video_end_s: float | None
-    detail: dict[str, object] = field(default_factory=dict)
+    detail: RuleDetail = field(default_factory=RuleDetail)  # the latest finding's
     active: bool = True
     escalated: bool = False
     outcome: Outcome | None = None
@@ -223,9 +227,16 @@ def episode_key(camera_id: str, rule: str, subject_id: str) -> str:
     return f"{camera_id}/{rule}/{subject_id}"
 
 
+def _condition(finding: Finding) -> str | None:
+    """For findings about no person (a camera's own health): which condition, so that video
+    loss folded into an open "covered" alarm is a sighting of its own, kept and stored."""
+    if finding.track_id is not None:
+        return None
+    return finding.detail.condition
+
+
 def _distance(finding: Finding) -> float | None:
-    value = finding.detail.get("distance_m")
-    return float(value) if isinstance(value, int | float) else None
+    return finding.detail.distance_m
 
 
 def _least(a: float | None, b: float | None) -> float | None:
@@ -390,7 +401,8 @@ class AlarmManager:
             (
                 i
                 for i, o in enumerate(occurrences)
-                if o.open and o.same_sighting(finding.camera_id, finding.track_id)
+                if o.open
+                and o.same_sighting(finding.camera_id, finding.track_id, _condition(finding))
             ),
             None,
         )
@@ -404,6 +416,7 @@ class AlarmManager:
                 video_start_s=finding.video_ts,
                 video_end_s=finding.video_ts,
                 closest_m=_distance(finding),
+                condition=_condition(finding),
             )
             occurrences.append(occurrence)
             # the risk had gone and comes back: an acknowledged alarm wants a look again
@@ -430,7 +443,7 @@ class AlarmManager:
             active=True,
             # a risk that grows is shown as what it is now
             severity=alarm.severity.graver(Severity(finding.severity)),
-            detail={**alarm.detail, **dict(finding.detail)},
+            detail=finding.detail,
             occurrences=tuple(occurrences),
         )
         self._open[alarm.alarm_id] = updated
@@ -472,8 +485,9 @@ class AlarmManager:
         if (finding.at - at).total_seconds() >= self.policy.rearm_s:
             return False
         same = any(
-            o.same_sighting(finding.camera_id, finding.track_id) for o in resolved.occurrences
-        ) or (finding.track_id is None and finding.camera_id in resolved.cameras)
+            o.camera_id == finding.camera_id and o.track_id == finding.track_id
+            for o in resolved.occurrences
+        )
         if not same:
             return False
         self.suppressed += 1
@@ -507,7 +521,7 @@ class AlarmManager:
         """A new alarm, in memory at once; its row and snapshot are queued for the writer."""
         alarm_id = self._next_id
         self._next_id += 1
-        detail = dict(finding.detail)
+        detail = finding.detail
         tracks = () if finding.track_id is None else (finding.track_id,)
         occurrence = Occurrence(
             finding.camera_id,
@@ -517,6 +531,7 @@ class AlarmManager:
             video_start_s=finding.video_ts,
             video_end_s=finding.video_ts,
             closest_m=_distance(finding),
+            condition=_condition(finding),
         )
         alarm = Alarm(
             alarm_id,
@@ -548,7 +563,7 @@ class AlarmManager:
                 track_id=finding.track_id,
                 episode_key=episode_key(*key),
                 raised_at=finding.at,
-                detail={"video_ts": finding.video_ts, **detail},
+                detail={"video_ts": finding.video_ts, **detail.as_json()},
                 replayed=self.replay,
             ),
         )
@@ -585,6 +600,7 @@ class AlarmManager:
                 video_start_s=occurrence.video_start_s,
                 video_end_s=occurrence.video_end_s,
                 closest_m=occurrence.closest_m,
+                condition=occurrence.condition,
             ),
         )
 
@@ -987,6 +1003,7 @@ class AlarmManager:
                     video_start_s=o.video_start_s,
                     video_end_s=o.video_end_s,
                     closest_m=o.closest_m,
+                    condition=o.condition,
                 )
                 for o in self.store.read(stored_alarms.occurrences, record.id)
             )

@@ -16,7 +16,20 @@ from typing import Protocol
 # Each name is a module console.commands.<name> with `register(subparsers) -> None`; the parser it
 # adds sets `func` (args -> exit code). Modules import heavy packages inside their handlers only,
 # so `nightwatch check` starts without torch or Qt.
-COMMANDS = ("demo", "run", "replay", "watch", "detect", "models", "check")
+COMMANDS = (
+    "demo",
+    "run",
+    "replay",
+    "watch",
+    "detect",
+    "models",
+    "check",
+    "users",
+    "export",
+    "settings",
+    "site",
+    "walk_tests",
+)
 
 
 class Command(Protocol):

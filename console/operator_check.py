@@ -4,10 +4,11 @@ While the museum is closed (`Site.is_open` is false) the console asks the monito
 moment between `min_interval_min` and `max_interval_min` minutes after the last answer (or after
 closing time), to confirm they are there. The prompt must be answered within `answer_within_s`.
 An unanswered prompt escalates once, like an unacknowledged alarm: an `escalated` event reaches
-every listener (the console makes it loud and notifies the supervisor) and the escalation is
-written into the store's hash-chained audit log. The prompt stays up until it is answered; a late
-answer is logged too. While the museum is open nothing is asked, and a prompt still pending at
-opening time is withdrawn.
+every listener (the console makes it loud; `page_on_escalation` hands it to the alert router,
+which pages the supervisor where one is configured and says exactly what was sent) and the
+escalation is written into the store's hash-chained audit log. The prompt stays up until it is
+answered; a late answer is logged too. While the museum is open nothing is asked, and a prompt
+still pending at opening time is withdrawn.
 
 Why the audit log and not an alarm row: an alarm belongs to a camera and a subject of the site
 (it is shown on the focus wall, folded into episodes, resolved with an outcome); a silent console
@@ -51,6 +52,7 @@ __all__ = [
     "OperatorCheckEvent",
     "OperatorCheckListener",
     "OperatorCheckSettings",
+    "page_on_escalation",
 ]
 
 AUDIT_USER = "system"
@@ -317,3 +319,30 @@ class OperatorCheck:
                 )
 
         written.add_done_callback(done)
+
+
+UNANSWERED_EVENT = "operator_check_unanswered"
+
+
+def page_on_escalation(
+    check: OperatorCheck, page: Callable[[str, str], object]
+) -> OperatorCheckListener:
+    """Hand each escalation of `check` to the alert router: `page(kind, text)` is
+    `SiteRuntime.alert_event`, which runs `AlertRouter.control_room_event` on the core thread
+    (the supervisor's page, audited, with a notice saying what was really sent). Returns the
+    listener (for `check.remove_listener`)."""
+
+    def listener(event: OperatorCheckEvent) -> None:
+        if event.kind != "escalated":
+            return
+        text = (
+            f"nobody answered the still-there check at console {check.settings.station} "
+            f"within {check.settings.answer_within_s:.0f} s (check {event.prompt_id})"
+        )
+        try:
+            page(UNANSWERED_EVENT, text)
+        except Exception:  # the prompt stays up and loud whatever became of the page
+            log.exception("operator check %d: the supervisor's page failed", event.prompt_id)
+
+    check.add_listener(listener)
+    return listener

@@ -1,11 +1,13 @@
-"""Camera credentials, kept out of the site file.
+"""Credentials and shared secrets, kept out of the site file.
 
-The site file names a camera's credentials by key (`credentials: cam-east`); the user and password
-live in a secrets file readable by the console's user alone (a file that other users may read or
-write is refused, naming the `chmod 600` that fixes it):
+The site file names a camera's (or an MQTT broker's) credentials by key (`credentials: cam-east`)
+and a webhook's shared secret by key (`secret: gallery-hook`); the values live in a secrets file
+readable by the console's user alone (a file that other users may read or write is refused,
+naming the `chmod 600` that fixes it):
 
     # ~/.config/nightwatch/secrets.yaml   (chmod 600)
     cam-east: {username: viewer, password: "s3cret"}
+    gallery-hook: {secret: "a long random string"}
 
 `NIGHTWATCH_SECRETS` points elsewhere. Passwords never reach a log line: every URL shown is
 masked by `inference.sources.mask_credentials`.
@@ -46,11 +48,33 @@ def secrets_path() -> Path:
     return Path(platformdirs.user_config_dir("nightwatch")) / "secrets.yaml"
 
 
+@dataclass(frozen=True, slots=True)
+class SharedSecret:
+    """A secret both ends know (a webhook's HMAC key)."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "SharedSecret('***')"
+
+
 def load_secrets(path: Path | None = None) -> dict[str, Credentials]:
-    """Every entry of the secrets file; an absent file is an empty store."""
+    """Every user-and-password entry of the secrets file; an absent file is an empty store."""
+    return load_all_secrets(path)[0]
+
+
+def load_shared_secrets(path: Path | None = None) -> dict[str, SharedSecret]:
+    """Every shared-secret entry (`key: {secret: ...}`) of the secrets file."""
+    return load_all_secrets(path)[1]
+
+
+def load_all_secrets(
+    path: Path | None = None,
+) -> tuple[dict[str, Credentials], dict[str, SharedSecret]]:
+    """Both kinds of entry at once: (credentials, shared secrets)."""
     path = path or secrets_path()
     if not path.exists():
-        return {}
+        return {}, {}
     try:
         mode = path.stat().st_mode
     except OSError as exc:
@@ -75,11 +99,18 @@ def load_secrets(path: Path | None = None) -> dict[str, Credentials]:
     if not isinstance(data, dict):
         raise SecretsError(f"{path}: expected a mapping of keys to credentials")
     found: dict[str, Credentials] = {}
+    shared: dict[str, SharedSecret] = {}
     for key, entry in data.items():
+        if isinstance(entry, dict) and set(entry) == {"secret"}:
+            shared[str(key)] = SharedSecret(str(entry["secret"]))
+            continue
         if not isinstance(entry, dict) or set(entry) != {"username", "password"}:
-            raise SecretsError(f"{path}: {key}: needs exactly username and password")
+            raise SecretsError(
+                f"{path}: {key}: needs exactly username and password (credentials), "
+                "or secret (a shared secret)"
+            )
         found[str(key)] = Credentials(str(entry["username"]), str(entry["password"]))
-    return found
+    return found, shared
 
 
 def with_credentials(url: str, credentials: Credentials) -> str:

@@ -28,9 +28,10 @@ debs=(
   libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libpulse0
 )
 if [ "$mode" = test ]; then
-  # a real RTSP server for the stream tests, Xvfb for screenshots, ffmpeg for the benchmarks
+  # a real RTSP server for the stream tests, Xvfb for screenshots, ffmpeg for the benchmarks,
+  # a real MQTT broker for the alert tests
   debs+=(gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-         gstreamer1.0-plugins-bad python3-gi xvfb ffmpeg)
+         gstreamer1.0-plugins-bad python3-gi xvfb ffmpeg mosquitto)
 fi
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()

@@ -36,8 +36,9 @@ def tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
 def fill(disk: Path) -> Path:
     """Write a filler file until the disk is full; delete it to give the space back."""
     filler = disk / "filler"
-    with open(filler, "wb") as fh, contextlib.suppress(OSError):
+    # unbuffered: a buffered file whose last write failed still holds bytes, and its close
+    # would try to write them again and raise "no space left" outside the suppress
+    with open(filler, "wb", buffering=0) as fh, contextlib.suppress(OSError):
         while True:
             fh.write(b"\0" * 65536)
-            fh.flush()
     return filler

@@ -7,13 +7,24 @@ status column shows a warning marker and the word NEW. Each row shows the snapsh
 protected object or zone, rule, time raised (site time) and the escalation countdown (seconds
 left, then ESCALATED), which one timer refreshes while the queue is visible.
 
+Several alarms can be selected at once (Shift/Ctrl with the arrows or clicks, Ctrl+A for all).
 Keys (also buttons, the context menu and `menu()` / `alarm_actions` for the menu bar):
-A or Space acknowledges the selected alarm, D opens the dispatch dialog, G records that the
-dispatched guard arrived, R opens the resolve dialog. The view changes nothing itself: it posts
-an action to the core through the bridge, and the core's answer comes back on the GUI thread;
-a refusal (an illegal step, an unknown guard) is shown in the queue's message line (or in the
-dialog that asked) and emitted as `message`. The view reads the open alarms from the manager
-(a copy under its lock, no I/O) and never touches the store.
+A or Space acknowledges every selected alarm that can be (a re-flagged one is "seen"),
+R resolves the selected alarms with one outcome and note (the dialog says how many and lists
+them), D opens the dispatch dialog and G records that the dispatched guard arrived, both for the
+current row only (they say so when several are selected). Enter or a double-click opens the
+alarm's detail (`ui.alarm_detail`): its sightings, its snapshot, its steps. So a night of false
+alarms is cleared with Ctrl+A, R, 1, Enter.
+
+The view changes nothing itself: it posts one action per alarm to the core through the bridge,
+and the core answers each on the GUI thread; a refusal (an illegal step, an unknown guard) is
+shown for its alarm in the queue's message line (or in the dialog that asked) and emitted as
+`message`. The view reads the open alarms from the manager (a copy under its lock, no I/O) and
+never touches the store.
+
+The columns fit the panel: those whose words are short (state, severity, people, times) keep
+their width, and camera, object and rule share what is left, elided, with the whole text in
+their tooltip, so Raised and Escalation are never scrolled out of sight.
 
 Wiring (the core calls its listeners from its own thread; the one `PipelineBridge` carries them
 to the GUI thread as `alarm_changed`):
@@ -37,6 +48,9 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -52,6 +66,7 @@ from PySide6.QtGui import (
     QCloseEvent,
     QColor,
     QFont,
+    QFontMetrics,
     QHideEvent,
     QImage,
     QKeySequence,
@@ -79,18 +94,18 @@ from console.alarms import TRANSITIONS, Alarm, AlarmManager
 from console.clock import Clock
 from console.site_file import Site
 from console.store import AlarmState
-from ui.bridge import PipelineBridge
-from ui.dispatch_dialog import (
+from ui.alarm_detail import AlarmDetail
+from ui.alarm_words import (
     SEVERITY_BARS,
     SEVERITY_COLOR_ROLE,
-    DispatchDialog,
-    ResolveDialog,
-    camera_name,
-    outcome_label,
-    place_name,
-    rule_label,
-    severity_label,
+    ShownState,
+    outcome_words,
+    rule_words,
+    severity_words,
+    shown_state,
 )
+from ui.bridge import PipelineBridge
+from ui.dispatch_dialog import DispatchDialog, ResolveDialog, camera_name, place_name
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
@@ -112,7 +127,7 @@ COLUMNS: tuple[str, ...] = (
     "Snapshot",
     "Severity",
     "Camera",
-    "Object / zone",
+    "Where",
     "Rule",
     "People",
     "Raised",
@@ -120,12 +135,19 @@ COLUMNS: tuple[str, ...] = (
 )
 STATUS, SNAPSHOT, SEVERITY, CAMERA, PLACE, RULE, PEOPLE, RAISED, ESCALATION = range(len(COLUMNS))
 
-STATE_WORDS: dict[AlarmState, str] = {
-    AlarmState.RAISED: "NEW",
-    AlarmState.ACKNOWLEDGED: "Acknowledged",
-    AlarmState.DISPATCHED: "Guard sent",
-    AlarmState.RESOLVED: "Resolved",
+HEADER_TIPS: dict[int, str] = {
+    STATUS: "NEW, NEW ACTIVITY, Acknowledged, Guard sent, Guard on scene",
+    CAMERA: "the camera that saw it (+N: more cameras saw the same incident)",
+    PLACE: "the protected object or zone",
+    PEOPLE: "people there now, or when the last one left (site time)",
+    RAISED: "when it was raised (site time)",
+    ESCALATION: "time left before it escalates to the supervisor",
 }
+ELASTIC_COLUMNS = (PLACE, CAMERA, RULE)  # share what the others leave, elided
+WRAPPING_COLUMNS = (STATUS, PEOPLE, ESCALATION)  # short words that may take two lines
+READABLE_ELASTIC_PX = 110
+MIN_ELASTIC_PX = 56
+THUMBNAIL = QSize(72, 40)  # 16:9; the alarm's detail shows the snapshot large
 
 
 # --------------------------------------------------------------------------- time left
@@ -156,13 +178,35 @@ def escalation_text(alarm: Alarm, site: Site, now_s: float) -> str:
 
 
 def people_text(alarm: Alarm, site: Site) -> str:
-    """'2 now', or when nobody is found any more 'last 02:13:40' (site time)."""
+    """'2 now', or when nobody is found there any more 'left 02:13:40' (site time); '' for an
+    alarm about no person (a camera fault, a moved object)."""
     if alarm.people_now:
         return f"{alarm.people_now} now"
-    if not alarm.occurrences:
+    people = [o for o in alarm.occurrences if o.track_id is not None]
+    if not people:
         return ""
-    last = max(o.last_seen_at for o in alarm.occurrences)
-    return f"last {last.astimezone(site.tz):%H:%M:%S}"
+    last = max(o.last_seen_at for o in people)
+    return f"left {last.astimezone(site.tz):%H:%M:%S}"
+
+
+def people_tooltip(alarm: Alarm, site: Site) -> str:
+    people = [o for o in alarm.occurrences if o.track_id is not None]
+    if not people:
+        return "no person is part of this alarm"
+    last = max(o.last_seen_at for o in people).astimezone(site.tz)
+    now = alarm.people_now
+    lines = [
+        f"{now} {'person' if now == 1 else 'people'} there now" if now else "nobody there now",
+        f"at least {alarm.people_seen} at once; {len(people)} sighting(s) in all",
+        f"last seen {last:%H:%M:%S}",
+    ]
+    return "\n".join(lines)
+
+
+def cameras_text(alarm: Alarm, site: Site) -> str:
+    """'East gallery', or for an incident seen by several cameras 'East gallery +2'."""
+    names = [camera_name(site, c) for c in alarm.cameras]
+    return names[0] if len(names) == 1 else f"{names[0]} +{len(names) - 1}"
 
 
 # --------------------------------------------------------------------------- pictures
@@ -173,7 +217,7 @@ class SnapshotThumbnails:
     (least recently used dropped past `capacity`; a missing file is remembered too)."""
 
     def __init__(self, size: QSize | None = None, capacity: int = 256) -> None:
-        self.size = size or QSize(96, 54)
+        self.size = size or QSize(THUMBNAIL)
         self.capacity = capacity
         self._cache: OrderedDict[str, QPixmap | None] = OrderedDict()
         self.loads = 0  # files read, for tests and the health panel
@@ -238,6 +282,12 @@ def _mark(kind: str, side: int = 16) -> QPixmap:
         painter.drawPolyline(
             QPolygonF([QPointF(s * 0.55, 3), QPointF(s - 3, s / 2), QPointF(s * 0.55, s - 3)])
         )
+    elif kind == "on_scene":  # a guard standing at a place: a pin
+        color = PALETTE.qcolor("focus")
+        painter.setPen(QPen(color, 2))
+        painter.setBrush(color)
+        painter.drawEllipse(QPointF(s / 2, s * 0.38), s * 0.26, s * 0.26)
+        painter.drawLine(QPointF(s / 2, s * 0.6), QPointF(s / 2, s - 1))
     elif kind.startswith("bars-"):
         severity = kind.removeprefix("bars-")
         bars = SEVERITY_BARS.get(severity, 1)
@@ -318,8 +368,12 @@ class AlarmQueueModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS.get(section)
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
@@ -364,8 +418,7 @@ class AlarmQueueModel(QAbstractTableModel):
     def _text(self, alarm: Alarm, column: int) -> str:
         site = self._site
         if column == STATUS:
-            word = "NEW ACTIVITY" if alarm.needs_attention else STATE_WORDS[alarm.state]
-            word = word if alarm.active or alarm.acknowledged else f"{word} (risk gone)"
+            word = shown_state(alarm).word
             if alarm.storage_fault is not None:
                 return f"{word} · NOT STORED"
             if alarm.unsaved and self.store_fault is not None:
@@ -374,16 +427,15 @@ class AlarmQueueModel(QAbstractTableModel):
         if column == SNAPSHOT:
             return "" if alarm.snapshot_path or alarm.unsaved else "no snapshot"
         if column == SEVERITY:
-            return severity_label(alarm.severity)
+            return severity_words(alarm.severity)
         if column == CAMERA:
-            names = [camera_name(site, c) for c in alarm.cameras]
-            return names[0] if len(names) == 1 else f"{names[0]} +{len(names) - 1}"
+            return cameras_text(alarm, site)
         if column == PEOPLE:
             return people_text(alarm, site)
         if column == PLACE:
             return place_name(site, alarm)
         if column == RULE:
-            return rule_label(alarm.rule)
+            return rule_words(alarm.rule)
         if column == RAISED:
             return f"{alarm.raised_at.astimezone(site.tz):%H:%M:%S}"
         if column == ESCALATION:
@@ -394,10 +446,11 @@ class AlarmQueueModel(QAbstractTableModel):
         if column == STATUS:
             return _mark(
                 {
-                    AlarmState.RAISED: "new",
-                    AlarmState.ACKNOWLEDGED: "acknowledged",
-                    AlarmState.DISPATCHED: "dispatched",
-                }.get(alarm.state, "acknowledged")
+                    ShownState.NEW: "new",
+                    ShownState.NEW_ACTIVITY: "new",
+                    ShownState.GUARD_SENT: "dispatched",
+                    ShownState.GUARD_ON_SCENE: "on_scene",
+                }.get(shown_state(alarm), "acknowledged")
             )
         if column == SNAPSHOT:
             return self.thumbnails.get(alarm.snapshot_path)  # read on first paint, then cached
@@ -419,33 +472,68 @@ class AlarmQueueModel(QAbstractTableModel):
         return None
 
     def _tooltip(self, alarm: Alarm, column: int) -> str:
-        local = alarm.raised_at.astimezone(self._site.tz)
+        site = self._site
+        local = alarm.raised_at.astimezone(site.tz)
         lines = [
-            f"Alarm {alarm.alarm_id}: {rule_label(alarm.rule)} at {place_name(self._site, alarm)}",
-            f"camera {camera_name(self._site, alarm.camera_id)} ({alarm.camera_id})",
-            f"raised {local:%Y-%m-%d %H:%M:%S %Z}, {STATE_WORDS[alarm.state].lower()}",
+            f"Alarm {alarm.alarm_id}: {rule_words(alarm.rule)} at {place_name(site, alarm)}",
+            f"camera {camera_name(site, alarm.camera_id)} ({alarm.camera_id})",
+            f"raised {local:%Y-%m-%d %H:%M:%S %Z}, {shown_state(alarm).word.lower()}",
             "risk still present" if alarm.active else "risk no longer seen",
         ]
-        if alarm.occurrences:
+        if column == CAMERA and len(alarm.cameras) > 1:
+            now = set(alarm.cameras_now)
+            lines = [
+                f"Seen by {len(alarm.cameras)} cameras:",
+                *(
+                    f"  {camera_name(site, c)}{' (sees it now)' if c in now else ''}"
+                    for c in alarm.cameras
+                ),
+                "",
+                *lines,
+            ]
+        if column == PEOPLE:
+            lines = [people_tooltip(alarm, site), "", *lines]
+        if alarm.occurrences and column != CAMERA:
             lines.append(
                 f"sightings: {len(alarm.occurrences)} ({alarm.people_seen} people at once at "
-                f"most) on {', '.join(camera_name(self._site, c) for c in alarm.cameras)}"
+                f"most) on {', '.join(camera_name(site, c) for c in alarm.cameras)}"
             )
         if alarm.needs_attention:
             lines.append("new activity since it was acknowledged: press A to say you saw it")
-        distance = alarm.detail.get("distance_m")
-        if isinstance(distance, int | float):
-            lines.append(f"closest: {distance:.1f} m")
+        closest = alarm.closest_m
+        if closest is None:
+            distance = alarm.detail.distance_m
+            closest = float(distance) if isinstance(distance, int | float) else None
+        if closest is not None:
+            lines.append(f"closest: {closest:.1f} m")
         if column == SNAPSHOT and not alarm.snapshot_path and not alarm.unsaved:
             lines.append("no snapshot was stored")
         if alarm.storage_fault is not None:
             lines.append(f"NOT STORED: {alarm.storage_fault}")
         elif alarm.unsaved and self.store_fault is not None:
             lines.append(f"{alarm.unsaved} step(s) wait for the disk: {self.store_fault}")
+        lines.append("Enter or double-click: the alarm's detail")
         return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- the view
+
+
+class _Batch:
+    """Actions the queue posted together (one per alarm), answered one by one."""
+
+    def __init__(self, verb: str, actions: list[Action], note: str = "") -> None:
+        self.verb = verb
+        self.actions = actions
+        self.note = note  # said after the outcome ("3 others were acknowledged already")
+        self.answers: list[ActionAnswer] = []
+
+    def holds(self, action: Action) -> bool:
+        return any(action is a for a in self.actions)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.answers) == len(self.actions)
 
 
 class AlarmQueueView(QWidget):
@@ -472,30 +560,36 @@ class AlarmQueueView(QWidget):
         self._site = site
         self._user = user
         self._clock = clock
-        self._awaiting: list[Action] = []  # posted by the queue itself, not answered yet
+        self._batches: list[_Batch] = []  # posted by the queue itself, not all answered yet
         self._known: set[int] = set()
         self.last_error: str | None = None
         self.active_dialog: QDialog | None = None
+        self.detail: AlarmDetail | None = None
         self.setAccessibleName("alarm queue")
 
         self.model = AlarmQueueModel(site, clock, parent=self)
         self.table = QTableView(self)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setTabKeyNavigation(False)
-        self.table.setWordWrap(False)
+        self.table.setWordWrap(True)  # two lines a row where a column must be narrow
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setAccessibleName("open alarms")
         thumb = self.model.thumbnails.size
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(thumb.height() + 6)
+        self.table.verticalHeader().setDefaultSectionSize(thumb.height() + 8)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(SNAPSHOT, QHeaderView.ResizeMode.Fixed)
-        header.setSectionResizeMode(PLACE, QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(SNAPSHOT, thumb.width() + 12)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(24)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.doubleClicked.connect(lambda index: self.open_detail(index.row()))
+        self.table.viewport().installEventFilter(self)
+        self.table.selectionModel().selectionChanged.connect(
+            lambda *_: self._update_summary(self.model.alarms())
+        )
         self.setFocusProxy(self.table)
 
         self.summary_label = QLabel()
@@ -503,24 +597,34 @@ class AlarmQueueView(QWidget):
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setVisible(False)
+        self.message_label.setTextFormat(Qt.TextFormat.PlainText)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.acknowledge_action = self._action(
             "&Acknowledge", "Acknowledge (A)", ["A", "Space"], self.acknowledge_selected
         )
+        self.acknowledge_action.setToolTip("Acknowledge the selected alarms (A, Space)")
         self.dispatch_action = self._action(
             "&Dispatch guard…", "Dispatch (D)", ["D"], self.open_dispatch
         )
+        self.dispatch_action.setToolTip("Dispatch a guard to the current alarm (D)")
         self.guard_arrived_action = self._action(
             "&Guard arrived", "Guard arrived (G)", ["G"], self.record_guard_arrival
         )
+        self.guard_arrived_action.setToolTip("The guard sent to the current alarm arrived (G)")
         self.resolve_action = self._action("&Resolve…", "Resolve (R)", ["R"], self.open_resolve)
-        self.table.addActions(self.alarm_actions)
+        self.resolve_action.setToolTip("Resolve the selected alarms with one outcome (R)")
+        self.detail_action = self._action(
+            "&Details…", "Details (Enter)", ["Return", "Enter"], self.open_detail
+        )
+        self.detail_action.setToolTip("The current alarm's sightings, snapshot and steps (Enter)")
+        self.table.addActions([*self.alarm_actions, self.detail_action])
         self._menu = QMenu("&Alarm", self)
         self._menu.addActions(self.alarm_actions)
+        self._menu.addAction(self.detail_action)
 
         buttons = QHBoxLayout()
-        for action in self.alarm_actions:
+        for action in [*self.alarm_actions, self.detail_action]:
             button = QToolButton(self)
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -551,7 +655,7 @@ class AlarmQueueView(QWidget):
         # single keys act only while the queue (or something inside it) has the focus
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         action.setToolTip(f"{icon_text.split(' (')[0]} the selected alarm ({', '.join(keys)})")
-        action.triggered.connect(slot)
+        action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)
         return action
 
@@ -571,32 +675,65 @@ class AlarmQueueView(QWidget):
         """The "Alarm" menu with the queue's actions (owned by the queue)."""
         return self._menu
 
+    def set_user(self, user: str) -> None:
+        """Who acts from now on (the console's signed-in user; a hand-over changes it)."""
+        self._user = user
+
     # -- contents
 
     @Slot(Alarm)
     def on_alarm(self, alarm: Alarm) -> None:
         """An alarm changed in the core (on the GUI thread: the bridge's `alarm_changed`)."""
         self.refresh()
+        if self.detail is not None:
+            self.detail.alarm_changed(alarm)
 
     @Slot()
     def refresh(self) -> None:
-        """Re-read the open alarms, keeping the selected alarm selected."""
-        selected = self.selected_alarm()
+        """Re-read the open alarms, keeping the current and the selected alarms selected."""
+        current = self.selected_alarm()
+        chosen = [a.alarm_id for a in self.selected_alarms()]
         row_before = self.table.currentIndex().row()
         alarms = self._manager.open_alarms()
         self.model.set_alarms(alarms)
-        row = self.model.row_of(selected.alarm_id) if selected is not None else None
+        row = self.model.row_of(current.alarm_id) if current is not None else None
         if row is None and alarms:
             row = min(max(row_before, 0), len(alarms) - 1)  # the next one in line
         if row is not None and row != self.table.currentIndex().row():
             self.table.setCurrentIndex(self.model.index(row, STATUS))
+        self._reselect(chosen)
         new = [a for a in alarms if a.alarm_id not in self._known]
         self._known = {a.alarm_id for a in alarms}
         self._update_summary(alarms)
+        self.fit_columns()
         self.alarms_changed.emit(alarms)
         for alarm in new:
             if alarm.state == AlarmState.RAISED:
                 self.alarm_raised.emit(alarm)
+
+    def _reselect(self, alarm_ids: Sequence[int]) -> None:
+        """Select these alarms again (a new row order drops the selection); with none of them
+        left, the current row is selected."""
+        rows = [r for r in (self.model.row_of(i) for i in alarm_ids) if r is not None]
+        selection_model = self.table.selectionModel()
+        if not rows:
+            current = self.table.currentIndex()
+            if current.isValid() and not selection_model.isRowSelected(current.row()):
+                selection_model.select(
+                    current,
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+            return
+        wanted = set(rows)
+        selected = {i.row() for i in selection_model.selectedRows()}
+        if selected == wanted:
+            return
+        selection = QItemSelection()
+        last = len(COLUMNS) - 1
+        for row in sorted(wanted):
+            selection.select(self.model.index(row, 0), self.model.index(row, last))
+        selection_model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     def set_store_fault(self, fault: str | None) -> None:
         """The store's fault now (None: healthy): rows whose steps wait for the disk say so."""
@@ -608,20 +745,102 @@ class AlarmQueueView(QWidget):
         text = f"{len(alarms)} open alarm{'s' if len(alarms) != 1 else ''}"
         if waiting:
             text += f" · {waiting} NEW"
+        chosen = len(self.table.selectionModel().selectedRows())
+        if chosen > 1:
+            text += f" · {chosen} selected"
         self.summary_label.setText(text)
 
     def selected_alarm(self) -> Alarm | None:
+        """The alarm of the current row (what D, G and Enter act on)."""
         index = self.table.currentIndex()
         if not index.isValid():
             return None
         return self.model.alarm_at(index.row())
+
+    def selected_alarms(self) -> list[Alarm]:
+        """The selected alarms in the queue's order (A and R act on them all); with none
+        selected, the current row's."""
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        alarms = [a for a in (self.model.alarm_at(r) for r in rows) if a is not None]
+        if not alarms:
+            current = self.selected_alarm()
+            return [current] if current is not None else []
+        return alarms
 
     def select_alarm(self, alarm_id: int) -> bool:
         row = self.model.row_of(alarm_id)
         if row is None:
             return False
         self.table.setCurrentIndex(self.model.index(row, STATUS))
+        self.table.selectionModel().select(
+            self.model.index(row, STATUS),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
         return True
+
+    # -- columns that fit
+
+    def column_widths(self) -> list[int]:
+        header = self.table.horizontalHeader()
+        return [header.sectionSize(c) for c in range(len(COLUMNS))]
+
+    @Slot()
+    def fit_columns(self) -> None:
+        """Size the columns to the panel, so that nothing needs scrolling sideways: every column
+        first gets its words on one line; when that is too wide, the object, camera and rule
+        columns give way down to a readable width, then the state, people and escalation
+        columns take two lines (a row holds two), then the object, camera and rule columns
+        give way further (two lines, the rest elided; their tooltips say it all)."""
+        header = self.table.horizontalHeader()
+        available = self.table.viewport().width()
+        rows = self.model.rowCount()
+        wants: list[int] = []
+        least: list[int] = []
+        for column in range(len(COLUMNS)):
+            heading = header.sectionSizeHint(column)
+            content = self.table.sizeHintForColumn(column) if rows else 0
+            wants.append(max(content, heading))
+            if column in WRAPPING_COLUMNS and rows:
+                full, word = self._text_widths(column)
+                least.append(max(heading, content - full + word))
+            else:
+                least.append(wants[-1])
+        wants[SNAPSHOT] = least[SNAPSHOT] = self.model.thumbnails.size.width() + 8
+        widths = list(wants)
+        over = sum(widths) - available
+        readable = [max(min(w, READABLE_ELASTIC_PX), MIN_ELASTIC_PX) for w in wants]
+        for columns, floor in (
+            (ELASTIC_COLUMNS, readable),
+            (WRAPPING_COLUMNS, least),
+            (ELASTIC_COLUMNS, [MIN_ELASTIC_PX] * len(COLUMNS)),
+        ):
+            if over <= 0:
+                break
+            over = _give_way(widths, columns, floor, over)
+        if over < 0:
+            widths[PLACE] -= over  # room to spare: the object's name gets it
+        for column, width in enumerate(widths):
+            if header.sectionSize(column) != width:
+                header.resizeSection(column, width)
+
+    def _text_widths(self, column: int) -> tuple[int, int]:
+        """The widest text of a column on one line, and its widest word (in each row's font)."""
+        full = word = 0
+        plain = self.table.font()
+        for row in range(self.model.rowCount()):
+            index = self.model.index(row, column)
+            text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+            font = index.data(Qt.ItemDataRole.FontRole)
+            metrics = QFontMetrics(font if isinstance(font, QFont) else plain)
+            full = max(full, metrics.horizontalAdvance(text))
+            word = max([word, *(metrics.horizontalAdvance(w) for w in text.split())])
+        return full, word
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self.fit_columns)  # after the scroll bars settled
+        return super().eventFilter(watched, event)
 
     # -- messages
 
@@ -639,7 +858,7 @@ class AlarmQueueView(QWidget):
         self.message_label.setStyleSheet(
             f"color: {PALETTE.offline}; border: 2px solid {PALETTE.offline}; padding: 4px;"
         )
-        self.message_label.setText(f"⚠ {text}")
+        self.message_label.setText("\n".join(f"⚠ {line}" for line in text.split("\n")))
         self.message_label.setAccessibleDescription(text)
         self.message_label.setVisible(True)
         self.message.emit(text)
@@ -648,35 +867,81 @@ class AlarmQueueView(QWidget):
 
     def _post(self, action: Action, dialog: DispatchDialog | ResolveDialog | None = None) -> None:
         if dialog is None:
-            self._awaiting.append(action)
+            self._batches.append(_Batch(action.verb, [action]))
         self._bridge.post(action)
+
+    def _post_batch(self, batch: _Batch) -> None:
+        self._batches.append(batch)
+        for action in batch.actions:
+            self._bridge.post(action)
 
     @Slot(ActionAnswer)
     def _on_answer(self, answer: ActionAnswer) -> None:
         dialog = self.active_dialog
         if isinstance(dialog, DispatchDialog | ResolveDialog) and dialog.answered(answer):
             return
-        if not any(answer.action is a for a in self._awaiting):
+        batch = next((b for b in self._batches if b.holds(answer.action)), None)
+        if batch is None:
             return  # another view's
-        self._awaiting = [a for a in self._awaiting if a is not answer.action]
+        batch.answers.append(answer)
+        if not batch.complete:
+            return
+        self._batches.remove(batch)
+        if len(batch.actions) == 1:
+            self._answered_one(answer, batch.note)
+        else:
+            self._answered_batch(batch)
+        self.refresh()
+
+    def _answered_one(self, answer: ActionAnswer, note: str) -> None:
         action = answer.action
         alarm_id = getattr(action, "alarm_id", "?")
         if not answer.ok:
             self.show_error(f"Cannot {action.verb} alarm {alarm_id}: {answer.refusal}")
             return
+        text = ""
         if isinstance(action, Acknowledge):
-            self.show_message(f"Alarm {alarm_id} acknowledged")
+            text = f"Alarm {alarm_id} acknowledged"
         elif isinstance(action, GuardArrived) and answer.alarm is not None:
             arrived = [d for d in answer.alarm.dispatches if d.arrived_at is not None]
             guard = self._guard_name(arrived[-1].guard_id) if arrived else "The guard"
-            self.show_message(f"Guard {guard} arrived at alarm {alarm_id}")
-        self.refresh()
+            text = f"Guard {guard} arrived at alarm {alarm_id}"
+        if text:
+            self.show_message(f"{text}{note}")
+
+    def _answered_batch(self, batch: _Batch) -> None:
+        done = [a for a in batch.answers if a.ok]
+        refused = [a for a in batch.answers if not a.ok]
+        past = {"acknowledge": "acknowledged", "resolve": "resolved"}.get(batch.verb, batch.verb)
+        summary = f"{len(done)} alarm{'s' if len(done) != 1 else ''} {past}{batch.note}"
+        if not refused:
+            self.show_message(summary)
+            return
+        lines = [
+            f"Cannot {a.action.verb} alarm {getattr(a.action, 'alarm_id', '?')}: {a.refusal}"
+            for a in refused
+        ]
+        self.show_error("\n".join([*lines, summary]))
 
     def _target(self, verb: str) -> Alarm | None:
         alarm = self.selected_alarm()
         if alarm is None:
             self.show_error(f"Cannot {verb}: no alarm is selected")
         return alarm
+
+    def _current_only_note(self, what: str, alarm: Alarm) -> str:
+        """When several alarms are selected, D and G act on the current row only: say so."""
+        others = [a for a in self.selected_alarms() if a.alarm_id != alarm.alarm_id]
+        if not others:
+            return ""
+        if len(others) == 1:
+            return (
+                f" ({what} acts on the current row only: the other selected alarm is left as it is)"
+            )
+        return (
+            f" ({what} acts on the current row only: the other {len(others)} selected alarms "
+            "are left as they are)"
+        )
 
     def _can_become(self, alarm: Alarm, target: AlarmState, verb: str) -> bool:
         if target in TRANSITIONS[alarm.state]:
@@ -689,23 +954,42 @@ class AlarmQueueView(QWidget):
 
     @Slot()
     def acknowledge_selected(self) -> None:
-        alarm = self._target("acknowledge")
-        if alarm is None:
+        """Acknowledge the selected alarms that can be (a re-flagged one is marked seen)."""
+        chosen = self.selected_alarms()
+        if not chosen:
+            self.show_error("Cannot acknowledge: no alarm is selected")
             return
-        self._post(Acknowledge(alarm.alarm_id, self._user))
+        if len(chosen) == 1:  # one alarm asked for by name: the core says yes or why not
+            self._post(Acknowledge(chosen[0].alarm_id, self._user))
+            return
+        waiting = [a for a in chosen if not a.acknowledged]
+        handled = len(chosen) - len(waiting)
+        if not waiting:
+            self.show_error(
+                f"Nothing to acknowledge: the {len(chosen)} selected alarms are acknowledged "
+                "already"
+            )
+            return
+        note = f"; {handled} acknowledged already" if handled else ""
+        self._post_batch(
+            _Batch("acknowledge", [Acknowledge(a.alarm_id, self._user) for a in waiting], note)
+        )
 
     @Slot()
     def record_guard_arrival(self) -> None:
         alarm = self._target("record a guard's arrival for")
         if alarm is None:
             return
+        note = self._current_only_note("G", alarm)
         if alarm.guard_on_the_way is None:
             self.show_error(
                 f"Cannot record a guard's arrival at alarm {alarm.alarm_id}: no guard is on "
-                "the way (dispatch one first: D)"
+                f"the way (dispatch one first: D){note}"
             )
             return
-        self._post(GuardArrived(alarm.alarm_id, self._user))
+        action = GuardArrived(alarm.alarm_id, self._user)
+        self._batches.append(_Batch(action.verb, [action], note))
+        self._bridge.post(action)
 
     def _guard_name(self, guard_id: str) -> str:
         try:
@@ -716,42 +1000,60 @@ class AlarmQueueView(QWidget):
 
     @Slot()
     def open_dispatch(self) -> DispatchDialog | None:
-        """Open the dispatch dialog for the selected alarm (window-modal, not blocking)."""
+        """Open the dispatch dialog for the current alarm (window-modal, not blocking)."""
         alarm = self._target("dispatch a guard to")
         if alarm is None or not self._can_become(alarm, AlarmState.DISPATCHED, "dispatch to"):
             return None
         if not self._site.guards:
             self.show_error("Cannot dispatch: the site file lists no guards")
             return None
+        note = self._current_only_note("D", alarm)
+        if note:
+            self.show_message(f"Dispatching to alarm {alarm.alarm_id}{note}")
         dialog = DispatchDialog(
             lambda action: self._post(action, dialog), self._site, alarm, self._user, parent=self
         )
-        dialog.accepted.connect(lambda: self._dispatched(dialog))
+        dialog.accepted.connect(lambda: self._dispatched(dialog, note))
         self._open_dialog(dialog)
         return dialog
 
-    def _dispatched(self, dialog: DispatchDialog) -> None:
+    def _dispatched(self, dialog: DispatchDialog, note: str) -> None:
         guard = self._guard_name(dialog.guard or "?")
-        self.show_message(f"{guard} dispatched to alarm {dialog.alarm.alarm_id}")
+        self.show_message(f"{guard} dispatched to alarm {dialog.alarm.alarm_id}{note}")
         self.refresh()
 
     @Slot()
     def open_resolve(self) -> ResolveDialog | None:
-        """Open the resolve dialog for the selected alarm (window-modal, not blocking)."""
-        alarm = self._target("resolve")
-        if alarm is None or not self._can_become(alarm, AlarmState.RESOLVED, "resolve"):
+        """Open the resolve dialog for the selected alarms (window-modal, not blocking); one
+        outcome and note for all of them, each resolved by its own action."""
+        chosen = self.selected_alarms()
+        if not chosen:
+            self.show_error("Cannot resolve: no alarm is selected")
             return None
         dialog = ResolveDialog(
-            lambda action: self._post(action, dialog), self._site, alarm, self._user, parent=self
+            lambda action: self._post(action, dialog), self._site, chosen, self._user, parent=self
         )
         dialog.accepted.connect(lambda: self._resolved(dialog))
+        dialog.finished.connect(lambda _result: self._resolve_closed(dialog))
         self._open_dialog(dialog)
         return dialog
 
     def _resolved(self, dialog: ResolveDialog) -> None:
-        outcome = outcome_label(dialog.outcome) if dialog.outcome else "?"
-        self.show_message(f"Alarm {dialog.alarm.alarm_id} resolved: {outcome}")
+        outcome = outcome_words(dialog.outcome) if dialog.outcome else "?"
+        if len(dialog.resolved) == 1:
+            self.show_message(f"Alarm {dialog.resolved[0]} resolved: {outcome}")
+        else:
+            self.show_message(f"{len(dialog.resolved)} alarms resolved: {outcome}")
         self.refresh()
+
+    def _resolve_closed(self, dialog: ResolveDialog) -> None:
+        if dialog.result() != QDialog.DialogCode.Accepted.value and dialog.resolved:
+            # some were resolved before the rest were left (Esc): say so in the queue too
+            self.show_message(
+                f"{len(dialog.resolved)} of the alarms resolved; "
+                f"{len(dialog.listed_alarm_ids())} left open"
+            )
+            self.refresh()
 
     def _open_dialog(self, dialog: QDialog) -> None:
         if self.active_dialog is not None:
@@ -767,11 +1069,38 @@ class AlarmQueueView(QWidget):
             self.window().activateWindow()
             self.table.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    @Slot()
+    def open_detail(self, row: int | None = None) -> AlarmDetail | None:
+        """Show the alarm's detail (non-modal; Esc closes it): its sightings, the cameras of
+        an incident, its snapshot, and its steps read from the store off the GUI thread."""
+        alarm = self.model.alarm_at(row) if row is not None else self.selected_alarm()
+        if alarm is None:
+            self.show_error("No alarm to show: the queue is empty")
+            return None
+        if self.detail is None:
+            detail = AlarmDetail(self._site, self._bridge, parent=self)
+            detail.finished.connect(lambda _result: self._detail_closed(detail))
+            self.detail = detail
+        self.detail.show_alarm(alarm)
+        self.detail.show()
+        self.detail.raise_()
+        self.detail.activateWindow()
+        return self.detail
+
+    def _detail_closed(self, detail: AlarmDetail) -> None:
+        if self.detail is detail:
+            self.detail = None
+        detail.deleteLater()
+        if self.isVisible():
+            self.window().activateWindow()
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
     # -- the countdown timer
 
     @Slot()
     def tick_countdown(self) -> None:
         self.model.refresh_countdown()
+        self.fit_columns()
 
     @property
     def is_running(self) -> bool:
@@ -798,4 +1127,27 @@ class AlarmQueueView(QWidget):
         self.stop()
         if self.active_dialog is not None:
             self.active_dialog.close()
+        if self.detail is not None:
+            self.detail.close()
         super().closeEvent(event)
+
+
+def _give_way(widths: list[int], columns: Sequence[int], floor: Sequence[int], over: int) -> int:
+    """Narrow these columns by up to `over` pixels in all, each in proportion to what it can
+    give (down to its floor); returns what is still too much."""
+    spare = {c: max(0, widths[c] - floor[c]) for c in columns}
+    total = sum(spare.values())
+    if total <= 0:
+        return over
+    take = min(over, total)
+    given = 0
+    for c in columns:
+        cut = min(spare[c], take * spare[c] // total)
+        widths[c] -= cut
+        given += cut
+    for c in columns:  # what rounding left over, from the first that can still give
+        extra = min(take - given, widths[c] - floor[c])
+        if extra > 0:
+            widths[c] -= extra
+            given += extra
+    return over - given

@@ -3,14 +3,14 @@
     nightwatch run SITE        this, on a museum's site file
     nightwatch demo            this, on the generated demo museum
 
-A bad site file, an unreadable database or a detector that cannot start is shown to the user in
-a message box (and on stderr) instead of a half-configured console. Ctrl-C in the terminal and
+The window opens on the sign-in screen (the demo signs its operator in by itself). A bad site
+file, an unreadable database or a detector that cannot start is shown to the user in a message
+box (and on stderr) instead of a half-configured console. Ctrl-C in the terminal and
 SIGTERM close the window as its close button does (`ui.stop_signals`).
 """
 
 from __future__ import annotations
 
-import getpass
 import logging
 import sys
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from console.passwords import Password
 from console.runtime import RuntimeOptions, SiteRunError, SiteRuntime
 from console.site_file import SiteFileError, load_site
 from console.store import Store, StoreError
@@ -50,9 +51,16 @@ def refuse(title: str, text: str) -> int:
 
 
 def run_console(
-    site_path: Path, options: RuntimeOptions, *, db_url: str | None = None, user: str | None = None
+    site_path: Path,
+    options: RuntimeOptions,
+    *,
+    db_url: str | None = None,
+    sign_in: tuple[str, Password] | None = None,
+    notice: str | None = None,
 ) -> int:
-    """Open the console on a site until the window closes; returns the exit code."""
+    """Open the console on a site until the window closes; returns the exit code. `sign_in`
+    signs that account in at once (the demo's operator); `notice` goes in the title and on the
+    sign-in screen (the demo's accounts)."""
     app = application()
     windows: list[ConsoleWindow] = []
     stopped_by: list[str] = []
@@ -66,7 +74,7 @@ def run_console(
     # from here on, a signal waits for the event loop, which then closes the window at once
     stopper = SignalStop(stop)
     try:
-        code = _open_console(app, site_path, options, db_url, user, windows)
+        code = _open_console(app, site_path, options, db_url, windows, sign_in, notice)
     finally:
         stopper.close()
         stopper.deleteLater()
@@ -80,8 +88,9 @@ def _open_console(
     site_path: Path,
     options: RuntimeOptions,
     db_url: str | None,
-    user: str | None,
     windows: list[ConsoleWindow],
+    sign_in: tuple[str, Password] | None,
+    notice: str | None,
 ) -> int:
     try:
         site = load_site(site_path)
@@ -100,6 +109,7 @@ def _open_console(
                 options,
                 on_alarm=bridge.on_alarm,
                 on_store_health=bridge.on_store_health,
+                on_alert_notice=bridge.on_alert_notice,
                 **bridge.callbacks(),
             )
         except SiteRunError as exc:
@@ -107,7 +117,7 @@ def _open_console(
         bridge.serve(runtime.post)
         runtime.start()
         try:
-            window = ConsoleWindow(runtime, bridge, user=user or getpass.getuser())
+            window = ConsoleWindow(runtime, bridge, sign_in=sign_in, notice=notice)
             windows.append(window)
             window.show_as_saved()
             log.info("console window open on %s (%s)", site.site.name, site_path)

@@ -16,11 +16,17 @@ the core applies it on its own thread, and the answer (`ActionAnswer`: the alarm
 refusal) arrives on the GUI thread as `action_answered`. Nothing on the GUI thread waits for the
 core or the store.
 
+Reads of the store go the same way: `bridge.ask(alarm_events, 7, then=show_steps)` hands the read
+to the runtime's reader thread (`SiteRuntime.query`, served with `bridge.serve_queries`) and
+returns a token at once; the answer (`QueryAnswer`: the value, or the error in words) arrives on
+the GUI thread as `query_answered` and is passed to `then`. A view that no longer wants it calls
+`bridge.forget(token)`.
+
 Only small objects cross (TrackedFrame, StatusChange, PipelineEvent, Alarm, ActionAnswer,
-StoreHealth), never pixels. Tracks are coalesced per camera: when the GUI thread is busy, a newer
-TrackedFrame of a camera replaces the one still waiting (counted in `tracks_superseded`), so a
-slow frame never builds a queue of stale boxes. Status changes, events, alarms, answers and
-storage faults are all delivered, in order.
+StoreHealth, AlertNotice), never pixels. Tracks are coalesced per camera: when the GUI thread is
+busy, a newer TrackedFrame of a camera replaces the one still waiting (counted in
+`tracks_superseded`), so a slow frame never builds a queue of stale boxes. Status changes,
+events, alarms, answers, storage faults and alert notices are all delivered, in order.
 """
 
 from __future__ import annotations
@@ -44,6 +50,22 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class QueryAnswer:
+    """The answer to `PipelineBridge.ask`: the read's value, or why it failed (in words)."""
+
+    token: int
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+Querier = Callable[..., "Future[Any]"]
+
+
+@dataclass(frozen=True, slots=True)
 class BridgeStats:
     tracks_received: int
     tracks_delivered: int
@@ -64,6 +86,8 @@ class PipelineBridge(QObject):
     alarm_changed = Signal(Alarm)  # raised, folded into, handled, stored, escalated
     action_answered = Signal(ActionAnswer)  # the core's answer to a posted action
     store_health_changed = Signal(StoreHealth)  # a storage fault started, changed or cleared
+    alert_notice = Signal(object)  # AlertNotice: what became of a gallery alert or a page
+    query_answered = Signal(QueryAnswer)  # the answer to a read asked with `ask`
 
     # internal: emitted in the caller's thread, received on the GUI thread (queued)
     _tracks_waiting = Signal()
@@ -72,6 +96,8 @@ class PipelineBridge(QObject):
     _alarm_in = Signal(Alarm)
     _answer_in = Signal(ActionAnswer)
     _health_in = Signal(StoreHealth)
+    _notice_in = Signal(object)
+    _query_in = Signal(QueryAnswer)
 
     def __init__(self, parent: QObject | None = None) -> None:
         app = QCoreApplication.instance()
@@ -93,6 +119,9 @@ class PipelineBridge(QObject):
         self._dropped = 0
         self._poster: Callable[[Action], Future[ActionAnswer]] | None = None
         self._outstanding = 0  # actions posted whose answer has not been delivered yet
+        self._querier: Querier | None = None
+        self._asked: dict[int, Callable[[QueryAnswer], None] | None] = {}  # by token
+        self._next_token = 1
         queued = Qt.ConnectionType.QueuedConnection
         self._tracks_waiting.connect(self._deliver_tracks, queued)
         self._status_in.connect(self._deliver_status, queued)
@@ -100,6 +129,8 @@ class PipelineBridge(QObject):
         self._alarm_in.connect(self._deliver_alarm, queued)
         self._answer_in.connect(self._deliver_answer, queued)
         self._health_in.connect(self._deliver_health, queued)
+        self._notice_in.connect(self._deliver_notice, queued)
+        self._query_in.connect(self._deliver_query, queued)
 
     # -- callbacks: safe to call from any thread ---------------------------------------------
 
@@ -133,6 +164,11 @@ class PipelineBridge(QObject):
         if self._accepting():
             self._health_in.emit(health)
 
+    def on_alert_notice(self, notice: object) -> None:
+        """`SiteRuntime(on_alert_notice=...)`: the alert router's news (the core thread)."""
+        if self._accepting():
+            self._notice_in.emit(notice)
+
     # -- actions: from the GUI thread to the core, answers back --------------------------------
 
     def serve(self, poster: Callable[[Action], Future[ActionAnswer]] | None) -> None:
@@ -155,6 +191,56 @@ class PipelineBridge(QObject):
         if self._accepting():
             self._answer_in.emit(answer)
 
+    # -- reads: from the GUI thread to the reader thread, answers back ------------------------
+
+    def serve_queries(self, querier: Querier | None) -> None:
+        """Where `ask` sends reads (the runtime's `query`); None: nowhere (refused)."""
+        self._querier = querier
+
+    def ask(
+        self,
+        query: Callable[..., Any],
+        /,
+        *args: Any,
+        then: Callable[[QueryAnswer], None] | None = None,
+    ) -> int:
+        """Read the store off the GUI thread: `query(session, *args)` on the reader thread. Never
+        waits; returns a token, and the answer arrives later on the GUI thread as
+        `query_answered` and through `then` (always later, even when refused at once)."""
+        token = self._next_token
+        self._next_token += 1
+        self._asked[token] = then
+        querier = self._querier
+        if querier is None or self._closed:
+            self._query_in.emit(QueryAnswer(token, None, "the console is not connected"))
+            return token
+        try:
+            future = querier(query, *args)
+        except Exception as exc:  # a querier that refuses outright is answered like any refusal
+            self._query_in.emit(QueryAnswer(token, None, str(exc) or type(exc).__name__))
+            return token
+        future.add_done_callback(lambda done: self._queried(token, done))
+        return token
+
+    def forget(self, token: int) -> None:
+        """The asker no longer wants this answer (`then` will not be called)."""
+        if token in self._asked:
+            self._asked[token] = None
+
+    @property
+    def queries_outstanding(self) -> int:
+        """Reads asked whose answer has not been delivered yet."""
+        return len(self._asked)
+
+    def _queried(self, token: int, future: Future[Any]) -> None:
+        error = future.exception()
+        if error is None:
+            answer = QueryAnswer(token, future.result())
+        else:
+            answer = QueryAnswer(token, None, str(error) or type(error).__name__)
+        if self._accepting():
+            self._query_in.emit(answer)
+
     def callbacks(self) -> dict[str, Callable[[Any], None]]:
         """Keyword arguments for `VisionPipeline(...)`: on_tracks, on_status, on_event."""
         return {"on_tracks": self.on_tracks, "on_status": self.on_status, "on_event": self.on_event}
@@ -166,6 +252,7 @@ class PipelineBridge(QObject):
             self._closed = True
             self._dropped += len(self._pending_tracks)
             self._pending_tracks.clear()
+        self._asked.clear()  # no answer is shown any more
 
     @property
     def closed(self) -> bool:
@@ -226,6 +313,23 @@ class PipelineBridge(QObject):
     def _deliver_health(self, health: StoreHealth) -> None:
         if not self._closed:
             self.store_health_changed.emit(health)
+
+    @Slot(object)
+    def _deliver_notice(self, notice: object) -> None:
+        if not self._closed:
+            self.alert_notice.emit(notice)
+
+    @Slot(QueryAnswer)
+    def _deliver_query(self, answer: QueryAnswer) -> None:
+        then = self._asked.pop(answer.token, None)
+        if self._closed:
+            return
+        self.query_answered.emit(answer)
+        if then is not None:
+            try:
+                then(answer)
+            except Exception:
+                log.exception("the answer to read %d could not be shown", answer.token)
 
     @property
     def outstanding(self) -> int:

@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console import cli
 from console.commands import demo as core_demo
 from console.commands import run as core_run
+
+if TYPE_CHECKING:
+    from console.passwords import Password
 
 
 class _RunWithWindow:
@@ -46,13 +50,33 @@ def _demo(args: argparse.Namespace) -> int:
         return 1
     if args.headless:
         return core_demo.run(args)
-    return _window(site, args, db_url=args.db or core_demo.demo_db_url())
+    db_url = args.db or core_demo.demo_db_url()
+    if not core_demo.accounts_ready(db_url):
+        return 1
+    from console.passwords import Password
+
+    name, _role, password = core_demo.DEMO_OPERATOR
+    return _window(
+        site,
+        args,
+        db_url=db_url,
+        sign_in=(name, Password(password)),
+        notice=core_demo.demo_accounts_notice(),
+    )
 
 
-def _window(site: Path, args: argparse.Namespace, *, db_url: str | None) -> int:
+def _window(
+    site: Path,
+    args: argparse.Namespace,
+    *,
+    db_url: str | None,
+    sign_in: tuple[str, Password] | None = None,
+    notice: str | None = None,
+) -> int:
     from ui.app import run_console
 
-    return run_console(site, core_run.runtime_options(args), db_url=db_url)
+    options = core_run.runtime_options(args)
+    return run_console(site, options, db_url=db_url, sign_in=sign_in, notice=notice)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,13 +18,14 @@ The words alarms are described in (`rule_label`, `place_name`, `camera_name`,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Slot
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QIcon,
     QImage,
     QKeyEvent,
     QPainter,
@@ -46,10 +47,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.actions import Action, ActionAnswer, Dispatch, Resolve
+from console.actions import Acknowledge, Action, ActionAnswer, Dispatch, Resolve
 from console.alarms import Alarm, IllegalTransition
 from console.site_file import Site
-from console.store import Outcome, StoreError
+from console.store import AlarmState, Outcome, StoreError
+from ui.alarm_words import (
+    OUTCOME_WORDS,
+    RULE_WORDS,
+    SEVERITY_BARS,
+    SEVERITY_COLOR_ROLE,
+    outcome_words,
+    rule_words,
+    severity_words,
+    state_word,
+)
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
@@ -76,41 +87,16 @@ __all__ = [
 
 # --------------------------------------------------------------------------- words
 
-RULE_LABELS: dict[str, str] = {
-    "proximity": "Too close to an artwork",
-    "after_hours": "Presence after hours",
-    "loitering": "Loitering",
-    "restricted_zone": "Restricted zone entered",
-    "object_missing": "Object missing or moved",
-    "camera_health": "Camera problem",
-}
-
-OUTCOME_LABELS: dict[Outcome, str] = {
-    Outcome.FALSE_ALARM: "False alarm",
-    Outcome.VISITOR_WARNED: "Visitor warned",
-    Outcome.INTERVENTION: "Intervention",
-    Outcome.POLICE_CALLED: "Police called",
-    Outcome.OTHER: "Other (say what in the note)",
-}
-
-# Severity is shown as a word and a number of bars, and tinted with these palette roles.
-SEVERITY_COLOR_ROLE: dict[str, str] = {"high": "offline", "medium": "stalled", "low": "connecting"}
-SEVERITY_BARS: dict[str, int] = {"high": 3, "medium": 2, "low": 1}
+# The words themselves live in ui.alarm_words (one table for every view); these names stay for
+# the views that import them from here.
+RULE_LABELS = RULE_WORDS
+OUTCOME_LABELS = OUTCOME_WORDS
+rule_label = rule_words
+outcome_label = outcome_words
+severity_label = severity_words
 
 # Errors the model raises when it refuses a step: shown to the operator, never only logged.
 REFUSALS: tuple[type[Exception], ...] = (IllegalTransition, StoreError, KeyError, ValueError)
-
-
-def rule_label(rule: str) -> str:
-    return RULE_LABELS.get(rule, rule.replace("_", " ").capitalize())
-
-
-def outcome_label(outcome: Outcome) -> str:
-    return OUTCOME_LABELS.get(outcome, outcome.value.replace("_", " ").capitalize())
-
-
-def severity_label(severity: str) -> str:
-    return severity.upper()
 
 
 def camera_name(site: Site, camera_id: str) -> str:
@@ -145,7 +131,7 @@ def alarm_summary(site: Site, alarm: Alarm) -> str:
     return (
         f"Alarm {alarm.alarm_id} · {severity_label(alarm.severity)} · {rule_label(alarm.rule)} · "
         f"{place_name(site, alarm)} · {camera_name(site, alarm.camera_id)} · "
-        f"raised {local:%H:%M:%S}"
+        f"raised {local:%H:%M:%S} · {state_word(alarm)}"
     )
 
 
@@ -324,21 +310,30 @@ class _NumberPicker(QObject):
 
 
 class _AlarmDialog(QDialog):
-    """What both dialogs share: the alarm's summary, the refusal line, Enter and Esc."""
+    """What both dialogs share: the alarms' summary, the refusal line, Enter and Esc, and waiting
+    for the core's answers to the actions the dialog posted."""
 
-    def __init__(self, site: Site, alarm: Alarm, title: str, parent: QWidget | None) -> None:
+    def __init__(
+        self, site: Site, alarms: Sequence[Alarm], title: str, parent: QWidget | None
+    ) -> None:
         super().__init__(parent)
-        self.alarm = alarm
+        if not alarms:
+            raise ValueError("a dialog about alarms needs at least one alarm")
+        self.alarms: tuple[Alarm, ...] = tuple(alarms)
+        self.alarm = self.alarms[0]
+        self._site = site
         self.setWindowTitle(title)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowModality(Qt.WindowModality.WindowModal)
-        self.pending: Action | None = None  # posted, not answered yet
-        self.summary_label = QLabel(alarm_summary(site, alarm))
+        self.pending: list[Action] = []  # posted, not answered yet
+        self._answers: list[ActionAnswer] = []
+        self.summary_label = QLabel(self._summary_text())
         self.summary_label.setWordWrap(True)
         self.summary_label.setProperty("role", "heading")
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setVisible(False)
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
         self.error_label.setStyleSheet(
             f"color: {PALETTE.offline}; border: 2px solid {PALETTE.offline}; padding: 4px;"
         )
@@ -349,9 +344,14 @@ class _AlarmDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         cancel.setText("Cancel (Esc)")
+        for button in self.buttons.buttons():
+            button.setIcon(QIcon())  # words only (the keys are in them)
         self.ok_button.setDefault(True)
         self._body = QVBoxLayout(self)
         self._body.addWidget(self.summary_label)
+
+    def _summary_text(self) -> str:
+        return alarm_summary(self._site, self.alarm)
 
     @property
     def ok_button(self) -> QPushButton:
@@ -363,42 +363,63 @@ class _AlarmDialog(QDialog):
 
     def show_refusal(self, what: str, exc: BaseException | str) -> None:
         reason = exc if isinstance(exc, str) else refusal_text(exc)
-        text = f"{what}: {reason}"
-        log.warning("%s", text)
-        self.error_label.setText(f"⚠ {text}")
+        self._show_error_lines([f"{what}: {reason}"])
+
+    def _show_error_lines(self, lines: Sequence[str]) -> None:
+        for line in lines:
+            log.warning("%s", line)
+        self.error_label.setText("\n".join(f"⚠ {line}" for line in lines))
         self.error_label.setVisible(True)
-        self.error_label.setAccessibleDescription(text)
+        self.error_label.setAccessibleDescription("; ".join(lines))
 
     def _finish_layout(self) -> None:
         self._body.addWidget(self.error_label)
         self._body.addWidget(self.buttons)
 
-    # -- waiting for the core's answer
+    # -- waiting for the core's answers
 
-    def _send(self, post: Callable[[Action], None], action: Action) -> None:
-        self.pending = action
-        self.ok_button.setEnabled(False)  # one answer at a time
+    def _send(self, post: Callable[[Action], None], *actions: Action) -> None:
+        self.pending = list(actions)
+        self._answers = []
+        self.ok_button.setEnabled(False)  # one round of answers at a time
         self.ok_button.setText("Sending…")
-        post(action)
+        for action in actions:
+            post(action)
 
     def answered(self, answer: ActionAnswer) -> bool:
-        """The core's answer to this dialog's action (False: not ours)."""
-        if answer.action is not self.pending:
+        """The core's answer to one of this dialog's actions (False: not ours)."""
+        if not any(answer.action is a for a in self.pending):
             return False
-        self.pending = None
+        self.pending = [a for a in self.pending if a is not answer.action]
+        self._answers.append(answer)
+        if self.pending:
+            return True  # more answers to come
+        answers, self._answers = self._answers, []
         self._restore_ok()
-        if answer.ok:
-            self._done(answer)
+        refused = [a for a in answers if not a.ok]
+        if not refused:
+            self._done(answers)
             super().accept()
         else:
-            self.show_refusal(f"Cannot {answer.action.verb}", answer.refusal or "refused")
+            self._refused(answers)
         return True
 
     def _restore_ok(self) -> None:
         self.ok_button.setEnabled(True)
 
-    def _done(self, answer: ActionAnswer) -> None:
-        """The step was made (subclasses note what)."""
+    def _done(self, answers: list[ActionAnswer]) -> None:
+        """Every step was made (subclasses note what)."""
+
+    def _refused(self, answers: list[ActionAnswer]) -> None:
+        """Some step was refused: say which and why (the dialog stays open)."""
+        lines = []
+        for answer in answers:
+            if not answer.ok:
+                alarm_id = getattr(answer.action, "alarm_id", "?")
+                lines.append(
+                    f"Cannot {answer.action.verb} alarm {alarm_id}: {answer.refusal or 'refused'}"
+                )
+        self._show_error_lines(lines)
 
 
 class DispatchDialog(_AlarmDialog):
@@ -414,9 +435,8 @@ class DispatchDialog(_AlarmDialog):
         user: str,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(site, alarm, f"Dispatch a guard: alarm {alarm.alarm_id}", parent)
+        super().__init__(site, [alarm], f"Dispatch a guard: alarm {alarm.alarm_id}", parent)
         self._post = post
-        self._site = site
         self._user = user
         self.guard: str | None = None
         self.guard_list = QListWidget()
@@ -455,36 +475,55 @@ class DispatchDialog(_AlarmDialog):
         if guard_id is None:
             self.show_refusal("Cannot dispatch", ValueError("pick a guard first (1-9)"))
             return
-        if self.pending is None:
+        if not self.pending:
             self._send(self._post, Dispatch(self.alarm.alarm_id, guard_id, self._user))
 
     def _restore_ok(self) -> None:
         super()._restore_ok()
         self.ok_button.setText("Send guard (Enter)")
 
-    def _done(self, answer: ActionAnswer) -> None:
-        assert isinstance(answer.action, Dispatch)
-        self.guard = answer.action.guard_id
+    def _done(self, answers: list[ActionAnswer]) -> None:
+        action = answers[-1].action
+        assert isinstance(action, Dispatch)
+        self.guard = action.guard_id
         log.info("alarm %d: guard %s dispatched by %s", self.alarm.alarm_id, self.guard, self._user)
+
+    def _refused(self, answers: list[ActionAnswer]) -> None:
+        answer = answers[-1]
+        self.show_refusal(f"Cannot {answer.action.verb}", answer.refusal or "refused")
 
 
 class ResolveDialog(_AlarmDialog):
     """Pick an outcome (1-5; required), type an optional note, Enter resolves, Esc cancels.
 
-    Picking an outcome by its number moves to the note, so `2`, a note, Enter is the whole job."""
+    Picking an outcome by its number moves to the note, so `2`, a note, Enter is the whole job.
+    Given several alarms, it says how many and lists them, and resolves each with the one
+    outcome and note: each alarm is its own action, answered by the core on its own; a refusal
+    is shown for its alarm, the alarms that were resolved leave the list, and the dialog stays
+    open for the rest. A NEW alarm is acknowledged first (both steps stored in the monitor's
+    name): choosing its outcome is looking at it."""
 
     def __init__(
         self,
         post: Callable[[Action], None],
         site: Site,
-        alarm: Alarm,
+        alarms: Alarm | Sequence[Alarm],
         user: str,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(site, alarm, f"Resolve alarm {alarm.alarm_id}", parent)
+        group = (alarms,) if isinstance(alarms, Alarm) else tuple(alarms)
+        super().__init__(site, group, self._title_of(group), parent)
         self._post = post
         self._user = user
         self.outcome: Outcome | None = None
+        self.resolved: list[int] = []  # the alarms the core resolved through this dialog
+        self.alarm_list = QListWidget()
+        self.alarm_list.setAccessibleName("alarms to resolve")
+        self.alarm_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.alarm_list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
+        self.alarm_list.setVisible(len(group) > 1)
+        self.new_label = QLabel()
+        self.new_label.setWordWrap(True)
         self.outcome_list = QListWidget()
         self.outcome_list.setAccessibleName("outcome")
         for number, outcome in enumerate(Outcome, start=1):
@@ -494,19 +533,72 @@ class ResolveDialog(_AlarmDialog):
         self.outcome_list.setCurrentRow(-1)  # no default: the operator must choose
         self.outcome_list.itemSelectionChanged.connect(self._outcome_changed)
         self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText("Note (optional): what happened, who was there")
         self.note_edit.setAccessibleName("note")
         _NumberPicker(self.outcome_list, after_pick=self.note_edit)
         hint = QLabel("1-5 pick the outcome · then type a note · Enter resolves · Esc cancels")
         hint.setProperty("role", "muted")
+        self._body.addWidget(self.alarm_list)
+        self._body.addWidget(self.new_label)
         self._body.addWidget(QLabel("Outcome (required):"))
         self._body.addWidget(self.outcome_list)
         self._body.addWidget(self.note_edit)
         self._body.addWidget(hint)
-        self.ok_button.setText("Resolve (Enter)")
         self.ok_button.setEnabled(False)
         self._finish_layout()
+        self._show_alarms()
         self.outcome_list.setFocus()
+
+    @staticmethod
+    def _title_of(alarms: Sequence[Alarm]) -> str:
+        if len(alarms) == 1:
+            return f"Resolve alarm {alarms[0].alarm_id}"
+        return f"Resolve {len(alarms)} alarms"
+
+    def _summary_text(self) -> str:
+        if len(self.alarms) == 1:
+            return super()._summary_text()
+        return f"Resolve {len(self.alarms)} alarms with one outcome and note:"
+
+    def _show_alarms(self) -> None:
+        several = len(self.alarms) > 1
+        self.setWindowTitle(self._title_of(self.alarms))
+        self.summary_label.setText(self._summary_text())
+        self.alarm_list.clear()
+        for alarm in self.alarms:
+            item = QListWidgetItem(alarm_summary(self._site, alarm))
+            item.setData(Qt.ItemDataRole.UserRole, alarm.alarm_id)
+            self.alarm_list.addItem(item)
+        self.alarm_list.setVisible(several)
+        if several:
+            rows = min(len(self.alarms), 8)
+            frame = 2 * self.alarm_list.frameWidth()
+            scroll = self.alarm_list.horizontalScrollBar().sizeHint().height()
+            self.alarm_list.setFixedHeight(
+                self.alarm_list.sizeHintForRow(0) * rows + frame + scroll
+            )
+            self.setMinimumWidth(min(900, self.alarm_list.sizeHintForColumn(0) + 40))
+        self.alarm = self.alarms[0]
+        new = [a for a in self.alarms if a.state == AlarmState.RAISED]
+        if not new:
+            self.new_label.setVisible(False)
+        elif not several:
+            self.new_label.setText("This alarm is NEW: resolving it acknowledges it first.")
+            self.new_label.setVisible(True)
+        else:
+            count = "1 of them is" if len(new) == 1 else f"{len(new)} of them are"
+            self.new_label.setText(
+                f"{count} NEW: resolving acknowledges {'it' if len(new) == 1 else 'them'} first."
+            )
+            self.new_label.setVisible(True)
+        self.note_edit.setPlaceholderText(
+            "Note (optional): what happened, who was there"
+            + (f" (the same note on all {len(self.alarms)})" if several else "")
+        )
+        self._restore_ok()
+
+    def listed_alarm_ids(self) -> list[int]:
+        """The alarms the dialog lists now (those still to resolve)."""
+        return [a.alarm_id for a in self.alarms]
 
     def selected_outcome(self) -> Outcome | None:
         # the selection, not the current row: a list that gets the focus makes its first row
@@ -518,7 +610,7 @@ class ResolveDialog(_AlarmDialog):
 
     @Slot()
     def _outcome_changed(self) -> None:
-        self.ok_button.setEnabled(self.selected_outcome() is not None)
+        self.ok_button.setEnabled(self.selected_outcome() is not None and not self.pending)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -534,15 +626,62 @@ class ResolveDialog(_AlarmDialog):
         if outcome is None:
             self.show_refusal("Cannot resolve", ValueError("pick an outcome first (1-5)"))
             return
+        if self.pending:
+            return
         note = self.note_edit.text().strip() or None
-        if self.pending is None:
-            self._send(self._post, Resolve(self.alarm.alarm_id, outcome, self._user, note))
+        actions: list[Action] = []
+        for alarm in self.alarms:
+            if alarm.state == AlarmState.RAISED:
+                actions.append(Acknowledge(alarm.alarm_id, self._user))
+            actions.append(Resolve(alarm.alarm_id, outcome, self._user, note))
+        self._send(self._post, *actions)
 
     def _restore_ok(self) -> None:
         super()._restore_ok()
-        self.ok_button.setText("Resolve (Enter)")
+        self.ok_button.setEnabled(self.selected_outcome() is not None)
+        several = len(self.alarms) > 1
+        self.ok_button.setText(
+            f"Resolve {len(self.alarms)} (Enter)" if several else "Resolve (Enter)"
+        )
 
-    def _done(self, answer: ActionAnswer) -> None:
-        assert isinstance(answer.action, Resolve)
-        self.outcome = answer.action.outcome
-        log.info("alarm %d resolved by %s: %s", self.alarm.alarm_id, self._user, self.outcome.value)
+    def _note_resolved(self, answers: list[ActionAnswer]) -> set[int]:
+        done = {a.action.alarm_id for a in answers if a.ok and isinstance(a.action, Resolve)}
+        for answer in answers:
+            if answer.ok and isinstance(answer.action, Resolve):
+                self.outcome = answer.action.outcome
+        self.resolved.extend(sorted(done - set(self.resolved)))
+        return done
+
+    def _done(self, answers: list[ActionAnswer]) -> None:
+        self._note_resolved(answers)
+        log.info(
+            "alarms %s resolved by %s: %s",
+            ", ".join(str(i) for i in self.resolved),
+            self._user,
+            self.outcome.value if self.outcome else "?",
+        )
+
+    def _refused(self, answers: list[ActionAnswer]) -> None:
+        done = self._note_resolved(answers)
+        lines: list[str] = []
+        seen: set[object] = set()
+        for answer in answers:
+            alarm_id = getattr(answer.action, "alarm_id", "?")
+            if answer.ok or alarm_id in seen:
+                continue  # one line per alarm: its first refusal says why
+            seen.add(alarm_id)
+            lines.append(
+                f"Alarm {alarm_id}: cannot {answer.action.verb}: {answer.refusal or 'refused'}"
+            )
+        if done:
+            lines.append(f"{len(done)} of them {'was' if len(done) == 1 else 'were'} resolved.")
+        # the resolved ones leave the list; the rest wait for another Enter (or Esc)
+        now = {a.alarm.alarm_id: a.alarm for a in answers if a.ok and a.alarm is not None}
+        left = tuple(now.get(a.alarm_id, a) for a in self.alarms if a.alarm_id not in done)
+        if not left:  # a step was refused, yet every alarm is resolved (another console)
+            self._done(answers)
+            QDialog.accept(self)
+            return
+        self.alarms = left
+        self._show_alarms()
+        self._show_error_lines(lines)

@@ -40,6 +40,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QBrush,
     QCloseEvent,
+    QFontMetricsF,
     QHideEvent,
     QImageReader,
     QKeyEvent,
@@ -58,6 +59,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsEllipseItem,
     QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsPolygonItem,
@@ -77,8 +79,8 @@ from console.alarms import Alarm
 from console.site_file import Camera, Floor, ProtectedObject, Site, Zone
 from console.store import AlarmState
 from inference.pipeline import TrackedFrame
+from ui.alarm_words import rule_words, severity_role, state_word
 from ui.bridge import PipelineBridge
-from ui.focus_wall_view import rule_words, severity_role
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ PLAN_OPACITY = 0.45  # the plan image, dimmed over the dark background
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
 CAMERA_ICON_PX = 22
+MIN_CAMERA_ICON_PX = 14  # the whole plan in a small panel: smaller icons, more room for words
 PERSON_DOT_PX = 12
 
 _Z_PLAN, _Z_ZONE, _Z_OBJECT, _Z_PERSON, _Z_CAMERA, _Z_MARK = 0, 1, 2, 3, 4, 5
@@ -122,9 +125,7 @@ def _most_urgent(alarms: Sequence[Alarm]) -> Alarm:
 def alarm_tag(alarms: Sequence[Alarm]) -> str:
     """The words shown next to an alarmed item: its most urgent alarm, and how many more."""
     top = _most_urgent(alarms)
-    parts = ["ALARM", top.severity.upper(), rule_words(top.rule)]
-    if top.state == AlarmState.RAISED:
-        parts.append("NEW")
+    parts = ["ALARM", top.severity.upper(), state_word(top), rule_words(top.rule)]
     text = " · ".join(parts)
     if len(alarms) > 1:
         text += f" (+{len(alarms) - 1})"
@@ -144,9 +145,22 @@ class _Tag(QGraphicsSimpleTextItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
         self.setBrush(PALETTE.qcolor(role))
         self.setPen(Qt.PenStyle.NoPen)
+        self.full_text = text  # what it says when there is room (the layout may shorten it)
+        self.wanted = True  # its owner wants it shown (the layout may still hide it)
 
     def set_role(self, role: str) -> None:
         self.setBrush(PALETTE.qcolor(role))
+
+    def say(self, text: str) -> None:
+        """Its words (in full; the label layout shortens them where there is no room)."""
+        self.full_text = text
+        self.setText(text)
+
+    def want(self, shown: bool) -> None:
+        """Shown or not, as its owner wants it (the label layout then places it)."""
+        self.wanted = shown
+        self.setText(self.full_text)
+        self.setVisible(shown)
 
     def boundingRect(self) -> QRectF:
         return super().boundingRect().adjusted(-3, -1, 3, 1)
@@ -200,17 +214,40 @@ class _AlarmMarker:
 
     mark: _SeverityMark
     tag: _Tag
+    leader: QGraphicsLineItem  # from a tag moved away (to make room) back to its mark
+    natural: QPointF = field(default_factory=QPointF)  # the tag's place beside the mark (px)
 
     @classmethod
     def make(cls, scene: QGraphicsScene) -> _AlarmMarker:
         mark = _SeverityMark()
         tag = _Tag("")
         tag.setZValue(_Z_MARK)
+        leader = QGraphicsLineItem(tag)
+        leader.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
+        leader.hide()
         scene.addItem(mark)
         scene.addItem(tag)
         mark.hide()
-        tag.hide()
-        return cls(mark, tag)
+        tag.want(False)
+        return cls(mark, tag, leader)
+
+    def lead(self, offset: QPointF) -> None:
+        """A thin line from the tag, moved by `offset` from its place, back to its mark."""
+        if offset.isNull():
+            self.leader.hide()
+            return
+        mark = QPointF(self.mark.transform().dx(), self.mark.transform().dy() - 8)
+        target = mark - (self.natural + offset)  # the mark, in the tag's own pixels
+        box = self.tag.boundingRect()
+        start = QPointF(
+            min(max(target.x(), box.left()), box.right()),
+            box.bottom() if target.y() > box.bottom() else box.top(),
+        )
+        pen = QPen(self.tag.brush().color(), 1.5, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self.leader.setPen(pen)
+        self.leader.setLine(start.x(), start.y(), target.x(), target.y())
+        self.leader.show()
 
     def show(
         self, at: QPointF, alarms: Sequence[Alarm], offset: tuple[float, float] = (0.0, 0.0)
@@ -221,20 +258,21 @@ class _AlarmMarker:
         self.mark.set_severity(top.severity)
         self.mark.setPos(at)
         self.mark.setTransform(QTransform.fromTranslate(dx, dy))  # screen px: it ignores zoom
-        self.tag.setText(alarm_tag(alarms))
+        self.tag.say(alarm_tag(alarms))
         self.tag.set_role(severity_role(top.severity))
         self.tag.setPos(at)
-        self.tag.setTransform(QTransform.fromTranslate(dx + 14, dy - 18))
+        self.natural = QPointF(dx + 14, dy - 18)
+        self.tag.setTransform(QTransform.fromTranslate(self.natural.x(), self.natural.y()))
         self.mark.show()
-        self.tag.show()
+        self.tag.want(True)
 
     def hide(self) -> None:
         self.mark.hide()
-        self.tag.hide()
+        self.tag.want(False)
 
     @property
     def text(self) -> str | None:
-        return self.tag.text() if self.tag.isVisible() else None
+        return self.tag.full_text if self.tag.wanted else None
 
 
 class PlanOutline(QGraphicsPolygonItem):
@@ -269,12 +307,15 @@ class PlanOutline(QGraphicsPolygonItem):
         # offsets in screen pixels (the label ignores the zoom)
         if kind == "zone":
             self.label.setPos(bounds.topLeft())
-            self.label.setTransform(QTransform.fromTranslate(6, 6))
+            self.label_natural = QPointF(6, 6)
             self._marker_at, self._marker_offset = bounds.topLeft(), (10.0, 46.0)
         else:
             self.label.setPos(bounds.bottomLeft())
-            self.label.setTransform(QTransform.fromTranslate(0, 4))
+            self.label_natural = QPointF(0, 4)
             self._marker_at, self._marker_offset = bounds.topRight(), (0.0, 0.0)
+        self.label.setTransform(
+            QTransform.fromTranslate(self.label_natural.x(), self.label_natural.y())
+        )
         self.marker: _AlarmMarker | None = None
         self._normal_pen()
 
@@ -314,7 +355,33 @@ class CameraIcon(QGraphicsPathItem):
     def __init__(self, camera: Camera, position: tuple[float, float]) -> None:
         super().__init__()
         self.camera_id = camera.id
-        s = CAMERA_ICON_PX
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setPos(QPointF(*position))
+        self.setZValue(_Z_CAMERA)
+        self.setBrush(PALETTE.qcolor("surface_raised"))
+        self.setPen(QPen(PALETTE.qcolor("text"), 1.5))
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(f"{camera.name} ({camera.id}): click to show it on the focus wall")
+        self.setAcceptHoverEvents(True)
+        self.hovered = False
+        self.label = _Tag(camera.name, "text", self)
+        self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
+        self.label.want(False)  # a calm plan: a camera's name shows on hover or with an alarm
+        self.ring = QGraphicsEllipseItem(self)
+        self.ring.setBrush(Qt.BrushStyle.NoBrush)
+        self.ring.hide()
+        self.alarm_tag = _Tag("", "text", self)
+        self.alarm_tag.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
+        self.alarm_tag.want(False)
+        self.alarms: tuple[Alarm, ...] = ()
+        self.size_px = 0
+        self.set_size(CAMERA_ICON_PX)
+
+    def set_size(self, side_px: int) -> None:
+        """The icon's size on screen (smaller when the whole plan is shown in a small panel)."""
+        if side_px == self.size_px:
+            return
+        self.size_px = s = side_px
         path = QPainterPath()
         path.addRoundedRect(QRectF(-s / 2, -s / 3, s * 0.62, s * 0.66), 3, 3)
         lens = QPolygonF(
@@ -328,37 +395,27 @@ class CameraIcon(QGraphicsPathItem):
         path.addPolygon(lens)
         path.closeSubpath()
         self.setPath(path)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
-        self.setPos(QPointF(*position))
-        self.setZValue(_Z_CAMERA)
-        self.setBrush(PALETTE.qcolor("surface_raised"))
-        self.setPen(QPen(PALETTE.qcolor("text"), 1.5))
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip(f"{camera.name} ({camera.id}): click to show it on the focus wall")
-        self.setAcceptHoverEvents(True)
-        self.label = _Tag(camera.name, "text", self)
-        self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
-        self.label.setPos(-s / 2, s / 2 + 2)
-        self.label.hide()  # a calm plan: a camera's name shows on hover or when it has an alarm
-        self.ring = QGraphicsEllipseItem(QRectF(-s * 0.85, -s * 0.85, s * 1.7, s * 1.7), self)
-        self.ring.setBrush(Qt.BrushStyle.NoBrush)
-        self.ring.hide()
-        self.alarm_tag = _Tag("", "text", self)
-        self.alarm_tag.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
-        self.alarm_tag.setPos(-s / 2, -s * 1.75)
-        self.alarm_tag.hide()
-        self.alarms: tuple[Alarm, ...] = ()
+        self.ring.setRect(QRectF(-s * 0.85, -s * 0.85, s * 1.7, s * 1.7))
+        self.label_natural = QPointF(-s / 2, s / 2 + 2)
+        self.alarm_tag_natural = QPointF(-s / 2, -s * 0.85 - 20)
+        self.label.setPos(self.label_natural)
+        self.alarm_tag.setPos(self.alarm_tag_natural)
 
     @property
     def alarmed(self) -> bool:
         return bool(self.alarms)
 
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
-        self.label.show()
+        self.hovered = True
+        self.label.want(True)
+        self.label.setPos(self.label_natural)
+        self.label.setZValue(1)  # on hover, in full, over whatever is near
         super().hoverEnterEvent(event)
 
     def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
-        self.label.setVisible(self.alarmed)
+        self.hovered = False
+        self.label.want(self.alarmed)
+        self.label.setZValue(0)
         super().hoverLeaveEvent(event)
 
     def set_alarms(self, alarms: Sequence[Alarm]) -> None:
@@ -366,19 +423,19 @@ class CameraIcon(QGraphicsPathItem):
         if alarms == self.alarms:
             return
         self.alarms = alarms
-        self.label.setVisible(bool(alarms))
+        self.label.want(bool(alarms) or self.hovered)
         if alarms:
             top = _most_urgent(alarms)
             role = severity_role(top.severity)
             self.ring.setPen(QPen(PALETTE.qcolor(role), 4))
             self.ring.show()
             self.setPen(QPen(PALETTE.qcolor(role), 3))
-            self.alarm_tag.setText("ALARM" + (f" ×{len(alarms)}" if len(alarms) > 1 else ""))
+            self.alarm_tag.say("ALARM" + (f" ×{len(alarms)}" if len(alarms) > 1 else ""))
             self.alarm_tag.set_role(role)
-            self.alarm_tag.show()
+            self.alarm_tag.want(True)
         else:
             self.ring.hide()
-            self.alarm_tag.hide()
+            self.alarm_tag.want(False)
             self.setPen(QPen(PALETTE.qcolor("text"), 1.5))
 
 
@@ -399,6 +456,112 @@ class PersonMark(QGraphicsEllipseItem):
         self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
         self.label.setPos(r + 2, -r - 4)
         self.setToolTip(f"person #{track_id} seen by {camera_id}")
+
+
+# ---------------------------------------------------------------------------------------------
+# placing labels
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Placeable:
+    """A label the layout may move (in screen pixels from where its owner puts it), shorten
+    or hide. `by_transform`: it sits at a scene point and is offset by its transform (names of
+    objects and zones, alarm tags); otherwise it is a camera icon's child, offset by its pos."""
+
+    tag: _Tag
+    rank: int
+    natural: QPointF
+    by_transform: bool
+    essential: bool = False
+    near: QRectF | None = None  # scene area it must stay by (its zone, object or camera) ...
+    slack_px: float = 0.0  # ... give or take this many screen pixels
+    bare: bool = False  # its first word alone may stand for it (a room's name)
+    marker: _AlarmMarker | None = None  # an alarm's tag: a line leads back to its mark
+    shorten: bool = True  # may say less when there is no room ("ALARM ×2" may not)
+
+    def allowed(self, view: QGraphicsView) -> QRectF | None:
+        if self.near is None:
+            return None
+        area = view.mapFromScene(self.near).boundingRect()
+        return QRectF(area).adjusted(-self.slack_px, -self.slack_px, self.slack_px, self.slack_px)
+
+    def move(self, offset: QPointF) -> None:
+        at = self.natural + offset
+        if self.by_transform:
+            self.tag.setTransform(QTransform.fromTranslate(at.x(), at.y()))
+        else:
+            self.tag.setPos(at)
+        if self.marker is not None:
+            self.marker.lead(offset)
+
+    def offset(self) -> QPointF:
+        if self.by_transform:
+            now = QPointF(self.tag.transform().dx(), self.tag.transform().dy())
+        else:
+            now = self.tag.pos()
+        return now - self.natural
+
+    def screen_rect(self, view: QGraphicsView, offset: QPointF) -> QRectF:
+        # (not scenePos(): for an item that ignores the zoom, it counts the item's own offset
+        # in scene units)
+        parent = self.tag.parentItem()
+        if self.by_transform:
+            anchor = parent.mapToScene(self.tag.pos()) if parent is not None else self.tag.pos()
+        else:
+            assert parent is not None
+            anchor = parent.pos()  # a camera icon, at its place on the plan
+        at = QPointF(view.mapFromScene(anchor)) + self.natural + offset
+        return self.tag.boundingRect().translated(at)
+
+
+def _candidate_offsets(box: QRectF, reach: int = 3) -> list[QPointF]:
+    """Where to try a label, nearest first: its own place, a line or a few below or above
+    (stacked), or beside; `reach`: how many lines away at most."""
+    step = box.height() + 2
+    rows = [0] + [d * sign for d in range(1, reach + 1) for sign in (1, -1)]
+    found = [QPointF(0, dy * step) for dy in rows]
+    across = [24.0, 48.0, 96.0, 144.0, box.width() / 2 + 6]
+    if reach > 3:
+        across += [192.0, 240.0]
+    for dx in across:  # along a wall, past a camera
+        found += [QPointF(sign * dx, dy * step) for sign in (1, -1) for dy in rows[: 2 * reach]]
+    return sorted(found, key=lambda p: abs(p.x()) / 3 + abs(p.y()))
+
+
+def _covered(rect: QRectF, taken: Sequence[QRectF], inside: QRectF) -> float:
+    """How much of `rect` is covered by what is taken or lies outside `inside` (pixels²)."""
+    area = sum((rect.intersected(t).width() * rect.intersected(t).height()) for t in taken)
+    within = rect.intersected(inside)
+    return area + rect.width() * rect.height() - within.width() * within.height()
+
+
+def _shorter_forms(text: str, *, essential: bool, bare: bool = False) -> list[str]:
+    """The text, then shorter forms of it: up to a colon, comma or bracket ('Gallery 5:
+    Ballet' -> 'Gallery 5'), its first two words, its first word (with `bare`, even without
+    the ellipsis); an alarm's tag keeps its severity and state ('ALARM · HIGH · NEW', then
+    'HIGH · NEW': the mark beside it says it is an alarm)."""
+    forms = [text]
+    if essential:  # "ALARM · HIGH · NEW · Too close" -> "ALARM · HIGH · NEW" -> "HIGH · NEW"
+        parts = text.split(" · ")
+        if len(parts) > 3:
+            forms.append(" · ".join(parts[:3]))
+        if len(parts) >= 3:
+            forms.append(" · ".join(parts[1:3]))
+        return forms
+    for mark in (":", "(", ","):
+        head = text.split(mark)[0].strip()
+        if head and head not in forms:
+            forms.append(head)
+    words = forms[-1].split()
+    for count in (2, 1):
+        if len(words) > count and len(" ".join(words[:count])) >= 4:  # never a bare "The…"
+            short = " ".join(words[:count]) + "…"
+            if short not in forms:
+                forms.append(short)
+    if bare and len(words) > 1 and len(words[0]) >= 4:
+        forms.append(words[0])  # a room's first word ("Entrance") still says where
+    return forms
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,6 +601,7 @@ class PlanGraphicsView(QGraphicsView):
     """Shows one floor's scene: wheel or +/- zooms, dragging pans, 0 fits the plan."""
 
     camera_clicked = Signal(str)
+    view_changed = Signal()  # zoomed, fitted, resized or panned: labels are placed again
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -462,12 +626,18 @@ class PlanGraphicsView(QGraphicsView):
             return
         self.fitInView(scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
         self._auto_fit = True
+        self.view_changed.emit()
 
     def zoom_by(self, factor: float) -> None:
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom * factor))
         if self.zoom > 0:
             self.scale(target / self.zoom, target / self.zoom)
         self._auto_fit = False
+        self.view_changed.emit()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self.view_changed.emit()
 
     def camera_at(self, pos: QPointF) -> str | None:
         """The camera whose icon (or its label) is under this viewport position."""
@@ -513,11 +683,13 @@ class PlanGraphicsView(QGraphicsView):
         super().resizeEvent(event)
         if self._auto_fit:
             self.fit_to_plan()
+        self.view_changed.emit()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._auto_fit:
             self.fit_to_plan()
+        self.view_changed.emit()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -585,6 +757,13 @@ class FloorPlanView(QWidget):
         self.view = PlanGraphicsView(self)
         self.view.camera_clicked.connect(self.camera_clicked)
         column.addWidget(self.view, 1)
+        # labels are placed again (after the event at hand) whenever the view or alarms change
+        self._layout_timer = QTimer(self)
+        self._layout_timer.setSingleShot(True)
+        self._layout_timer.setInterval(0)
+        self._layout_timer.timeout.connect(self.place_labels)
+        self.view.view_changed.connect(self._layout_timer.start)
+        self.labels_placed = 0  # layout passes done (for tests)
 
         for floor in site.floors:
             self._floors[floor.id] = self._build_floor(floor)
@@ -748,6 +927,7 @@ class FloorPlanView(QWidget):
                 outline.set_alarms(by_subject.get(subject_id, ()))
             for camera_id, icon in built.cameras.items():
                 icon.set_alarms(by_camera.get(camera_id, ()))
+        self._layout_timer.start()
 
     # -- people --------------------------------------------------------------------------------
 
@@ -829,8 +1009,168 @@ class FloorPlanView(QWidget):
 
     def hideEvent(self, event: QHideEvent) -> None:
         self._fade_timer.stop()
+        self._layout_timer.stop()
         super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._fade_timer.stop()
+        self._layout_timer.stop()
         super().closeEvent(event)
+
+    # -- labels that never cover each other or a camera ----------------------------------------
+
+    def _placeables(self) -> list[_Placeable]:
+        """The labels the operator wants shown on this floor, most important first."""
+        built = self._floors[self.current_floor]
+        found: list[_Placeable] = []
+        outlines = [*built.objects.values(), *built.zones.values()]
+        line = 20.0
+        for outline in outlines:
+            marker = outline.marker
+            if marker is not None and marker.tag.wanted:
+                near = outline.polygon().boundingRect()
+                found.append(
+                    _Placeable(
+                        marker.tag, 0, marker.natural, True, True, near, 6 * line, marker=marker
+                    )
+                )
+        for icon in built.cameras.values():
+            spot = QRectF(icon.pos(), icon.pos())
+            if icon.alarm_tag.wanted:
+                # the camera's own words are needed where no object or zone on the plan says
+                # the alarm (a camera fault); otherwise its ring says it, and the words may go
+                said = {*built.objects, *built.zones}
+                own = any(a.subject_id not in said for a in icon.alarms)
+                found.append(
+                    _Placeable(
+                        icon.alarm_tag,
+                        1,
+                        icon.alarm_tag_natural,
+                        False,
+                        own,
+                        spot,
+                        3 * line,
+                        shorten=False,
+                    )
+                )
+            if icon.label.wanted and not icon.hovered:
+                found.append(
+                    _Placeable(icon.label, 2, icon.label_natural, False, False, spot, 2 * line)
+                )
+        for outline in outlines:
+            if outline.label.wanted:
+                rank = 3 if outline.alarmed else (4 if outline.kind == "zone" else 5)
+                # a room's name stays in the room; an artwork's name next to it, centred below
+                near = outline.polygon().boundingRect()
+                natural = outline.label_natural
+                slack = 8.0
+                if outline.kind == "object":
+                    wide = self.view.mapFromScene(near).boundingRect().width()
+                    text_w = QFontMetricsF(outline.label.font()).horizontalAdvance(
+                        outline.label.full_text
+                    )
+                    natural = QPointF((wide - text_w) / 2, 4)
+                    slack = 2 * line
+                found.append(
+                    _Placeable(
+                        outline.label,
+                        rank,
+                        natural,
+                        True,
+                        False,
+                        near,
+                        slack,
+                        bare=outline.kind == "zone",
+                    )
+                )
+        return sorted(found, key=lambda p: p.rank)
+
+    def _obstacles(self) -> list[QRectF]:
+        """Where the camera icons (with their alarm rings) and the alarm marks are on screen."""
+        built = self._floors[self.current_floor]
+        rects: list[QRectF] = []
+        for icon in built.cameras.values():
+            at = QPointF(self.view.mapFromScene(icon.pos()))
+            shape = icon.boundingRect()
+            if icon.ring.isVisible():
+                shape = shape.united(icon.ring.boundingRect())
+            rects.append(shape.translated(at))
+        for outline in (*built.objects.values(), *built.zones.values()):
+            marker = outline.marker
+            if marker is not None and marker.mark.isVisible():
+                at = QPointF(self.view.mapFromScene(marker.mark.pos()))
+                shift = QPointF(marker.mark.transform().dx(), marker.mark.transform().dy())
+                rects.append(marker.mark.boundingRect().translated(at + shift))
+        return rects
+
+    @Slot()
+    def place_labels(self) -> None:
+        """Place every wanted label where it covers no other label and no camera: where its
+        owner puts it, else stacked a line or two above or below, or beside; else in a shorter
+        form (its tooltip keeps the whole); else hidden (not an alarm's: that one always
+        shows). So the whole plan in a small panel shows room names and alarms, and zooming in
+        brings back the rest."""
+        if self._current is None:
+            return
+        side = round(min(CAMERA_ICON_PX, max(MIN_CAMERA_ICON_PX, 10 + 40 * self.view.zoom)))
+        for icon in self._floors[self.current_floor].cameras.values():
+            icon.set_size(side)
+        taken = self._obstacles()
+        bounds = QRectF(self.view.viewport().rect())
+        for label in self._placeables():
+            label.tag.setToolTip(label.tag.full_text)
+            placed = False
+            area = label.allowed(self.view)
+            inside = bounds if area is None else bounds.intersected(area)
+            forms = [label.tag.full_text]
+            if label.shorten:
+                forms = _shorter_forms(
+                    label.tag.full_text, essential=label.essential, bare=label.bare
+                )
+            for text in forms:
+                label.tag.setText(text)
+                reach = 6 if label.essential else 3
+                for offset in _candidate_offsets(label.tag.boundingRect(), reach):
+                    rect = label.screen_rect(self.view, offset)
+                    if inside.contains(rect) and not any(rect.intersects(t) for t in taken):
+                        label.move(offset)
+                        label.tag.setVisible(True)
+                        taken.append(rect)
+                        placed = True
+                        break
+                if placed:
+                    break
+            if not placed:
+                if label.essential:  # an alarm is always said: where it covers the least
+                    label.tag.setText(forms[-1])
+                    offset = min(
+                        _candidate_offsets(label.tag.boundingRect(), 6),
+                        key=lambda o: _covered(label.screen_rect(self.view, o), taken, inside),
+                    )
+                    label.move(offset)
+                    label.tag.setVisible(True)
+                    taken.append(label.screen_rect(self.view, offset))
+                else:
+                    label.tag.setVisible(False)
+        self.labels_placed += 1
+
+    def shown_labels(self) -> list[tuple[str, QRectF]]:
+        """The labels on screen now: their words and where (viewport pixels)."""
+        return [
+            (label.tag.text(), label.screen_rect(self.view, label.offset()))
+            for label in self._placeables()
+            if label.tag.isVisible()
+        ]
+
+    def outline_labels(self) -> list[_Tag]:
+        """The name labels of this floor's objects and zones (shown, shortened or hidden)."""
+        built = self._floors[self.current_floor]
+        return [o.label for o in (*built.objects.values(), *built.zones.values())]
+
+    def camera_rects(self) -> dict[str, QRectF]:
+        """Where each camera icon is on screen now (viewport pixels)."""
+        built = self._floors[self.current_floor]
+        return {
+            camera_id: icon.boundingRect().translated(QPointF(self.view.mapFromScene(icon.pos())))
+            for camera_id, icon in built.cameras.items()
+        }

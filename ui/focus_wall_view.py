@@ -86,6 +86,7 @@ from console.store import AlarmState
 from inference.frame_ring import FrameRing
 from inference.pipeline import TrackedFrame
 from inference.sources import CameraStatus, StatusChange
+from ui.alarm_words import rule_words, severity_role, shown_state
 from ui.bridge import PipelineBridge
 from ui.theme import PALETTE
 from ui.video_wall import DEFAULT_STALE_AFTER_S, CameraTile, WallCamera
@@ -109,31 +110,13 @@ DEFAULT_DISPLAY_FPS = 12.0
 DEFAULT_REEVALUATE_S = 1.0
 SLOT_SPACING_PX = 4
 MAX_BANNER_LINES = 3
+BANNER_SHARE = 0.22  # the banner's band at the tile's foot: at most this share of its height
+MIN_BANNER_PT = 7.0
+GHOST_HOLD_S = 1.0  # a "last seen" box stays fully drawn this long after its person left ...
+GHOST_FADE_S = 3.0  # ... and has faded away this long after
 
 # (columns, rows) of the grid for each slot count
 SLOT_GRID: dict[int, tuple[int, int]] = {1: (1, 1), 2: (2, 1), 4: (2, 2), 6: (3, 2), 9: (3, 3)}
-
-# The palette has no colours of its own for severities; these roles carry the same meaning
-# (urgent / attention / quiet) and keep every colour in one place (ui.theme.PALETTE).
-_SEVERITY_ROLE: dict[str, str] = {"high": "offline", "medium": "stalled", "low": "connecting"}
-_RULE_WORDS: dict[str, str] = {
-    "proximity": "too close",
-    "after_hours": "after hours",
-    "loitering": "loitering",
-    "restricted_zone": "restricted zone",
-    "object_missing": "object missing or moved",
-    "camera_health": "camera fault",
-}
-
-
-def rule_words(rule: str) -> str:
-    """The rule as the monitor reads it ("too close", not "proximity")."""
-    return _RULE_WORDS.get(rule, rule.replace("_", " "))
-
-
-def severity_role(severity: str) -> str:
-    """The palette role that colours this severity (high, medium, low)."""
-    return _SEVERITY_ROLE.get(severity, "connecting")
 
 
 def _severity(value: str) -> Severity:
@@ -225,8 +208,9 @@ class RiskMark:
     severity: str
     text: str  # the banner line
     outline: QPolygonF | None = None  # the protected object's image outline
-    box: QRectF | None = None  # the person's box
+    box: QRectF | None = None  # the person's box (live, or where last seen)
     box_label: str = ""
+    ghost: float = 0.0  # a "last seen" box: how opaque it was drawn (0: not a ghost)
 
 
 class FocusTile(CameraTile):
@@ -247,7 +231,9 @@ class FocusTile(CameraTile):
         self._site = site
         self._alarms: tuple[Alarm, ...] = ()
         self._assignment: SlotAssignment | None = None
+        self._gone_at: dict[int, float] = {}  # alarm id -> when its person was no longer found
         self.drawn_risks: list[RiskMark] = []
+        self.banner_rect = QRect()  # the band the banner took at the last paint
 
     @property
     def alarms(self) -> tuple[Alarm, ...]:
@@ -261,9 +247,55 @@ class FocusTile(CameraTile):
         """The camera's open alarms (most urgent first) and why it holds its slot."""
         alarms = tuple(sorted(alarms, key=_urgency))
         if alarms != self._alarms or assignment != self._assignment:
+            before = {a.alarm_id: a for a in self._alarms}
+            now = self._clock()
+            for alarm in alarms:
+                was = before.get(alarm.alarm_id)
+                if alarm.active:
+                    self._gone_at.pop(alarm.alarm_id, None)
+                elif was is not None and was.active:
+                    self._gone_at[alarm.alarm_id] = now  # its person just left
+            self._gone_at = {
+                i: t for i, t in self._gone_at.items() if i in {a.alarm_id for a in alarms}
+            }
             self._alarms, self._assignment = alarms, assignment
+            people: dict[int, str] = {}
+            for alarm in reversed(alarms):  # the most urgent alarm's severity wins
+                for track in self._tracks_here(alarm):
+                    people[track] = str(alarm.severity)
+            self.set_alarm_people(people)
             self._describe_risk()
             self.update()
+
+    def _tracks_here(self, alarm: Alarm) -> set[int]:
+        """The people (track ids) of this alarm that this camera saw."""
+        tracks = {
+            o.track_id
+            for o in alarm.occurrences
+            if o.camera_id == self.camera_id and o.track_id is not None
+        }
+        if not alarm.occurrences and alarm.camera_id == self.camera_id:
+            tracks.update(alarm.track_ids)
+        return tracks
+
+    def ghost_opacity(self, alarm_id: int, now: float) -> float:
+        """How opaque the "last seen" box of an alarm whose person left is drawn now: fully for
+        GHOST_HOLD_S, then fading to nothing at GHOST_FADE_S."""
+        gone = self._gone_at.get(alarm_id)
+        if gone is None:
+            return 0.0
+        age = now - gone
+        if age <= GHOST_HOLD_S:
+            return 1.0
+        if age >= GHOST_FADE_S:
+            return 0.0
+        return 1.0 - (age - GHOST_HOLD_S) / (GHOST_FADE_S - GHOST_HOLD_S)
+
+    def _alarm_box_label(self, track_id: int) -> str:
+        for alarm in self._alarms:
+            if track_id in self._tracks_here(alarm):
+                return self._box_label(alarm, track_id)
+        return super()._alarm_box_label(track_id)
 
     def banner_lines(self) -> list[str]:
         """The banner text, one line per alarm (most urgent first)."""
@@ -303,6 +335,17 @@ class FocusTile(CameraTile):
         ox, oy = picture.x(), picture.y()
         font = QFont(self.font())
         metrics = QFontMetrics(font)
+        now = self._clock()
+        live = dict(zip(self.drawn_track_ids, (b for b, _ in self.drawn_boxes), strict=False))
+        # "last seen" boxes fade within seconds and never outnumber the live boxes: the most
+        # urgent alarms get them first
+        ghosts_left = len(self.drawn_boxes)
+        ghosts: dict[int, float] = {}
+        for alarm in self._alarms:
+            opacity = self.ghost_opacity(alarm.alarm_id, now)
+            if not alarm.active and opacity > 0 and ghosts_left > 0:
+                ghosts[alarm.alarm_id] = opacity
+                ghosts_left -= 1
         painter.save()
         painter.setClipRect(picture)
         painter.setFont(font)
@@ -323,16 +366,23 @@ class FocusTile(CameraTile):
                 self._label(
                     painter, metrics, QPointF(anchor.left(), anchor.top()), name, color, above=True
                 )
-            box_rect, box_label = None, ""
-            box = _box(alarm.detail.get("box"))
-            if box is not None:
+            box_rect, box_label, ghost = None, "", 0.0
+            mine = [t for t in self._tracks_here(alarm) if t in live]
+            box = alarm.detail.box if self._last_seen_here(alarm) else None
+            if mine:  # the person is boxed live, in the alarm's colour (CameraTile)
+                box_rect = live[mine[0]]
+                box_label = self._box_label(alarm, mine[0])
+            elif box is not None and (alarm.active or alarm.alarm_id in ghosts):
                 x1, y1, x2, y2 = box
                 box_rect = QRectF(ox + x1 * sx, oy + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy)
-                box_color = PALETTE.qcolor("person_box")
-                pen = QPen(box_color, 3)
+                box_color = color  # the person who raised it: in the alarm's colour
+                pen = QPen(box_color, 4)
                 pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-                if not alarm.active:
-                    pen.setStyle(Qt.PenStyle.DashLine)  # the person has left: where last seen
+                painter.save()
+                if not alarm.active:  # the person has left: where last seen, fading
+                    ghost = ghosts[alarm.alarm_id]
+                    pen.setStyle(Qt.PenStyle.DashLine)
+                    painter.setOpacity(ghost)
                 painter.setPen(pen)
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(box_rect)
@@ -340,6 +390,7 @@ class FocusTile(CameraTile):
                 self._label(
                     painter, metrics, box_rect.bottomLeft(), box_label, box_color, above=False
                 )
+                painter.restore()
             self.drawn_risks.append(
                 RiskMark(
                     alarm.alarm_id,
@@ -348,10 +399,17 @@ class FocusTile(CameraTile):
                     outline,
                     box_rect,
                     box_label,
+                    ghost,
                 )
             )
         painter.restore()
         self.drawn_risks.reverse()  # most urgent first, like the banner
+
+    def _last_seen_here(self, alarm: Alarm) -> bool:
+        """The alarm's newest finding (whose box `detail` holds) came from this camera."""
+        if not alarm.occurrences:
+            return alarm.camera_id == self.camera_id
+        return max(alarm.occurrences, key=lambda o: o.last_seen_at).camera_id == self.camera_id
 
     def _label(
         self,
@@ -372,37 +430,57 @@ class FocusTile(CameraTile):
         painter.setPen(color)
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
-    def _paint_banner(self, painter: QPainter) -> None:
-        if not self._alarms:
-            return
-        lines = self._alarms[:MAX_BANNER_LINES]
+    def _banner_font(self, band_h: float) -> tuple[QFont, int]:
+        """The banner's font and line height: smaller on a small tile, so that at least one
+        line fits the band (never below MIN_BANNER_PT)."""
         font = QFont(self.font())
         font.setBold(True)
+        size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
+        while True:
+            font.setPointSizeF(size)
+            line_h = QFontMetrics(font).height() + 4
+            if line_h <= band_h or size <= MIN_BANNER_PT:
+                return font, line_h
+            size = max(MIN_BANNER_PT, size - 0.5)
+
+    def _paint_banner(self, painter: QPainter) -> None:
+        """The alarms in words at the tile's foot, in a band of at most BANNER_SHARE of the
+        tile's height: as many lines as fit, the last one saying how many more."""
+        self.banner_rect = QRect()
+        if not self._alarms:
+            return
+        rect = self.rect().adjusted(2, 0, -2, -2)
+        font, line_h = self._banner_font(rect.height() * BANNER_SHARE)
         painter.setFont(font)
         metrics = QFontMetrics(font)
-        line_h = metrics.height() + 6
+        fit = max(1, min(MAX_BANNER_LINES, int(rect.height() * BANNER_SHARE // line_h)))
+        lines = list(self._alarms[:fit])
         extra = len(self._alarms) - len(lines)
-        count = len(lines) + (1 if extra > 0 else 0)
-        rect = self.rect().adjusted(2, 0, -2, -2)
+        if extra > 0 and fit > 1:
+            lines = lines[: fit - 1]
+            extra = len(self._alarms) - len(lines)
+        count = len(lines) + (1 if extra > 0 and fit > 1 else 0)
         band = QRect(rect.left(), rect.bottom() - count * line_h, rect.width(), count * line_h + 1)
+        self.banner_rect = QRect(band)
         painter.fillRect(band, PALETTE.qcolor("label_backdrop", 210))
         y = band.top()
         mark = max(8, int(metrics.height() * 0.8))
-        for alarm in lines:
+        for index, alarm in enumerate(lines):
             color = PALETTE.qcolor(severity_role(alarm.severity))
             mark_rect = QRectF(band.left() + 6, y + (line_h - mark) / 2, mark, mark)
             paint_severity_mark(painter, mark_rect, alarm.severity, color)
             painter.setPen(color if not alarm.acknowledged else PALETTE.qcolor("text"))
             text_x = int(mark_rect.right()) + 8
             text_rect = QRect(text_x, y, band.right() - text_x - 4, line_h)
-            text = metrics.elidedText(
-                self._banner_text(alarm), Qt.TextElideMode.ElideRight, text_rect.width()
-            )
+            text = self._banner_text(alarm)
+            if extra > 0 and fit == 1 and index == 0:
+                text = f"(+{extra}) {text}"  # one line only: it still says there are more
+            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width())
             painter.drawText(
                 text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text
             )
             y += line_h
-        if extra > 0:
+        if extra > 0 and fit > 1:
             painter.setPen(PALETTE.qcolor("muted"))
             painter.drawText(
                 QRect(band.left() + 6, y, band.width() - 10, line_h),
@@ -457,8 +535,10 @@ class FocusTile(CameraTile):
     def _subject_name(self, alarm: Alarm) -> str:
         return _subject_name(self._site, alarm)
 
-    def _box_label(self, alarm: Alarm) -> str:
-        parts = [f"#{alarm.track_ids[-1]}"] if alarm.track_ids else []
+    def _box_label(self, alarm: Alarm, track_id: int | None = None) -> str:
+        if track_id is None and alarm.track_ids:
+            track_id = alarm.track_ids[-1]
+        parts = [f"#{track_id}"] if track_id is not None else []
         distance = _distance_m(alarm)
         if distance is not None:
             parts.append(f"{distance:.2f} m")
@@ -467,19 +547,19 @@ class FocusTile(CameraTile):
         return " · ".join(parts)
 
     def _banner_text(self, alarm: Alarm) -> str:
-        parts = [alarm.severity.upper(), rule_words(alarm.rule), self._subject_name(alarm)]
-        condition = alarm.detail.get("condition")
-        if alarm.rule == "camera_health" and isinstance(condition, str):
+        # the state right after the severity: on a small tile the line is cut at its end
+        parts = [
+            alarm.severity.upper(),
+            shown_state(alarm).word,
+            rule_words(alarm.rule),
+            self._subject_name(alarm),
+        ]
+        condition = alarm.detail.condition
+        if condition is not None:
             parts.append(condition.replace("_", " "))
         distance = _distance_m(alarm)
         if distance is not None:
             parts.append(f"{distance:.2f} m")
-        if alarm.state == AlarmState.RAISED:
-            parts.append("NEW")
-        elif alarm.needs_attention:
-            parts.append("NEW ACTIVITY")
-        else:
-            parts.append(alarm.state.value)
         if alarm.people_now > 1:
             parts.append(f"{alarm.people_now} people")
         if not alarm.active:
@@ -503,22 +583,8 @@ def _subject_name(site: Site, alarm: Alarm) -> str:
 
 
 def _distance_m(alarm: Alarm) -> float | None:
-    value = alarm.detail.get("distance_m")
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-def _box(value: object) -> tuple[float, float, float, float] | None:
-    if not isinstance(value, list | tuple) or len(value) != 4:
-        return None
-    try:
-        x1, y1, x2, y2 = (float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or x2 <= x1 or y2 <= y1:
-        return None
-    return x1, y1, x2, y2
+    value = alarm.detail.distance_m
+    return value if value is not None and math.isfinite(value) else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1067,16 +1133,34 @@ class FocusWallView(QWidget):
         self._summary.setText(text)
 
 
-def float_on_screen(dock: QDockWidget, screen: QScreen | None = None) -> None:
+def float_on_screen(
+    dock: QDockWidget, screen: QScreen | None = None, *, keep_visible: QWidget | None = None
+) -> None:
     """Undock the focus wall's dock onto a screen (by default the second one, if there is one)
-    and fill it; `dock.setFloating(False)` docks it back."""
+    and fill it; `dock.setFloating(False)` docks it back.
+
+    On the screen of `keep_visible` (the console, when there is only one screen), it does not
+    fill the screen: it takes the left three fifths below the console's menu bar and above its
+    status line, so the alarm queue (docked on the right), the menus and the status line stay in
+    sight and in reach (and F8 docks it back)."""
     if screen is None:
         screens = QGuiApplication.screens()
         screen = screens[1] if len(screens) > 1 else (screens[0] if screens else None)
     dock.setFloating(True)
-    if screen is not None:
-        area = screen.availableGeometry()
-        dock.setGeometry(area)
-        log.info(
-            "focus wall floated onto screen %s (%dx%d)", screen.name(), area.width(), area.height()
+    if screen is None:
+        return
+    area = screen.availableGeometry()
+    shared = keep_visible is not None and keep_visible.screen() is screen
+    if shared:
+        top, bottom = 80, 48  # the console's title and menu bar, its status line
+        area = QRect(
+            area.left(), area.top() + top, round(area.width() * 0.6), area.height() - top - bottom
         )
+    dock.setGeometry(area)
+    log.info(
+        "focus wall floated onto screen %s (%dx%d%s)",
+        screen.name(),
+        area.width(),
+        area.height(),
+        ", beside the console" if shared else "",
+    )

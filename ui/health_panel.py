@@ -4,9 +4,10 @@
 thread (the call only copies counters under the pipeline's lock) and turns the cumulative counters
 into rates in a `HealthHistory`, a ring holding the last hour. Two views listen to it:
 
-- `HealthStatusLine`, for the status bar: the detector in use and whether it is YOLO or the
-  offline fallback, its device, cameras live/offline, frames/s decoded and detected, detection
-  latency and stale (dropped) frames. Every warning is a word as well as a colour.
+- `HealthStatusLine`, for the status bar, in words a monitor understands (`plain_status`):
+  "Detector: basic (offline model), 64/64 cameras live, 1.2 s behind"; the technical figures
+  (`status_text`: the model, its device, frames/s decoded and detected, latency percentiles,
+  stale frames) are in its tooltip. Every warning is a word as well as a colour.
 - `HealthPanel`: pyqtgraph plots of the same figures over the last hour (minutes before now),
   each line also told apart by its dash pattern and named in a legend.
 
@@ -48,12 +49,14 @@ __all__ = [
     "HealthStatusLine",
     "StatsSource",
     "detector_label",
+    "plain_status",
     "status_text",
 ]
 
 DEFAULT_PERIOD_S = 5.0
 DEFAULT_WINDOW_S = 3600.0
-SLOW_LATENCY_S = 1.0  # detection latency above this is flagged in the status line
+SLOW_LATENCY_S = 1.0  # detection latency above this is flagged in the technical line
+BEHIND_SLOW_S = 2.0  # detection this far behind the cameras is called SLOW in the plain line
 
 
 class StatsSource(Protocol):
@@ -85,6 +88,7 @@ class HealthSample:
     detector_model: str | None
     device: str | None
     error: str | None = None
+    detector_runtime: str | None = None  # "OpenVINO 2026.4.1", "OpenCV DNN 4.14.0", ...
 
     @property
     def fallback(self) -> bool:
@@ -160,6 +164,7 @@ class HealthHistory:
             detector_model=_field(info, "model"),
             device=_field(info, "device"),
             error=stats.get("error"),
+            detector_runtime=_field(info, "runtime") or None,
         )
         if last is not None and at <= last[0]:
             log.debug("health sample at %.3f is not after the last one (%.3f)", at, last[0])
@@ -194,12 +199,14 @@ class HealthHistory:
 
 
 def detector_label(sample: HealthSample) -> str:
-    """'YOLO yolo11n.pt on cuda:0', 'FALLBACK ssdlite on cpu', or 'no detector yet'."""
+    """'YOLO yolo11n.pt on cuda:0', 'FALLBACK ssdlite on cpu (OpenVINO 2026.4.1)', or 'no
+    detector yet'."""
     if sample.detector_backend is None:
         return "detector: none ready" if sample.error is None else "detector: FAILED"
     kind = "YOLO" if not sample.fallback else f"FALLBACK {sample.detector_backend}"
     model = f" {sample.detector_model}" if sample.detector_model else ""
-    return f"{kind}{model} on {sample.device or '?'}"
+    runtime = f" ({sample.detector_runtime})" if sample.detector_runtime else ""
+    return f"{kind}{model} on {sample.device or '?'}{runtime}"
 
 
 def status_text(sample: HealthSample | None) -> str:
@@ -226,6 +233,37 @@ def status_text(sample: HealthSample | None) -> str:
     if sample.error:
         parts.append(f"ERROR: {sample.error}")
     return " | ".join(parts)
+
+
+def detector_words(sample: HealthSample) -> str:
+    """The detector as a monitor needs to know it: full (YOLO), or the basic offline model."""
+    if sample.detector_backend is None:
+        if sample.error is not None:
+            return "NOT WORKING"
+        return "starting"
+    if not sample.fallback:
+        return "full (YOLO)"
+    return "basic (offline model)"
+
+
+def plain_status(sample: HealthSample | None) -> str:
+    """The status line in words, e.g. 'Detector: basic (offline model), 64/64 cameras live,
+    1.2 s behind'; trouble in capitals ('2 OFFLINE', 'SLOW', 'NOT WORKING: ...')."""
+    if sample is None:
+        return "Detector: starting, cameras: waiting for the first look"
+    parts = [f"Detector: {detector_words(sample)}"]
+    cameras = f"{sample.live}/{sample.cameras} cameras live"
+    if sample.offline:
+        cameras += f", {sample.offline} OFFLINE"
+    parts.append(cameras)
+    behind = sample.latency_p50_s
+    if sample.detector_backend is not None and behind > 0:
+        text = f"{behind:.1f} s behind"
+        parts.append(f"{text} (SLOW)" if behind > BEHIND_SLOW_S else text)
+    line = ", ".join(parts)
+    if sample.error:
+        line += f" · ERROR: {sample.error}"
+    return line
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,12 +323,12 @@ class HealthMonitor(QObject):
 
 
 class HealthStatusLine(QWidget):
-    """The status bar's health: one line of text (tooltip: the details)."""
+    """The status bar's health: one line in words (tooltip: the technical figures)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("healthStatusLine")
-        self._label = QLabel(status_text(None), self)
+        self._label = QLabel(plain_status(None), self)
         self._label.setTextFormat(Qt.TextFormat.PlainText)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 0, 6, 0)
@@ -308,12 +346,14 @@ class HealthStatusLine(QWidget):
     @Slot(object)
     def show_sample(self, sample: HealthSample) -> None:
         self._sample = sample
-        self._label.setText(status_text(sample))
+        self._label.setText(plain_status(sample))
         warn = sample.fallback or sample.offline > 0 or sample.error is not None
         # colour follows the words (FALLBACK, OFFLINE, ERROR), never replaces them
         color = PALETTE.stalled if warn else PALETTE.text
         self._label.setStyleSheet(f"color: {color};")
         tip = [
+            status_text(sample),
+            "",
             f"Detector: {detector_label(sample)}",
             f"Cameras: {sample.live} live, {sample.offline} offline or stalled, "
             f"{sample.cameras} in all",
@@ -325,6 +365,7 @@ class HealthStatusLine(QWidget):
         ]
         if sample.fallback:
             tip.append("The offline fallback detector is less accurate than YOLO.")
+        tip.append('"Behind": how long after a picture is taken its people are found (p50).')
         if sample.error:
             tip.append(f"Error: {sample.error}")
         self.setToolTip("\n".join(tip))

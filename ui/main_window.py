@@ -1,38 +1,68 @@
 """The console window an overnight monitor lives in.
 
-    ┌ menu: Alarm · View · Sound ────────────────────────────────────────────┐
-    │ focus wall (dock, floats to a 2nd screen) │ video wall (all cameras)   │ alarm queue (dock)
-    │ floor plan (dock)                          │                            │
+    ┌ menu: Alarm · Shift · Supervisor · View · Sound ───────────────────────┐
+    │ storage banner (a fault of the store, when there is one)                │
+    │ focus wall (dock, floats to a 2nd screen) │ lock bar (while locked)     │ alarm queue (dock)
+    │ floor plan (dock)                          │ video wall (all cameras)   │
     └ status bar: detector · cameras live · frames/s · latency · messages ───┘
+
+The window opens on the sign-in screen (`ui.login`): the cameras, the rules and the alarms run
+from the start, but nobody sees or acts until someone signs in, and at the first start of a
+database with no account it asks for the first supervisor. The role the core answers decides
+what shows: an operator or supervisor gets the wall, the docks and the alarm actions (a
+supervisor also the Supervisor menu: users, escalations, console settings); an auditor gets the
+incident log (`ui.incident_log`). What a role cannot do is hidden here and refused by the core.
+The Shift menu locks the console (also after the configured quiet time: the wall stays live
+behind the lock bar, alarms still sound, acting needs the password), hands the shift over to
+the next monitor, and signs out.
 
 The window owns no logic: it builds the views over the runtime's models (alarm manager, focus
 wall policy, pipeline rings), wires them through the one `PipelineBridge`, and forwards what the
-monitor does to model methods. Layout, focus-wall size, font scale and screen placement persist
-in QSettings.
+monitor does to the core (`ui.shift.ShiftDesk` for the session). Layout, focus-wall size, font
+scale and screen placement persist in QSettings.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDockWidget,
+    QMainWindow,
+    QMenu,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from console.accounts import SignedIn
+from console.actions import ActionAnswer
 from console.alarms import Alarm
 from console.focus_wall import FocusWall
 from console.operator_check import OperatorCheck, OperatorCheckEvent
+from console.passwords import Password
+from console.roles import Act
 from console.runtime import SiteRuntime
 from console.store import StoreHealth
 from ui.alarm_queue import AlarmQueueView
+from ui.alerts_view import AlertsView
 from ui.bridge import PipelineBridge
 from ui.floor_plan_view import FloorPlanView
 from ui.focus_wall_view import FocusWallView, float_on_screen
 from ui.health_panel import HealthMonitor, HealthPanel, HealthStatusLine
+from ui.incident_log import IncidentLogView
+from ui.login import LockBar, SignInPanel
 from ui.operator_check import OperatorCheckController
+from ui.shift import ChangePasswordDialog, HandOverDialog, InactivityLock, ShiftDesk
 from ui.sound import AlarmSoundPlayer
 from ui.storage_banner import StorageBanner
+from ui.supervisor import EscalationsDialog, SettingsDialog, UsersDialog
 from ui.theme import apply_theme
 from ui.video_wall import VideoWall, cameras_from_pipeline
 
@@ -41,43 +71,74 @@ log = logging.getLogger(__name__)
 SETTINGS_ORG = "Nightwatch"
 SETTINGS_APP = "console"
 FONT_SCALES = (0.85, 1.0, 1.15, 1.3, 1.5, 1.75)
+# the act each of the queue's actions needs: acknowledge, dispatch, guard arrived, resolve
+ALARM_ACTS = (Act.ACKNOWLEDGE, Act.DISPATCH, Act.DISPATCH, Act.RESOLVE)
+SUPERVISOR_ACTS = (Act.MANAGE_USERS, Act.VIEW_ESCALATIONS, Act.CONFIGURE)
+
+
+def default_station() -> str:
+    """This console's name in the audit log and for the sign-in back-off."""
+    return f"console@{socket.gethostname()}"
 
 
 class ConsoleWindow(QMainWindow):
+    SIGN_IN_PAGE, WATCH_PAGE, RECORDS_PAGE = range(3)
+
     def __init__(
         self,
         runtime: SiteRuntime,
         bridge: PipelineBridge,
         *,
-        user: str,
+        station: str | None = None,
         settings: QSettings | None = None,
         sound: AlarmSoundPlayer | None = None,
         parent: QWidget | None = None,
+        sign_in: tuple[str, Password] | None = None,
+        notice: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.runtime = runtime
         self.bridge = bridge
-        self.user = user
+        self.station = station or default_station()
+        self.notice = notice
         self.settings = settings or QSettings(SETTINGS_ORG, SETTINGS_APP)
         site = runtime.site
         manager = runtime.alarms
         self.setObjectName("ConsoleWindow")
-        self.setWindowTitle(f"Nightwatch · {site.site.name} · {user}")
+        self.desk = ShiftDesk(bridge, self.station, parent=self)
+        self._dialog: QDialog | None = None
+        self._docks_hidden = False
+        self._dock_state: QByteArray | None = None
+        bridge.serve_queries(runtime.query)  # the views' reads of the store: the reader thread
 
         names = {camera.id: camera.name for camera in site.cameras}
         self.wall = VideoWall(
             cameras_from_pipeline(runtime.pipeline, names), main_streams=runtime.pipeline
         )
         self.wall.listen_to(bridge)
-        # a storage fault is said across the top of the window, above the wall
+        # a storage fault is said across the top of the window, whatever the page
         self.storage_banner = StorageBanner()
+        self.lock_bar = LockBar()
+        watch = QWidget()
+        watch.setObjectName("watch")
+        watch_column = QVBoxLayout(watch)
+        watch_column.setContentsMargins(0, 0, 0, 0)
+        watch_column.setSpacing(0)
+        watch_column.addWidget(self.lock_bar)
+        watch_column.addWidget(self.wall, 1)
+        self.sign_in_panel = SignInPanel(site.site.name, self.station, notice)
+        self.sign_in_panel.set_first_run(not runtime.accounts.has_accounts)
+        self.records = IncidentLogView(self.desk, runtime.clock)
+        self.pages = QStackedWidget()
+        for page in (self.sign_in_panel, watch, self.records):
+            self.pages.addWidget(page)
         centre = QWidget()
         centre.setObjectName("centre")
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.storage_banner)
-        column.addWidget(self.wall, 1)
+        column.addWidget(self.pages, 1)
         self.setCentralWidget(centre)
         bridge.store_health_changed.connect(self.storage_banner.show_health)
         bridge.store_health_changed.connect(self._store_health_changed)
@@ -90,7 +151,7 @@ class ConsoleWindow(QMainWindow):
             "focus", "Focus wall", self.focus, Qt.DockWidgetArea.LeftDockWidgetArea
         )
 
-        self.queue = AlarmQueueView(manager, site, user, runtime.clock, bridge)
+        self.queue = AlarmQueueView(manager, site, "", runtime.clock, bridge)
         self.queue_dock = self._dock(
             "alarms", "Alarms", self.queue, Qt.DockWidgetArea.RightDockWidgetArea
         )
@@ -116,11 +177,33 @@ class ConsoleWindow(QMainWindow):
 
         self.operator_check = OperatorCheckController(
             OperatorCheck(site, runtime.clock, runtime.audit_log),
-            user,
+            lambda: self.desk.user or "",
             prompt_parent=self,
             parent=self,
+            post=lambda action: self.desk.ask(action, self._check_answered),
         )
         self.operator_check.escalated.connect(self._operator_unanswered)
+
+        # -- alerts (ui/alerts_view.py): escalations in a banner, NO SOUND and routes that go
+        # nowhere in the status line, the still-there check's page to the supervisor
+        self.alerts_view = AlertsView(runtime, bridge, self.sound, parent=self)
+        column.insertWidget(1, self.alerts_view.banner)
+        self.statusBar().addPermanentWidget(self.alerts_view.status_line)
+        self.alerts_view.follow_operator_check(self.operator_check)
+        self.alerts_view.message.connect(self._message)
+        # -- end alerts
+        # the session: sign in, lock, hand over, sign out (answered by the core)
+        self.idle_lock = InactivityLock(self)
+        self.idle_lock.idle.connect(self._idle)
+        self.sign_in_panel.sign_in_requested.connect(self.desk.sign_in)
+        self.sign_in_panel.first_supervisor_requested.connect(self.desk.create_first_supervisor)
+        self.lock_bar.unlock_requested.connect(self.desk.unlock)
+        self.lock_bar.switch_user_requested.connect(self._switch_user)
+        self.desk.signed_in.connect(self._on_session)
+        self.desk.signed_out.connect(self._on_signed_out)
+        self.desk.lock_changed.connect(self._on_lock)
+        self.desk.watching.connect(self._show_watch)
+        self.desk.refused.connect(self._desk_refused)
 
         # the one door: the runtime's alarms arrive through the bridge, on this thread
         bridge.alarm_changed.connect(self._on_alarm_changed)
@@ -133,10 +216,20 @@ class ConsoleWindow(QMainWindow):
 
         self._build_menus()
         self._restore()
+        self._hide_docks()
+        self._update_for_session()
         self._refresh_alarms()
         self.health.start()
         self.sound.start()
         self.operator_check.start()
+        if sign_in is not None:  # the demo: straight onto the wall as its operator
+            self.sign_in_panel.set_busy(True)
+            self.desk.sign_in(*sign_in)
+
+    @property
+    def user(self) -> str | None:
+        """Who is signed in at this console (None: nobody)."""
+        return self.desk.user
 
     # -- building ------------------------------------------------------------------------------
 
@@ -172,7 +265,12 @@ class ConsoleWindow(QMainWindow):
         view = bar.addMenu("&View")
         for dock in (self.focus_dock, self.queue_dock, self.plan_dock, self.health_dock):
             view.addAction(dock.toggleViewAction())
-        view.addAction(self._action("Focus wall on the second screen", "F8", self._float_focus))
+        self.float_focus_action = self._action(
+            "Focus wall in a window of its own (second screen)", "F8", self._float_focus
+        )
+        self.float_focus_action.setCheckable(True)
+        self.focus_dock.topLevelChanged.connect(self.float_focus_action.setChecked)
+        view.addAction(self.float_focus_action)
         view.addSeparator()
         view.addAction(self._action("Larger text", "Ctrl++", lambda: self._step_font(+1)))
         view.addAction(self._action("Smaller text", "Ctrl+-", lambda: self._step_font(-1)))
@@ -180,6 +278,30 @@ class ConsoleWindow(QMainWindow):
 
         sound_menu = bar.addMenu("&Sound")
         sound_menu.addAction(self.sound.mute_action)
+
+        self.shift_menu = QMenu("S&hift", self)
+        bar.insertMenu(view.menuAction(), self.shift_menu)
+        self.lock_action = self._action("Lock the console", "Ctrl+L", lambda: self.desk.lock())
+        self.hand_over_action = self._action("Hand over to the next monitor…", "", self.hand_over)
+        self.password_action = self._action("Change my password…", "", self.change_password)
+        self.sign_out_action = self._action("Sign out", "", lambda: self.desk.sign_out())
+        for action in (
+            self.lock_action,
+            self.hand_over_action,
+            self.password_action,
+            self.sign_out_action,
+        ):
+            self.shift_menu.addAction(action)
+
+        self.supervisor_menu = QMenu("Su&pervisor", self)
+        bar.insertMenu(view.menuAction(), self.supervisor_menu)
+        self.users_action = self._action("Users…", "", self.open_users)
+        self.escalations_action = self._action("Escalations…", "", self.open_escalations)
+        self.settings_action = self._action("Console settings…", "", self.open_settings)
+        for action in (self.users_action, self.escalations_action, self.settings_action):
+            self.supervisor_menu.addAction(action)
+        self._alarm_menu = alarm_menu
+        self._view_menu = view
 
     # -- what arrives --------------------------------------------------------------------------
 
@@ -195,13 +317,175 @@ class ConsoleWindow(QMainWindow):
         alarms = self.runtime.alarms.open_alarms()
         self.focus.update_alarms(alarms)
         self.plan.update_alarms(alarms)
+        self.wall.update_alarms(alarms)
 
     def _message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
     def _operator_unanswered(self, event: OperatorCheckEvent) -> None:
-        self._message("Nobody answered the “still there?” check: escalated to the supervisor")
+        self._message("Nobody answered the “still there?” check: escalated")
         log.warning("operator check unanswered: %s", event)
+
+    def _check_answered(self, answer: ActionAnswer) -> None:
+        if not answer.ok:
+            self.operator_check.ask_again(answer.refusal or "refused")
+
+    # -- the session ---------------------------------------------------------------------------
+
+    def _on_session(self, signed: SignedIn) -> None:
+        """Signed in, unlocked, locked, or handed over (the core's answer)."""
+        self.sign_in_panel.set_busy(False)
+        self.queue.set_user(signed.user)
+        self.idle_lock.set_timeout_s(signed.lock_after_s)
+        if not signed.may(Act.WATCH):
+            self._hide_docks()
+            self.pages.setCurrentIndex(self.RECORDS_PAGE)
+            if signed.may(Act.READ_INCIDENT_LOG):
+                self.records.refresh()
+        if signed.handed_over_by:
+            self._message(f"{signed.user} took over from {signed.handed_over_by}: {signed.note}")
+        self._update_for_session()
+        if not signed.locked and self.pages.currentIndex() != self.SIGN_IN_PAGE:
+            self.idle_lock.start()
+
+    def _show_watch(self, _open_alarms: list[Alarm]) -> None:
+        """The core let this user watch: the wall, the docks, the queue."""
+        self.pages.setCurrentIndex(self.WATCH_PAGE)
+        self._show_docks()
+        self._refresh_alarms()
+        self._update_for_session()
+        if not self.desk.locked:
+            self.idle_lock.start()
+            self.queue.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_signed_out(self, reason: str) -> None:
+        self._close_dialog()
+        self.idle_lock.stop()
+        self.queue.set_user("")
+        self._hide_docks()
+        self.lock_bar.hide()
+        self.sign_in_panel.set_first_run(not self.runtime.accounts.has_accounts)
+        self.pages.setCurrentIndex(self.SIGN_IN_PAGE)
+        self.sign_in_panel.reset(reason if reason != "signed out" else "Signed out.")
+        self._update_for_session()
+
+    def _on_lock(self, locked: bool) -> None:
+        signed = self.desk.session
+        if locked and signed is not None:
+            self.idle_lock.stop()
+            self._close_dialog()
+            self.lock_bar.show_locked(signed.user)
+            if self.pages.currentIndex() == self.SIGN_IN_PAGE:
+                self.pages.setCurrentIndex(self.WATCH_PAGE)
+        else:
+            self.lock_bar.hide()
+            self.idle_lock.start()
+        self._update_for_session()
+
+    def _desk_refused(self, text: str) -> None:
+        if self.desk.session is None or self.pages.currentIndex() == self.SIGN_IN_PAGE:
+            self.sign_in_panel.refused(text)
+        elif self.desk.locked:
+            self.lock_bar.refused(text)
+        else:
+            self._message(text)
+
+    def _switch_user(self) -> None:
+        """At a locked console: another person signs in (which ends the locked shift)."""
+        self.pages.setCurrentIndex(self.SIGN_IN_PAGE)
+        self._hide_docks()
+        self.sign_in_panel.reset(
+            f"The console is locked by {self.desk.user}: signing in ends their shift."
+        )
+
+    def _idle(self) -> None:
+        minutes = (self.idle_lock.timeout_s or 0) / 60
+        self.desk.lock(f"no input for {minutes:g} min")
+
+    def _update_for_session(self) -> None:
+        """Titles, menus and actions for who is signed in (hidden: what the role cannot do)."""
+        signed = self.desk.session
+        site = self.runtime.site.site.name
+        who = f"{signed.user} ({signed.role.value})" if signed else "signed out"
+        if signed is not None and signed.locked:
+            who += " · LOCKED"
+        title = f"Nightwatch · {site} · {who}"
+        self.setWindowTitle(f"{title} · {self.notice}" if self.notice else title)
+        watching = signed is not None and self.pages.currentIndex() == self.WATCH_PAGE
+        acting = watching and signed is not None and not signed.locked
+        for action, act in zip(self.queue.alarm_actions, ALARM_ACTS, strict=True):
+            action.setVisible(signed is None or signed.may(act))
+            action.setEnabled(acting and signed is not None and signed.may(act))
+        self._alarm_menu.menuAction().setVisible(signed is not None and signed.may(Act.WATCH))
+        for dock in (self.focus_dock, self.queue_dock, self.plan_dock, self.health_dock):
+            dock.toggleViewAction().setEnabled(watching)
+        self.shift_menu.menuAction().setVisible(signed is not None)
+        self.lock_action.setEnabled(signed is not None and not signed.locked)
+        self.hand_over_action.setVisible(signed is not None and signed.may(Act.WATCH))
+        self.hand_over_action.setEnabled(acting)
+        self.password_action.setEnabled(signed is not None and not signed.locked)
+        self.sign_out_action.setEnabled(signed is not None and not signed.locked)
+        supervising = signed is not None and any(signed.may(a) for a in SUPERVISOR_ACTS)
+        self.supervisor_menu.menuAction().setVisible(supervising)
+        for action, act in (
+            (self.users_action, Act.MANAGE_USERS),
+            (self.escalations_action, Act.VIEW_ESCALATIONS),
+            (self.settings_action, Act.CONFIGURE),
+        ):
+            action.setVisible(signed is not None and signed.may(act))
+            action.setEnabled(signed is not None and not signed.locked)
+
+    def _hide_docks(self) -> None:
+        if self._docks_hidden:
+            return
+        self._dock_state = self.saveState()
+        for dock in (self.focus_dock, self.queue_dock, self.plan_dock, self.health_dock):
+            dock.hide()
+        self._docks_hidden = True
+
+    def _show_docks(self) -> None:
+        if not self._docks_hidden:
+            return
+        self._docks_hidden = False
+        if self._dock_state is not None:
+            self.restoreState(self._dock_state)
+
+    # -- the shift's dialogs -------------------------------------------------------------------
+
+    def _open(self, dialog: QDialog) -> QDialog:
+        self._close_dialog()
+        self._dialog = dialog
+        dialog.finished.connect(lambda _result: self._dialog_done(dialog))
+        dialog.open()
+        return dialog
+
+    def _dialog_done(self, dialog: QDialog) -> None:
+        if self._dialog is dialog:
+            self._dialog = None
+        dialog.deleteLater()
+
+    def _close_dialog(self) -> None:
+        if self._dialog is not None:
+            self._dialog.reject()
+
+    @property
+    def active_dialog(self) -> QDialog | None:
+        return self._dialog
+
+    def hand_over(self) -> QDialog:
+        return self._open(HandOverDialog(self.desk, self))
+
+    def change_password(self) -> QDialog:
+        return self._open(ChangePasswordDialog(self.desk, self))
+
+    def open_users(self) -> QDialog:
+        return self._open(UsersDialog(self.desk, self))
+
+    def open_escalations(self) -> QDialog:
+        return self._open(EscalationsDialog(self.desk, self.runtime.clock, parent=self))
+
+    def open_settings(self) -> QDialog:
+        return self._open(SettingsDialog(self.desk, self))
 
     # -- what the monitor does -----------------------------------------------------------------
 
@@ -211,7 +495,16 @@ class ConsoleWindow(QMainWindow):
         self.queue.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _float_focus(self) -> None:
-        float_on_screen(self.focus_dock)
+        """F8: the focus wall in a window of its own (on the second screen when there is one);
+        F8 again docks it back, so on one screen it never hides the console for good."""
+        if self.focus_dock.isFloating():
+            self.focus_dock.setFloating(False)
+            self.focus_dock.show()
+            self._message("Focus wall docked in the console again")
+            return
+        float_on_screen(self.focus_dock, keep_visible=self)
+        if len(QApplication.screens()) < 2:
+            self._message("Focus wall in its own window: F8 docks it back")
 
     def _toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
@@ -239,11 +532,17 @@ class ConsoleWindow(QMainWindow):
             self.setGeometry(screen.availableGeometry())
         if isinstance(state, QByteArray):
             self.restoreState(state)
-        elif self.width() >= 1400:  # first start on a large screen: room for the queue's
-            width = self.width()  # object and rule columns beside a square-ish wall
+        else:
+            self.apply_default_layout()
+
+    def apply_default_layout(self) -> None:
+        """The first start's layout: on a large screen, room for the queue's columns (up to
+        Raised and Escalation) beside the focus wall and a square-ish video wall."""
+        width = self.width()
+        if width >= 1400:
             self.resizeDocks(
                 [self.focus_dock, self.queue_dock],
-                [round(width * 0.3), round(width * 0.34)],
+                [round(width * 0.3), round(width * 0.38)],
                 Qt.Orientation.Horizontal,
             )
 
@@ -256,13 +555,20 @@ class ConsoleWindow(QMainWindow):
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        state = self._dock_state if self._docks_hidden else self.saveState()
+        if state is not None:
+            self.settings.setValue("window/state", state)
         self.settings.setValue("focus/slots", self.focus_model.slot_count)
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.desk.session is not None and not self.desk.locked:
+            self.desk.sign_out("console closed")  # the core runs it before it stops
+        self._close_dialog()
+        self.idle_lock.stop()
         self.save_layout()
         self.health.stop()
+        self.alerts_view.close()  # alerts
         self.operator_check.close()
         self.sound.close()
         for view in (
@@ -272,6 +578,7 @@ class ConsoleWindow(QMainWindow):
             self.plan,
             self.health_panel,
             self.storage_banner,
+            self.records,
         ):
             view.close()
         super().closeEvent(event)

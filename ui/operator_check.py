@@ -7,12 +7,20 @@ answer, and after an escalation says so in words (and a mark), not only in colou
 
 `OperatorCheckController` drives the policy from a one-second timer on the GUI thread, shows and
 hides the prompt, forwards the answer, and re-emits the policy's events as Qt signals for the
-main window (sound, supervisor notice):
+main window (sound; `escalated` is what pages the supervisor, through the runtime's alert router,
+and the router's notice comes back to `show_escalation_outcome`, so the prompt never claims a
+page that was not acknowledged):
 
     check = OperatorCheck(site, SystemClock(), store, settings=settings)
-    controller = OperatorCheckController(check, user=lambda: session.user, parent=window)
+    controller = OperatorCheckController(
+        check, user=lambda: session.user, post=desk_post, parent=window
+    )
     controller.escalated.connect(sound.escalation)
     controller.start()          # ... controller.stop() on shutdown
+
+With `post`, the answer is an action (`AnswerStillThere`) for the core's service layer, which
+checks that the user may answer (signed in, console unlocked); when it refuses, the window
+calls `ask_again(reason)` and the prompt comes back with the reason.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from console.actions import Action, AnswerStillThere
 from console.operator_check import CheckState, OperatorCheck, OperatorCheckEvent
 
 log = logging.getLogger(__name__)
@@ -54,6 +63,7 @@ class StillTherePrompt(QDialog):
         self.setWindowFlag(Qt.WindowType.WindowCloseButtonHint, False)
         self._pending = False
         self._escalated = False
+        self._outcome = ""
         key_text = key.toString(QKeySequence.SequenceFormat.NativeText)
 
         self._headline = QLabel("Still there?", self)
@@ -110,7 +120,7 @@ class StillTherePrompt(QDialog):
 
     def ask(self, prompt_id: int, seconds_left: float) -> None:
         """Show the prompt (without stealing the keyboard from an operator typing a note)."""
-        self._pending, self._escalated = True, False
+        self._pending, self._escalated, self._outcome = True, False, ""
         self._headline.setText("Still there?")
         self.setProperty("escalated", False)
         self.set_countdown(seconds_left)
@@ -125,7 +135,7 @@ class StillTherePrompt(QDialog):
             return
         self._detail.setText(
             f"Night check: please confirm you are at the console.\n"
-            f"Answer within {format_countdown(seconds_left)}, or the supervisor is notified."
+            f"Answer within {format_countdown(seconds_left)}, or it is escalated."
         )
 
     def mark_escalated(self) -> None:
@@ -133,13 +143,28 @@ class StillTherePrompt(QDialog):
             return
         self._escalated = True
         self._headline.setText("⚠ NOT ANSWERED: still there?")
-        self._detail.setText(
-            "The check was not answered in time: the supervisor has been notified.\n"
-            "Confirm now that you are at the console."
-        )
+        self._show_escalated()
         self.setProperty("escalated", True)
         self.style().unpolish(self)
         self.style().polish(self)
+
+    def show_escalation_outcome(self, text: str) -> None:
+        """What became of the escalation, in the alert router's words ('supervisor paged via
+        MQTT at 02:14:07', 'NO supervisor destination configured — only this console knows')."""
+        self._outcome = text
+        if self._pending and self._escalated:
+            self._show_escalated()
+
+    def _show_escalated(self) -> None:
+        outcome = f" — {self._outcome}" if self._outcome else ""
+        self._detail.setText(
+            f"The check was not answered in time: escalated{outcome}.\n"
+            "Confirm now that you are at the console."
+        )
+
+    def add_reason(self, reason: str) -> None:
+        """Why the last answer did not count (in words, under the detail)."""
+        self._detail.setText(f"{self._detail.text()}\n⚠ Not counted: {reason}")
 
     def withdraw(self) -> None:
         """Hide without an answer (the museum opened, or the check was switched off)."""
@@ -192,10 +217,12 @@ class OperatorCheckController(QObject):
         prompt_parent: QWidget | None = None,
         tick_ms: int = TICK_MS,
         parent: QObject | None = None,
+        post: Callable[[Action], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.check = check
         self._user = user
+        self._post = post
         self.prompt = StillTherePrompt(prompt_parent)
         self.prompt.answered.connect(self._on_answered)
         self._timer = QTimer(self)
@@ -255,4 +282,17 @@ class OperatorCheckController(QObject):
     @Slot()
     def _on_answered(self) -> None:
         user = self._user() if callable(self._user) else self._user
-        self.check.answer(user)
+        if self._post is not None:
+            self._post(AnswerStillThere(self.check, user))
+        else:
+            self.check.answer(user)
+
+    def ask_again(self, reason: str) -> None:
+        """The answer was refused (nobody signed in, the console locked): the prompt is back,
+        saying why, until it is answered."""
+        if self._closed or self.check.state not in (CheckState.PROMPTING, CheckState.ESCALATED):
+            return
+        self.prompt.ask(self.check.prompt_id, self.check.deadline_in_s() or 0.0)
+        if self.check.state == CheckState.ESCALATED:
+            self.prompt.mark_escalated()
+        self.prompt.add_reason(reason)

@@ -13,11 +13,15 @@ Three parts, so the decision can be tested without a sound card:
   variant for escalation.
 - `AlarmSoundPlayer` (QObject): feeds the policy from `set_alarms(...)`, asks it on one timer,
   and plays through QtMultimedia's `QSoundEffect`. Without an audio output (offscreen, CI, a
-  headless machine) it logs once and carries on: cues are still decided and signalled.
+  headless machine) it carries on silently, and says so where the operator sees it: `start()`
+  looks for an output device, and `silenced(reason)` is emitted once when the sound goes off (the
+  window shows "NO SOUND: ..." for good and writes it to the audit log). Cues are still decided
+  and signalled.
 
     sound = AlarmSoundPlayer(clock)
     queue.alarms_changed.connect(sound.set_alarms)
     sound.notice.connect(window.statusBar().showMessage)
+    sound.silenced.connect(status_line.no_sound)   # permanent, and audited
     menu.addAction(sound.mute_action)
     sound.start()
     ...
@@ -28,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import wave
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +39,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import platformdirs
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 
@@ -50,9 +54,9 @@ TONE_VERSION = 1  # bump when the generated sound changes, so older cached files
 
 
 def default_cache_dir() -> Path:
-    """Where the generated cues live: $XDG_CACHE_HOME/nightwatch/sounds (or ~/.cache/...)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "nightwatch" / "sounds"
+    """Where the generated cues live: `sounds/` in Nightwatch's user cache folder (platformdirs:
+    $XDG_CACHE_HOME/nightwatch or ~/.cache/nightwatch on Linux)."""
+    return platformdirs.user_cache_path("nightwatch", appauthor=False) / "sounds"
 
 
 # --------------------------------------------------------------------------- the decision
@@ -312,7 +316,8 @@ def _has_audio_output() -> bool:
 
 class SoundEffectOutput:
     """Plays cues through `QSoundEffect`; one effect per cue, made on first use. Without an audio
-    output, or when a cue cannot be written or loaded, it logs once and stays silent."""
+    output, or when a cue cannot be written or loaded, it stays silent, logs once and tells
+    `on_silent(reason)` once (the player's `silenced` signal)."""
 
     def __init__(
         self,
@@ -320,10 +325,12 @@ class SoundEffectOutput:
         parent: QObject,
         *,
         has_output: Callable[[], bool] = _has_audio_output,
+        on_silent: Callable[[str], None] | None = None,
     ) -> None:
         self._bank = bank
         self._parent = parent
         self._has_output = has_output
+        self._on_silent = on_silent
         self._effects: dict[str, QObject] = {}
         self._silent_reason: str | None = None
         self._checked = False
@@ -338,12 +345,19 @@ class SoundEffectOutput:
         if self._silent_reason is None:
             self._silent_reason = reason
             log.warning("alarm sound is off: %s (alarms are still shown)", reason)
+            if self._on_silent is not None:
+                self._on_silent(reason)
 
-    def play(self, cue: Cue) -> None:
+    def check_device(self) -> str | None:
+        """Look for an audio output now (once); returns why nothing will be heard, or None."""
         if not self._checked:
             self._checked = True
             if not self._has_output():
                 self._go_silent("no audio output device")
+        return self._silent_reason
+
+    def play(self, cue: Cue) -> None:
+        self.check_device()
         if self._silent_reason is not None:
             return
         if not self._effects:
@@ -408,6 +422,7 @@ class AlarmSoundPlayer(QObject):
     cue_played = Signal(object)  # Cue
     mute_changed = Signal(bool)
     notice = Signal(str)  # for the status bar: mute started/ended, and why
+    silenced = Signal(str)  # once: the sound went off for good, and why ("no audio output device")
 
     def __init__(
         self,
@@ -417,12 +432,18 @@ class AlarmSoundPlayer(QObject):
         output: CueOutput | None = None,
         cache_dir: Path | None = None,
         tick_ms: int = 500,
+        has_output: Callable[[], bool] = _has_audio_output,
         parent: QObject | None = None,
     ) -> None:
+        """`has_output` says whether the machine has an audio output (QtMultimedia's list of
+        devices; a test may say no)."""
         super().__init__(parent)
         self._clock = clock
         self.policy = SoundPolicy(settings)
-        self._output: CueOutput = output or SoundEffectOutput(ToneBank(cache_dir), self)
+        self._silent_reason: str | None = None
+        self._output: CueOutput = output or SoundEffectOutput(
+            ToneBank(cache_dir), self, has_output=has_output, on_silent=self._went_silent
+        )
         self._was_muted = False
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
@@ -501,7 +522,21 @@ class AlarmSoundPlayer(QObject):
     def is_running(self) -> bool:
         return self._timer.isActive()
 
+    @property
+    def silent_reason(self) -> str | None:
+        """Why no alarm is heard on this console (no audio output, a cue that failed), or None."""
+        return self._silent_reason
+
+    def _went_silent(self, reason: str) -> None:
+        if self._silent_reason is None:
+            self._silent_reason = reason
+            self.silenced.emit(reason)
+
     def start(self) -> None:
+        """Look for an audio output (`silenced` if there is none) and start the cue timer."""
+        check = getattr(self._output, "check_device", None)
+        if callable(check):
+            check()
         self._timer.start()
 
     def stop(self) -> None:

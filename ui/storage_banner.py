@@ -70,7 +70,8 @@ class StorageBanner(QFrame):
             self._label.setText(f"⚠ {storage_fault_text(health)}")
             self.setStyleSheet(
                 f"#storageBanner {{ background: {PALETTE.offline}; }}"
-                f" QLabel {{ color: {PALETTE.background}; font-weight: bold; }}"
+                f" QLabel {{ color: {PALETTE.background}; background: transparent;"
+                " font-weight: bold; }"
             )
             self.show()
             return
@@ -85,7 +86,7 @@ class StorageBanner(QFrame):
         self._label.setText(f"Storage is back.{lost}")
         self.setStyleSheet(
             f"#storageBanner {{ background: {PALETTE.surface_raised}; }}"
-            f" QLabel {{ color: {PALETTE.text}; }}"
+            f" QLabel {{ color: {PALETTE.text}; background: transparent; }}"
         )
         self.show()
         if not health.unstored:

@@ -55,9 +55,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
+from console.alarms import Alarm
+from console.severity import Severity
+from console.store import AlarmState
 from inference.frame_ring import FrameRef, FrameRing
 from inference.pipeline import TrackedFrame, VisionPipeline
 from inference.sources import CameraStatus, StatusChange
+from ui.alarm_words import severity_role
 from ui.bridge import PipelineBridge
 from ui.theme import PALETTE
 
@@ -283,6 +287,8 @@ class CameraTile(QWidget):
         self._caption: QImage | None = None  # the name/state strip, rendered when it changes
         self._caption_key: tuple[object, ...] = ()
         self.drawn_boxes: list[tuple[QRectF, str]] = []  # what the last paint drew (for tests)
+        self.drawn_track_ids: list[int] = []  # the tracks boxed by the last paint
+        self._alarm_people: dict[int, str] = {}  # track id -> severity of its open alarm
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(QSize(48, 27))
@@ -321,6 +327,22 @@ class CameraTile(QWidget):
     def set_tracks(self, frame: TrackedFrame) -> None:
         self._tracks = frame
         self._tracks_dirty = True
+
+    def set_alarm_people(self, people: Mapping[int, str]) -> None:
+        """The people (track ids on this camera) whose alarm is open, with its severity: their
+        boxes are drawn in the alarm's colour, thicker, and say ALARM."""
+        people = dict(people)
+        if people != self._alarm_people:
+            self._alarm_people = people
+            self._tracks_dirty = True
+
+    @property
+    def alarm_people(self) -> dict[int, str]:
+        return dict(self._alarm_people)
+
+    def _alarm_box_label(self, track_id: int) -> str:
+        """The label of an alarm's person (the focus wall adds the distance)."""
+        return f"#{track_id} · ALARM"
 
     def set_main_ring(self, ring: FrameRing | None) -> None:
         self._main_ring = ring
@@ -468,6 +490,7 @@ class CameraTile(QWidget):
             painter.fillRect(rect, PALETTE.qcolor("wall"))
             image = self._image
             self.drawn_boxes = []
+            self.drawn_track_ids = []
             if state.shows_image and image is not None:
                 painter.drawImage(self._image_rect.topLeft(), image)
                 self._paint_boxes(painter)
@@ -486,6 +509,7 @@ class CameraTile(QWidget):
             self.counters.paint_s += time.perf_counter() - started
 
     def _paint_boxes(self, painter: QPainter) -> None:
+        self.drawn_track_ids = []
         tracks, shown = self._tracks, self._image_ref
         if tracks is None or shown is None or len(tracks.people) == 0:
             return
@@ -497,29 +521,41 @@ class CameraTile(QWidget):
         target = self._image_rect
         sx, sy = target.width() / det_w, target.height() / det_h
         people = tracks.people
-        color = PALETTE.qcolor("person_box")
+        width = 2 if not self.enlarged else 3
         painter.save()
         painter.setClipRect(target)
-        painter.setPen(QPen(color, 2 if not self.enlarged else 3))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         font = QFont(self.font())
         font.setPointSizeF(max(6.0, font.pointSizeF() * (0.8 if not self.enlarged else 1.0)))
         painter.setFont(font)
         metrics = QFontMetrics(font)
-        for i in range(min(len(people), MAX_BOXES_DRAWN)):
+        count = min(len(people), MAX_BOXES_DRAWN)
+        # the people of an open alarm last, so that their boxes are on top
+        order = sorted(range(count), key=lambda i: int(people.track_id[i]) in self._alarm_people)
+        for i in order:
             x1, y1, x2, y2 = (float(v) for v in people.xyxy[i])
             box = QRectF(target.x() + x1 * sx, target.y() + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy)
-            painter.drawRect(box)
             track_id = int(people.track_id[i])
-            label = f"#{track_id}" if track_id >= 0 else "?"
+            severity = self._alarm_people.get(track_id)
+            if severity is None:
+                color, pen_w = PALETTE.qcolor("person_box"), width
+                label = f"#{track_id}" if track_id >= 0 else "?"
+            else:  # the person who raised the alarm: its colour, thicker, in words
+                color = PALETTE.qcolor(severity_role(severity))
+                pen_w = width + 2
+                label = self._alarm_box_label(track_id)
+            pen = QPen(color, pen_w)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            painter.setPen(pen)
+            painter.drawRect(box)
             self.drawn_boxes.append((box, label))
+            self.drawn_track_ids.append(track_id)
             text_w, text_h = metrics.horizontalAdvance(label) + 6, metrics.height()
             top = box.top() - text_h if box.top() - text_h >= target.top() else box.top()
             label_rect = QRectF(box.left(), top, text_w, text_h)
             painter.fillRect(label_rect, color)
             painter.setPen(PALETTE.qcolor("wall"))
             painter.drawText(label_rect, Qt.AlignmentFlag.AlignCenter, label)
-            painter.setPen(QPen(color, 2 if not self.enlarged else 3))
         painter.restore()
 
     def _paint_placeholder(self, painter: QPainter, rect: QRect, state: TileState) -> None:
@@ -828,6 +864,25 @@ class VideoWall(QWidget):
         if self._big is not None and self._big.camera_id == change.camera_id:
             self._big.set_status(change.status, change.reason)
 
+    def update_alarms(self, alarms: Iterable[Alarm]) -> None:
+        """The open alarms: on each camera, the people they are about are boxed as an alarm's
+        (in its colour, thicker, with the word ALARM)."""
+        people: dict[str, dict[int, str]] = {}
+        for alarm in alarms:
+            if alarm.state == AlarmState.RESOLVED:
+                continue
+            for occurrence in alarm.occurrences:
+                if occurrence.track_id is None:
+                    continue
+                marks = people.setdefault(occurrence.camera_id, {})
+                known = marks.get(occurrence.track_id)
+                if known is None or Severity(alarm.severity).rank < Severity(known).rank:
+                    marks[occurrence.track_id] = str(alarm.severity)
+        for camera_id, tile in self._tiles.items():
+            tile.set_alarm_people(people.get(camera_id, {}))
+        if self._big is not None:
+            self._big.set_alarm_people(people.get(self._big.camera_id, {}))
+
     # -- display rate ------------------------------------------------------------------------
 
     @property
@@ -932,6 +987,7 @@ class VideoWall(QWidget):
             self._drop_big()
         big = self._make_tile(tile.camera, enlarged=True)
         big.set_status(*tile.status)
+        big.set_alarm_people(tile.alarm_people)
         if tile.tracks is not None:
             big.set_tracks(tile.tracks)
         if self._main_streams is not None:

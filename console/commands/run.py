@@ -1,10 +1,18 @@
 """`nightwatch run SITE --headless`: the whole pipeline without a window, alarms to the log.
 
 Cameras, detection, rules, alarms and the store run as in the console; each alarm and each
-camera status change is logged. Ctrl-C (or SIGTERM) stops cleanly: the pipeline's processes are
+camera status change is logged. Headless, the console runs as the service user
+`nightwatch-service` (audited `service.start` / `service.stop`), which may do nothing a person
+asks: it only does what the core does by itself. A real site never has default accounts: the
+first start with none asks for the first supervisor on the terminal (or says how to make one).
+Ctrl-C (or SIGTERM) stops cleanly: the pipeline's processes are
 joined and every queued write reaches the database before the command exits; if a storage fault
 keeps writes out past the store's close timeout, the command says how many, which, and why, and
 exits 1 instead of claiming "every alarm is stored".
+
+The site file is watched while it runs: a valid edit is applied within a few seconds without a
+restart (no camera stream dropped, no open alarm lost) and recorded; a bad one is refused,
+printed and audited, and the running site stays (console/site_apply.py).
 """
 
 from __future__ import annotations
@@ -56,8 +64,13 @@ def run(args: argparse.Namespace) -> int:
 
 def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None = None) -> int:
     """Watch a site without a window until Ctrl-C or SIGTERM; alarms and camera states printed."""
+    from dataclasses import replace
+
+    from console.accounts import SERVICE_USER
     from console.alarms import Alarm
-    from console.runtime import SiteRunError, SiteRuntime
+    from console.alerts.router import AlertNotice
+    from console.commands.sign_in import first_supervisor_on_terminal, station
+    from console.runtime import SiteNotice, SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
     from console.store import Store, StoreError, StoreHealth
     from inference.sources import StatusChange, mask_credentials
@@ -96,6 +109,20 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
         else:
             print("storage is back: the waiting writes are stored", file=sys.stderr, flush=True)
 
+    def on_alert_notice(notice: AlertNotice) -> None:
+        # what became of gallery alerts and supervisor pages, in the router's words
+        if notice.state == "warning":
+            print(f"ALERTS: {notice.text}", file=sys.stderr, flush=True)
+        elif notice.final:
+            about = f"{notice.about}: " if notice.about else ""
+            print(f"alert {about}{notice.text}", flush=True)
+
+    def on_site_notice(notice: SiteNotice) -> None:
+        stream = sys.stdout if notice.kind == "applied" else sys.stderr
+        print(f"SITE: {notice.text}", file=stream, flush=True)
+        for problem in notice.problems[:20]:
+            print(f"  {problem}", file=stream, flush=True)
+
     def on_status(change: StatusChange) -> None:
         print(
             f"camera {change.camera_id} {change.status}: {mask_credentials(change.reason)}",
@@ -110,25 +137,37 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
         except StoreError as exc:
             print(f"nightwatch run: {exc}", file=sys.stderr)
             return 1
+        where = station("headless")
         try:
             runtime = SiteRuntime(
                 site,
                 store,
-                options,
+                replace(options, site_path=Path(site_path)),
                 on_alarm=on_alarm,
                 on_status=on_status,
                 on_store_health=on_store_health,
+                on_alert_notice=on_alert_notice,
+                on_site_notice=on_site_notice,
             )
+            if not runtime.accounts.has_accounts and not first_supervisor_on_terminal(
+                runtime.room, where
+            ):
+                return 1
+            runtime.accounts.start_service(where)  # before the core thread starts
             print(
-                f"watching {len(site.cameras)} camera(s) of {site.site.name}; Ctrl-C stops",
+                f"watching {len(site.cameras)} camera(s) of {site.site.name} as "
+                f"{SERVICE_USER}; Ctrl-C stops",
                 flush=True,
             )
-            with runtime:
-                while not stop.wait(1.0):
-                    error = runtime.pipeline.stats()["error"]
-                    if error:
-                        print(f"nightwatch run: detector failed: {error}", file=sys.stderr)
-                        return 1
+            try:
+                with runtime:
+                    while not stop.wait(1.0):
+                        error = runtime.pipeline.stats()["error"]
+                        if error:
+                            print(f"nightwatch run: detector failed: {error}", file=sys.stderr)
+                            return 1
+            finally:
+                runtime.accounts.stop_service(where)  # the core thread has stopped
         except SiteRunError as exc:
             print(f"nightwatch run: {site_path}: {exc}", file=sys.stderr)
             return 1

@@ -20,7 +20,7 @@ One module per job:
     schema_export.py    the JSON Schema for editors (and __main__.py, its command)
 """
 
-from console.site_file.loading import load_site
+from console.site_file.loading import load_site, load_site_text, read_site_text
 from console.site_file.problems import SiteFileError
 from console.site_file.schema import (
     FORMAT_VERSION,
@@ -30,7 +30,10 @@ from console.site_file.schema import (
     WEEKDAYS,
     AfterHoursRule,
     AlarmSettings,
+    AlertDestination,
+    AlertDestinations,
     AlertRoute,
+    Arming,
     Calibration,
     Camera,
     CameraHealthRule,
@@ -41,6 +44,7 @@ from console.site_file.schema import (
     HoursException,
     Id,
     LoiteringRule,
+    MqttDestination,
     Name,
     Number,
     ObjectMissingRule,
@@ -55,8 +59,12 @@ from console.site_file.schema import (
     Severity,
     Site,
     SiteInfo,
+    WebhookDestination,
     Zone,
+    ZoneHours,
     parse_hours,
+    parse_periods,
+    wall_clock_instant,
 )
 from console.site_file.schema_export import site_schema
 
@@ -68,7 +76,10 @@ __all__ = [
     "WEEKDAYS",
     "AfterHoursRule",
     "AlarmSettings",
+    "AlertDestination",
+    "AlertDestinations",
     "AlertRoute",
+    "Arming",
     "Calibration",
     "Camera",
     "CameraHealthRule",
@@ -79,6 +90,7 @@ __all__ = [
     "HoursException",
     "Id",
     "LoiteringRule",
+    "MqttDestination",
     "Name",
     "Number",
     "ObjectMissingRule",
@@ -94,8 +106,14 @@ __all__ = [
     "Site",
     "SiteFileError",
     "SiteInfo",
+    "WebhookDestination",
     "Zone",
+    "ZoneHours",
     "load_site",
+    "load_site_text",
     "parse_hours",
+    "parse_periods",
+    "read_site_text",
     "site_schema",
+    "wall_clock_instant",
 ]

@@ -2,9 +2,9 @@
 
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
-(`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `audit`. Every
-public name is re-exported here except the query `console.store.snapshots.snapshots`, which would
-hide its own module.
+(`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `incidents`,
+`audit`, `walk_tests`. Every public name is re-exported here except the query
+`console.store.snapshots.snapshots`, which would hide its own module.
 """
 
 from console.store.alarms import (
@@ -36,8 +36,10 @@ from console.store.audit import (
     verify_chain,
 )
 from console.store.config_changes import (
+    ChangeConsoleSetting,
     ConfigChangeRecord,
     RecordConfigChange,
+    console_settings,
     list_config_changes,
 )
 from console.store.engine import FaultListener, Store, default_database_url
@@ -51,6 +53,14 @@ from console.store.errors import (
     StoreWriteError,
 )
 from console.store.faults import CloseReport, StoreHealth
+from console.store.incidents import (
+    Escalation,
+    ExportIncidents,
+    ExportReceipt,
+    Incident,
+    ReadEscalations,
+    ReadIncidents,
+)
 from console.store.migrations import upgrade_to_head
 from console.store.models import AlarmState, EventKind, Outcome, Role
 from console.store.snapshots import (
@@ -62,15 +72,34 @@ from console.store.snapshots import (
 )
 from console.store.staff import (
     AddUser,
+    BackoffRecord,
+    ChangeUser,
+    CredentialRecord,
     EndShift,
+    HandOverShift,
     ShiftRecord,
+    SignIn,
+    SignInFailed,
+    SignOut,
     StartShift,
     UserRecord,
+    account_credentials,
     get_user,
     list_shifts,
     list_users,
+    login_backoffs,
+    user_key,
 )
 from console.store.tasks import SYSTEM_USER, StoreFiles, WriteTask
+from console.store.walk_tests import (
+    FinishWalkTest,
+    StartWalkTest,
+    WalkTestRecord,
+    WalkTestResultRecord,
+    WalkTestResultRow,
+    get_walk_test,
+    list_walk_tests,
+)
 
 __all__ = [
     "SYSTEM_USER",
@@ -84,26 +113,42 @@ __all__ = [
     "AppendAudit",
     "AuditEntry",
     "AuditVerification",
+    "BackoffRecord",
     "ChangeAlarmState",
+    "ChangeConsoleSetting",
+    "ChangeUser",
     "CloseReport",
     "ConfigChangeRecord",
+    "CredentialRecord",
     "DispatchRecord",
     "EndShift",
+    "Escalation",
     "EventKind",
+    "ExportIncidents",
+    "ExportReceipt",
     "FaultListener",
+    "FinishWalkTest",
+    "HandOverShift",
+    "Incident",
     "OccurrenceRecord",
     "Outcome",
     "PurgeExpiredSnapshots",
     "RaiseAlarm",
+    "ReadEscalations",
+    "ReadIncidents",
     "RecordArrival",
     "RecordConfigChange",
     "RecordDispatch",
     "RecordOccurrence",
     "Role",
     "ShiftRecord",
+    "SignIn",
+    "SignInFailed",
+    "SignOut",
     "SnapshotRecord",
     "StaleStateError",
     "StartShift",
+    "StartWalkTest",
     "Store",
     "StoreClosedError",
     "StoreError",
@@ -113,9 +158,14 @@ __all__ = [
     "StoreSnapshot",
     "StoreWriteError",
     "UserRecord",
+    "WalkTestRecord",
+    "WalkTestResultRecord",
+    "WalkTestResultRow",
     "WriteTask",
+    "account_credentials",
     "alarm_events",
     "audit_entries",
+    "console_settings",
     "count_alarms",
     "default_database_url",
     "dispatches",
@@ -123,14 +173,18 @@ __all__ = [
     "get_alarm",
     "get_snapshot",
     "get_user",
+    "get_walk_test",
     "list_alarms",
     "list_config_changes",
     "list_shifts",
     "list_users",
+    "list_walk_tests",
+    "login_backoffs",
     "next_alarm_id",
     "occurrences",
     "open_alarms",
     "upgrade_to_head",
+    "user_key",
     "verify_chain",
     "verify_snapshot",
 ]

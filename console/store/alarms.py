@@ -74,6 +74,7 @@ class OccurrenceRecord:
     video_start_s: float | None
     video_end_s: float | None
     closest_m: float | None
+    condition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,7 @@ def _occurrence_record(o: Occurrence) -> OccurrenceRecord:
         o.video_start_s,
         o.video_end_s,
         o.closest_m,
+        o.condition,
     )
 
 
@@ -435,6 +437,7 @@ class RecordOccurrence:
     video_start_s: float | None = None
     video_end_s: float | None = None
     closest_m: float | None = None
+    condition: str | None = None  # a camera's own alarm: which condition (video_loss, ...)
 
     def __post_init__(self) -> None:
         set_field(self, "started_at", aware(self.started_at, "started_at"))
@@ -458,6 +461,7 @@ class RecordOccurrence:
                 alarm_id=self.alarm_id,
                 camera_id=self.camera_id,
                 track_id=self.track_id,
+                condition=self.condition,
                 started_at=self.started_at,
             )
             session.add(row)

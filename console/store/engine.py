@@ -52,6 +52,7 @@ T = TypeVar("T")
 
 WRITER_THREAD_NAME = "nightwatch-store-writer"
 WATCH_INTERVAL_S = 1.0
+GROUP_MAX = 64  # write tasks committed together (one fsync) when they queue up behind a slow disk
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 5.0
 CLOSE_TIMEOUT_S = 30.0
@@ -174,6 +175,48 @@ class _Writer:
             files.undo()
             raise
 
+    def attempt_group(self, jobs: list[_Job[Any]]) -> list[tuple[bool, Any]]:
+        """Run several queued write tasks in ONE transaction (group commit: one fsync for all
+        of them, so a slow disk does not make a queue of alarms wait one fsync each). Each task
+        runs in its own savepoint: a task refused for a reason of its own (a stale state, an
+        unknown alarm) is rolled back alone and reported as (False, the error); the others
+        commit. A disk fault anywhere raises, and the whole group is rolled back and held."""
+        outcomes: list[tuple[bool, Any]] = []
+        made: list[StoreFiles] = []
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                for job in jobs:
+                    assert job.fn is not None
+                    files = StoreFiles(self.files_root, self.where)
+                    made.append(files)
+                    try:
+                        with session.begin_nested():
+                            outcomes.append((True, job.fn(session, files)))
+                    except Exception as exc:
+                        files.undo()
+                        if self._disk_fault_within(exc) is not None:
+                            raise  # SQLite may have rolled back the whole transaction itself
+                        outcomes.append((False, exc))
+        except BaseException:
+            for files in made:
+                files.undo()
+            raise
+        return outcomes
+
+    def _disk_fault_within(self, exc: BaseException) -> str | None:
+        """A disk fault in this error or in what it was raised from or during (a full disk
+        inside a savepoint surfaces as "no such savepoint" once SQLite has rolled back)."""
+        seen: set[int] = set()
+        current: BaseException | None = exc
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            if isinstance(current, Exception):
+                fault = disk_fault(current, self.where, self.folder)
+                if fault is not None:
+                    return fault
+            current = current.__cause__ or current.__context__
+        return None
+
     def refusal(self, exc: Exception, job: _Job[Any]) -> Exception:
         """What a task's future raises for a failure that is not a disk fault."""
         if isinstance(exc, OSError):
@@ -203,10 +246,14 @@ class _Writer:
                         self._cond.wait(self._until_watch())
                         continue
                     job = self._jobs[0]
+                    group = self._group()
                 if job.fn is not None and self._fault is not None and self._fault_held_by_watch:
                     self._pause()  # a flush marker at the head passes: all before it is done
                     continue
-                self._step(job)
+                if len(group) > 1:
+                    self._step_group(group)
+                else:
+                    self._step(job)
         except BaseException:  # pragma: no cover - a bug here must not lose the queue silently
             log.exception("store writer for %s failed", self.where)
             raise
@@ -221,6 +268,62 @@ class _Writer:
             and self._give_up_at is not None
             and time.monotonic() >= self._give_up_at
         )
+
+    def _group(self) -> list[_Job[Any]]:
+        """The write tasks at the head of the queue, in order, up to GROUP_MAX (under the lock;
+        a flush marker or a read ends the group)."""
+        group: list[_Job[Any]] = []
+        for job in self._jobs:
+            if job.fn is None or not job.is_write or len(group) >= GROUP_MAX:
+                break
+            group.append(job)
+        return group
+
+    def _step_group(self, group: list[_Job[Any]]) -> None:
+        live: list[_Job[Any]] = []
+        for job in group:
+            if not job.started:
+                if not job.future.set_running_or_notify_cancel():
+                    continue  # cancelled before it ran: dropped below with the group
+                job.started = True
+            live.append(job)
+        if self.watch is not None:
+            problem = self.watch.guard()
+            if problem is not None:
+                self._set_fault(problem, held_by_watch=True)
+                self._pause()
+                return
+        try:
+            outcomes = self.attempt_group(live)
+        except Exception as exc:
+            fault = self._disk_fault_within(exc)
+            if fault is None:  # the commit itself failed for a reason of its own: one by one
+                for job in live:
+                    self._step(job)
+                return
+            names = ", ".join(sorted({job.name for job in live}))
+            self._set_fault(
+                f"{fault}; {len(live)} writes ({names}) are held and retried",
+                held_by_watch=False,
+            )
+            if self.reconnect:
+                self.engine.dispose()
+                if self.watch is not None:
+                    self.watch.forget_shm_size()
+            self._pause()
+            return
+        with self._cond:
+            for job in group:
+                if self._jobs and self._jobs[0] is job:
+                    self._jobs.popleft()
+        self._retry_s = RETRY_FIRST_S
+        if self._fault is not None and not self._fault_held_by_watch:
+            self._clear_fault()
+        for job, (ok, value) in zip(live, outcomes, strict=True):
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(self.refusal(value, job))
 
     def _pop(self, job: _Job[Any]) -> None:
         with self._cond:

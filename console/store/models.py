@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
+from console.roles import PERSON_ROLES, Role
+
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -94,12 +96,6 @@ class EventKind(enum.StrEnum):
     SEEN = "seen"  # the monitor saw that activity
 
 
-class Role(enum.StrEnum):
-    MONITOR = "monitor"
-    SUPERVISOR = "supervisor"
-    AUDITOR = "auditor"
-
-
 def _enum(cls: type[enum.StrEnum]) -> Enum:
     # Stored as the member's value in a VARCHAR; the CHECK constraint is declared by hand in each
     # table (and in the migration) so that its name is stable.
@@ -112,7 +108,7 @@ def _enum(cls: type[enum.StrEnum]) -> Enum:
     )
 
 
-def _in_check(column: str, cls: type[enum.StrEnum]) -> str:
+def _in_check(column: str, cls: type[enum.StrEnum] | tuple[enum.StrEnum, ...]) -> str:
     values = ", ".join(f"'{m.value}'" for m in cls)
     return f"{column} IN ({values})"
 
@@ -180,6 +176,7 @@ class Occurrence(Base):
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
     camera_id: Mapped[str] = mapped_column(String(64))
     track_id: Mapped[int | None] = mapped_column(Integer)
+    condition: Mapped[str | None] = mapped_column(String(32))  # a camera's own: video_loss, ...
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     video_start_s: Mapped[float | None] = mapped_column(Float)
@@ -238,26 +235,71 @@ class Snapshot(Base):
 
 
 class User(Base):
+    """An account. `name_key` (the name case-folded, NFKC) keeps names unique whatever their
+    case; only the argon2id hash of the password is kept; a disabled account cannot sign in."""
+
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in_check("role", Role), name="role"),)
+    __table_args__ = (CheckConstraint(_in_check("role", PERSON_ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[Role] = mapped_column(_enum(Role))
     created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    disabled_by: Mapped[str | None] = mapped_column(String(64))
 
-    shifts: Mapped[list[Shift]] = relationship(back_populates="user", order_by="Shift.id")
+    shifts: Mapped[list[Shift]] = relationship(
+        back_populates="user", order_by="Shift.id", foreign_keys="Shift.user_id"
+    )
 
 
 class Shift(Base):
+    """A user's time at a console (`station`), from sign-in to sign-out or hand-over. A
+    hand-over ends the outgoing shift with its note and the next user; the incoming shift names
+    the shift it took over and when its user confirmed reading the note."""
+
     __tablename__ = "shifts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    station: Mapped[str | None] = mapped_column(String(128))
+    end_reason: Mapped[str | None] = mapped_column(String(64))
+    handover_note: Mapped[str | None] = mapped_column(Text)
+    handed_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    taken_over_from_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"))
+    note_confirmed_at: Mapped[datetime | None]
 
-    user: Mapped[User] = relationship(back_populates="shifts")
+    user: Mapped[User] = relationship(back_populates="shifts", foreign_keys=[user_id])
+    handed_to: Mapped[User | None] = relationship(foreign_keys=[handed_to_id])
+
+
+class LoginBackoff(Base):
+    """Failed sign-ins in a row for one key (`user:<name key>` or `console:<station>`), so the
+    exponential back-off survives a restart and holds across command-line invocations."""
+
+    __tablename__ = "login_backoff"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime]
+
+
+class ConsoleSetting(Base):
+    """A console setting a supervisor changed (JSON value); each change is also a config change
+    and an audit row."""
+
+    __tablename__ = "console_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime]
+    changed_by: Mapped[str] = mapped_column(String(64))
 
 
 class ConfigChange(Base):
@@ -293,3 +335,51 @@ class AuditRecord(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class WalkTest(Base):
+    """A walk test: a guard walks up to each protected object and into each zone while the
+    console records which rule would have fired (console.walk_test). `status` is running,
+    finished or cancelled; a test still running when the console stopped stays running."""
+
+    __tablename__ = "walk_tests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    user: Mapped[str] = mapped_column(String(64))
+    site_name: Mapped[str] = mapped_column(String(255))
+    site_digest: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    subjects: Mapped[str] = mapped_column(Text)  # JSON list of [kind, id, name]
+
+    results: Mapped[list[WalkTestResult]] = relationship(
+        back_populates="walk_test", order_by="WalkTestResult.id"
+    )
+
+
+class WalkTestResult(Base):
+    """One object or zone of a walk test: passed or not, why, and the evidence (camera, time,
+    distance, the frame as a JPEG in the store's file area with its SHA-256)."""
+
+    __tablename__ = "walk_test_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    walk_test_id: Mapped[int] = mapped_column(
+        ForeignKey("walk_tests.id", ondelete="CASCADE"), index=True
+    )
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    subject_name: Mapped[str] = mapped_column(String(255))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    camera_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime | None]
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    track_id: Mapped[int | None] = mapped_column(Integer)
+    rule_would_fire: Mapped[bool | None] = mapped_column(Boolean)
+    evidence_path: Mapped[str | None] = mapped_column(String(512))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    walk_test: Mapped[WalkTest] = relationship(back_populates="results")

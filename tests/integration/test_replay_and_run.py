@@ -17,8 +17,10 @@ import pytest
 from console.store import (
     Store,
     alarm_events,
+    audit_entries,
     count_alarms,
     get_alarm,
+    list_users,
     occurrences,
     verify_chain,
     verify_snapshot,
@@ -35,7 +37,9 @@ def courtyard(tmp_path: Path) -> Path:
     return courtyard_site(tmp_path)
 
 
-def nightwatch(*args: str, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
+def nightwatch(
+    *args: str, timeout_s: float = 600, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "console.cli", *args],
         cwd=REPO,
@@ -43,6 +47,8 @@ def nightwatch(*args: str, timeout_s: float = 600) -> subprocess.CompletedProces
         text=True,
         timeout=timeout_s,
         check=False,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
     )
 
 
@@ -171,8 +177,30 @@ def test_replay_refuses_a_bad_site_file(tmp_path) -> None:
     assert not (tmp_path / "o.jsonl").exists()
 
 
+def test_run_headless_without_an_account_says_how_to_make_the_first(courtyard, tmp_path) -> None:
+    """A real site never has default accounts; with no terminal to ask on, the first start says
+    how to make the first supervisor instead of running without one."""
+    db = tmp_path / "fresh.db"
+    done = nightwatch("run", str(courtyard), "--headless", "--db", f"sqlite:///{db}")
+    assert done.returncode == 1
+    assert "nightwatch users add NAME --role supervisor" in done.stderr
+    with Store(f"sqlite:///{db}", read_only=True) as store:
+        assert store.read(list_users) == []
+
+
 def test_run_headless_logs_alarms_and_stops_cleanly_on_ctrl_c(courtyard, tmp_path) -> None:
     db = tmp_path / "live.db"
+    made = nightwatch(
+        "users",
+        "add",
+        "boss",
+        "--role",
+        "supervisor",
+        "--db",
+        f"sqlite:///{db}",
+        stdin="supervise the night\n",
+    )
+    assert made.returncode == 0, made.stderr
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [
@@ -220,5 +248,13 @@ def test_run_headless_logs_alarms_and_stops_cleanly_on_ctrl_c(courtyard, tmp_pat
     alarm_id = int(raised[0].split()[1])
     with Store(f"sqlite:///{db}", read_only=True) as store:
         assert store.read(get_alarm, alarm_id).camera_id == "cam-path"
+        service = [
+            (e.user, e.action) for e in store.read(audit_entries) if e.action.startswith("service.")
+        ]
+        assert service == [
+            ("nightwatch-service", "service.start"),
+            ("nightwatch-service", "service.stop"),
+        ]
+    assert any("as nightwatch-service" in line for line in lines), lines
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from console.alarms import Alarm
     from console.rules import Finding
+    from console.rules.details import ProximityDetail
     from console.runtime import RuntimeOptions, SiteRuntime
     from console.severity import Severity
     from console.site_file import load_site
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                         Severity.HIGH,
                         runtime.clock.now(),
                         None,
-                        {"distance_m": 0.3},
+                        ProximityDetail(distance_m=0.3),
                     )
                 )
 

@@ -95,7 +95,7 @@ class _Watch:
         if rule != "camera_health":
             return
         alarm_id = alarm.alarm_id  # type: ignore[attr-defined]
-        condition = alarm.detail.get("condition")  # type: ignore[attr-defined]
+        condition = alarm.detail.condition  # type: ignore[attr-defined]
         with self.lock:
             if alarm_id not in self.seen and condition == "video_loss":
                 self.seen.add(alarm_id)

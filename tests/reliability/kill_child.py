@@ -57,6 +57,7 @@ def run_steps(db: Path, site_path: Path, seed: int) -> int:
     from console.alarms import AlarmManager, IllegalTransition, episode_key
     from console.clock import SystemClock
     from console.rules import Finding
+    from console.rules.details import AfterHoursDetail, ProximityDetail
     from console.severity import Severity
     from console.site_file import load_site
     from console.store import AlarmState, AppendAudit, Store
@@ -75,10 +76,11 @@ def run_steps(db: Path, site_path: Path, seed: int) -> int:
         camera = rng.choice(cameras)
         track = rng.randint(1, TRACKS)
         if rng.random() < 0.25:  # a zone-wide incident: every camera's findings fold into it
-            return Finding("after_hours", camera, ZONE, track, Severity.HIGH, _now(), None, {})
+            detail = AfterHoursDetail(zone=ZONE)
+            return Finding("after_hours", camera, ZONE, track, Severity.HIGH, _now(), None, detail)
         subject = rng.choice(OBJECTS)
-        detail = {"distance_m": round(rng.uniform(0.1, 1.0), 2)}
-        return Finding("proximity", camera, subject, track, Severity.HIGH, _now(), 1.0, detail)
+        near = ProximityDetail(distance_m=round(rng.uniform(0.1, 1.0), 2))
+        return Finding("proximity", camera, subject, track, Severity.HIGH, _now(), 1.0, near)
 
     def step() -> dict[str, Any] | None:
         nonlocal n

@@ -25,8 +25,12 @@ from PySide6.QtWidgets import QApplication, QWidget
 from console.actions import apply_action
 from console.alarms import Alarm, AlarmManager
 from console.clock import FakeClock
+from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
+from console.roles import Role
 from console.rules import Finding
+from console.rules.details import ProximityDetail
+from console.shift_actions import LogIn
 from console.site_file import Site, load_site
 from console.store import (
     AlarmState,
@@ -37,6 +41,7 @@ from console.store import (
     get_alarm,
     verify_chain,
 )
+from tests.people import QUICK_HASHING, enroll, password_of
 from ui.alarm_queue import (
     CAMERA,
     ESCALATION,
@@ -109,7 +114,11 @@ class Desk:
         self.bridge = bridge
         self.core = CoreLoop(lambda _frame: None, lambda: None, after_each=manager.settle)
         manager.set_on_written(self.core.wake)
-        bridge.serve(lambda action: self.core.post(lambda: apply_action(action, manager)))
+        # the service layer the console uses, with the monitor signed in at this desk
+        enroll(manager.store, USER, Role.OPERATOR)
+        room = ControlRoom.load(manager.store, manager.clock, alarms=manager, hashing=QUICK_HASHING)
+        assert room.apply(LogIn(USER, password_of(USER), "test-desk")).ok
+        bridge.serve(lambda action: self.core.post(lambda: apply_action(action, room)))
 
     def settle(self) -> None:
         """Every action answered and shown, every write on disk and folded back in."""
@@ -169,7 +178,9 @@ def finding(
     severity: str = "high",
     track: int | None = 3,
 ) -> Finding:
-    return Finding(rule, camera, subject, track, severity, clock.now(), 1.0, {"distance_m": 0.4})  # type: ignore[arg-type]
+    return Finding(
+        rule, camera, subject, track, severity, clock.now(), 1.0, ProximityDetail(distance_m=0.4)
+    )  # type: ignore[arg-type]
 
 
 def raise_alarm(manager: AlarmManager, clock: FakeClock, **kwargs: object) -> Alarm:
@@ -228,14 +239,14 @@ def test_alarm_from_a_worker_thread_appears_with_its_fields(queue, manager, cloc
     assert cell(queue, 0, SEVERITY) == "HIGH"
     assert cell(queue, 0, CAMERA) == "East gallery"
     assert cell(queue, 0, PLACE) == "The Milkmaid"
-    assert cell(queue, 0, RULE) == "Too close to an artwork"
+    assert cell(queue, 0, RULE) == "Too close"  # the object column names the artwork
     assert cell(queue, 0, RAISED) == "03:00:00"  # site time, Europe/Amsterdam
     assert cell(queue, 0, ESCALATION) == "30 s"
     assert "0.4 m" in cell(queue, 0, SNAPSHOT, Qt.ItemDataRole.ToolTipRole)
     thumb = cell(queue, 0, SNAPSHOT, Qt.ItemDataRole.DecorationRole)
     assert isinstance(thumb, QPixmap)
     assert not thumb.isNull()
-    assert (thumb.width(), thumb.height()) == (96, 54)  # 16:9 snapshot scaled into 96x54
+    assert (thumb.width(), thumb.height()) == (71, 40)  # 16:9 snapshot scaled into 72x40
     # the snapshot was read once, however often the row is painted
     cell(queue, 0, SNAPSHOT, Qt.ItemDataRole.DecorationRole)
     queue.table.viewport().repaint()
@@ -359,13 +370,18 @@ def test_illegal_actions_show_an_error_and_write_nothing(queue, manager, store, 
     flush()
     table = queue.table
 
-    for k in (Qt.Key.Key_R, Qt.Key.Key_D):  # a new alarm cannot be resolved or dispatched to
-        key(table, k, qtbot)
-        assert queue.active_dialog is None
-        assert queue.last_error is not None
-        assert "it is raised (acknowledge it first: A)" in queue.last_error
-        assert queue.message_label.isVisible()
-        assert queue.last_error in queue.message_label.text()
+    key(table, Qt.Key.Key_D, qtbot)  # a guard is not sent to an alarm nobody has looked at
+    assert queue.active_dialog is None
+    assert queue.last_error is not None
+    assert "it is raised (acknowledge it first: A)" in queue.last_error
+    assert queue.message_label.isVisible()
+    assert queue.last_error in queue.message_label.text()
+    key(table, Qt.Key.Key_R, qtbot)  # resolving a new alarm acknowledges it first: it says so
+    dialog = queue.active_dialog
+    assert isinstance(dialog, ResolveDialog)
+    assert "acknowledges it first" in dialog.new_label.text()
+    key(dialog.outcome_list, Qt.Key.Key_Escape, qtbot)
+    assert queue.active_dialog is None
     key(table, Qt.Key.Key_G, qtbot)
     assert queue.last_error is not None
     assert "no guard is on the way" in queue.last_error
@@ -473,7 +489,7 @@ def test_snapshot_thumbnails_are_read_once(tmp_path: Path) -> None:
     thumbs = SnapshotThumbnails(capacity=2)
     first = thumbs.get(str(path))
     assert first is not None
-    assert (first.width(), first.height()) == (72, 54)  # 4:3 kept
+    assert (first.width(), first.height()) == (53, 40)  # 4:3 kept
     assert thumbs.get(str(path)) is first
     assert thumbs.get(str(tmp_path / "gone.jpg")) is None
     assert thumbs.get(str(tmp_path / "gone.jpg")) is None
@@ -484,10 +500,11 @@ def test_snapshot_thumbnails_are_read_once(tmp_path: Path) -> None:
 
 def test_the_actions_are_offered_for_menus_and_buttons(queue) -> None:
     names = [a.text() for a in queue.menu().actions()]
-    assert names == ["&Acknowledge", "&Dispatch guard…", "&Guard arrived", "&Resolve…"]
+    assert names == ["&Acknowledge", "&Dispatch guard…", "&Guard arrived", "&Resolve…", "&Details…"]
     keys = [[s.toString() for s in a.shortcuts()] for a in queue.alarm_actions]
     assert keys == [["A", "Space"], ["D"], ["G"], ["R"]]
-    assert queue.table.actions() == queue.alarm_actions  # the context menu
+    assert [s.toString() for s in queue.detail_action.shortcuts()] == ["Return", "Enter"]
+    assert queue.table.actions() == [*queue.alarm_actions, queue.detail_action]  # context menu
 
 
 # --------------------------------------------------------------------------- the map

@@ -153,8 +153,8 @@ def test_alarm_states_show_on_the_plan(widgets, site) -> None:
     assert np.abs(before - high).max() > 40
     assert milkmaid.alarmed
     assert milkmaid.pen().widthF() > 2 * normal_width  # thicker, not only another colour
-    assert plan.alarm_text("milkmaid") == "ALARM · HIGH · too close · NEW"
-    assert plan.alarm_text("store") == "ALARM · MEDIUM · restricted zone · NEW"
+    assert plan.alarm_text("milkmaid") == "ALARM · HIGH · NEW · Too close"
+    assert plan.alarm_text("store") == "ALARM · MEDIUM · NEW · Restricted zone"
     assert plan.alarm_text("night-watch") is None
     assert plan.alarm_text("east-gallery") is None
     assert plan.camera_icon("cam-east").alarmed
@@ -165,7 +165,7 @@ def test_alarm_states_show_on_the_plan(widgets, site) -> None:
     assert not plan.camera_icon("cam-corridor").alarmed  # its alarm is resolved
 
     plan.update_alarms([alarm(1, state=AlarmState.ACKNOWLEDGED)])
-    assert plan.alarm_text("milkmaid") == "ALARM · HIGH · too close"
+    assert plan.alarm_text("milkmaid") == "ALARM · HIGH · Acknowledged · Too close"
     assert plan.alarm_text("store") is None
     assert not plan.camera_icon("cam-west").alarmed
     plan.update_alarms([])

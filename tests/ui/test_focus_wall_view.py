@@ -18,6 +18,7 @@ from console.alarms import Alarm, AlarmManager
 from console.clock import FakeClock
 from console.focus_wall import FocusWall
 from console.rules import Finding
+from console.rules.details import ProximityDetail
 from console.site_file import Site, load_site
 from console.store import AlarmState, Store
 from inference.frame_ring import FrameRing
@@ -199,8 +200,8 @@ def test_an_alarm_promotes_its_camera_with_the_risk_painted_on_the_image(
     assert first.x() == pytest.approx(picture.x() + region[0][0] * scale, abs=1)
     assert first.y() == pytest.approx(picture.y() + region[0][1] * scale, abs=1)
 
-    # pixels: the outline's top edge is in the severity colour, the box's left edge in the box
-    # colour; neither colour is in the frame there
+    # pixels: the outline's top edge and the person's box are in the severity colour; that
+    # colour is not in the frame there
     high = rgb_of("offline")
     top_mid = QPointF((mark.outline.at(0).x() + mark.outline.at(1).x()) / 2, mark.outline.at(0).y())
     p = at(view, tile, top_mid)
@@ -209,7 +210,7 @@ def test_an_alarm_promotes_its_camera_with_the_risk_painted_on_the_image(
     box = mark.box
     left_mid = QPointF(box.left(), box.center().y())
     p = at(view, tile, left_mid)
-    person = rgb_of("person_box")
+    person = rgb_of("offline")  # the alarm's person is boxed in the alarm's colour (high)
     assert np.abs(rgb[p.y(), p.x()] - person).max() < 16
     assert np.abs(frame_pixel(frames["cam-east"], tile, left_mid) - person).max() > 40
     assert box.left() == pytest.approx(picture.x() + BOX[0] * scale, abs=1)
@@ -230,7 +231,7 @@ def test_an_alarm_promotes_its_camera_with_the_risk_painted_on_the_image(
 
     # rule and severity in words (and a shape), not colour alone
     (line,) = tile.banner_lines()
-    for word in ("HIGH", "too close", "The Milkmaid", "0.55 m", "NEW"):
+    for word in ("HIGH", "Too close", "The Milkmaid", "0.55 m", "NEW"):
         assert word in line
     assert "HIGH" in tile.accessibleDescription()
 
@@ -384,9 +385,9 @@ def test_hold_time_runs_out_on_reevaluation(widgets, site, clock, camera_rings) 
     assert tile.assignment.reason == "hold"
     view.refresh_now()
     view.grab()
-    assert "acknowledged" in tile.banner_lines()[0]
+    assert "Acknowledged" in tile.banner_lines()[0]
     assert "risk cleared" in tile.banner_lines()[0]
-    assert tile.drawn_risks[0].box_label.endswith("last seen")
+    assert tile.drawn_risks[0].box is None  # nobody live on the camera: no "last seen" ghost
     clock.advance(5)
     view.reevaluate()  # what the policy timer does each second
     assert view.tile("cam-east") is not None
@@ -412,7 +413,7 @@ def test_alarms_from_a_real_alarm_manager(widgets, site, clock, camera_rings, tm
                     "high",
                     clock.now(),
                     1.0,
-                    {"distance_m": 0.41, "box": list(BOX), "mode": "plan"},
+                    ProximityDetail(box=tuple(BOX), distance_m=0.41, mode="plan"),
                 )
             ]
         )
@@ -430,7 +431,7 @@ def test_alarms_from_a_real_alarm_manager(widgets, site, clock, camera_rings, tm
         manager.acknowledge(raised.alarm_id, "monitor-1")
         view.update_alarms(manager.open_alarms())
         view.grab()
-        assert "acknowledged" in tile.banner_lines()[0]
+        assert "Acknowledged" in tile.banner_lines()[0]
         assert "NEW" not in tile.banner_lines()[0]
         assert alarm_summary(manager.open_alarms()[0]).acknowledged
     finally:
@@ -453,7 +454,7 @@ def test_offline_camera_keeps_its_slot_and_words(widgets, site, clock, camera_ri
     (mark,) = tile.drawn_risks
     assert mark.outline is None
     assert mark.box is None
-    assert "camera fault" in mark.text
+    assert "Camera fault" in mark.text
     assert "East gallery" in mark.text
 
 

@@ -15,6 +15,7 @@ from ui.health_panel import (
     HealthPanel,
     HealthSample,
     HealthStatusLine,
+    plain_status,
     status_text,
 )
 
@@ -136,6 +137,19 @@ def test_status_text_says_fallback_slow_and_error_in_words() -> None:
     assert status_text(None) == "health: waiting for the first sample"
 
 
+def test_status_text_names_the_runtime_that_runs_the_network() -> None:
+    on_openvino = DetectorInfo(
+        backend="ssdlite",
+        model="frozen_inference_graph.pb",
+        device="cpu",
+        runtime="OpenVINO 2026.4.1",
+    )
+    text = status_text(sample_of(detector=on_openvino))
+    label = text.split(" | ")[0]
+    assert label == "FALLBACK ssdlite frozen_inference_graph.pb on cpu (OpenVINO 2026.4.1)"
+    assert "(" not in status_text(sample_of(detector=YOLO)).split("|")[0]  # no runtime named
+
+
 def test_detector_info_may_come_as_a_mapping() -> None:
     sample = sample_of(detector={"backend": "yolo", "model": "m.pt", "device": "cpu"})  # type: ignore[arg-type]
     assert not sample.fallback
@@ -148,13 +162,26 @@ def test_detector_info_may_come_as_a_mapping() -> None:
 def test_status_line_shows_the_sample(qtbot, widgets) -> None:
     line = widgets(HealthStatusLine())
     qtbot.addWidget(line)
-    assert line.text == "health: waiting for the first sample"
-    sample = sample_of(detector=SSDLITE, offline=2)
+    assert line.text == "Detector: starting, cameras: waiting for the first look"
+    sample = sample_of(detector=SSDLITE, offline=2, p50=1.24)
     line.show_sample(sample)
-    assert line.text == status_text(sample)
-    assert "FALLBACK" in line.text
-    assert "2 OFFLINE" in line.text
+    # in words a monitor understands; the technical figures in the tooltip
+    assert line.text == "Detector: basic (offline model), 3/5 cameras live, 2 OFFLINE, 1.2 s behind"
+    assert status_text(sample) in line.toolTip()
+    assert "FALLBACK ssdlite" in line.toolTip()
     assert "less accurate than YOLO" in line.toolTip()
+
+
+def test_plain_status_says_slow_failed_and_starting_in_words() -> None:
+    busy = sample_of(live=64, detector=YOLO, p50=0.08)
+    assert plain_status(busy) == "Detector: full (YOLO), 64/64 cameras live, 0.1 s behind"
+    slow = sample_of(live=64, detector=SSDLITE, p50=3.4)
+    assert plain_status(slow).endswith("3.4 s behind (SLOW)")
+    failed = sample_of(detector=None, error="no detector could load")
+    assert plain_status(failed) == (
+        "Detector: NOT WORKING, 3/3 cameras live · ERROR: no detector could load"
+    )
+    assert plain_status(sample_of(detector=None)) == "Detector: starting, 3/3 cameras live"
 
 
 def test_panel_plots_follow_the_history(qtbot, widgets) -> None:
@@ -195,7 +222,7 @@ def test_monitor_samples_feeds_the_views_and_its_timer_stops(qtbot, widgets) -> 
         with qtbot.waitSignal(monitor.sampled, timeout=5000):
             pass  # the timer sampled again
         assert source.calls >= 2
-        assert "100 frames/s, 10.0 detected/s" in line.text
+        assert "100 frames/s, 10.0 detected/s" in line.toolTip()
         assert panel.refreshes == source.calls
     finally:
         monitor.stop()

@@ -20,6 +20,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from console.rules import Finding
+from console.rules.details import ProximityDetail
 from console.runtime import RuntimeOptions, SiteRuntime
 from console.severity import Severity
 from console.site_file import load_site
@@ -93,7 +94,7 @@ def test_a_full_disk_is_shown_and_the_alarm_is_stored_once_space_returns(
         bridge.serve(runtime.post)
         settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
         runtime.start()
-        window = ConsoleWindow(runtime, bridge, user="night-monitor", settings=settings)
+        window = ConsoleWindow(runtime, bridge, station="desk-1", settings=settings)
         try:
             window.show()
             assert window.storage_banner.isHidden()
@@ -108,7 +109,7 @@ def test_a_full_disk_is_shown_and_the_alarm_is_stored_once_space_returns(
                 Severity.HIGH,
                 runtime.clock.now(),
                 12.0,
-                {"distance_m": 0.3},
+                ProximityDetail(distance_m=0.3),
             )
             raised = runtime.core.post(
                 lambda: runtime.alarms.ingest([finding], snapshot=lambda _f: picture)
@@ -117,7 +118,7 @@ def test_a_full_disk_is_shown_and_the_alarm_is_stored_once_space_returns(
             # the fault is on screen, in words, and the alarm is in the queue all the same
             assert wait_until(lambda: window.storage_banner.faulted)
             assert "the disk is full" in window.storage_banner.text
-            assert str(db) in window.storage_banner.text
+            assert str(disk) in window.storage_banner.text  # the file it could not write
             assert wait_until(lambda: window.queue.model.row_of(alarm.alarm_id) is not None)
             row = window.queue.model.row_of(alarm.alarm_id)
             assert row is not None

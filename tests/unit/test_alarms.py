@@ -10,6 +10,7 @@ import pytest
 from console.alarms import AlarmManager, AlarmPolicy, IllegalTransition
 from console.clock import FakeClock
 from console.rules import Finding
+from console.rules.details import CameraHealthDetail, ProximityDetail
 from console.site_file import load_site
 from console.store import (
     AlarmState,
@@ -71,7 +72,7 @@ def finding(
         severity,
         clock.now(),
         video_ts,  # type: ignore[arg-type]
-        {"distance_m": 0.5},
+        ProximityDetail(distance_m=0.5),
     )
 
 
@@ -445,3 +446,18 @@ def test_occurrences_and_reflags_latch_across_a_restart(store, clock) -> None:
     assert third.flush()
     kinds = [e.kind.value for e in store.read(alarm_events, alarm.alarm_id)]
     assert kinds.count("escalate") == 1
+
+
+def test_a_cameras_changing_condition_is_kept_as_sightings_of_its_own(manager, store, clock):
+    covered = Finding("camera_health", "cam-east", "cam-east", None, "high", clock.now(), 3.0,
+                      CameraHealthDetail(what="covered"))  # fmt: skip
+    (alarm,) = manager.ingest([covered])
+    clock.advance(2)
+    lost = Finding("camera_health", "cam-east", "cam-east", None, "medium", clock.now(), None,
+                   CameraHealthDetail(what="video_loss", reason="no frames"))  # fmt: skip
+    assert manager.ingest([lost]) == []  # folds into the open camera alarm...
+    (open_alarm,) = manager.open_alarms()
+    assert [o.condition for o in open_alarm.occurrences] == ["covered", "video_loss"]  # ...kept
+    assert manager.flush()
+    stored = store.read(occurrences, alarm.alarm_id)
+    assert [o.condition for o in stored] == ["covered", "video_loss"]

@@ -27,15 +27,20 @@ from tests.unit.store.support import T0
 
 
 def test_users_shifts_and_config_changes(store: Store) -> None:
-    ana = store.write(AddUser("ana", Role.MONITOR, by="boss")).result()
+    ana = store.write(AddUser("ana", Role.OPERATOR, by="boss")).result()
     store.write(AddUser("boss", "supervisor")).result()
     with pytest.raises(StoreError, match="already exists"):
         store.write(AddUser("ana", "auditor")).result()
+    with pytest.raises(StoreError, match=r"'ANA' already exists \(as 'ana'\)"):
+        store.write(AddUser("ANA", "auditor")).result()
     with pytest.raises(ValueError, match="janitor"):
         AddUser("eve", "janitor")
+    with pytest.raises(ValueError, match="not a person's role"):
+        AddUser("eve", Role.SERVICE)
     user = store.read(get_user, "ana")
     assert user is not None
-    assert (user.id, user.role) == (ana, Role.MONITOR)
+    assert (user.id, user.role, user.created_by) == (ana, Role.OPERATOR, "boss")
+    assert store.read(get_user, "ANA") == user
     assert store.read(get_user, "nobody") is None
     assert [u.name for u in store.read(list_users)] == ["ana", "boss"]
 
@@ -81,3 +86,37 @@ def test_a_config_change_task_keeps_digests_not_content() -> None:
     assert task.before_digest is None
     assert task.after_digest == hashlib.sha256(b"secret: do not keep\n").hexdigest()
     assert "do not keep" not in repr(task)
+
+
+def test_a_monitor_of_the_first_schema_becomes_an_operator(db_path) -> None:
+    """Revision 0003 (accounts) carries rows over: `monitor` becomes `operator`, `name_key` is
+    filled, and a second name differing only in case is refused by the database itself."""
+    import sqlite3
+
+    from alembic import command
+
+    from console.store.migrations import alembic_config
+
+    url = f"sqlite:///{db_path}"
+    db_path.parent.mkdir(parents=True)
+    command.upgrade(alembic_config(url), "0001")
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO users (name, role, created_at) VALUES ('Ana', 'monitor', "
+            "'2025-03-01 22:00:00.000000')"
+        )
+    with Store(url) as store:
+        user = store.read(get_user, "ana")
+        assert user is not None
+        assert (user.name, user.role, user.disabled) == ("Ana", Role.OPERATOR, False)
+    with sqlite3.connect(db_path) as conn:
+        with pytest.raises(sqlite3.IntegrityError, match="name_key"):
+            conn.execute(
+                "INSERT INTO users (name, name_key, role, created_at) VALUES "
+                "('ANA', 'ana', 'operator', '2025-03-01 22:00:00.000000')"
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            conn.execute(
+                "INSERT INTO users (name, name_key, role, created_at) VALUES "
+                "('bob', 'bob', 'monitor', '2025-03-01 22:00:00.000000')"
+            )

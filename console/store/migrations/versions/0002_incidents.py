@@ -1,6 +1,7 @@
-"""Incidents: each alarm keeps its occurrences (who was seen, by which camera, from when to when,
-how close), alarms written by a replay are marked as such, and two new alarm events: `activity`
-(new activity on an alarm already acknowledged) and `seen` (the monitor saw it).
+"""Incidents: each alarm keeps its occurrences (who was seen, or for a camera's own alarm which
+condition, by which camera, from when to when, how close), alarms written by a replay are marked
+as such, and two new alarm events: `activity` (new activity on an alarm already acknowledged)
+and `seen` (the monitor saw it).
 
 Self-contained, like 0001: it never imports the models.
 
@@ -40,6 +41,7 @@ def upgrade() -> None:
         sa.Column("alarm_id", sa.Integer(), nullable=False),
         sa.Column("camera_id", sa.String(64), nullable=False),
         sa.Column("track_id", sa.Integer(), nullable=True),
+        sa.Column("condition", sa.String(32), nullable=True),
         _time("started_at"),
         _time("ended_at", nullable=True),
         sa.Column("video_start_s", sa.Float(), nullable=True),
