@@ -3,7 +3,7 @@
 as arguments.
 
     .venv/bin/python bench/reliability.py kills     [--kills 200] [--seed 16]
-    .venv/bin/python bench/reliability.py migration [--alarms 1000] [--random 50]
+    .venv/bin/python bench/reliability.py migration [--alarms 1000] [--random 50] [--stops N]
     .venv/bin/python bench/reliability.py faults    [--repeat 5]
     .venv/bin/python bench/reliability.py rtsp      [--cameras 16] [--cycles 100]
                                                     [--video-loss-s 5]
@@ -105,8 +105,9 @@ def bench_migration(args: argparse.Namespace) -> bool:
         rows = {table: len(found) for table, found in old.rows.items()}
         say(f"migration: a revision-0001 database with {rows} ({time.monotonic() - began:.0f} s)")
         figures = kill_migrations(
-            old, folder / "copies", site, max_stops=None, random_kills=args.random, seed=args.seed
-        )
+            old, folder / "copies", site, max_stops=args.stops, random_kills=args.random,
+            seed=args.seed,
+        )  # fmt: skip
     say(f"migration: {figures.line()}")
     for problem in figures.problems[:20]:
         say(f"  PROBLEM {problem}")
@@ -313,6 +314,9 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--alarms", type=int, default=None, help="migration 1000, flood 1000")
     parser.add_argument("--random", type=int, default=50)
+    parser.add_argument(
+        "--stops", type=int, default=None, help="migration: statements to kill before (all)"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--cameras", type=int, default=None, help="rtsp 16, flood 64")
     parser.add_argument("--cycles", type=int, default=100)

@@ -49,9 +49,13 @@ class Action(Protocol):
     """A request to the core: who asks, what it is called, the act the role table must allow
     (None: only signed in), and what it does through the service layer."""
 
-    user: str
     verb: ClassVar[str]  # in words: "acknowledge", "dispatch", ...
     act: ClassVar[Act | None]
+
+    @property
+    def user(self) -> str:
+        """Who asks (a frozen dataclass field on every action)."""
+        ...
 
     def perform(self, room: ControlRoom) -> object: ...
 

@@ -124,7 +124,7 @@ class CalibrationFit:
 
     def plan_to_image_px(self, points: ArrayLike) -> FloatArray:
         """(N, 2) plan px -> (N, 2) image px."""
-        return _map(np.linalg.inv(self.matrix), points, None)
+        return _map(_inverse(self.matrix), points, None)
 
     def worst_pair(self) -> PairError | None:
         inliers = [p for p in self.pairs if p.inlier]
@@ -193,10 +193,12 @@ def fit_calibration(
         fit_homography(used_src, used_dst)
     except CalibrationError as exc:
         raise CalibrationRefused(exc.reason, exc.side, _pairs_named(exc.reason)) from None
-    matrix, _ = cv2.findHomography(used_src, used_dst, 0)
-    if matrix is None or not np.all(np.isfinite(matrix)):
+    found, _ = cv2.findHomography(used_src, used_dst, 0)
+    if found is None or not np.all(np.isfinite(found)):
         raise CalibrationRefused("the point pairs do not determine a homography (degenerate)")
-    matrix = matrix / matrix[2, 2] if abs(matrix[2, 2]) > 1e-12 else matrix
+    matrix: FloatArray = np.asarray(found, dtype=np.float64)
+    if abs(matrix[2, 2]) > 1e-12:
+        matrix = matrix / matrix[2, 2]
     _, w = _homogeneous(matrix, used_src)
     w_sign = float(np.sign(w[0]))
     if float(np.linalg.det(matrix)) * w_sign <= 0:
@@ -303,6 +305,10 @@ def _pairs_named(reason: str) -> tuple[int, ...]:
     return ()
 
 
+def _inverse(matrix: FloatArray) -> FloatArray:
+    return np.asarray(np.linalg.inv(matrix), dtype=np.float64)
+
+
 def _homogeneous(matrix: FloatArray, points: FloatArray) -> tuple[FloatArray, FloatArray]:
     homog = points @ matrix[:, :2].T + matrix[:, 2]
     return homog[:, :2], homog[:, 2]
@@ -381,7 +387,7 @@ def _footprint(
     clipped = _clip_to_box([(float(x), float(y)) for x, y in on_plan], x0, y0, x1, y1)
     if not clipped:
         return (), ()
-    back = _map(np.linalg.inv(matrix), np.asarray(clipped), None)
+    back = _map(_inverse(matrix), np.asarray(clipped), None)
     image = tuple((float(x), float(y)) for x, y in back.tolist())
     return image, tuple((float(x), float(y)) for x, y in clipped)
 
@@ -414,7 +420,7 @@ def _grid(
         return ()
     pts = np.asarray(footprint)
     step_px = step_m / metres_per_pixel
-    inverse = np.linalg.inv(matrix)
+    inverse = _inverse(matrix)
     lines: list[GridLine] = []
     for axis, name in ((0, "x"), (1, "y")):
         first = math.ceil(pts[:, axis].min() / step_px)
@@ -480,7 +486,9 @@ def draw_overlay(
 ) -> NDArray[np.uint8]:
     """A copy of the camera image (BGR) with the floor grid, the floor region's outline, the
     horizon and the clicked points with their error in centimetres drawn on it."""
-    out = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    out = np.asarray(
+        image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), dtype=np.uint8
+    )
     if len(fit.floor_image_px) >= 3:
         cv2.polylines(out, [_int_points(fit.floor_image_px)], True, floor_colour, 1, cv2.LINE_AA)
     for line in fit.grid:
@@ -506,7 +514,9 @@ def draw_footprint(
 ) -> NDArray[np.uint8]:
     """A copy of the plan image (BGR) with the camera's footprint and the clicked plan points
     (with where their image points land) drawn on it."""
-    out = plan.copy() if plan.ndim == 3 else cv2.cvtColor(plan, cv2.COLOR_GRAY2BGR)
+    out = np.asarray(
+        plan.copy() if plan.ndim == 3 else cv2.cvtColor(plan, cv2.COLOR_GRAY2BGR), dtype=np.uint8
+    )
     if len(fit.footprint_plan_px) >= 3:
         cv2.polylines(out, [_int_points(fit.footprint_plan_px)], True, colour, 2, cv2.LINE_AA)
     for pair in fit.pairs:

@@ -158,7 +158,7 @@ def to_gray(image: ArrayLike) -> NDArray[np.float32]:
         arr = cv2.cvtColor(np.ascontiguousarray(arr, dtype=np.uint8), code)
     if arr.ndim != 2:
         raise ValueError(f"an image is HxW or HxWxC (got shape {arr.shape})")
-    return cv2.GaussianBlur(arr.astype(np.float32), (3, 3), 0)
+    return np.asarray(cv2.GaussianBlur(arr.astype(np.float32), (3, 3), 0), dtype=np.float32)
 
 
 def changed_fraction(

@@ -23,17 +23,17 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from console.accounts import AccountBook, SignedIn, SignInRefused
 from console.actions import Action, ActionAnswer, AlarmAction
 from console.clock import Clock
 from console.passwords import PASSWORDS, PasswordHashing
-from console.roles import PermissionRefused
+from console.roles import Act, PermissionRefused
 from console.store import AppendAudit, ChangeConsoleSetting, Store, StoreError, console_settings
 
 if TYPE_CHECKING:
-    from console.alarms import AlarmManager
+    from console.alarms import Alarm, AlarmManager
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ class ControlRoom:
     def apply(self, action: Action) -> ActionAnswer:
         user = str(getattr(action, "user", "?"))
         try:
-            act = getattr(type(action), "act", _UNDECLARED)
-            if act is _UNDECLARED:
+            declared = getattr(type(action), "act", _UNDECLARED)
+            if declared is _UNDECLARED:
                 raise PermissionRefused(
                     user,
                     None,
@@ -138,7 +138,7 @@ class ControlRoom:
                     code="undeclared",
                 )
             if not getattr(type(action), "signs_in", False):
-                self.accounts.authorize(user, act)
+                self.accounts.authorize(user, cast(Act | None, declared))
             value = action.perform(self)
         except SignInRefused as exc:  # audited by the account book, with the back-off
             return ActionAnswer(action, None, exc.reason, code=exc.code)
@@ -148,7 +148,7 @@ class ControlRoom:
         except (StoreError, KeyError, ValueError) as exc:  # IllegalTransition is a ValueError
             text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             return ActionAnswer(action, None, text, code="refused")
-        alarm = value if isinstance(action, AlarmAction) else None
+        alarm = cast("Alarm", value) if isinstance(action, AlarmAction) else None  # their perform
         return ActionAnswer(action, alarm, value=value)
 
     def _refused(self, action: Action, refused: PermissionRefused) -> None:

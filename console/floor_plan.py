@@ -196,7 +196,7 @@ class CameraCalibration:
     def plan_to_image_px(self, points: ArrayLike) -> FloatArray:
         """(N, 2) plan pixels -> (N, 2) image pixels (the inverse mapping)."""
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        inverse = np.linalg.inv(self.matrix)
+        inverse = np.asarray(np.linalg.inv(self.matrix), dtype=np.float64)
         xy, w = _apply(inverse, pts)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = xy / w[:, None]

@@ -58,7 +58,7 @@ class Password:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("a Password is not pickled")
 
 

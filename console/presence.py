@@ -508,6 +508,7 @@ class Presence:
         distances = {
             o.id: distance_to_polygon_m(plan, o.plan_polygon, state.metres_per_pixel)
             for o in state.plan_objects
+            if o.plan_polygon is not None  # always: plan_objects holds only outlined objects
         }
         out: list[_Placement] = []
         for i in range(len(xyxy)):
@@ -600,8 +601,7 @@ class Presence:
                     first = self._first_sighting(state, box)
             then_ts, then = first if first is not None else (ts, None)
             zones = {
-                z: _since(
-                    True,
+                z: _held_since(
                     prev.zones.get(z) if prev else None,
                     then is not None and z in then.zones,
                     then_ts,
@@ -794,8 +794,11 @@ def _since(
 ) -> float | None:
     """Since when a condition holds: as it was kept, else from the first sighting `then_ts` if
     it held there too, else from now; None when it does not hold."""
-    if not holds:
-        return None
+    return _held_since(kept, held_then, then_ts, ts) if holds else None
+
+
+def _held_since(kept: float | None, held_then: bool, then_ts: float, ts: float) -> float:
+    """Since when a condition that holds now has held (see `_since`)."""
     if kept is not None:
         return kept
     return then_ts if held_then else ts

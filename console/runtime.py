@@ -42,6 +42,7 @@ from typing import Any, Protocol, TypeVar
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from console.accounts import AccountBook
 from console.actions import Action, ActionAnswer, answer_when_ready
@@ -568,10 +569,17 @@ class SiteRuntime:
                 )
             if before.last_frame_at is not None:
                 presence.frames_arrived(camera.id, before.last_frame_at)
-        for items in (old.protected_objects, old.zones, old.cameras):
-            for item in items:
-                self._retired_names[item.id] = str(item.name)
-        kept_names = {i.id for i in (*site.protected_objects, *site.zones, *site.cameras)}
+        for item_id, name in (
+            *((o.id, o.name) for o in old.protected_objects),
+            *((z.id, z.name) for z in old.zones),
+            *((c.id, c.name) for c in old.cameras),
+        ):
+            self._retired_names[item_id] = str(name)
+        kept_names = {
+            *(o.id for o in site.protected_objects),
+            *(z.id for z in site.zones),
+            *(c.id for c in site.cameras),
+        }
         for item_id in kept_names:
             self._retired_names.pop(item_id, None)
         self.site = site
@@ -752,11 +760,14 @@ class SiteRuntime:
             return  # no picture to place boxes in: nothing to judge
         height, width = image.shape[:2]
         scale = min(1.0, ANALYSIS_WIDTH_PX / width)
-        small = (
-            cv2.resize(
-                image,
-                (max(1, int(width * scale)), max(1, int(height * scale))),
-                interpolation=cv2.INTER_AREA,
+        small: NDArray[np.uint8] = (
+            np.asarray(
+                cv2.resize(
+                    image,
+                    (max(1, int(width * scale)), max(1, int(height * scale))),
+                    interpolation=cv2.INTER_AREA,
+                ),
+                dtype=np.uint8,
             )
             if scale < 1
             else image

@@ -91,7 +91,7 @@ class Detections:
             and np.array_equal(self.track_id, other.track_id)
         )
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays: unhashable, as numpy's own
 
     def __repr__(self) -> str:
         return f"Detections(n={len(self)}, tracked={int((self.track_id >= 0).sum())})"

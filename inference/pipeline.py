@@ -231,7 +231,7 @@ class VisionPipeline:
             self._thread.join(10.0)
             self._thread = None
         for host in self._hosts:
-            if host.process is not None and host.process.is_alive():
+            if host.process is not None and host.process.is_alive() and host.pipe is not None:
                 with contextlib.suppress(Exception):
                     host.pipe.send(None)
         for host in self._hosts:

@@ -351,7 +351,8 @@ class WorkerPool:
         """
         results: list[DetectionResult] = []
         pipes = {id(w.pipe): w for w in self._workers if w.pipe is not None}
-        ready = wait([w.pipe for w in pipes.values()], timeout_s) if pipes else []
+        ends = [w.pipe for w in pipes.values() if w.pipe is not None]
+        ready = wait(ends, timeout_s) if pipes else []
         if not pipes:
             time.sleep(timeout_s)
         for pipe in ready:

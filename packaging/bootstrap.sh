@@ -2,7 +2,7 @@
 # Set Nightwatch up on a fresh Linux machine (Debian/Ubuntu), then run it or its tests.
 #
 #   bash packaging/bootstrap.sh demo     set up, then open the console on the demo museum
-#   bash packaging/bootstrap.sh test     set up, then run ruff, bandit and the whole test suite
+#   bash packaging/bootstrap.sh test     set up, then run ruff, mypy, bandit and the whole test suite
 #   bash packaging/bootstrap.sh setup    set up only
 #
 # What it does, each step skipped when already done (a second run reuses the first's work):
@@ -93,6 +93,8 @@ case "$mode" in
     say "ruff"
     "$venv/bin/ruff" check .
     "$venv/bin/ruff" format --check .
+    say "mypy (console, inference, ui, resources; settings in pyproject.toml)"
+    "$venv/bin/mypy"
     say "bandit"
     "$venv/bin/bandit" -q -r console ui inference resources -c pyproject.toml
     say "tests (the reliability battery included: -m 'not reliability' leaves it out)"

@@ -39,7 +39,7 @@ def application() -> QApplication:
     app.setOrganizationName(SETTINGS_ORG)
     app.setApplicationName("Nightwatch")
     settings = QSettings(SETTINGS_ORG, SETTINGS_APP)
-    apply_theme(app, float(settings.value("view/font_scale", 1.0)))
+    apply_theme(app, float(str(settings.value("view/font_scale", 1.0))))
     return app
 
 
@@ -110,7 +110,9 @@ def _open_console(
                 on_alarm=bridge.on_alarm,
                 on_store_health=bridge.on_store_health,
                 on_alert_notice=bridge.on_alert_notice,
-                **bridge.callbacks(),
+                on_tracks=bridge.on_tracks,
+                on_status=bridge.on_status,
+                on_event=bridge.on_event,
             )
         except SiteRunError as exc:
             return refuse("the site cannot run", f"{site_path}: {exc}")

@@ -189,7 +189,7 @@ class AlarmLocationMap(QWidget):
                 log.warning("floor %s: plan image %s not readable", floor.id, floor.plan_path)
             else:
                 self._plan = image
-            size = floor.plan_size_px or (
+            size: tuple[float, float] | None = floor.plan_size_px or (
                 (image.width(), image.height()) if not image.isNull() else None
             )
             self._zones = [z.plan_polygon for z in site.zones_on(floor.id)]

@@ -169,7 +169,8 @@ class _Tag(QGraphicsSimpleTextItem):
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         painter.fillRect(self.boundingRect(), PALETTE.qcolor("label_backdrop", 190))
-        super().paint(painter, option, widget)
+        # Qt takes a null widget here, the stubs do not say so
+        super().paint(painter, option, widget)  # type: ignore[arg-type]
 
 
 class _SeverityMark(QGraphicsPathItem):

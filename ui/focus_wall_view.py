@@ -627,7 +627,8 @@ class FocusSlot(QWidget):
             tile.setParent(self)
             tile.setGeometry(self.rect())
             tile.show()
-        self.setFocusProxy(tile)
+        # None clears the proxy: Qt takes a null pointer, the stubs do not say so
+        self.setFocusProxy(tile)  # type: ignore[arg-type]
         self._describe()
         self.update()
 

@@ -143,7 +143,7 @@ class ConsoleWindow(QMainWindow):
         bridge.store_health_changed.connect(self.storage_banner.show_health)
         bridge.store_health_changed.connect(self._store_health_changed)
 
-        slots = int(self.settings.value("focus/slots", 4))
+        slots = int(str(self.settings.value("focus/slots", 4)))
         self.focus_model = FocusWall(runtime.clock, slots if slots in (1, 2, 4, 6, 9) else 4)
         self.focus = FocusWallView(self.focus_model, site, runtime.pipeline.rings)
         self.focus.listen_to(bridge)
@@ -250,7 +250,7 @@ class ConsoleWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, text: str, shortcut: str, slot: Callable[[], None]) -> QAction:
+    def _action(self, text: str, shortcut: str, slot: Callable[[], object]) -> QAction:
         action = QAction(text, self)
         action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -526,7 +526,7 @@ class ConsoleWindow(QMainWindow):
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
     def _step_font(self, step: int) -> None:
-        scale = float(self.settings.value("view/font_scale", 1.0))
+        scale = float(str(self.settings.value("view/font_scale", 1.0)))
         index = min(range(len(FONT_SCALES)), key=lambda i: abs(FONT_SCALES[i] - scale))
         scale = FONT_SCALES[max(0, min(len(FONT_SCALES) - 1, index + step))]
         self.settings.setValue("view/font_scale", scale)

@@ -331,6 +331,8 @@ class SoundEffectOutput:
         self._parent = parent
         self._has_output = has_output
         self._on_silent = on_silent
+        # QSoundEffects, typed as QObject: QtMultimedia is imported only when sound is wanted
+        # (it may be missing), so the `type: ignore[attr-defined]`s below call its methods
         self._effects: dict[str, QObject] = {}
         self._silent_reason: str | None = None
         self._checked = False

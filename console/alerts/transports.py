@@ -233,10 +233,10 @@ class WebhookTransport:
         except TimeoutError:  # socket.timeout is TimeoutError
             raise DeliveryError(f"{self.endpoint}: no answer within {timeout_s:g} s") from None
         except urllib.error.URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, TimeoutError):
+            cause = exc.reason
+            if isinstance(cause, TimeoutError):
                 raise DeliveryError(f"{self.endpoint}: no answer within {timeout_s:g} s") from None
-            raise DeliveryError(f"cannot reach {self.endpoint}: {_os_reason(reason)}") from None
+            raise DeliveryError(f"cannot reach {self.endpoint}: {_os_reason(cause)}") from None
         except (OSError, ValueError) as exc:  # a connection reset mid-answer, a bad status line
             raise DeliveryError(f"{self.endpoint}: {_os_reason(exc)}") from None
         if not 200 <= status < 300:

@@ -25,7 +25,7 @@ import json
 import shutil
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -188,12 +188,12 @@ def open_replay_store(events: Path, db_url: str | None) -> Store:
     return Store(f"sqlite:///{db}", snapshots_dir=snapshots)
 
 
-def parse_start(text: str | None, tz: object) -> datetime:
+def parse_start(text: str | None, tz: tzinfo) -> datetime:
     """`--start`: ISO 8601; a naive time is in the site's time zone; default now."""
     if text is None:
-        return datetime.now(tz)  # type: ignore[arg-type]
+        return datetime.now(tz)
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"not an ISO date-time (got {text!r}); e.g. 2026-11-28T02:00") from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=tz)  # type: ignore[arg-type]
+    return when if when.tzinfo is not None else when.replace(tzinfo=tz)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from console.passwords import Password
 
 if TYPE_CHECKING:
-    from console.actions import ActionAnswer
+    from console.actions import Action, ActionAnswer
     from console.control_room import ControlRoom
     from console.store import Store
 
@@ -122,11 +122,11 @@ class SignedCommand:
     station: str
     password: Password | None = None  # the one the user signed in with (own password change)
 
-    def ask(self, action: object) -> ActionAnswer:
+    def ask(self, action: Action) -> ActionAnswer:
         """Apply through the service layer; wait for what it reads or writes; refusal raises."""
         from console.actions import answer_when_ready
 
-        answer = answer_when_ready(self.room.apply(action)).result(timeout=120)  # type: ignore[arg-type]
+        answer = answer_when_ready(self.room.apply(action)).result(timeout=120)
         if not answer.ok:
             raise CommandRefused(f"refused: {answer.refusal}")
         return answer

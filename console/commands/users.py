@@ -30,6 +30,7 @@ from console.commands.sign_in import (
 
 if TYPE_CHECKING:
     from console.accounts import AccountView
+    from console.actions import Action
     from console.control_room import ControlRoom
 
 ROLES = ("operator", "supervisor", "auditor")
@@ -94,7 +95,9 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"enabled {args.name}")
             elif args.verb == "passwd":
                 if user_key(args.name) == user_key(command.user):
-                    action: object = ChangeOwnPassword(
+                    if command.password is None:
+                        raise CommandRefused("your own password is changed after signing in")
+                    action: Action = ChangeOwnPassword(
                         command.user, command.station, command.password, new_password(args.name)
                     )
                 else:

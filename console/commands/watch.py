@@ -54,7 +54,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cameras_for(sources: list[str], copies: int, *, loop: bool, pace: bool) -> list[CameraSpec]:
-    specs = []
+    specs: list[CameraSpec] = []
     for source in sources:
         for _ in range(max(1, copies)):
             specs.append(CameraSpec(f"cam-{len(specs) + 1}", source, loop=loop, pace=pace))

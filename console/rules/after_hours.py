@@ -38,9 +38,9 @@ def after_hours(
         seen_s = track.seen_for_s
         if seen_s < settings.dwell_s:
             continue
-        for zone_id in track.zones:
-            if zone_id not in armed_now:
-                armed_now[zone_id] = site.zone_armed(zone_id, now)
+        for zone in track.zones:
+            if zone not in armed_now:
+                armed_now[zone] = site.zone_armed(zone, now)
         subjects: list[str | None] = [z for z in sorted(track.zones) if armed_now[z]]
         if not track.zones and tuning.unplaced_after_hours:
             if site_closed is None:

@@ -107,9 +107,9 @@ def _outside_frame(
 ) -> list[Problem]:
     """Image points must lie in the camera's frame, when its size is known (declared, or read
     from its video file): an outline outside it is never watched."""
-    size = camera.frame_size if camera is not None else None
-    if size is None:
+    if camera is None or camera.frame_size is None:
         return []
+    size = camera.frame_size
     width, height = size
     outside = [i for i, (x, y) in enumerate(polygon) if not (0 <= x <= width and 0 <= y <= height)]
     if not outside:

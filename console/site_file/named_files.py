@@ -45,10 +45,10 @@ def check_files(parts: Parts, *, probe_videos: bool = False) -> list[Problem]:
     problems = []
     plans: dict[Path, tuple[int, int] | str] = {}
     for index, floor in parts.floors:
-        path = floor.plan_path
-        if path not in plans:
-            plans[path] = _read_plan(path)
-        found = plans[path]
+        plan_path = floor.plan_path
+        if plan_path not in plans:
+            plans[plan_path] = _read_plan(plan_path)
+        found = plans[plan_path]
         if isinstance(found, str):
             problems.append(Problem(f"floors[{index}].plan", found, floor.plan))
         else:

@@ -329,7 +329,7 @@ class Arming(StrEnum):
             return cls.AFTER_HOURS
         if value is False:
             return cls.NEVER
-        return cls(value)
+        return cls(str(value))
 
 
 def _arming_before(value: Any) -> Any:

@@ -24,7 +24,7 @@ from console.store.tasks import FILE_MODE
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no lock
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None: checked before each use
 
 
 def command_line() -> str:

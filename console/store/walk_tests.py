@@ -218,7 +218,7 @@ def _record(row: WalkTest, *, with_results: bool) -> WalkTestRecord:
         site_digest=row.site_digest,
         status=row.status,
         note=row.note,
-        subjects=subjects,  # type: ignore[arg-type]
+        subjects=subjects,
         results=tuple(
             WalkTestResultRecord(
                 r.subject_kind,

@@ -63,6 +63,7 @@ def import_openvino() -> Any:
     """The `openvino` module, its telemetry blocked; `DetectorUnavailable` when it cannot load."""
     if "openvino" not in sys.modules and "openvino_telemetry" not in sys.modules:
         # `import openvino` would send a usage event and write ~/intel/openvino_ga_cid
+        # None in sys.modules makes the import fail (the documented way to block a module)
         sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]
     elif sys.modules.get("openvino_telemetry") is not None:
         log.warning("openvino_telemetry was imported before Nightwatch could block it")

@@ -328,7 +328,10 @@ class SsdGraph:
         shape = self.nodes[0].attrs.get("shape")
         if shape is None:
             return
-        dims = [v for k, v in shape[0][1] if k == "dim"] if shape and shape[0][0] == "shape" else []
+        key, outer = shape[0] if shape else ("", "")
+        if key != "shape" or isinstance(outer, str):
+            return
+        dims = [v for k, v in outer if k == "dim" and not isinstance(v, str)]
         if len(dims) == 4:
             for dim, size in ((dims[1], height_px), (dims[2], width_px)):
                 dim[:] = [("size", str(size))]

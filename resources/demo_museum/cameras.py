@@ -32,7 +32,7 @@ def _perimeter_points(rect: Sequence[int], count: int, inset: int = 30) -> list[
     x1, y1, x2, y2 = rect[0] + inset, rect[1] + inset, rect[2] - inset, rect[3] - inset
     w, h = x2 - x1, y2 - y1
     perimeter = 2 * (w + h)
-    points = []
+    points: list[tuple[float, float]] = []
     for j in range(count):
         d = perimeter * (j + 0.5) / count
         if d < w:

@@ -96,12 +96,12 @@ def site_yaml(cameras: Sequence[DemoCamera], rooms: Sequence[DemoRoom], today: s
             emit(f"    value: {art.value}")
             emit(f"    plan_polygon: {_points(art.plan_polygon)}")
             emit(f"    min_distance_m: {_num(art.min_distance_m)}")
-            cam = seen_by.get(art.id)
-            if cam is not None:
-                spots = cam.clip.spots
-                region = cam.clip.to_clip(spots[spot_of[art.id] % len(spots)])
-                emit(f"    image_regions:  # where people walk in {cam.clip.name}'s first minute")
-                emit(f"      {cam.id}: {_points(region)}")
+            seen = seen_by.get(art.id)
+            if seen is not None:
+                spots = seen.clip.spots
+                region = seen.clip.to_clip(spots[spot_of[art.id] % len(spots)])
+                emit(f"    image_regions:  # where people walk in {seen.clip.name}'s first minute")
+                emit(f"      {seen.id}: {_points(region)}")
     emit("")
     emit("zones:")
     emit("  # Only the treasury, the store and the staff entrance are armed: every demo camera")

@@ -161,7 +161,8 @@ def test_proximity_on_an_uncalibrated_camera_uses_the_image_region(site: Site) -
     (finding,) = s.run(proximity)
     assert (finding.subject_id, finding.track_id) == ("night-watch", 1)
     assert finding.detail.mode == "image"
-    assert "distance_m" not in finding.detail
+    assert finding.detail.distance_m is None
+    assert "distance_m" not in finding.detail.as_json()
 
 
 def test_proximity_switched_off(site: Site) -> None:

@@ -55,6 +55,7 @@ def _migration_engine(url: str) -> Engine:
     def _on_connect(dbapi_connection: object, _record: object) -> None:
         # Manual transactions; foreign keys off while tables may be rebuilt (batch mode would
         # otherwise cascade deletes); WAL from the file's first write.
+        # the DB-API connection is sqlite3's; SQLAlchemy's event hands it over as a plain object
         dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
         cursor.execute("PRAGMA busy_timeout = 30000")
