@@ -49,6 +49,7 @@ from typing import Any
 
 from console.clock import Clock
 from console.rules import Finding
+from console.rules.camera_health import RULE as CAMERA_HEALTH
 from console.rules.details import RuleDetail
 from console.severity import Severity
 from console.site_file import Site
@@ -479,6 +480,8 @@ class AlarmManager:
         visitor stepping back: not raised again, but audited once and counted."""
         recent = self._recently_resolved.get(key)
         if recent is None or Severity(finding.severity) == Severity.HIGH:
+            return False
+        if finding.rule == CAMERA_HEALTH:  # a camera lost again is a new outage, not a visitor
             return False
         resolved, at = recent
         if (finding.at - at).total_seconds() >= self.policy.rearm_s:

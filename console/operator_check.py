@@ -136,7 +136,9 @@ class OperatorCheck:
         self.clock = clock
         self.store = store
         self.settings = settings or OperatorCheckSettings()
-        self._rng = rng if rng is not None else random.Random(seed)
+        if rng is None:
+            rng = random.Random(seed)  # nosec B311 # when to prompt is no secret; tests seed it
+        self._rng = rng
         self._lock = threading.Lock()
         self._listeners: list[OperatorCheckListener] = []
         self._state = CheckState.OFF

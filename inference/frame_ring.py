@@ -70,7 +70,7 @@ _BUSY = -1
 _ALIGN = 64
 NAME_PREFIX = "nw-"
 _NAME = re.compile(rf"^{NAME_PREFIX}(?P<pid>[0-9]+)-[0-9a-f]+$")
-SHM_DIR = Path("/dev/shm")
+SHM_DIR = Path("/dev/shm")  # nosec B108 # POSIX shared memory, where the rings live
 
 
 def _aligned(n: int) -> int:

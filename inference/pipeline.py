@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import pickle
+import pickle  # nosec B403 # for UnpicklingError of our own worker pipes only
 import threading
 import time
 from collections import deque
@@ -659,15 +659,21 @@ class VisionPipeline:
 
     def _spawn_host(self, host: _CaptureHost) -> None:
         ours, theirs = SPAWN.Pipe(duplex=True)
-        host.pipe = ours
-        host.process = SPAWN.Process(
+        process = SPAWN.Process(
             target=capture_host_main,
             args=(host.host_id, host.assignments, theirs, self.config.source_options),
             name=f"nightwatch-capture-{host.host_id}",
             daemon=True,
         )
-        host.process.start()
-        theirs.close()
+        try:
+            process.start()
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        host.pipe = ours  # only a started process is ever joined at stop
+        host.process = process
         host.backoff.started()
 
     def _command(self, host: _CaptureHost, command: tuple[Any, ...]) -> None:

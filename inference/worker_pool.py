@@ -23,7 +23,7 @@ import itertools
 import logging
 import multiprocessing as mp
 import os
-import pickle
+import pickle  # nosec B403 # for UnpicklingError of our own worker pipes only
 import signal
 import time
 from collections.abc import Callable
@@ -252,15 +252,21 @@ class WorkerPool:
 
     def _spawn(self, worker: _Worker) -> None:
         ours, theirs = SPAWN.Pipe(duplex=True)
-        worker.pipe = ours
-        worker.process = SPAWN.Process(
+        process = SPAWN.Process(
             target=_worker_main,
             args=(worker.worker_id, self.spec, worker.device, self.threads_per_worker, theirs),
             name=f"nightwatch-detector-{worker.worker_id}",
             daemon=True,
         )
-        worker.process.start()
-        theirs.close()  # the child holds its own copy; ours sees EOF when the child dies
+        try:
+            process.start()
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()  # the child holds its own copy; ours sees EOF when the child dies
+        worker.pipe = ours  # only a started process is ever joined at stop
+        worker.process = process
         worker.broken = False
         worker.ready = False
         worker.job = None

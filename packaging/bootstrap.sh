@@ -2,7 +2,7 @@
 # Set Nightwatch up on a fresh Linux machine (Debian/Ubuntu), then run it or its tests.
 #
 #   bash packaging/bootstrap.sh demo     set up, then open the console on the demo museum
-#   bash packaging/bootstrap.sh test     set up, then run ruff, mypy and the whole test suite
+#   bash packaging/bootstrap.sh test     set up, then run ruff, mypy, bandit and the whole test suite
 #   bash packaging/bootstrap.sh setup    set up only
 #
 # What it does, each step skipped when already done (a second run reuses the first's work):
@@ -95,7 +95,9 @@ case "$mode" in
     "$venv/bin/ruff" format --check .
     say "mypy (console, inference, ui, resources; settings in pyproject.toml)"
     "$venv/bin/mypy"
-    say "tests"
+    say "bandit"
+    "$venv/bin/bandit" -q -r console ui inference resources -c pyproject.toml
+    say "tests (the reliability battery included: -m 'not reliability' leaves it out)"
     export QT_QPA_PLATFORM=offscreen
     exec "$py" -m pytest -q -p no:cacheprovider "$@"
     ;;

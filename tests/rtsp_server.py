@@ -7,9 +7,10 @@ Two halves in one file:
   ``rtsp://127.0.0.1:<port><mount>``::
 
       /usr/bin/python3 tests/rtsp_server.py --port 8554 [--mount /cam] [--file vtest.avi]
-                                            [--user U --password P]
+                                            [--user U --password P] [--pattern ball]
 
-  The default picture is GStreamer's live ``videotestsrc``; ``--file`` decodes a real video file
+  The default picture is GStreamer's live ``videotestsrc`` (``--pattern``: its moving ball, or
+  a still one such as ``smpte`` that costs a detector little); ``--file`` decodes a real video file
   instead (played once, paced by the pipeline clock; the stream ends with the file). Encoding
   is ``openh264enc`` (Debian has no x264enc), payloading ``rtph264pay pt=96``. With
   ``--user``/``--password`` the mount requires HTTP basic authentication, so a URL's credentials
@@ -86,6 +87,7 @@ class RtspServer:
         user: str | None = None,
         password: str | None = None,
         start_timeout_s: float = 30.0,
+        pattern: str = "ball",
     ) -> None:
         self.port = port if port is not None else free_port()
         self.mount = mount if mount.startswith("/") else f"/{mount}"
@@ -93,6 +95,7 @@ class RtspServer:
         self.user = user
         self.password = password
         self.start_timeout_s = start_timeout_s
+        self.pattern = pattern
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_fd, log_name = tempfile.mkstemp(prefix="rtsp-server-", suffix=".log")
         self.log_path = Path(log_name)
@@ -119,6 +122,7 @@ class RtspServer:
         if self.running():
             raise RuntimeError(f"RTSP server on port {self.port} is already running")
         cmd = [SYSTEM_PYTHON, str(SCRIPT), "--port", str(self.port), "--mount", self.mount]
+        cmd += ["--pattern", self.pattern]
         if self.video_file is not None:
             cmd += ["--file", str(self.video_file)]
         if self.user is not None:
@@ -209,7 +213,7 @@ class RtspServer:
 # ---------------------------------------------------------------------------------------------
 
 
-def _launch_line(video_file: str | None) -> str:
+def _launch_line(video_file: str | None, pattern: str = "ball") -> str:
     encode = (
         "videoconvert ! video/x-raw,format=I420 ! "
         "openh264enc gop-size=10 complexity=low rate-control=bitrate bitrate=500000 ! "
@@ -222,7 +226,7 @@ def _launch_line(video_file: str | None) -> str:
         )
     else:
         source = (
-            "videotestsrc is-live=true pattern=ball ! "
+            f"videotestsrc is-live=true pattern={pattern} ! "
             "video/x-raw,width=320,height=240,framerate=10/1"
         )
     return f"( {source} ! {encode} )"
@@ -241,7 +245,14 @@ def _die_with_parent() -> None:
         sys.exit(1)
 
 
-def serve(port: int, mount: str, video_file: str | None, user: str | None, password: str) -> None:
+def serve(
+    port: int,
+    mount: str,
+    video_file: str | None,
+    user: str | None,
+    password: str,
+    pattern: str = "ball",
+) -> None:
     _die_with_parent()
     import gi
 
@@ -254,7 +265,7 @@ def serve(port: int, mount: str, video_file: str | None, user: str | None, passw
     server.set_address("127.0.0.1")
     server.set_service(str(port))
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(_launch_line(video_file))
+    factory.set_launch(_launch_line(video_file, pattern))
     factory.set_shared(True)
     if user is not None:
         auth = GstRtspServer.RTSPAuth()
@@ -288,8 +299,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--file", default=None, help="a video file to stream instead of a test")
     parser.add_argument("--user", default=None)
     parser.add_argument("--password", default="")
+    parser.add_argument("--pattern", default="ball", help="videotestsrc's pattern (ball, smpte)")
     args = parser.parse_args(argv)
-    serve(args.port, args.mount, args.file, args.user, args.password)
+    serve(args.port, args.mount, args.file, args.user, args.password, args.pattern)
 
 
 if __name__ == "__main__":

@@ -153,6 +153,8 @@ ELASTIC_COLUMNS = (PLACE, CAMERA, RULE)  # share what the others leave, elided
 WRAPPING_COLUMNS = (STATUS, PEOPLE, ESCALATION)  # short words that may take two lines
 READABLE_ELASTIC_PX = 110
 MIN_ELASTIC_PX = 56
+FIT_EVERY_MS = 250  # a flood refits the columns at most this often
+REFRESH_EVERY_MS = 100  # and re-reads the open alarms at most this often
 THUMBNAIL = QSize(72, 40)  # 16:9; the alarm's detail shows the snapshot large
 
 
@@ -656,6 +658,18 @@ class AlarmQueueView(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
 
+        self._refresh_pending = False
+        self._refresh_throttle = QTimer(self)
+        self._refresh_throttle.setSingleShot(True)
+        self._refresh_throttle.setInterval(REFRESH_EVERY_MS)
+        self._refresh_throttle.timeout.connect(self._refresh_if_pending)
+        # a flood of alarms refits the columns at most every FIT_EVERY_MS, not once per alarm
+        # (each fit reads every row: once per alarm made a flood quadratic, the GUI froze)
+        self._fit_pending = False
+        self._fit_throttle = QTimer(self)
+        self._fit_throttle.setSingleShot(True)
+        self._fit_throttle.setInterval(FIT_EVERY_MS)
+        self._fit_throttle.timeout.connect(self._fit_if_pending)
         self._countdown = QTimer(self)
         self._countdown.setInterval(countdown_ms)
         self._countdown.timeout.connect(self.tick_countdown)
@@ -707,8 +721,15 @@ class AlarmQueueView(QWidget):
 
     @Slot(Alarm)
     def on_alarm(self, alarm: Alarm) -> None:
-        """An alarm changed in the core (on the GUI thread: the bridge's `alarm_changed`)."""
-        self.refresh()
+        """An alarm changed in the core (on the GUI thread: the bridge's `alarm_changed`).
+        The queue is re-read at once, or, in a flood, once REFRESH_EVERY_MS after the last
+        re-read: each re-read costs as much as the open alarms, and once per alarm a flood
+        outran the screen (the event loop froze for seconds behind its backlog)."""
+        if self._refresh_throttle.isActive():
+            self._refresh_pending = True
+        else:
+            self.refresh()
+            self._refresh_throttle.start()
         if self.detail is not None:
             self.detail.alarm_changed(alarm)
 
@@ -729,7 +750,7 @@ class AlarmQueueView(QWidget):
         new = [a for a in alarms if a.alarm_id not in self._known]
         self._known = {a.alarm_id for a in alarms}
         self._update_summary(alarms)
-        self.fit_columns()
+        self._fit_soon()
         self.alarms_changed.emit(alarms)
         for alarm in new:
             if alarm.state == AlarmState.RAISED:
@@ -848,15 +869,41 @@ class AlarmQueueView(QWidget):
             if header.sectionSize(column) != width:
                 header.resizeSection(column, width)
 
+    @Slot()
+    def _refresh_if_pending(self) -> None:
+        if self._refresh_pending:
+            self._refresh_pending = False
+            self.refresh()
+            self._refresh_throttle.start()
+
+    def _fit_soon(self) -> None:
+        """Fit the columns now, or once the last fit is FIT_EVERY_MS old if it is younger."""
+        if self._fit_throttle.isActive():
+            self._fit_pending = True
+            return
+        self.fit_columns()
+        self._fit_throttle.start()
+
+    @Slot()
+    def _fit_if_pending(self) -> None:
+        if self._fit_pending:
+            self._fit_pending = False
+            self.fit_columns()
+            self._fit_throttle.start()
+
     def _text_widths(self, column: int) -> tuple[int, int]:
         """The widest text of a column on one line, and its widest word (in each row's font)."""
         full = word = 0
         plain = self.table.font()
+        measures: dict[str, QFontMetrics] = {}  # a few fonts for many rows
         for row in range(self.model.rowCount()):
             index = self.model.index(row, column)
             text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
             font = index.data(Qt.ItemDataRole.FontRole)
-            metrics = QFontMetrics(font if isinstance(font, QFont) else plain)
+            font = font if isinstance(font, QFont) else plain
+            metrics = measures.get(key := font.key())
+            if metrics is None:
+                metrics = measures[key] = QFontMetrics(font)
             full = max(full, metrics.horizontalAdvance(text))
             word = max([word, *(metrics.horizontalAdvance(w) for w in text.split())])
         return full, word

@@ -29,7 +29,7 @@ import logging
 import socket
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -55,7 +55,7 @@ from console.passwords import Password
 from console.roles import Act
 from console.runtime import SiteNotice, SiteRuntime
 from console.store import StoreHealth
-from ui.alarm_queue import AlarmQueueView
+from ui.alarm_queue import REFRESH_EVERY_MS, AlarmQueueView
 from ui.alerts_view import AlertsView
 from ui.bridge import PipelineBridge
 from ui.floor_plan_view import FloorPlanView
@@ -213,6 +213,11 @@ class ConsoleWindow(QMainWindow):
         self.desk.refused.connect(self._desk_refused)
 
         # the one door: the runtime's alarms arrive through the bridge, on this thread
+        self._alarms_pending = False
+        self._alarms_throttle = QTimer(self)
+        self._alarms_throttle.setSingleShot(True)
+        self._alarms_throttle.setInterval(REFRESH_EVERY_MS)
+        self._alarms_throttle.timeout.connect(self._refresh_alarms_if_pending)
         bridge.alarm_changed.connect(self._on_alarm_changed)
         self.queue.message.connect(self._message)
         self.queue.alarms_changed.connect(self.sound.set_alarms)
@@ -340,7 +345,18 @@ class ConsoleWindow(QMainWindow):
     # -- what arrives --------------------------------------------------------------------------
 
     def _on_alarm_changed(self, _alarm: Alarm) -> None:
-        self._refresh_alarms()
+        # at once, or in a flood once REFRESH_EVERY_MS after the last (as the queue does)
+        if self._alarms_throttle.isActive():
+            self._alarms_pending = True
+        else:
+            self._refresh_alarms()
+            self._alarms_throttle.start()
+
+    def _refresh_alarms_if_pending(self) -> None:
+        if self._alarms_pending:
+            self._alarms_pending = False
+            self._refresh_alarms()
+            self._alarms_throttle.start()
 
     def _store_health_changed(self, health: StoreHealth) -> None:
         self.queue.set_store_fault(health.fault)

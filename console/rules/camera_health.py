@@ -1,7 +1,8 @@
 """Camera health: video loss, frozen image, covered lens, moved camera.
 
-- video loss: the camera has been offline or stalled (its status changes) for `video_loss_s`, or
-  has sent no frame for `video_loss_s` by the site clock; medium severity.
+- video loss: the camera has sent no frame for `video_loss_s` by the site clock, or has been
+  offline or stalled that long (counted from its last frame, else from its status change: stalled
+  and then offline is one loss); medium severity.
 - frozen: identical frames for `frozen_s` of the camera's seconds; medium.
 - covered: a very dark or uniform image for `RuleTuning.covered_s`; high (tamper).
 - moved: the view outside people's boxes no longer matches its reference for
@@ -48,7 +49,12 @@ def camera_health(
     loss_s = float(settings.video_loss_s)
     status = None if camera.status is None else str(camera.status)
     if camera.status is not None and camera.status.down and camera.status_since is not None:
-        down_s = (now - camera.status_since).total_seconds()
+        # dark since its last frame: a frozen stream is stalled, then offline (its read timed
+        # out), and that is one loss, not a new one at each status
+        since = camera.status_since
+        if camera.last_frame_at is not None and camera.last_frame_at < since:
+            since = camera.last_frame_at
+        down_s = (now - since).total_seconds()
         if down_s >= loss_s:
             add(
                 CameraHealthDetail(

@@ -70,8 +70,9 @@ class SiteLoader(yaml.SafeLoader):
             return super().construct_object(node, deep)
         except yaml.YAMLError:
             raise
-        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
-            # a value PyYAML's constructors fail on (`!!timestamp soon`, `!!timestamp 2026-13-01`)
+        except (ValueError, TypeError, AttributeError, OverflowError, LookupError) as exc:
+            # a value PyYAML's constructors fail on (`!!timestamp soon`, `!!timestamp 2026-13-01`,
+            # an empty `!!float` or `!!int`: IndexError, an empty `!!bool`: KeyError)
             kind = node.tag.rsplit(":", 1)[-1]
             why = f": {exc}" if type(exc) is ValueError else ""
             raise ConstructorError(

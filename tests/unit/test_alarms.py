@@ -262,6 +262,24 @@ def test_the_person_just_warned_is_not_raised_again_at_once_and_it_is_audited(
     assert len(manager.ingest([finding(clock, track=3, **medium)])) == 1
 
 
+def test_a_camera_lost_again_right_after_its_alarm_was_resolved_is_a_new_alarm(
+    manager, store, clock
+) -> None:
+    """Re-arming is for the visitor just warned; a camera cut again seconds after the monitor
+    resolved its video loss is a new outage (found by the RTSP drop battery: it was silenced for
+    `rearm_s`)."""
+    loss = {"rule": "camera_health", "subject": "cam-west", "camera": "cam-west", "track": None}
+    (first,) = manager.ingest([finding(clock, severity="medium", **loss)])
+    manager.acknowledge(first.alarm_id, "u")
+    manager.resolve(first.alarm_id, "other", "u", note="camera back")
+    clock.advance(5)
+    (again,) = manager.ingest([finding(clock, severity="medium", **loss)])
+    assert again.alarm_id != first.alarm_id
+    assert manager.suppressed == 0
+    assert manager.flush()
+    assert not [e for e in store.read(audit_entries) if e.action == "alarm.rearm_suppressed"]
+
+
 def test_a_high_risk_present_now_is_never_hidden(manager, store, clock) -> None:
     raised = 0
     for _ in range(6):  # resolved as a false alarm again and again, the person still there

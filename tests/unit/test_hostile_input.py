@@ -29,6 +29,7 @@ EXAMPLE = REPO / "tests" / "data" / "example_site"
 EXAMPLE_TEXT = (EXAMPLE / "site.yaml").read_text(encoding="utf-8")
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+pytestmark = pytest.mark.reliability  # the fuzzing part of the battery (tests/reliability/)
 
 
 # --------------------------------------------------------------------------- credentials
@@ -265,6 +266,19 @@ def test_a_mangled_site_file_is_a_site_or_a_site_file_error(
 @given(text=st.text(alphabet=st.sampled_from(list("{}[],:-&*!|>'\"#%@?~ \n\tab01.")), max_size=120))
 def test_yaml_noise_is_a_site_file_error(site_dir: Path, text: str) -> None:
     assert _load_and_bound(site_dir, text) is None
+
+
+@pytest.mark.parametrize("tag", ["!!float", "!!int", "!!bool", "!!timestamp"])
+def test_a_tag_on_an_empty_value_is_a_site_file_error(site_dir: Path, tag: str) -> None:
+    """Found by the fuzzing battery: PyYAML's constructors fail on an empty `!!float` (IndexError)
+    or `!!bool` (KeyError), which escaped as a traceback from `nightwatch check`."""
+    path = site_dir / "site.yaml"
+    path.write_text(EXAMPLE_TEXT.replace("    loiter_s: 300\n", f"    loiter_s: {tag}\n"))
+    with pytest.raises(SiteFileError) as caught:
+        load_site(path)
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"{path}: line ")
+    assert f"not a valid {tag.removeprefix('!!')}" in problem
 
 
 _scalars = (

@@ -414,6 +414,22 @@ def test_video_loss_from_status_changes(site: Site) -> None:
     assert health(s) == []
 
 
+def test_video_loss_of_a_frozen_stream_counts_from_its_last_frame(site: Site) -> None:
+    """A frozen RTSP stream is stalled after 2 s, then offline when its read times out (3 s): one
+    loss since the last frame, not a new one at each status (found by the RTSP drop battery: the
+    alarm came 3 s late)."""
+    s = Script(site)  # video_loss_s: 10
+    s.frame(0.0, None, noisy(texture(), 0))
+    s.clock.advance(2.0)
+    s.presence.set_status("cam-east", "stalled", s.clock.now(), "no frame for 2.0 s")
+    s.clock.advance(1.0)
+    s.presence.set_status("cam-east", "offline", s.clock.now(), "read failed")
+    s.clock.advance(6.9)
+    assert health(s) == []
+    s.clock.advance(0.1)  # 10 s after the last frame
+    assert health(s) == ["video_loss"]
+
+
 def test_video_loss_when_frames_stop_arriving(site: Site) -> None:
     s = Script(site)
     s.frame(0.0, None, noisy(texture(), 0))

@@ -1,6 +1,7 @@
-"""A real process writing alarms is killed with SIGKILL mid-write: no committed row is lost and
-the SQLite file stays intact. A process killed while it migrates a fresh database (or anywhere in
-opening one) leaves a database that the next start opens."""
+"""The kill battery (CI-sized): a console SIGKILLed in its alarm work loses no committed step, one
+killed in the upgrade of an old database loses nothing, one killed while it migrates a fresh
+database (or anywhere in opening one) leaves a database that the next start opens. The batteries
+themselves are in tests/reliability/kills.py; bench/reliability.py runs them at length."""
 
 from __future__ import annotations
 
@@ -15,98 +16,72 @@ from pathlib import Path
 
 import pytest
 
-from console.store import (
-    AlarmState,
-    EventKind,
-    RaiseAlarm,
-    Store,
-    alarm_events,
-    count_alarms,
-    list_alarms,
-    verify_chain,
-)
+from console.store import RaiseAlarm, Store, count_alarms, list_alarms, verify_chain
 from console.store.migrations import head_revision
+from tests.reliability.kills import (
+    OLD_REVISION,
+    kill_alarm_steps,
+    kill_migrations,
+    make_old_database,
+    revision_of,
+)
+from tests.reliability.sites import reliability_site
 
 REPO = Path(__file__).resolve().parents[2]
-REPORTED_BEFORE_KILL = 150
+pytestmark = [
+    pytest.mark.reliability,
+    pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)"),
+]
 
-# Writes alarms in batches of queued tasks (so several are in flight when the kill
-# lands), acknowledges and comments each, and prints an id only after all its writes returned,
-# i.e. after their commits.
-CHILD = textwrap.dedent(
-    """
-    import sys
-    from console.store import AddAlarmEvent, ChangeAlarmState, RaiseAlarm, Store
-
-    store = Store(sys.argv[1])
-    n = 0
-    while True:
-        batch = [
-            store.write(RaiseAlarm(None, "cam-%d" % (n % 5), "proximity", "high",
-                                   track_id=n + i, detail={"pad": "x" * 1500}))
-            for i in range(4)
-        ]
-        n += 4
-        ids = [f.result() for f in batch]
-        acks = [store.write(ChangeAlarmState(i, "acknowledged", "night-monitor")) for i in ids]
-        notes = [store.write(AddAlarmEvent(i, "comment", "night-monitor", {"n": i}))
-                 for i in ids]
-        for f in acks + notes:
-            f.result()
-        for i in ids:
-            print(i, flush=True)
-    """
-)
+# CI-sized; bench/reliability.py runs the same batteries with hundreds of kills
+ALARM_STEP_KILLS = 8
+OLD_ALARMS = 40
+MIGRATION_STOPS = 5
+MIGRATION_RANDOM_KILLS = 1
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
-def test_sigkill_mid_write_loses_no_committed_alarm(tmp_path: Path) -> None:
-    db_path = tmp_path / "nightwatch.db"
-    script = tmp_path / "writer.py"
-    script.write_text(CHILD)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    child = subprocess.Popen(
-        [sys.executable, str(script), f"sqlite:///{db_path}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
+@pytest.fixture
+def site_file(tmp_path: Path) -> Path:
+    return reliability_site(tmp_path / "site", [f"rtsp://127.0.0.1:9/cam-{i}" for i in range(4)])
+
+
+def test_sigkill_during_alarm_steps_loses_no_committed_step(
+    tmp_path: Path, site_file: Path
+) -> None:
+    """A console raising, folding, acknowledging, dispatching, resolving, commenting and auditing
+    (real `Store`, real `AlarmManager`) is SIGKILLed at random moments, some while it starts:
+    after each kill the database is intact, holds every step the console had seen committed,
+    none twice, the chain verifies, and a restart has one open alarm per incident."""
+    figures = kill_alarm_steps(
+        tmp_path / "data" / "nightwatch.db", site_file, kills=ALARM_STEP_KILLS, seed=20261130
     )
-    reported: list[int] = []
-    try:
-        assert child.stdout is not None
-        while len(reported) < REPORTED_BEFORE_KILL:
-            line = child.stdout.readline()
-            if not line:  # the child died on its own: show why
-                _, err = child.communicate()
-                pytest.fail(f"writer exited with {child.returncode} before the kill:\n{err}")
-            reported.append(int(line))
-        child.send_signal(signal.SIGKILL)
-        rest, _ = child.communicate()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == -signal.SIGKILL  # killed while writing, not finished
-    # Lines it printed before dying were committed too; a torn last line is not a report.
-    complete = rest if rest.endswith("\n") else rest.rpartition("\n")[0]
-    reported += [int(line) for line in complete.split()]
+    assert figures.problems == [], figures.line()
+    assert figures.kills == ALARM_STEP_KILLS
+    assert sum(figures.steps.values()) > 0, figures.line()  # the kills landed mid-work
+    assert figures.alarms > 0
 
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    with Store(f"sqlite:///{db_path}") as store:
-        alarms = {a.id: a for a in store.read(list_alarms)}
-        missing = sorted(set(reported) - alarms.keys())
-        assert missing == []
-        for alarm_id in reported:
-            assert alarms[alarm_id].state is AlarmState.ACKNOWLEDGED
-            kinds = {e.kind for e in store.read(alarm_events, alarm_id)}
-            assert kinds == {EventKind.RAISE, EventKind.ACKNOWLEDGE, EventKind.COMMENT}
-        result = store.read(verify_chain)
-        assert result.ok, result.reason
-        # The writer goes on after a crash: the next alarm gets a fresh id.
-        next_id = store.write(RaiseAlarm(None, "cam-1", "proximity", "high")).result()
-        assert next_id > max(reported)
+
+def test_sigkill_during_the_upgrade_of_an_old_database_loses_nothing(
+    tmp_path: Path, site_file: Path
+) -> None:
+    """A database at revision 0001 with a night's records (alarms in every state, events,
+    dispatches, arrivals, audit rows) is upgraded by a console that is SIGKILLed before one of the
+    upgrade's statements (table rebuilds in batch mode included) or at a random moment of it: it
+    is left intact at 0001 (or at head, once committed), and the next open upgrades it keeping
+    every row, the audit chain and one open alarm per incident."""
+    old = make_old_database(tmp_path / "old" / "nightwatch.db", site_file, alarms=OLD_ALARMS)
+    assert revision_of(old.path) == OLD_REVISION
+    figures = kill_migrations(
+        old,
+        tmp_path / "copies",
+        site_file,
+        max_stops=MIGRATION_STOPS,
+        random_kills=MIGRATION_RANDOM_KILLS,
+        seed=20261130,
+    )
+    assert figures.problems == [], figures.line()
+    assert figures.kills + figures.finished == MIGRATION_STOPS + MIGRATION_RANDOM_KILLS
+    assert figures.still_old >= MIGRATION_STOPS - 1  # killed before its commit, all but the last
 
 
 # Opens a store on a fresh file and stops inside the migration, after the n-th table was created
@@ -149,7 +124,6 @@ def _opens_and_works(db_path: Path) -> None:
     assert revision == head_revision()
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 @pytest.mark.parametrize("tables_made", [1, 4, 8])
 def test_sigkill_during_the_migration_leaves_a_database_that_opens(
     tmp_path: Path, tables_made: int
@@ -195,7 +169,6 @@ OPENING_CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 def test_sigkill_anywhere_in_opening_leaves_a_database_that_opens(tmp_path: Path) -> None:
     script = tmp_path / "opening.py"
     script.write_text(OPENING_CHILD)
