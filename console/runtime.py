@@ -42,6 +42,7 @@ from console.alerts.router import AlarmChanges, AlertNotice, AlertRouter
 from console.clock import Clock, FakeClock, SystemClock
 from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
+from console.evidence import EvidenceKeeper, recording_settings, recording_specs
 from console.presence import Observation, Presence
 from console.reader import StoreReader
 from console.rules import Finding, camera_health, evaluate_camera
@@ -56,6 +57,7 @@ from inference.pipeline import (
     TrackedFrame,
     VisionPipeline,
 )
+from inference.recording import RecorderState, RecorderStatus, StreamRecorders
 from inference.scheduler import SchedulerConfig
 from inference.sources import StatusChange
 from inference.worker_pool import DetectorSpec
@@ -163,6 +165,12 @@ def render_snapshot(image: np.ndarray, finding: Finding, site: Site) -> bytes | 
     return encoded.tobytes() if ok else None
 
 
+def clean_snapshot(image: np.ndarray) -> bytes | None:
+    """The frame as JPEG, as the camera gave it (kept beside the annotated snapshot)."""
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, SNAPSHOT_QUALITY])
+    return encoded.tobytes() if ok else None
+
+
 class SiteRuntime:
     def __init__(
         self,
@@ -244,6 +252,31 @@ class SiteRuntime:
             on_status=self._status,
             on_event=self._event,
         )
+        # -- evidence (console/evidence.py, inference/recording.py): each camera's own stream kept
+        # as segments by recorder processes, and every alarm's clip put together from them with
+        # its boxes. Live only: a replay keeps no clips.
+        self.recorders: StreamRecorders | None = None
+        self.evidence: EvidenceKeeper | None = None
+        self._recorder_faults: dict[str, str] = {}  # camera -> the fault audited (core thread)
+        if replay is None:
+            files_root = store.snapshots_dir
+            if site.evidence.record and files_root is not None:
+                sources = {
+                    spec.camera_id: (spec.main_source or spec.source, spec.source)
+                    for spec in self.pipeline.cameras.values()
+                }
+                self.recorders = StreamRecorders(
+                    recording_specs(site, sources),
+                    files_root.parent / "recordings",
+                    recording_settings(site.evidence),
+                    on_status=self._recorder_status,
+                )
+            self.evidence = EvidenceKeeper(
+                site, store, self.recorders, now=lambda: self.clock.now().timestamp()
+            )
+            self.evidence.known(self.alarms.open_alarms())
+            self.alarms.add_listener(self.evidence.alarm_changed)
+        # -- end evidence
 
     @property
     def frames_seen(self) -> int:
@@ -259,11 +292,16 @@ class SiteRuntime:
         self.reader.start()
         try:
             self.pipeline.start()
+            if self.recorders is not None:  # evidence
+                self.recorders.start()
         except BaseException:
+            self.pipeline.stop()
             self.reader.stop()
             self.core.stop()
             self.alerts.stop()  # alerts
             raise
+        if self.evidence is not None:  # evidence
+            self.evidence.start()
 
     def stop(self) -> None:
         """Stop the core after the jobs already posted (the shifts still open at this console
@@ -274,6 +312,12 @@ class SiteRuntime:
         # the core before the cameras: its tick reads the rings, which stopping the pipeline
         # closes (a frame delivered after this is dropped: the core no longer takes any)
         self.core.stop()
+        # evidence: the recorders close their last segments, then the clips still running are
+        # cut short and kept (the core no longer changes them)
+        if self.recorders is not None:
+            self.recorders.stop()
+        if self.evidence is not None:
+            self.evidence.stop()
         self.pipeline.stop()
         self.reader.stop()
         self.store.remove_fault_listener(self._store_health_changed)
@@ -393,6 +437,42 @@ class SiteRuntime:
         if self._on_event is not None:
             self._on_event(event)
 
+    def _recorder_status(self, status: RecorderStatus) -> None:
+        """From the recorders' supervising thread: the core hears of it (evidence)."""
+        self.core.post(lambda: self._note_recorder(status))
+
+    def _note_recorder(self, status: RecorderStatus) -> None:
+        """A camera's recorder changed state (core thread): shown through `on_event`
+        (source `recorder:<camera>`), and a fault audited when it starts and when it ends."""
+        camera_id = status.camera_id
+        if self._on_event is not None:
+            source = f"recorder:{camera_id}"
+            self._on_event(PipelineEvent(source, status.state.value, status.reason, status.at))
+        at = datetime.fromtimestamp(status.at, UTC)
+        fault = self._recorder_faults.get(camera_id)
+        if status.state in (RecorderState.OFFLINE, RecorderState.UNAVAILABLE) and fault is None:
+            self._recorder_faults[camera_id] = status.reason
+            self.store.write(
+                AppendAudit(
+                    user=SYSTEM_USER,
+                    action=f"recorder.{status.state.value}",
+                    target=f"camera:{camera_id}",
+                    detail={"reason": status.reason},
+                    at=at,
+                )
+            )
+        elif status.state is RecorderState.RECORDING and fault is not None:
+            del self._recorder_faults[camera_id]
+            self.store.write(
+                AppendAudit(
+                    user=SYSTEM_USER,
+                    action="recorder.recording",
+                    target=f"camera:{camera_id}",
+                    detail={"after": fault},
+                    at=at,
+                )
+            )
+
     # -- the core thread -----------------------------------------------------------------------
 
     def _store_health_changed(self, health: StoreHealth) -> None:
@@ -476,12 +556,19 @@ class SiteRuntime:
         camera = self.presence.update(
             Observation.from_tracked_frame(frame, (width, height), small), now
         )
+        if self.evidence is not None:  # evidence: the boxes drawn over the alarms' clips
+            self.evidence.frame(frame, (width, height))
         findings = evaluate_camera(camera, self.site, now)
         self.alarms.looked(frame.ref.camera_id, now)
         if findings:
             site = self.site
-            # drawn and encoded on the store's writer thread, from this frame's own copy
-            self.alarms.ingest(findings, lambda f: render_snapshot(image, f, site))
+            # drawn and encoded on the store's writer thread, from this frame's own copy; the
+            # clean frame is kept beside it (evidence)
+            self.alarms.ingest(
+                findings,
+                lambda f: render_snapshot(image, f, site),
+                lambda _f: clean_snapshot(image),
+            )
         if self.options.replay is not None:
             self.alarms.tick()  # on video time, after each frame: the same on every machine
         self.pipeline.set_alarmed(frame.ref.camera_id, self.alarms.is_alarmed(frame.ref.camera_id))
@@ -507,6 +594,8 @@ class SiteRuntime:
             if findings:
                 self.alarms.ingest(findings)
         self.alarms.tick()
+        if self.evidence is not None:  # evidence: clips whose post-roll ran out
+            self.evidence.tick()
         for camera in self.site.cameras:
             self.pipeline.set_alarmed(camera.id, self.alarms.is_alarmed(camera.id))
 

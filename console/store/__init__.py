@@ -3,9 +3,9 @@
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
 (`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `incidents`,
-`audit`. Every
-public name is re-exported here except the query `console.store.snapshots.snapshots`, which would
-hide its own module.
+`audit`, `clips`. Every
+public name is re-exported here except the queries `console.store.snapshots.snapshots` and
+`console.store.clips.clips`, which would hide their own modules.
 """
 
 from console.store.alarms import (
@@ -36,6 +36,19 @@ from console.store.audit import (
     audit_entries,
     verify_chain,
 )
+from console.store.clips import (
+    ClipFailed,
+    ClipPurgeCount,
+    ClipRecord,
+    CloseUnfinishedClips,
+    KeepClip,
+    OpenClip,
+    PurgeClips,
+    clips_of_alarms,
+    get_clip,
+    purge_clips,
+    verify_clip,
+)
 from console.store.config_changes import (
     ChangeConsoleSetting,
     ConfigChangeRecord,
@@ -63,7 +76,7 @@ from console.store.incidents import (
     ReadIncidents,
 )
 from console.store.migrations import upgrade_to_head
-from console.store.models import AlarmState, EventKind, Outcome, Role
+from console.store.models import AlarmState, ClipState, EventKind, Outcome, Role, SnapshotKind
 from console.store.snapshots import (
     PurgeExpiredSnapshots,
     SnapshotRecord,
@@ -109,7 +122,12 @@ __all__ = [
     "ChangeAlarmState",
     "ChangeConsoleSetting",
     "ChangeUser",
+    "ClipFailed",
+    "ClipPurgeCount",
+    "ClipRecord",
+    "ClipState",
     "CloseReport",
+    "CloseUnfinishedClips",
     "ConfigChangeRecord",
     "CredentialRecord",
     "DispatchRecord",
@@ -121,8 +139,11 @@ __all__ = [
     "FaultListener",
     "HandOverShift",
     "Incident",
+    "KeepClip",
     "OccurrenceRecord",
+    "OpenClip",
     "Outcome",
+    "PurgeClips",
     "PurgeExpiredSnapshots",
     "RaiseAlarm",
     "ReadEscalations",
@@ -136,6 +157,7 @@ __all__ = [
     "SignIn",
     "SignInFailed",
     "SignOut",
+    "SnapshotKind",
     "SnapshotRecord",
     "StaleStateError",
     "StartShift",
@@ -152,12 +174,14 @@ __all__ = [
     "account_credentials",
     "alarm_events",
     "audit_entries",
+    "clips_of_alarms",
     "console_settings",
     "count_alarms",
     "default_database_url",
     "dispatches",
     "find_open_alarm",
     "get_alarm",
+    "get_clip",
     "get_snapshot",
     "get_user",
     "list_alarms",
@@ -168,8 +192,10 @@ __all__ = [
     "next_alarm_id",
     "occurrences",
     "open_alarms",
+    "purge_clips",
     "upgrade_to_head",
     "user_key",
     "verify_chain",
+    "verify_clip",
     "verify_snapshot",
 ]
