@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from console.accounts import AccountBook, SignedIn, SignInRefused
 from console.actions import Action, ActionAnswer, AlarmAction
@@ -34,6 +36,9 @@ from console.store import AppendAudit, ChangeConsoleSetting, Store, StoreError, 
 
 if TYPE_CHECKING:
     from console.alarms import AlarmManager
+    from console.reader import StoreReader
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,7 @@ class ControlRoom:
         self._alarms = alarms
         self.settings = settings or ConsoleSettings()
         self.refusals = 0
+        self.reader: StoreReader | None = None  # the runtime's reader thread, for `read`
 
     @classmethod
     def load(
@@ -178,6 +184,19 @@ class ControlRoom:
                 else log.error("audit row %s not stored: %s", action, done.exception())
             )
         )
+
+    def read(self, query: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """A read for an action: on the runtime's reader thread when one serves this room
+        (`reader`, set by the runtime), else here and now (the command-line tools)."""
+        reader = self.reader
+        if reader is not None:
+            return reader.submit(query, *args, **kwargs)
+        done: Future[T] = Future()
+        try:
+            done.set_result(self.store.read(query, *args, **kwargs))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
 
     def with_settings(self, signed: SignedIn) -> SignedIn:
         return replace(signed, lock_after_s=self.settings.lock_after_s)

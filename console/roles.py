@@ -1,7 +1,8 @@
 """Who may do what: the one table of roles and acts that the service layer enforces.
 
     operator     watch, acknowledge, dispatch, resolve, comment, answer the still-there check
-    supervisor   all of that, plus configuration, users, muting rules, viewing escalations
+    supervisor   all of that, plus configuration, users, muting rules, viewing escalations,
+                 reading the incident log (the incident browser)
     auditor      read the incident log and export it; cannot change an alarm or the site
     service      the headless console's own account: nothing a person asks for
 
@@ -92,8 +93,15 @@ _OPERATOR = frozenset(
 ROLE_TABLE: Mapping[Role, frozenset[Act]] = MappingProxyType(
     {
         Role.OPERATOR: _OPERATOR,
+        # issue 18: the incident browser is the auditor's page and also a supervisor's view
         Role.SUPERVISOR: _OPERATOR
-        | {Act.CONFIGURE, Act.MANAGE_USERS, Act.MUTE_RULES, Act.VIEW_ESCALATIONS},
+        | {
+            Act.CONFIGURE,
+            Act.MANAGE_USERS,
+            Act.MUTE_RULES,
+            Act.VIEW_ESCALATIONS,
+            Act.READ_INCIDENT_LOG,
+        },
         Role.AUDITOR: frozenset({Act.READ_INCIDENT_LOG, Act.EXPORT}),
         Role.SERVICE: frozenset(),
     }

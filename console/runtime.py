@@ -234,6 +234,7 @@ class SiteRuntime:
         # -- end alerts
         # the window's reads of the store (an alarm's steps) run here, never on the GUI thread
         self.reader = StoreReader(store)
+        self.room.reader = self.reader  # the incident browser's reads (console/record_actions.py)
         store.add_fault_listener(self._store_health_changed)
         scheduler = SchedulerConfig()
         if replay is not None:  # every published frame is due at once

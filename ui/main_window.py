@@ -10,8 +10,9 @@ The window opens on the sign-in screen (`ui.login`): the cameras, the rules and 
 from the start, but nobody sees or acts until someone signs in, and at the first start of a
 database with no account it asks for the first supervisor. The role the core answers decides
 what shows: an operator or supervisor gets the wall, the docks and the alarm actions (a
-supervisor also the Supervisor menu: users, escalations, console settings); an auditor gets the
-incident log (`ui.incident_log`). What a role cannot do is hidden here and refused by the core.
+supervisor also the Supervisor menu: users, escalations, incidents, console settings); an auditor
+gets the incident browser (`ui.incident_browser`) as its page. What a role cannot do is hidden
+here and refused by the core.
 The Shift menu locks the console (also after the configured quiet time: the wall stays live
 behind the lock bar, alarms still sound, acting needs the password), hands the shift over to
 the next monitor, and signs out.
@@ -56,7 +57,7 @@ from ui.bridge import PipelineBridge
 from ui.floor_plan_view import FloorPlanView
 from ui.focus_wall_view import FocusWallView, float_on_screen
 from ui.health_panel import HealthMonitor, HealthPanel, HealthStatusLine
-from ui.incident_log import IncidentLogView
+from ui.incident_browser import IncidentBrowser, IncidentsDialog
 from ui.login import LockBar, SignInPanel
 from ui.operator_check import OperatorCheckController
 from ui.shift import ChangePasswordDialog, HandOverDialog, InactivityLock, ShiftDesk
@@ -128,7 +129,8 @@ class ConsoleWindow(QMainWindow):
         watch_column.addWidget(self.wall, 1)
         self.sign_in_panel = SignInPanel(site.site.name, self.station, notice)
         self.sign_in_panel.set_first_run(not runtime.accounts.has_accounts)
-        self.records = IncidentLogView(self.desk, runtime.clock)
+        # the auditor's page: the incident browser (ui/incident_browser.py)
+        self.records = IncidentBrowser(self.desk, site, runtime.clock, runtime.store.files)
         self.pages = QStackedWidget()
         for page in (self.sign_in_panel, watch, self.records):
             self.pages.addWidget(page)
@@ -297,8 +299,14 @@ class ConsoleWindow(QMainWindow):
         bar.insertMenu(view.menuAction(), self.supervisor_menu)
         self.users_action = self._action("Users…", "", self.open_users)
         self.escalations_action = self._action("Escalations…", "", self.open_escalations)
+        self.incidents_action = self._action("Incidents…", "", self.open_incidents)
         self.settings_action = self._action("Console settings…", "", self.open_settings)
-        for action in (self.users_action, self.escalations_action, self.settings_action):
+        for action in (
+            self.users_action,
+            self.escalations_action,
+            self.incidents_action,
+            self.settings_action,
+        ):
             self.supervisor_menu.addAction(action)
         self._alarm_menu = alarm_menu
         self._view_menu = view
@@ -430,6 +438,7 @@ class ConsoleWindow(QMainWindow):
         for action, act in (
             (self.users_action, Act.MANAGE_USERS),
             (self.escalations_action, Act.VIEW_ESCALATIONS),
+            (self.incidents_action, Act.READ_INCIDENT_LOG),
             (self.settings_action, Act.CONFIGURE),
         ):
             action.setVisible(signed is not None and signed.may(act))
@@ -483,6 +492,13 @@ class ConsoleWindow(QMainWindow):
 
     def open_escalations(self) -> QDialog:
         return self._open(EscalationsDialog(self.desk, self.runtime.clock, parent=self))
+
+    def open_incidents(self) -> QDialog:
+        """The incident browser beside the live wall (a supervisor's view)."""
+        runtime = self.runtime
+        return self._open(
+            IncidentsDialog(self.desk, runtime.site, runtime.clock, runtime.store.files, self)
+        )
 
     def open_settings(self) -> QDialog:
         return self._open(SettingsDialog(self.desk, self))
@@ -581,4 +597,5 @@ class ConsoleWindow(QMainWindow):
             self.records,
         ):
             view.close()
+        self.records.stop()  # the clip player's decoder
         super().closeEvent(event)

@@ -48,7 +48,7 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 30) -> bool:
 @pytest.fixture
 def console(tmp_path: Path, qapp) -> Iterator[Console]:
     """`console(people)`: the window on a store holding `people` ({name: role}); the runtime's
-    core thread runs, its cameras do not."""
+    core thread and reader thread run, its cameras do not."""
     made: list[tuple[ConsoleWindow, PipelineBridge, SiteRuntime, Store]] = []
 
     def make(people: dict[str, Role], **window_args: object) -> ConsoleWindow:
@@ -66,6 +66,7 @@ def console(tmp_path: Path, qapp) -> Iterator[Console]:
         runtime.room.accounts.hashing = QUICK_HASHING
         bridge.serve(runtime.post)
         runtime.core.start()
+        runtime.reader.start()  # the incident browser's reads
         settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
         window = ConsoleWindow(runtime, bridge, station="desk-1", settings=settings, **window_args)  # type: ignore[arg-type]
         window.resize(1280, 800)

@@ -39,6 +39,7 @@ from console.roles import PERSON_ROLES, ROLE_TABLE, Act, PermissionRefused, Role
 from console.rules import Finding
 from console.site_file import Site, load_site
 from console.store import Outcome, Store, audit_entries
+from console.store.incident_search import IncidentFilter
 from tests.people import QUICK_HASHING, enroll, password_of
 
 SITE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
@@ -58,8 +59,9 @@ OPERATOR_MAY = {
 }
 EXPECTED: dict[Role, set[Act]] = {
     Role.OPERATOR: OPERATOR_MAY,
+    # issue 18 added the incident browser to the supervisor's view (reading, not exporting)
     Role.SUPERVISOR: OPERATOR_MAY
-    | {Act.CONFIGURE, Act.MANAGE_USERS, Act.MUTE_RULES, Act.VIEW_ESCALATIONS},
+    | {Act.CONFIGURE, Act.MANAGE_USERS, Act.MUTE_RULES, Act.VIEW_ESCALATIONS, Act.READ_INCIDENT_LOG},
     Role.AUDITOR: {Act.READ_INCIDENT_LOG, Act.EXPORT},
     Role.SERVICE: set(),
 }
@@ -137,6 +139,15 @@ ENTRIES: list[tuple[Act, Callable[[Case], object]]] = [
     (Act.MANAGE_USERS, lambda c: account_actions.ListAccounts(c.user)),
     (Act.VIEW_ESCALATIONS, lambda c: record_actions.ViewEscalations(c.user)),
     (Act.READ_INCIDENT_LOG, lambda c: record_actions.ReadIncidentLog(c.user)),
+    (
+        Act.READ_INCIDENT_LOG,
+        lambda c: record_actions.SearchIncidents(c.user, IncidentFilter(rules=("proximity",))),
+    ),
+    (
+        Act.READ_INCIDENT_LOG,
+        lambda c: record_actions.ReadIncidentFigures(c.user, IncidentFilter(), "Europe/Amsterdam"),
+    ),
+    (Act.READ_INCIDENT_LOG, lambda c: record_actions.ViewIncident(c.user, c.alarm().alarm_id)),
     (
         Act.EXPORT,
         lambda c: record_actions.ExportIncidentLog(c.user, c.tmp / f"export-{c.station}.jsonl"),
@@ -248,7 +259,7 @@ def test_the_entries_cover_every_action_and_every_act() -> None:
             covered.add(type(action).__name__)
             assert type(action).act == act, f"{type(action).__name__} names {type(action).act}"
         acts_with_entries.add(act)
-    covered |= {"Acknowledge", "Dispatch", "GuardArrived", "Resolve", "Comment"}
+    covered |= {"Acknowledge", "Dispatch", "GuardArrived", "Resolve", "Comment", "ViewIncident"}
     assert declared - covered - NOT_ROLE_GATED == set()
     assert set(Act) - acts_with_entries == set(NO_ENTRY_YET)
 
@@ -282,6 +293,7 @@ def test_the_role_table_in_words() -> None:
         Act.MANAGE_USERS,
         Act.MUTE_RULES,
         Act.VIEW_ESCALATIONS,
+        Act.READ_INCIDENT_LOG,
     }
     assert Role.AUDITOR.acts == {Act.READ_INCIDENT_LOG, Act.EXPORT}
     assert ROLE_TABLE[Role.SERVICE] == frozenset()
