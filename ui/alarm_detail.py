@@ -249,8 +249,9 @@ class AlarmDetail(QDialog):
             _fill(self.steps_table, [])
             self.evidence.forget()
             self.evidence_read = None
-            self._ask_evidence()
         self._ask_steps()
+        if other:
+            self._ask_evidence()
 
     def alarm_changed(self, alarm: Alarm) -> None:
         """An alarm changed in the core: follow it when it is the one shown."""

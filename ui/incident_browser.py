@@ -714,6 +714,10 @@ class IncidentBrowser(QWidget):
         """The page goes away: the player's decoder is joined."""
         self.evidence.stop()
 
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.stop()
+        super().closeEvent(event)
+
     @property
     def is_running(self) -> bool:
         return self.evidence.player.is_running

@@ -180,8 +180,8 @@ def _conditions(f: IncidentFilter) -> list[ColumnElement[bool]]:
 
 def _seconds(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
     """`later - earlier` in seconds, in the database's own arithmetic."""
-    if session.get_bind().dialect.name == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    if session.get_bind().dialect.name == "sqlite":  # julianday's doubles: to the millisecond
+        return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
     return cast(func.extract("epoch", later - earlier), Float)
 
 

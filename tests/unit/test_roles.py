@@ -61,7 +61,13 @@ EXPECTED: dict[Role, set[Act]] = {
     Role.OPERATOR: OPERATOR_MAY,
     # issue 18 added the incident browser to the supervisor's view (reading, not exporting)
     Role.SUPERVISOR: OPERATOR_MAY
-    | {Act.CONFIGURE, Act.MANAGE_USERS, Act.MUTE_RULES, Act.VIEW_ESCALATIONS, Act.READ_INCIDENT_LOG},
+    | {
+        Act.CONFIGURE,
+        Act.MANAGE_USERS,
+        Act.MUTE_RULES,
+        Act.VIEW_ESCALATIONS,
+        Act.READ_INCIDENT_LOG,
+    },
     Role.AUDITOR: {Act.READ_INCIDENT_LOG, Act.EXPORT},
     Role.SERVICE: set(),
 }
