@@ -96,7 +96,9 @@ def fill(db: Path, alarms: int, nights: int, seed: int = 7) -> None:
         raised = START + timedelta(seconds=rng.random() * span_s)
         camera = rng.choice(CAMERAS_GROUND + CAMERAS_FIRST)
         rule = rng.choices(RULES, weights=[50, 20, 10, 10, 10])[0]
-        subject = rng.choice(ZONES) if rule in ("after_hours", "restricted") else rng.choice(OBJECTS)
+        subject = (
+            rng.choice(ZONES) if rule in ("after_hours", "restricted") else rng.choice(OBJECTS)
+        )
         if rule == "camera_health":
             subject = camera
         severity = rng.choices(SEVERITIES, weights=[30, 50, 20])[0]
@@ -122,8 +124,21 @@ def fill(db: Path, alarms: int, nights: int, seed: int = 7) -> None:
                 state = "resolved"
         updated = steps[-1][1]
         alarm_rows.append(
-            (alarm_id, camera, rule, subject, severity, None, state, stamp(raised), stamp(updated),
-             outcome, None, f"{camera}/{rule}/{subject}", 0)  # fmt: skip
+            (
+                alarm_id,
+                camera,
+                rule,
+                subject,
+                severity,
+                None,
+                state,
+                stamp(raised),
+                stamp(updated),
+                outcome,
+                None,
+                f"{camera}/{rule}/{subject}",
+                0,
+            )
         )
         for kind, at, user, detail in steps:
             events.append((alarm_id, kind, stamp(at), user, detail))
@@ -136,8 +151,7 @@ def fill(db: Path, alarms: int, nights: int, seed: int = 7) -> None:
         "INSERT INTO alarm_events (alarm_id, kind, at, user, detail) VALUES (?,?,?,?,?)", events
     )
     con.executemany(
-        "INSERT INTO dispatches (alarm_id, guard_id, post, sent_at, arrived_at) "
-        "VALUES (?,?,?,?,?)",
+        "INSERT INTO dispatches (alarm_id, guard_id, post, sent_at, arrived_at) VALUES (?,?,?,?,?)",
         sent,
     )
     con.commit()
@@ -197,8 +211,10 @@ def main() -> None:
         Store(f"sqlite:///{db}").close()  # the real schema, migrated
         t0 = time.perf_counter()
         fill(db, args.alarms, args.nights)
-        print(f"filled {args.alarms} alarms over {args.nights} nights in "
-              f"{time.perf_counter() - t0:.1f} s ({db.stat().st_size / 1e6:.0f} MB)")  # fmt: skip
+        print(
+            f"filled {args.alarms} alarms over {args.nights} nights in "
+            f"{time.perf_counter() - t0:.1f} s ({db.stat().st_size / 1e6:.0f} MB)"
+        )
         store = Store(f"sqlite:///{db}", read_only=True)
         month = (START + timedelta(days=60), START + timedelta(days=90))
         week = (START + timedelta(days=100), START + timedelta(days=107))
@@ -232,14 +248,18 @@ def main() -> None:
         store.read(search_incidents, IncidentFilter(), 200)
         _, page_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        print(f"load-all baseline: {len(everything)} records, p50 {pct(base_times, 0.5):.3f} s, "
-              f"peak {base_peak / 1e6:.0f} MB; one browser page: peak "
-              f"{page_peak / 1e6:.1f} MB")  # fmt: skip
+        print(
+            f"load-all baseline: {len(everything)} records, p50 {pct(base_times, 0.5):.3f} s, "
+            f"peak {base_peak / 1e6:.0f} MB; one browser page: peak "
+            f"{page_peak / 1e6:.1f} MB"
+        )
         results["load_all_s"] = statistics.median(base_times)
         results["memory_mb"] = {"load_all": base_peak / 1e6, "page": page_peak / 1e6}
 
-        print(f"{'filter':22} {'matches':>8} {'page p50':>9} {'p95':>7} {'next':>7} "
-              f"{'baseline':>9} {'ratio':>6}")  # fmt: skip
+        print(
+            f"{'filter':22} {'matches':>8} {'page p50':>9} {'p95':>7} {'next':>7} "
+            f"{'baseline':>9} {'ratio':>6}"
+        )
         for name, f in filters.items():
             times, page = timed(lambda f=f: store.read(search_incidents, f, 200), args.repeat)
             nxt = ""
@@ -261,8 +281,10 @@ def main() -> None:
             p50 = pct(times, 0.5)
             ratio = "" if name == "operator" else f"{baseline / p50:.0f}x"
             base = "—" if name == "operator" else f"{baseline:.3f}"
-            print(f"{name:22} {page.total:>8} {p50:>9.3f} {pct(times, 0.95):>7.3f} {nxt:>7} "
-                  f"{base:>9} {ratio:>6}")  # fmt: skip
+            print(
+                f"{name:22} {page.total:>8} {p50:>9.3f} {pct(times, 0.95):>7.3f} {nxt:>7} "
+                f"{base:>9} {ratio:>6}"
+            )
             results["filters"][name] = {
                 "matches": page.total,
                 "p50_s": p50,
@@ -280,14 +302,18 @@ def main() -> None:
         )
         print(f"page 251 (rows 50,001-50,200), no filter: p50 {pct(deep, 0.5):.3f} s")
         results["deep_page_p50_s"] = pct(deep, 0.5)
-        for name, f in (("figures, all", IncidentFilter()),
-                        ("figures, one month", IncidentFilter(since=month[0], until=month[1]))):  # fmt: skip
+        for name, f in (
+            ("figures, all", IncidentFilter()),
+            ("figures, one month", IncidentFilter(since=month[0], until=month[1])),
+        ):
             times, figures = timed(
                 lambda f=f: store.read(incident_figures, f, "Europe/Amsterdam"), 3
             )
-            print(f"{name}: p50 {pct(times, 0.5):.3f} s, max {max(times):.3f} s "
-                  f"({figures.total} alarms, {len(figures.per_night)} nights, "
-                  f"{len(figures.per_shift)} shifts)")  # fmt: skip
+            print(
+                f"{name}: p50 {pct(times, 0.5):.3f} s, max {max(times):.3f} s "
+                f"({figures.total} alarms, {len(figures.per_night)} nights, "
+                f"{len(figures.per_shift)} shifts)"
+            )
             results[name] = {"p50_s": pct(times, 0.5), "max_s": max(times)}
         times, _ = timed(lambda: store.read(incident_record, args.alarms // 2), args.repeat)
         print(f"one incident opened: p50 {pct(times, 0.5) * 1000:.1f} ms")

@@ -20,8 +20,13 @@ from inference.clip_assembly import START_TAG
 GREY = 128
 
 
-def grey_clip(path: Path, start_at: datetime, seconds: float = 3.0, fps: int = 10,
-              size: tuple[int, int] = (640, 360)) -> Path:  # fmt: skip
+def grey_clip(
+    path: Path,
+    start_at: datetime,
+    seconds: float = 3.0,
+    fps: int = 10,
+    size: tuple[int, int] = (640, 360),
+) -> Path:
     """A flat grey clip of `seconds` at `fps`, its start tagged as the evidence worker tags it."""
     import av
 
@@ -43,9 +48,16 @@ def grey_clip(path: Path, start_at: datetime, seconds: float = 3.0, fps: int = 1
     return path
 
 
-def keep_clip(store: Store, alarm_id: int, camera_id: str, source: Path, start_at: datetime,
-              overlay: dict[str, Any] | None, seconds: float = 3.0,
-              clip_id: int | None = None) -> ClipRecord:  # fmt: skip
+def keep_clip(
+    store: Store,
+    alarm_id: int,
+    camera_id: str,
+    source: Path,
+    start_at: datetime,
+    overlay: dict[str, Any] | None,
+    seconds: float = 3.0,
+    clip_id: int | None = None,
+) -> ClipRecord:
     """The clip's row opened (unless `clip_id` is one being recorded), its file put in the
     file area, the row kept with its hash."""
     if clip_id is None:

@@ -280,9 +280,11 @@ class VideoView(QWidget):
                     label = f"#{track}"
                     metrics = painter.fontMetrics()
                     back = QRectF(
-                        rect.left(), rect.top() - metrics.height() - 2,
-                        metrics.horizontalAdvance(label) + 8, metrics.height() + 2,
-                    )  # fmt: skip
+                        rect.left(),
+                        rect.top() - metrics.height() - 2,
+                        metrics.horizontalAdvance(label) + 8,
+                        metrics.height() + 2,
+                    )
                     painter.fillRect(back, PALETTE.qcolor("label_backdrop", 190))
                     painter.setPen(color)
                     painter.drawText(back, Qt.AlignmentFlag.AlignCenter, label)

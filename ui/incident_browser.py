@@ -215,9 +215,13 @@ class _Charts(QWidget):
             plot.clear()
         xs = np.arange(len(values), dtype=float) + x0
         bars = pg.BarGraphItem(
-            x=xs, height=np.asarray(values, dtype=float), width=width,
-            brush=PALETTE.qcolor(role, 220), pen=pg.mkPen(PALETTE.qcolor(role)), name=name,
-        )  # fmt: skip
+            x=xs,
+            height=np.asarray(values, dtype=float),
+            width=width,
+            brush=PALETTE.qcolor(role, 220),
+            pen=pg.mkPen(PALETTE.qcolor(role)),
+            name=name,
+        )
         plot.addItem(bars)
         if name is not None and plot.legend is not None:
             plot.legend.addItem(bars, name)
@@ -254,10 +258,17 @@ class _Charts(QWidget):
         labels = [f"{s.started_at.astimezone(site.tz):%d.%m %H:%M} {s.user}" for s in shifts]
         within_30 = [100.0 * (s.share(s.within_30_s) or 0.0) for s in shifts]
         within_60 = [100.0 * (s.share(s.within_60_s) or 0.0) for s in shifts]
-        self._bars("shifts", labels, within_30, role="live", x0=-0.2, width=0.4,
-                   name="within 30 s")  # fmt: skip
-        self._bars("shifts", labels, within_60, role="focus", x0=0.2, width=0.4,
-                   name="within 60 s", clear=False)  # fmt: skip
+        self._bars("shifts", labels, within_30, role="live", x0=-0.2, width=0.4, name="within 30 s")
+        self._bars(
+            "shifts",
+            labels,
+            within_60,
+            role="focus",
+            x0=0.2,
+            width=0.4,
+            name="within 60 s",
+            clear=False,
+        )
         median = _duration(figures.ack_p50_s)
         p95 = _duration(figures.ack_p95_s)
         notes = "; ".join(figures.notes)
@@ -537,8 +548,9 @@ class IncidentBrowser(QWidget):
         shown = len(self.rows)
         total_text = f"{total:,}" if total is not None else "?"
         self.count_label.setText(f"{total_text} incidents match; {shown:,} shown")
-        self._say(f"{shown:,} of {total_text} incidents; this reading is in the audit log",
-                  error=False)  # fmt: skip
+        self._say(
+            f"{shown:,} of {total_text} incidents; this reading is in the audit log", error=False
+        )
 
     def row_cells(self, row: IncidentRow) -> list[str]:
         site = self.site
@@ -701,8 +713,9 @@ class IncidentBrowser(QWidget):
         r = answer.value
         rows = getattr(r, "rows", "?")
         sha = getattr(r, "sha256", "")
-        self._say(f"{rows} alarm(s) exported to {getattr(r, 'path', '')} (SHA-256 {sha})",
-                  error=False)  # fmt: skip
+        self._say(
+            f"{rows} alarm(s) exported to {getattr(r, 'path', '')} (SHA-256 {sha})", error=False
+        )
 
     # -- words -----------------------------------------------------------------------------------
 
@@ -714,7 +727,7 @@ class IncidentBrowser(QWidget):
         """The page goes away: the player's decoder is joined."""
         self.evidence.stop()
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: Any) -> None:
         self.stop()
         super().closeEvent(event)
 

@@ -171,8 +171,9 @@ class OpenClip:
         session.flush()
         if self.state == ClipState.UNAVAILABLE:
             facts = {"clip_id": row.id, "camera_id": self.camera_id, "reason": self.reason}
-            audit.append(session, SYSTEM_USER, "clip.unavailable", f"alarm:{self.alarm_id}",
-                         facts, self.at)  # fmt: skip
+            audit.append(
+                session, SYSTEM_USER, "clip.unavailable", f"alarm:{self.alarm_id}", facts, self.at
+            )
         return _record(row)
 
 

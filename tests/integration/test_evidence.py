@@ -305,3 +305,51 @@ def test_an_rtsp_cameras_restart_mid_clip_leaves_a_gap_not_a_lost_clip(
     reasons = " ".join(s.reason for s in evidence.statuses)
     assert "s3cret-pass" not in reasons  # credentials masked in every reason
     assert "nw:***@" in reasons
+
+
+def test_a_running_console_keeps_an_alarms_clip_and_leaves_no_recorder(
+    site: Site, tmp_path: Path
+) -> None:
+    """The whole runtime: capture, detector worker, core, recorders; an alarm raised on the core
+    thread gets its clip through the runtime's own wiring; stop leaves no process behind."""
+    from console.runtime import RuntimeOptions, SiteRuntime
+    from inference.worker_pool import DetectorSpec
+
+    store = Store(f"sqlite:///{tmp_path / 'console' / 'alarms.db'}")
+    runtime = SiteRuntime(
+        site, store, RuntimeOptions(detector=DetectorSpec("ssdlite"), cpu_workers=1)
+    )
+    recorders = runtime.recorders
+    assert recorders is not None
+    runtime.start()
+    try:
+        folder = recorders.folder_of("cam-path")
+        wait_for(
+            lambda: (s := finished_segments(folder)) and s[-1].end - s[0].start > PRE_ROLL_S + 1,
+            90,
+            "the pre-roll",
+        )
+        # a rule the footage never sets off here (the real detections may raise others)
+        finding = Finding(
+            "loitering", "cam-path", "plinth", 99, Severity.HIGH, datetime.now(UTC), None, {}
+        )
+        (alarm,) = runtime.core.post(lambda: runtime.alarms.ingest([finding])).result(30)
+
+        def kept() -> bool:
+            found = store.read(clips, alarm.alarm_id)
+            return bool(found) and found[0].state != ClipState.RECORDING
+
+        wait_for(kept, 90, "the clip to be kept")
+        pids = recorders.pids()
+        assert pids
+    finally:
+        runtime.stop()
+    (clip,) = store.read(clips, alarm.alarm_id)
+    check_clip(store, clip, alarm.raised_at)
+    assert multiprocessing.active_children() == [], "processes left running"
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    actions = [e.action for e in store.read(audit_entries)]
+    assert "clip.store" in actions
+    assert store.close().all_stored

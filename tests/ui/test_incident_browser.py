@@ -78,8 +78,14 @@ def records(tmp_path: Path, qapp) -> Iterator[Callable[[str], Desk]]:
             for k in range(15)
         ]
         overlay = {"size": [640, 360], "tracks": [7], "boxes": boxes}
-        keep_clip(store, target.alarm_id, "cam-path", clip, target.raised_at - timedelta(seconds=1),
-                  overlay)  # fmt: skip
+        keep_clip(
+            store,
+            target.alarm_id,
+            "cam-path",
+            clip,
+            target.raised_at - timedelta(seconds=1),
+            overlay,
+        )
         bridge = PipelineBridge()
         runtime = SiteRuntime(site, store, RuntimeOptions(detector=DetectorSpec("ssdlite")))
         runtime.room.accounts.hashing = QUICK_HASHING
@@ -125,8 +131,11 @@ def search(browser: IncidentBrowser, **choices: str) -> list[int]:
         box.setCurrentIndex(index)
     before = browser.page
     browser.refresh()
-    assert wait_until(lambda: browser.page is not before and not browser.message_label.text()
-                      .startswith("searching"))  # fmt: skip
+    assert wait_until(
+        lambda: (
+            browser.page is not before and not browser.message_label.text().startswith("searching")
+        )
+    )
     return [row.alarm_id for row in browser.rows]
 
 

@@ -139,8 +139,12 @@ def test_an_incidents_record_has_its_response_times(log) -> None:  # type: ignor
         ("resolve", 150),
     ]
     assert [e.kind.value for e in record.events] == [
-        "raise", "acknowledge", "dispatch", "arrive", "resolve",
-    ]  # fmt: skip
+        "raise",
+        "acknowledge",
+        "dispatch",
+        "arrive",
+        "resolve",
+    ]
     never = store.read(incident_record, made[4].alarm_id).response
     assert never.steps() == [(n, None) for n in ("acknowledge", "dispatch", "on scene", "resolve")]
 
