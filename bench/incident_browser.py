@@ -32,6 +32,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,25 +63,54 @@ def stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def fill(db: Path, alarms: int, nights: int, seed: int = 7) -> None:
-    """Bulk-insert `alarms` alarms with their steps and the shifts into a migrated store."""
+@dataclass(frozen=True, slots=True)
+class Museum:
+    """The ids a generated log uses (the bench's own, or a real site's for screenshots)."""
+
+    cameras: tuple[str, ...] = tuple(CAMERAS_GROUND + CAMERAS_FIRST)
+    objects: tuple[str, ...] = tuple(OBJECTS)
+    zones: tuple[str, ...] = tuple(ZONES)
+    operators: tuple[str, ...] = tuple(OPERATORS)
+    guard: str = "g-anna"
+
+
+def fill(
+    db: Path,
+    alarms: int,
+    nights: int,
+    seed: int = 7,
+    *,
+    museum: Museum | None = None,
+    start: datetime = START,
+    all_resolved: bool = False,
+) -> None:
+    """Bulk-insert `alarms` alarms with their steps and the shifts into a migrated store (the
+    operators are added as accounts when the store has none of that name)."""
+    museum = museum or Museum()
     rng = random.Random(seed)
     con = sqlite3.connect(db)
     con.execute("PRAGMA foreign_keys = OFF")
     con.execute("PRAGMA synchronous = OFF")
-    users = [(n + 1, name, name, "operator", stamp(START)) for n, name in enumerate(OPERATORS)]
-    con.executemany(
-        "INSERT INTO users (id, name, name_key, role, created_at) VALUES (?, ?, ?, ?, ?)", users
-    )
+    for name in museum.operators:
+        con.execute(
+            "INSERT OR IGNORE INTO users (name, name_key, role, created_at) VALUES (?, ?, ?, ?)",
+            (name, name.casefold(), "operator", stamp(start)),
+        )
+    user_ids = [
+        con.execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()[0]
+        for name in museum.operators
+    ]
     shifts = []
+    first_shift = (con.execute("SELECT max(id) FROM shifts").fetchone()[0] or 0) + 1
+    first_alarm = (con.execute("SELECT max(id) FROM alarms").fetchone()[0] or 0) + 1
     for night in range(nights):
-        evening = START + timedelta(days=night, hours=6)  # 18:00 UTC
+        evening = start + timedelta(days=night, hours=6)  # 18:00 UTC
         for half in range(2):
             begin = evening + timedelta(hours=7 * half)
             shifts.append(
                 (
-                    len(shifts) + 1,
-                    rng.randrange(len(OPERATORS)) + 1,
+                    first_shift + len(shifts),
+                    rng.choice(user_ids),
                     stamp(begin),
                     stamp(begin + timedelta(hours=7)),
                     "desk-1",
@@ -92,20 +122,19 @@ def fill(db: Path, alarms: int, nights: int, seed: int = 7) -> None:
     )
     alarm_rows, events, sent = [], [], []
     span_s = nights * 86400
-    for alarm_id in range(1, alarms + 1):
-        raised = START + timedelta(seconds=rng.random() * span_s)
-        camera = rng.choice(CAMERAS_GROUND + CAMERAS_FIRST)
+    for alarm_id in range(first_alarm, first_alarm + alarms):
+        raised = start + timedelta(seconds=rng.random() * span_s)
+        camera = rng.choice(museum.cameras)
         rule = rng.choices(RULES, weights=[50, 20, 10, 10, 10])[0]
-        subject = (
-            rng.choice(ZONES) if rule in ("after_hours", "restricted") else rng.choice(OBJECTS)
-        )
+        zoned = rule in ("after_hours", "restricted") and museum.zones
+        subject = rng.choice(museum.zones) if zoned else rng.choice(museum.objects)
         if rule == "camera_health":
             subject = camera
         severity = rng.choices(SEVERITIES, weights=[30, 50, 20])[0]
-        operator = rng.choice(OPERATORS)
+        operator = rng.choice(museum.operators)
         steps = [("raise", raised, "system", None)]
         state, outcome = "raised", None
-        if rng.random() < 0.95:
+        if all_resolved or rng.random() < 0.95:
             ack = raised + timedelta(seconds=rng.lognormvariate(3.0, 1.0))
             steps.append(("acknowledge", ack, operator, None))
             state = "acknowledged"
@@ -113,11 +142,12 @@ def fill(db: Path, alarms: int, nights: int, seed: int = 7) -> None:
             if rng.random() < 0.2:
                 sent_at = ack + timedelta(seconds=rng.uniform(5, 60))
                 arrived = sent_at + timedelta(seconds=rng.uniform(30, 300))
-                steps.append(("dispatch", sent_at, operator, '{"guard_id":"g-anna"}'))
+                guard = f'{{"guard_id":"{museum.guard}"}}'
+                steps.append(("dispatch", sent_at, operator, guard))
                 steps.append(("arrive", arrived, operator, None))
-                sent.append((alarm_id, "g-anna", "Main hall", stamp(sent_at), stamp(arrived)))
+                sent.append((alarm_id, museum.guard, None, stamp(sent_at), stamp(arrived)))
                 state, last = "dispatched", arrived
-            if rng.random() < 0.97:
+            if all_resolved or rng.random() < 0.97:
                 resolved = last + timedelta(seconds=rng.uniform(5, 600))
                 outcome = rng.choices(OUTCOMES, weights=[55, 25, 12, 1, 7])[0]
                 steps.append(("resolve", resolved, operator, f'{{"outcome":"{outcome}"}}'))
