@@ -7,10 +7,11 @@
 
 Frames are decoded with PyAV on the player's own decoder thread ("clip-decoder", started with a
 clip, joined when it is unloaded or the player closes) into a short queue; a timer on the GUI
-thread shows each frame when its time comes and paints it scaled into the widget, then the boxes:
-the clip's time t is the wall-clock `start_at + t` (the clip keeps the recording's timing, gaps
-included), and each tracked person's box at that moment comes from the clip's stored samples
-(interpolated between two samples of the same person up to 2 s apart, else the nearest within
+thread shows each frame when its time comes and paints it scaled into the widget, then the
+boxes: the clip's time t is the wall-clock `start_at + t` (the clip keeps the recording's
+timing, gaps included), and each tracked person's box at that moment comes from the clip's
+stored samples (interpolated between two samples of the same person up to 2 s apart, else the
+last one for up to 2 s, since a quiet camera is detected seconds apart, or the next one within
 0.6 s), scaled from the frame size the detector saw to the clip's. The people the alarm is about
 are boxed in the alarm's colour and named, everyone else thinly; the protected object's outline
 is drawn when the clip carries it. The time shown is the site's.
@@ -53,6 +54,7 @@ TICK_MS = 15
 QUEUE_FRAMES = 6
 INTERPOLATE_GAP_S = 2.0
 NEAREST_S = 0.6
+HOLD_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +97,10 @@ class Overlay:
                     b + (a - b) * k for b, a in zip(before[1:], after[1:], strict=True)
                 )
                 continue
-            near = min(
-                (s for s in (before, after) if s is not None),
-                key=lambda s: abs(s[0] - wall),
-                default=None,
-            )
-            if near is not None and abs(near[0] - wall) <= NEAREST_S:
-                found[track] = near[1:]
+            if before is not None and wall - before[0] <= HOLD_S:
+                found[track] = before[1:]  # the detector looks seconds apart: the last box holds
+            elif after is not None and after[0] - wall <= NEAREST_S:
+                found[track] = after[1:]
         return found
 
 

@@ -26,6 +26,7 @@ core writes it (`export_action` builds the action: today the JSON-lines export
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -101,6 +102,18 @@ COLUMNS = (
 RULES = ("proximity", "after_hours", "loitering", "restricted", "object_missing", "camera_health")
 ANY = "Any"
 DEFAULT_DAYS = 30
+SUBJECT_BARS = 12
+SHIFT_BARS = 20
+ACK_WORDS = {  # the histogram's buckets, short enough to stand under their bars
+    "0-10 s": "<10 s",
+    "10-30 s": "<30 s",
+    "30-60 s": "<1 min",
+    "60-120 s": "<2 min",
+    "120-300 s": "<5 min",
+    "300-900 s": "<15 min",
+    "over 900 s": "longer",
+    "never": "never",
+}
 
 ExportFactory = Callable[[str, Path, datetime | None, datetime | None], Action]
 
@@ -175,10 +188,16 @@ class _Charts(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         spots = (
             ("nights", "Alarms per night", 0, 0, 2),
-            ("subjects", "Alarms per object or zone (most first)", 1, 0, 1),
+            ("subjects", "Alarms per object or zone (the most first)", 1, 0, 1),
             ("ack", "Time to acknowledge", 1, 1, 1),
             ("false", "False alarms per rule (% of resolved)", 2, 0, 1),
-            ("shifts", "Per shift: acknowledged within 30 s / 60 s (%)", 2, 1, 1),
+            (
+                "shifts",
+                f"The last {SHIFT_BARS} shifts: acknowledged within 30 s / 60 s (%)",
+                2,
+                1,
+                1,
+            ),
         )
         for key, title, row, col, span in spots:
             plot = self.graphics.addPlot(row=row, col=col, colspan=span)
@@ -209,6 +228,7 @@ class _Charts(QWidget):
         width: float = 0.8,
         name: str | None = None,
         clear: bool = True,
+        ticks: int = 12,
     ) -> None:
         plot = self.plots[key]
         if clear:
@@ -220,14 +240,31 @@ class _Charts(QWidget):
             width=width,
             brush=PALETTE.qcolor(role, 220),
             pen=pg.mkPen(PALETTE.qcolor(role)),
-            name=name,
+            name=name,  # a plot with a legend lists it
         )
         plot.addItem(bars)
-        if name is not None and plot.legend is not None:
-            plot.legend.addItem(bars, name)
         axis = plot.getAxis("bottom")
-        step = max(1, len(labels) // 14)
+        step = max(1, math.ceil(len(labels) / ticks))
         axis.setTicks([[(i, str(labels[i])) for i in range(0, len(labels), step)]])
+
+    def _side_bars(self, key: str, labels: Sequence[str], values: Sequence[float]) -> None:
+        """Bars lying down, the names on the left (names too long to stand under a bar)."""
+        plot = self.plots[key]
+        plot.clear()
+        ys = np.arange(len(values), dtype=float)[::-1]  # the first at the top
+        plot.addItem(
+            pg.BarGraphItem(
+                x0=0,
+                y=ys,
+                height=0.7,
+                width=np.asarray(values, dtype=float),
+                brush=PALETTE.qcolor("focus", 220),
+                pen=pg.mkPen(PALETTE.qcolor("focus")),
+            )
+        )
+        plot.getAxis("left").setTicks(
+            [[(y, str(label)) for y, label in zip(ys, labels, strict=True)]]
+        )
 
     def show_figures(self, figures: IncidentFigures, site: Site) -> None:
         self.figures = figures
@@ -237,15 +274,16 @@ class _Charts(QWidget):
                 plot.legend.clear()
         nights = figures.per_night
         self._bars("nights", [n[5:] for n, _ in nights], [c for _, c in nights])
-        subjects = figures.per_subject[:15]
-        self._bars(
-            "subjects", [subject_name(site, s)[:14] for s, _ in subjects], [c for _, c in subjects]
+        subjects = figures.per_subject[:SUBJECT_BARS]
+        self._side_bars(
+            "subjects", [subject_name(site, s)[:22] for s, _ in subjects], [c for _, c in subjects]
         )
         self._bars(
             "ack",
-            [label for label, _ in figures.ack_histogram],
+            [ACK_WORDS.get(label, label) for label, _ in figures.ack_histogram],
             [n for _, n in figures.ack_histogram],
             role="live",
+            ticks=len(figures.ack_histogram),
         )
         rules = [r for r in figures.false_alarms_per_rule if r[2] > 0]
         self._bars(
@@ -254,8 +292,8 @@ class _Charts(QWidget):
             [100.0 * f / n for _, f, n in rules],
             role="offline",
         )
-        shifts = [s for s in figures.per_shift if s.alarms]
-        labels = [f"{s.started_at.astimezone(site.tz):%d.%m %H:%M} {s.user}" for s in shifts]
+        shifts = [s for s in figures.per_shift if s.alarms][-SHIFT_BARS:]
+        labels = [f"{s.started_at.astimezone(site.tz):%d.%m %H:%M}" for s in shifts]
         within_30 = [100.0 * (s.share(s.within_30_s) or 0.0) for s in shifts]
         within_60 = [100.0 * (s.share(s.within_60_s) or 0.0) for s in shifts]
         self._bars("shifts", labels, within_30, role="live", x0=-0.2, width=0.4, name="within 30 s")
@@ -282,7 +320,8 @@ class _Charts(QWidget):
         heights: list[float] = []
         for item in self.plots[key].items:
             if isinstance(item, pg.BarGraphItem):
-                heights.extend(float(h) for h in item.opts["height"])
+                lying = item.opts.get("x0") is not None  # bars lying down: their widths
+                heights.extend(float(h) for h in item.opts["width" if lying else "height"])
         return heights
 
 
@@ -402,6 +441,9 @@ class IncidentBrowser(QWidget):
     def _combo(self, name: str, items: Sequence[tuple[str, str]]) -> QComboBox:
         box = QComboBox()
         box.setAccessibleName(name)
+        # long names must not widen the window past the screen: the list shows them whole
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        box.setMinimumContentsLength(14)
         box.addItem(ANY, None)
         for text, value in items:
             box.addItem(text, value)

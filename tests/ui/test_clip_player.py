@@ -45,10 +45,11 @@ def clip(tmp_path: Path) -> Path:
 
 
 def overlay() -> Overlay:
-    """Person 7 (the alarm's) stands still at x 100-300 for the clip's first 2 s; person 9
-    walks right from x 400 over the same time; then nobody."""
+    """Person 7 (the alarm's) stands still at x 100-300 for the clip's first 1.2 s; person 9
+    walks right from x 400 over the same time; then nobody (a box holds 2 s after its last
+    sample: the detector looks at a quiet camera seconds apart)."""
     boxes = []
-    for n in range(11):  # every 0.2 s
+    for n in range(7):  # every 0.2 s
         t = T0 + 0.2 * n
         boxes.append([t, 7, 100, 80, 300, 280])
         boxes.append([t, 9, 400 + 10 * n, 100, 460 + 10 * n, 300])
