@@ -176,6 +176,9 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         wait(lambda: window.desk.session is None, 20)
         window.desk.sign_in("auditor", passwords["auditor"])
         wait(lambda: window.pages.currentIndex() == window.RECORDS_PAGE, 30)
+        window.showMaximized()  # the auditor's page on the whole 1920x1080 screen
+        QTest.qWait(500)
+        print(f"window {window.width()}x{window.height()}, at least {window.minimumSizeHint()}")
         browser = window.records
         today = now.astimezone(site.tz).date()
         browser.from_edit.setDate(QDate(today - timedelta(days=61)))

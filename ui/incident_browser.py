@@ -296,23 +296,27 @@ class _Charts(QWidget):
         labels = [f"{s.started_at.astimezone(site.tz):%d.%m %H:%M}" for s in shifts]
         within_30 = [100.0 * (s.share(s.within_30_s) or 0.0) for s in shifts]
         within_60 = [100.0 * (s.share(s.within_60_s) or 0.0) for s in shifts]
-        self._bars("shifts", labels, within_30, role="live", x0=-0.2, width=0.4, name="within 30 s")
-        self._bars(
-            "shifts",
-            labels,
-            within_60,
-            role="focus",
-            x0=0.2,
-            width=0.4,
-            name="within 60 s",
-            clear=False,
-        )
+        for values, role, x0, name in (
+            (within_30, "live", -0.2, "within 30 s"),
+            (within_60, "focus", 0.2, "within 60 s"),
+        ):
+            self._bars(
+                "shifts",
+                labels,
+                values,
+                role=role,
+                x0=x0,
+                width=0.4,
+                name=name,
+                clear=False,
+                ticks=5,
+            )
         median = _duration(figures.ack_p50_s)
         p95 = _duration(figures.ack_p95_s)
-        notes = "; ".join(figures.notes)
         self.status.setText(
             f"{figures.total:,} incidents · acknowledged after {median} (median), "
-            f"{p95} (95 %) · {len(figures.per_shift)} shifts" + (f" · {notes}" if notes else "")
+            f"{p95} (95 %) · {len(shifts)} shifts with alarms shown (a shift: a person's time "
+            "at a console)" + "".join(f" · {note}" for note in figures.notes)
         )
 
     def bar_heights(self, key: str) -> list[float]:
