@@ -260,6 +260,18 @@ def main_child(args: argparse.Namespace) -> None:
     import console.runtime as runtime_module
     from console.media import media_file
     from console.rules import Finding
+
+    try:  # this tree: a typed detail per rule
+        from console.rules.details import ProximityDetail
+
+        def detail_of(distance_m: float, box: tuple[float, ...]) -> Any:
+            return ProximityDetail(box=box, distance_m=distance_m)  # type: ignore[arg-type]
+
+    except ImportError:  # the baseline: a free dict
+
+        def detail_of(distance_m: float, box: tuple[float, ...]) -> Any:
+            return {"distance_m": distance_m, "box": list(box)}
+
     from console.runtime import RuntimeOptions, SiteRuntime
     from console.site_file import load_site
     from inference.worker_pool import DetectorSpec
@@ -303,7 +315,7 @@ def main_child(args: argparse.Namespace) -> None:
                     "high",  # type: ignore[arg-type]
                     now,
                     camera.last_ts,
-                    {"distance_m": 0.4, "box": [100.0, 80.0, 160.0, 260.0]},
+                    detail_of(0.4, (100.0, 80.0, 160.0, 260.0)),
                 )
             )
         return found

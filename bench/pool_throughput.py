@@ -13,13 +13,18 @@ how old a frame is when its detections come out (p50/p95): for a live camera tha
 alarm's delay. The baseline detects every frame, so once the CPU cannot keep up it falls ever
 further behind the live picture; the pipeline skips stale frames and stays current.
 
+`--detectors ssdlite-opencv,ssdlite-openvino --no-baseline --flat-out` instead runs the pipeline
+once per detector kind, one after the other in the same run, and prints the ratio of the last
+to the first: the worker pool on OpenVINO against the same pool on OpenCV DNN.
+
     .venv/bin/python bench/pool_throughput.py [--cameras 8] [--seconds 30] [--workers 1]
-        [--flat-out]
+        [--flat-out] [--detectors KIND,KIND...] [--no-baseline] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import threading
 import time
@@ -44,7 +49,7 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def run_pipeline(
-    clip: Path, cameras: int, seconds: float, workers: int, flat_out: bool
+    clip: Path, cameras: int, seconds: float, workers: int, flat_out: bool, kind: str = "ssdlite"
 ) -> dict[str, float]:
     ages: list[float] = []
     lock = threading.Lock()
@@ -57,7 +62,7 @@ def run_pipeline(
     # the default policy detects a moving camera 5 times a second; flat out: as often as it can
     scheduler = SchedulerConfig(active_interval_s=0, idle_interval_s=0) if flat_out else None
     config = PipelineConfig(
-        detector=DetectorSpec("ssdlite"),
+        detector=DetectorSpec(kind),
         cpu_workers=workers,
         scheduler=scheduler or SchedulerConfig(),
     )
@@ -70,6 +75,10 @@ def run_pipeline(
             ages.clear()
         time.sleep(seconds)
         end = pipeline.stats()
+        info = end["detector"]
+    print(f"  {kind}: {info.describe() if info else 'no detector'}, {workers} worker(s)")
+    busy_s = sum(w["busy_s"] for w in end["workers"]) - sum(w["busy_s"] for w in start["workers"])
+    frames = sum(w["frames"] for w in end["workers"]) - sum(w["frames"] for w in start["workers"])
     detected = end["detected"] - start["detected"]
     decoded = end["decoded"] - start["decoded"]
     return {
@@ -77,6 +86,8 @@ def run_pipeline(
         "detected_share": detected / max(1, decoded),
         "age_p50_s": quantile(ages, 0.5),
         "age_p95_s": quantile(ages, 0.95),
+        "worker_busy_share": busy_s / (seconds * workers),
+        "worker_ms_per_frame": 1000.0 * busy_s / max(1, frames),
     }
 
 
@@ -120,6 +131,8 @@ def run_baseline(clip: Path, cameras: int, seconds: float) -> dict[str, float]:
         "detected_share": 1.0,
         "age_p50_s": quantile(ages, 0.5),
         "age_p95_s": quantile(ages, 0.95),
+        "worker_busy_share": 1.0,
+        "worker_ms_per_frame": float("nan"),
     }
 
 
@@ -133,29 +146,59 @@ def main() -> None:
         action="store_true",
         help="no 0.2 s interval per camera: detect the newest frames as fast as workers can",
     )
+    parser.add_argument(
+        "--detectors",
+        default="ssdlite",
+        help="comma-separated detector kinds, one pipeline run each (default: ssdlite)",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the detector kinds this many times, alternating; report each figure's median",
+    )
     args = parser.parse_args()
+    kinds = [kind.strip() for kind in args.detectors.split(",") if kind.strip()]
     clip = media_file("vtest.avi")
     print(
         f"{args.cameras} cameras x {clip.name} at 10 fps, {args.seconds:.0f} s each side, "
-        f"SSDLite, {args.workers} pipeline worker(s)" + (", flat out" if args.flat_out else "")
+        f"{args.workers} pipeline worker(s)" + (", flat out" if args.flat_out else "")
     )
-    pipe = run_pipeline(clip, args.cameras, args.seconds, args.workers, args.flat_out)
-    base = run_baseline(clip, args.cameras, args.seconds)
-    print(f"{'':24}{'pipeline':>12}{'baseline':>12}{'ratio':>10}")
+    runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+    for _ in range(max(1, args.rounds)):  # alternating, so a change in machine load hits all
+        for kind in kinds:
+            runs[kind].append(
+                run_pipeline(clip, args.cameras, args.seconds, args.workers, args.flat_out, kind)
+            )
+    sides = {
+        kind: {key: statistics.median(run[key] for run in done) for key in done[0]}
+        for kind, done in runs.items()
+    }
+    if args.rounds > 1:
+        for kind, done in runs.items():
+            rates = ", ".join(f"{run['detections_per_s']:.1f}" for run in done)
+            print(f"  {kind}: detections/s per round {rates}")
+    if not args.no_baseline:
+        sides["baseline"] = run_baseline(clip, args.cameras, args.seconds)
+    # with the baseline: the (first) pipeline over it; without: the last kind over the first
+    top, bottom = (kinds[0], "baseline") if "baseline" in sides else (kinds[-1], kinds[0])
+    print(f"{'':24}" + "".join(f"{name:>18}" for name in sides) + f"{'ratio':>10}")
     for key, label in (
         ("detections_per_s", "detections/s"),
         ("detected_share", "frames detected"),
         ("age_p50_s", "frame age p50 (s)"),
         ("age_p95_s", "frame age p95 (s)"),
+        ("worker_busy_share", "workers busy (share)"),
+        ("worker_ms_per_frame", "worker ms per frame"),
     ):
-        ratio = pipe[key] / base[key] if base[key] else float("nan")
-        print(f"{label:24}{pipe[key]:12.3f}{base[key]:12.3f}{ratio:10.2f}")
-    print(
-        f"freshness: the baseline's p50 frame is {base['age_p50_s'] / pipe['age_p50_s']:.1f}x "
-        "older than the pipeline's"
-        if pipe["age_p50_s"] > 0
-        else ""
-    )
+        ratio = sides[top][key] / sides[bottom][key] if sides[bottom][key] else float("nan")
+        row = "".join(f"{side[key]:18.3f}" for side in sides.values())
+        print(f"{label:24}{row}{ratio:10.2f}")
+    print(f"ratio: {top} / {bottom}")
+    if "baseline" in sides and sides[top]["age_p50_s"] > 0:
+        older = sides["baseline"]["age_p50_s"] / sides[top]["age_p50_s"]
+        print(f"freshness: the baseline's p50 frame is {older:.1f}x older than the pipeline's")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ from typing import Any
 
 from console.clock import Clock
 from console.rules import Finding
+from console.rules.details import RuleDetail
 from console.severity import Severity
 from console.site_file import Site
 from console.store import (
@@ -151,7 +152,7 @@ class Alarm:
     track_ids: tuple[int, ...]
     video_start_s: float | None
     video_end_s: float | None
-    detail: dict[str, object] = field(default_factory=dict)
+    detail: RuleDetail = field(default_factory=RuleDetail)  # the latest finding's
     active: bool = True
     escalated: bool = False
     outcome: Outcome | None = None
@@ -239,13 +240,11 @@ def _condition(finding: Finding) -> str | None:
     loss folded into an open "covered" alarm is a sighting of its own, kept and stored."""
     if finding.track_id is not None:
         return None
-    value = finding.detail.get("condition")
-    return str(value) if value is not None else None
+    return finding.detail.condition
 
 
 def _distance(finding: Finding) -> float | None:
-    value = finding.detail.get("distance_m")
-    return float(value) if isinstance(value, int | float) else None
+    return finding.detail.distance_m
 
 
 def _least(a: float | None, b: float | None) -> float | None:
@@ -458,7 +457,7 @@ class AlarmManager:
             active=True,
             # a risk that grows is shown as what it is now
             severity=alarm.severity.graver(Severity(finding.severity)),
-            detail={**alarm.detail, **dict(finding.detail)},
+            detail=finding.detail,
             occurrences=tuple(occurrences),
         )
         self._open[alarm.alarm_id] = updated
@@ -538,7 +537,7 @@ class AlarmManager:
         """A new alarm, in memory at once; its row and snapshot are queued for the writer."""
         alarm_id = self._next_id
         self._next_id += 1
-        detail = dict(finding.detail)
+        detail = finding.detail
         tracks = () if finding.track_id is None else (finding.track_id,)
         occurrence = Occurrence(
             finding.camera_id,
@@ -580,7 +579,7 @@ class AlarmManager:
                 track_id=finding.track_id,
                 episode_key=episode_key(*key),
                 raised_at=finding.at,
-                detail={"video_ts": finding.video_ts, **detail},
+                detail={"video_ts": finding.video_ts, **detail.as_json()},
                 replayed=self.replay,
             ),
         )

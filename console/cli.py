@@ -27,6 +27,8 @@ COMMANDS = (
     "users",
     "export",
     "settings",
+    "site",
+    "walk_tests",
 )
 
 

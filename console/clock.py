@@ -1,4 +1,4 @@
-"""The site clock: what time it is (aware, UTC) and a monotonic second counter.
+"""The site clock: the one `Clock` (from `inference.clock`) and the fake one of tests and replay.
 
 The rules, the presence model and the focus wall never call `datetime.now()` or `time.time()`
 themselves; they are handed a `Clock`. The console runs on `SystemClock`; tests and
@@ -15,39 +15,14 @@ from __future__ import annotations
 
 import logging
 import math
-import time
+import threading
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+
+from inference.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Clock", "FakeClock", "SystemClock"]
-
-
-@runtime_checkable
-class Clock(Protocol):
-    """Where the console's notion of time comes from."""
-
-    def now(self) -> datetime:
-        """The current instant, time-zone aware, in UTC."""
-        ...
-
-    def monotonic(self) -> float:
-        """Seconds on a counter that never goes backwards (its origin means nothing)."""
-        ...
-
-
-class SystemClock:
-    """The machine's clock."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def __repr__(self) -> str:
-        return "SystemClock()"
 
 
 def _as_utc(when: datetime) -> datetime:
@@ -72,6 +47,15 @@ class FakeClock:
 
     def monotonic(self) -> float:
         return self._monotonic
+
+    def time(self) -> float:
+        return self._now.timestamp()
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """A fake clock does not wait: the time the caller would have waited passes at once."""
+        if not event.is_set():
+            self.advance(max(0.0, seconds))
+        return event.is_set()
 
     def advance(self, seconds: float) -> datetime:
         """Move time forward by `seconds` (>= 0); returns the new now()."""

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from console.alarms import Alarm
-from console.site_file import EvidenceSettings, Site
+from console.site_file import Camera, EvidenceSettings, Site
 from console.store import ClipState, Store, StoreError
 from console.store.clips import (
     ClipFailed,
@@ -85,6 +85,11 @@ def recording_settings(evidence: EvidenceSettings) -> RecordingSettings:
     return RecordingSettings(
         segment_s=segment_s, keep_s=float(evidence.pre_roll_s) + 6 * segment_s + 30.0
     )
+
+
+def _stream_of(camera: Camera) -> tuple[str, str | None, str | None]:
+    """What a camera's recorder reads (as the site file names it, before credentials)."""
+    return (camera.resolved_source, camera.resolved_substream, camera.credentials)
 
 
 def _wall(at: datetime) -> float:
@@ -158,12 +163,18 @@ class EvidenceKeeper:
     ) -> None:
         self.site = site
         self.settings = site.evidence
+        # what the recorders were started with: a site applied while the console runs changes
+        # neither (recorders are started with the console), see `use_site`
+        self._recorded_streams = {c.id: _stream_of(c) for c in site.cameras}
         self.store = store
         self.recorders = recorders
         self._now = now
         self._collections: dict[tuple[int, str], _Collection] = {}  # core thread
         self._seen_alarms: deque[int] = deque(maxlen=4096)
         self._seen_set: set[int] = set()
+        # (alarm, camera) answered `unavailable`: said once, not again at every finding
+        self._without_clip: deque[tuple[int, str]] = deque(maxlen=4096)
+        self._without_clip_set: set[tuple[int, str]] = set()
         history_s = float(self.settings.pre_roll_s) + 5.0
         self._history_s = history_s
         self._history: dict[str, deque[tuple[float, tuple[int, int], list[list[float]]]]] = {}
@@ -197,6 +208,23 @@ class EvidenceKeeper:
             if self._thread.is_alive():
                 log.error("the evidence worker did not finish its clips within %.0f s", timeout_s)
             self._thread = None
+
+    def use_site(self, site: Site) -> str | None:
+        """(core thread) The site applied while the console runs: objects and their outlines
+        from now on. The recorders go on recording the cameras they were started with, so a
+        camera added, or one whose stream changed, gets clips only after the next start (its
+        alarms say so); the evidence settings too take effect then. Returns that note for
+        the apply report, or None when nothing waits for a start."""
+        self.site = site
+        waiting = sorted(
+            c.id for c in site.cameras if self._recorded_streams.get(c.id) != _stream_of(c)
+        )
+        notes = []
+        if waiting and self.recorders is not None:
+            notes.append(f"clips of {', '.join(waiting)} are recorded from the next start")
+        if site.evidence != self.settings:
+            notes.append("the new evidence settings take effect at the next start")
+        return "; ".join(notes) or None
 
     def known(self, alarms: list[Alarm]) -> None:
         """Alarms open before this start (reloaded from the store): no clip of their past (it
@@ -248,6 +276,8 @@ class EvidenceKeeper:
             collection = self._collections.get(key)
             seen_here = [o for o in alarm.occurrences if o.camera_id == camera_id]
             if collection is None:
+                if key in self._without_clip_set:
+                    continue
                 now_open = [o.started_at for o in seen_here if o.open]
                 if fresh:
                     started = min((o.started_at for o in seen_here), default=alarm.raised_at)
@@ -288,11 +318,25 @@ class EvidenceKeeper:
             why_not = "clips are switched off in the site file (evidence.record: false)"
         else:
             try:
-                why_not = self.recorders.unavailable(camera_id) or recordable(
-                    self.site.camera(camera_id).resolved_source
-                )
+                camera = self.site.camera(camera_id)
             except KeyError:
                 why_not = f"camera {camera_id} is not in the site file"
+            else:
+                recorded = self._recorded_streams.get(camera_id)
+                if recorded is None:
+                    why_not = (
+                        f"camera {camera_id} was added while the console ran: it is recorded "
+                        "from the next start"
+                    )
+                elif recorded != _stream_of(camera):
+                    why_not = (
+                        f"the stream of camera {camera_id} changed while the console ran: it "
+                        "is recorded from the next start"
+                    )
+                else:
+                    why_not = self.recorders.unavailable(camera_id) or recordable(
+                        camera.resolved_source
+                    )
         state = ClipState.UNAVAILABLE if why_not else ClipState.RECORDING
         try:
             opened = self.store.write(
@@ -303,6 +347,11 @@ class EvidenceKeeper:
             return None
         if why_not:
             log.info("alarm %d: no clip of %s: %s", alarm.alarm_id, camera_id, why_not)
+            key = (alarm.alarm_id, camera_id)
+            if len(self._without_clip) == self._without_clip.maxlen:
+                self._without_clip_set.discard(self._without_clip[0])
+            self._without_clip.append(key)
+            self._without_clip_set.add(key)
             return None
         collection = _Collection(
             alarm.alarm_id,

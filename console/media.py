@@ -11,6 +11,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import platformdirs
+
 FETCH_SCRIPT = Path(__file__).resolve().parents[1] / "packaging" / "fetch-media.sh"
 
 
@@ -22,8 +24,9 @@ def media_dir() -> Path:
     env = os.environ.get("NIGHTWATCH_MEDIA")
     if env:
         return Path(env)
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "nightwatch" / "media"
+    # platformdirs: $XDG_CACHE_HOME/nightwatch (or ~/.cache/nightwatch), where fetch-media.sh
+    # puts the footage
+    return platformdirs.user_cache_path("nightwatch", appauthor=False) / "media"
 
 
 def media_file(name: str, *, fetch: bool = True) -> Path:

@@ -3,9 +3,10 @@
 `Presence` keeps, per camera, a record of each tracked person: the foot point in the image and on
 the floor plan (through the camera's calibration), and since when (in the camera's seconds) the
 person has been inside each zone, within each protected object's minimum distance, near it, or
-reaching into the object's image region. It also keeps what the camera itself looks like: whether
-the image is frozen, covered or has shifted against a reference, an empty-gallery reference for
-recognising statues and painted figures, and a reference patch of every protected object it sees.
+reaching into the object's image region, and which of them are statues or painted figures. What
+the camera's image itself says (frozen, covered, moved, the empty-gallery reference, the protected
+objects' reference patches) is `console.camera_view`'s: each camera's `CameraViewChecks` is fed
+the frame's image and the presence model reads it.
 
 It is fed one `Observation` per processed frame (camera id, the frame's `ts` in seconds, the
 tracked people, the frame size, optionally a small copy of the frame for the image checks) and the
@@ -14,14 +15,23 @@ in `console.rules` stay pure functions of (presence, site, clock time).
 
 Durations are seconds of the camera's own timeline (`ts`: wall clock for live sources, position in
 the video for files), never frames. A track that stops being reported is kept for `grace_s`
-seconds (its zone and object times survive a short occlusion) and then dropped.
+seconds (its zone and object times survive a short occlusion) and then dropped. A person's times
+start at the look they were first detected at, not at the later look where the tracker confirmed
+their track (the detector's box on no track yet, at the camera's previous look, on the same
+spot); and a new track that starts on the box of a track lost less than `grace_s` before goes on
+with that person's times (the tracker lost them and found them again under a new id). At a look
+every 0.5 s, the confirmation alone cost a short approach half of the rule's time.
 
 Museum false positives: a "person" whose box has not moved since it was first seen and whose image
 patch matches the camera's empty-gallery reference (or whose box centre lies in a region a
 supervisor marked for that camera) is labelled `still_figure`; the rules ignore such tracks. The
-empty-gallery reference is taken on the first frame without any person (again every
-`reference_refresh_s` when the gallery is empty of visitors), or set by a supervisor with
-`set_empty_reference`.
+empty-gallery reference is the camera view's (see `console.camera_view`: learned only in opening
+hours, from several empty looks), or a supervisor's (`set_empty_reference`).
+
+A thief is not a statue: a new track that starts on the last box of a person whose track ended
+within `handover_s` (the detector missed them and the tracker found them again under a new id)
+is that person (`follows_track_id`). If they had moved, so has the new track, and a track that
+has moved is never a still figure, whatever the reference holds.
 """
 
 from __future__ import annotations
@@ -29,23 +39,33 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
-import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from console.camera_view import (
+    CameraView,
+    CameraViewChecks,
+    CameraViewConfig,
+    ObjectView,
+    box_polygon_overlap,
+    changed_fraction,
+    to_gray,
+)
 from console.floor_plan import CameraCalibration, distance_to_polygon_m, point_in_polygon
 from console.site_file import ProtectedObject, Site, Zone
-from inference.detections import Detections
+from inference.detections import Detections, box_iou
+from inference.sources import CameraStatus
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "CameraPresence",
     "CameraView",
+    "CameraViewConfig",
     "ObjectPresence",
     "ObjectView",
     "Observation",
@@ -59,8 +79,6 @@ __all__ = [
 
 ImagePolygon = Sequence[tuple[float, float]]
 StillReason = Literal["empty_reference", "marked_region"]
-OFFLINE_STATUSES = frozenset({"offline", "stalled"})
-_CHANGED_SAMPLES_KEPT = 4  # distinct looks of a changed object region remembered at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,43 +103,29 @@ class PresenceConfig:
     still_match_max_change: float = 0.2
     """A box matches the empty-gallery reference when at most this fraction of its pixels
     changed (see `changed_fraction`)."""
-    pixel_change_grey: float = 25.0
-    """A pixel changed when it differs by more than this many grey levels (0..255) from the
-    reference, after removing the region's overall brightness shift."""
-    reference_refresh_s: float = 600.0
-    """The empty-gallery reference is retaken this often while no visitor is in view."""
-    frozen_max_diff: float = 0.5
-    """Two frames are identical (frozen image) when their mean absolute difference is at most
-    this many grey levels."""
-    covered_max_mean: float = 10.0
-    """A frame this dark (mean grey level) or darker looks covered."""
-    covered_max_std: float = 5.0
-    """A frame this uniform (grey-level standard deviation) or more looks covered."""
-    moved_min_change: float = 0.5
-    """The camera has moved when at least this fraction of the view (outside people's boxes)
-    changed against the view reference."""
-    moved_min_visible: float = 0.3
-    """The moved check runs only when at least this fraction of the frame is free of people."""
-    view_blend: float = 0.05
-    """While the view matches its reference, the reference drifts towards the current frame by
-    this weight per frame (follows slow light changes)."""
-    object_refresh_below: float = 0.05
-    """An object patch this close to its reference replaces it (follows slow light changes)."""
-    object_reference_confirm_s: float = 2.0
-    """An object's reference is taken only when two unobstructed looks at least this far apart
-    agree (see `object_agree_below`): a visitor the detector missed, passing in front at the
-    first look, is not learned as the object."""
-    object_agree_below: float = 0.1
-    """Two changed samples of an object agree when at most this fraction of the region's pixels
-    differ between them: a removed object leaves the same bare wall at each check, while
-    visitors the detector missed look different every time."""
+    handover_s: float = 15.0
+    """A new track that starts on the last box of a person whose track ended (or is in its grace
+    time) at most this many seconds before is that person: if they had moved, the new track has
+    too, and is never taken for a statue. Long enough for a live camera whose only person was
+    missed: the tracker lets a lost track go after 2 s, the scheduler then looks every 5 s while
+    nothing moves, and a new track is confirmed at its second look."""
+    handover_min_iou: float = 0.3
+    """... "on the last box": their intersection over union is at least this."""
+    view: CameraViewConfig = field(default_factory=CameraViewConfig)
+    """Thresholds of the camera's own view checks (frozen, covered, moved, references)."""
 
     def __post_init__(self) -> None:
-        for name in self.__dataclass_fields__:
-            value = getattr(self, name)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "view":
+                if not isinstance(value, CameraViewConfig):
+                    raise TypeError(
+                        f"PresenceConfig.view must be a CameraViewConfig (got {value!r})"
+                    )
+                continue
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(
-                    f"PresenceConfig.{name} must be a finite number >= 0 (got {value!r})"
+                    f"PresenceConfig.{f.name} must be a finite number >= 0 (got {value!r})"
                 )
 
 
@@ -232,6 +236,9 @@ class TrackPresence:
     """Fraction of the box's pixels that differ from the empty-gallery reference (latest)."""
     still_figure: StillReason | None
     """Why this "person" is taken for a statue or painted figure; None for a visitor."""
+    follows_track_id: int | None = None
+    """The track of the same person that ended where this one started (the tracker lost them
+    and found them again under a new id), within `PresenceConfig.handover_s`; None if none."""
 
     def seconds_since(self, since_ts: float) -> float:
         """Seconds from `since_ts` to this person's latest sighting."""
@@ -240,38 +247,6 @@ class TrackPresence:
     @property
     def seen_for_s(self) -> float:
         return self.last_seen_ts - self.first_seen_ts
-
-
-@dataclass(frozen=True, slots=True)
-class CameraView:
-    """What the camera's image itself looks like (for the camera-health checks)."""
-
-    image_ts: float | None = None
-    brightness: float | None = None
-    contrast: float | None = None
-    frozen_since_ts: float | None = None
-    covered_since_ts: float | None = None
-    moved_since_ts: float | None = None
-    scene_change: float | None = None
-    has_view_reference: bool = False
-    empty_reference_ts: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectView:
-    """A protected object's image region in one camera, against its reference patch.
-
-    `change` is the fraction of the region's pixels that differed from the reference at the
-    latest sample (`sampled_ts`); samples are taken at most every `check_every_s` and only while
-    nobody's box overlaps the region.
-    """
-
-    object_id: str
-    reference_ts: float | None = None
-    sampled_ts: float | None = None
-    change: float | None = None
-    changed_since_ts: float | None = None
-    occupied: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +259,7 @@ class CameraPresence:
     frame_size: tuple[int, int] | None = None
     last_ts: float | None = None
     last_frame_at: datetime | None = None
-    status: str = "unknown"
+    status: CameraStatus | None = None  # None: not heard of yet
     status_since: datetime | None = None
     status_reason: str = ""
     tracks: Mapping[int, TrackPresence] = field(default_factory=dict)
@@ -301,110 +276,30 @@ class CameraPresence:
         return tuple(t for t in self.tracks.values() if t.visible and t.still_figure is None)
 
 
-# --------------------------------------------------------------------------- image measures
-
-
-def to_gray(image: ArrayLike) -> NDArray[np.float32]:
-    """A uint8 BGR/BGRA/grey image as a lightly blurred float32 grey image."""
-    arr = np.asarray(image)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    if arr.ndim == 3:
-        code = cv2.COLOR_BGRA2GRAY if arr.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-        arr = cv2.cvtColor(np.ascontiguousarray(arr, dtype=np.uint8), code)
-    if arr.ndim != 2:
-        raise ValueError(f"an image is HxW or HxWxC (got shape {arr.shape})")
-    return cv2.GaussianBlur(arr.astype(np.float32), (3, 3), 0)
-
-
-def changed_fraction(
-    reference: NDArray[np.float32],
-    current: NDArray[np.float32],
-    mask: NDArray[np.bool_] | None = None,
-    grey: float = 25.0,
-) -> float | None:
-    """Fraction of (masked) pixels that differ by more than `grey` levels from the reference.
-
-    The region's median difference is removed first, so a uniform change of light is not a
-    change. None when the mask selects no pixel or the shapes differ.
-    """
-    if reference.shape != current.shape:
-        return None
-    diff = current - reference
-    values = diff[mask] if mask is not None else diff.ravel()
-    if values.size == 0:
-        return None
-    values = values - np.median(values)
-    return float(np.mean(np.abs(values) > grey))
-
-
-def _area(poly: NDArray[np.float64]) -> float:
-    if len(poly) < 3:
-        return 0.0
-    x, y = poly[:, 0], poly[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
-
-
-def _clip_to_box(poly: NDArray[np.float64], box: Sequence[float]) -> NDArray[np.float64]:
-    """The polygon clipped to an axis-aligned box (Sutherland-Hodgman)."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    out = [tuple(p) for p in poly]
-    for axis, bound, keep_above in ((0, x1, True), (0, x2, False), (1, y1, True), (1, y2, False)):
-        if not out:
-            break
-        points, out = out, []
-
-        def inside(
-            p: tuple[float, ...],
-            axis: int = axis,
-            bound: float = bound,
-            keep_above: bool = keep_above,
-        ) -> bool:
-            return p[axis] >= bound if keep_above else p[axis] <= bound
-
-        for i, cur in enumerate(points):
-            prev = points[i - 1]
-            if inside(cur):
-                if not inside(prev):
-                    out.append(_cross(prev, cur, axis, bound))
-                out.append(cur)
-            elif inside(prev):
-                out.append(_cross(prev, cur, axis, bound))
-    return np.asarray(out, dtype=np.float64).reshape(-1, 2)
-
-
-def _cross(
-    a: tuple[float, ...], b: tuple[float, ...], axis: int, bound: float
-) -> tuple[float, float]:
-    t = (bound - a[axis]) / (b[axis] - a[axis])
-    return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
-
-
-def box_polygon_overlap(box: Sequence[float], polygon: ArrayLike) -> float:
-    """Area of box ∩ polygon over the smaller of the two areas, 0..1 (image pixels)."""
-    poly = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
-    box_area = max(0.0, float(box[2] - box[0])) * max(0.0, float(box[3] - box[1]))
-    smaller = min(box_area, _area(poly))
-    if smaller <= 0.0:
-        return 0.0
-    return min(1.0, _area(_clip_to_box(poly, box)) / smaller)
-
-
 # --------------------------------------------------------------------------- per-camera state
 
 
-@dataclass
-class _ObjectState:
-    obj: ProtectedObject
-    region: NDArray[np.float64]  # image polygon, frame pixels
-    reference: NDArray[np.float32] | None = None
-    candidate: tuple[float, NDArray[np.float32]] | None = None  # a first look, to be confirmed
-    # the changed samples since the region last matched its reference: (ts, patch), oldest first
-    changed: list[tuple[float, NDArray[np.float32]]] = field(default_factory=list)
-    view: ObjectView = field(init=False)
+@dataclass(frozen=True, slots=True)
+class _Relation:
+    """One box against one protected object (see `ObjectPresence`)."""
 
-    def __post_init__(self) -> None:
-        self.view = ObjectView(self.obj.id)
+    distance_m: float | None
+    overlap: float | None
+    close: bool
+    near: bool
+    reach: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    """Where one box stands: its foot point, on the plan, in which zones, near which objects."""
+
+    xyxy: tuple[float, float, float, float]
+    foot_px: tuple[float, float]
+    plan_px: tuple[float, float] | None
+    located_by: Literal["plan", "camera"] | None
+    zones: tuple[str, ...]
+    relations: dict[str, _Relation]
 
 
 @dataclass
@@ -414,19 +309,21 @@ class _CameraState:
     calibration: CameraCalibration | None
     metres_per_pixel: float
     plan_objects: tuple[ProtectedObject, ...]
-    image_objects: dict[str, _ObjectState]
+    image_objects: dict[str, NDArray[np.float64]]  # object id -> image polygon, frame pixels
     floor_zones: tuple[Zone, ...]
     camera_zones: tuple[str, ...]  # zones holding the camera's plan position (uncalibrated)
     still_regions: tuple[NDArray[np.float64], ...]
     snapshot: CameraPresence
-    previous_gray: NDArray[np.float32] | None = None
-    previous_ts: float | None = None
-    view_reference: NDArray[np.float32] | None = None
-    empty_reference: NDArray[np.float32] | None = None
+    view: CameraViewChecks
+    # tracks dropped after their grace time, kept `handover_s` for a new track to take over
+    departed: dict[int, TrackPresence] = field(default_factory=dict)
+    # the previous look's boxes that were on no confirmed track yet: (ts, xyxy)
+    unconfirmed: tuple[float, NDArray[np.float32]] | None = None
 
 
 class Presence:
-    """Per camera, per track: where each person stands and since when; and the camera's view.
+    """Per camera, per track: where each person stands and since when, and who is a statue;
+    the camera's own view is each camera's `CameraViewChecks`, fed from here.
 
     Each camera's `still_figure_regions` (site file) are image polygons (frame pixels) that a
     supervisor marked as artworks that look like people: a never-moving "person" whose box centre
@@ -467,7 +364,7 @@ class Presence:
                     o for o in site.objects_on(camera.floor) if o.plan_polygon is not None
                 ),
                 image_objects={
-                    o.id: _ObjectState(o, np.asarray(o.image_regions[camera.id], dtype=float))
+                    o.id: np.asarray(o.image_regions[camera.id], dtype=np.float64)
                     for o in site.objects_seen_by(camera.id)
                 },
                 floor_zones=floor_zones,
@@ -478,6 +375,15 @@ class Presence:
                 ),
                 snapshot=CameraPresence(
                     camera_id=camera.id, floor_id=camera.floor, calibrated=calibration is not None
+                ),
+                view=CameraViewChecks(
+                    camera.id,
+                    {
+                        o.id: (o, o.image_regions[camera.id])
+                        for o in site.objects_seen_by(camera.id)
+                    },
+                    self.config.view,
+                    object_check_every_s=float(site.rules.object_missing.check_every_s),
                 ),
             )
 
@@ -501,16 +407,20 @@ class Presence:
 
     # -- feeding
 
-    def set_status(self, camera_id: str, status: str, at: datetime, reason: str = "") -> None:
-        """A camera's status changed (`inference.sources.CameraStatus` values: connecting, live,
-        stalled, offline). An offline or stalled camera sees nobody: its tracks are dropped."""
+    def set_status(
+        self, camera_id: str, status: CameraStatus | str, at: datetime, reason: str = ""
+    ) -> None:
+        """A camera's status changed. An offline or stalled camera sees nobody: its tracks are
+        dropped."""
         state = self._state(camera_id)
         snap = state.snapshot
-        status = str(status)
+        status = CameraStatus(status)
         if status == snap.status:
             return
         log.info("camera %s is %s (%s)", camera_id, status, reason or "no reason given")
-        tracks = {} if status in OFFLINE_STATUSES else snap.tracks
+        tracks = {} if status.down else snap.tracks
+        if status.down:  # what it saw before says nothing of what it sees next
+            state.departed, state.unconfirmed = {}, None
         state.snapshot = replace(
             snap, status=status, status_since=at, status_reason=reason, tracks=tracks
         )
@@ -528,23 +438,15 @@ class Presence:
     ) -> None:
         """A supervisor's picture of the empty gallery (same size as the observations' images)."""
         state = self._state(camera_id)
-        state.empty_reference = to_gray(image)
-        state.snapshot = replace(
-            state.snapshot, view=replace(state.snapshot.view, empty_reference_ts=ts)
-        )
-        log.info("camera %s: empty-gallery reference set", camera_id)
+        state.view.set_empty_reference(image, ts)
+        state.snapshot = replace(state.snapshot, view=state.view.view)
 
     def rebase_view(self, camera_id: str) -> None:
         """Accept the camera's current view (after it was deliberately moved): every reference is
         retaken from the next frames."""
         state = self._state(camera_id)
-        state.view_reference = state.empty_reference = None
-        for obj in state.image_objects.values():
-            obj.reference = obj.candidate = None
-            obj.changed.clear()
-            obj.view = ObjectView(obj.obj.id)
-        state.snapshot = replace(state.snapshot, view=CameraView())
-        log.info("camera %s: view references cleared", camera_id)
+        state.view.rebase()
+        state.snapshot = replace(state.snapshot, view=state.view.view, objects=state.view.objects)
 
     def update(self, observation: Observation, now: datetime) -> CameraPresence:
         """Take one processed frame; returns the camera's new snapshot."""
@@ -569,13 +471,11 @@ class Presence:
             )
 
         tracks = self._update_tracks(state, obs.people, ts)
-        view = snap.view
-        objects = {k: v.view for k, v in state.image_objects.items()}
+        state.unconfirmed = (ts, _unconfirmed(obs))
         if obs.image is not None:
             occupancy = obs.people if obs.detections is None else obs.detections
-            tracks, view, objects = self._update_image(
-                state, obs.image, (width, height), ts, tracks, occupancy
-            )
+            state.view.look(obs.image, (width, height), ts, occupancy)
+            tracks = self._judge_still_figures(state, tracks, occupancy, ts, self.site.is_open(now))
         else:
             tracks = {tid: self._judge_still(state, t, None) for tid, t in tracks.items()}
         state.snapshot = replace(
@@ -584,12 +484,91 @@ class Presence:
             last_ts=ts,
             last_frame_at=now,
             tracks=tracks,
-            view=view,
-            objects=objects,
+            view=state.view.view,
+            objects=state.view.objects,
         )
         return state.snapshot
 
     # -- people
+
+    def _place(self, state: _CameraState, boxes: NDArray[np.float32]) -> list[_Placement]:
+        """Where each box (frame pixels) stands: foot point, plan point, zones, and how it
+        relates to each protected object the camera sees or whose floor it watches."""
+        cfg = self.config
+        if len(boxes) == 0:
+            return []
+        xyxy = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        feet = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2.0, xyxy[:, 3]], axis=1)
+        plan = (
+            state.calibration.image_to_plan_px(feet)
+            if state.calibration is not None
+            else np.full((len(xyxy), 2), np.nan)
+        )
+        zone_hits = {z.id: point_in_polygon(plan, z.plan_polygon) for z in state.floor_zones}
+        distances = {
+            o.id: distance_to_polygon_m(plan, o.plan_polygon, state.metres_per_pixel)
+            for o in state.plan_objects
+        }
+        out: list[_Placement] = []
+        for i in range(len(xyxy)):
+            box = (float(xyxy[i, 0]), float(xyxy[i, 1]), float(xyxy[i, 2]), float(xyxy[i, 3]))
+            placed = bool(np.all(np.isfinite(plan[i])))
+            if placed:
+                in_zones = tuple(zid for zid, hits in zone_hits.items() if hits[i])
+                located_by: Literal["plan", "camera"] | None = "plan"
+            elif state.calibration is None and state.camera_zones:
+                in_zones, located_by = state.camera_zones, "camera"
+            else:
+                in_zones, located_by = (), None
+            relations: dict[str, _Relation] = {}
+            for obj_id in sorted({*distances, *state.image_objects}):
+                obj = self.site.protected_object(obj_id)
+                dist = distances.get(obj_id)
+                distance_m = float(dist[i]) if dist is not None and np.isfinite(dist[i]) else None
+                overlap = None
+                region = state.image_objects.get(obj_id)
+                judged_in_image = region is not None and (
+                    state.calibration is None or obj.kind == "painting" or obj.plan_polygon is None
+                )
+                reach = False
+                if judged_in_image and region is not None:
+                    overlap = box_polygon_overlap(box, region)
+                    reach = overlap >= cfg.reach_min_overlap and (
+                        distance_m is None or distance_m <= obj.min_distance_m + cfg.reach_arm_m
+                    )
+                if distance_m is None and overlap is None:
+                    continue
+                close = distance_m is not None and distance_m <= obj.min_distance_m
+                if distance_m is not None:
+                    near = distance_m <= max(cfg.near_object_m, obj.min_distance_m)
+                else:
+                    near = reach
+                relations[obj_id] = _Relation(distance_m, overlap, close, near, reach)
+            out.append(
+                _Placement(
+                    xyxy=box,
+                    foot_px=(float(feet[i, 0]), float(feet[i, 1])),
+                    plan_px=(float(plan[i, 0]), float(plan[i, 1])) if placed else None,
+                    located_by=located_by,
+                    zones=in_zones,
+                    relations=relations,
+                )
+            )
+        return out
+
+    def _first_sighting(
+        self, state: _CameraState, box: tuple[float, ...]
+    ) -> tuple[float, _Placement] | None:
+        """A new track's box at the camera's previous look, when the detector found it there
+        but the tracker had not confirmed it yet (a track is confirmed at its second look)."""
+        earlier = state.unconfirmed
+        if earlier is None or len(earlier[1]) == 0:
+            return None
+        iou = box_iou(np.array([box], dtype=np.float64), earlier[1].astype(np.float64))[0]
+        best = int(np.argmax(iou))
+        if iou[best] < self.config.handover_min_iou:
+            return None
+        return earlier[0], self._place(state, earlier[1][best : best + 1])[0]
 
     def _update_tracks(
         self, state: _CameraState, people: Detections, ts: float
@@ -597,97 +576,101 @@ class Presence:
         cfg = self.config
         previous = state.snapshot.tracks
         people = people[people.track_id >= 0]
-        feet = np.asarray(people.foot_points, dtype=np.float64)
-        plan = (
-            state.calibration.image_to_plan_px(feet)
-            if state.calibration is not None
-            else np.full((len(people), 2), np.nan)
-        )
-        zone_hits = (
-            {z.id: point_in_polygon(plan, z.plan_polygon) for z in state.floor_zones}
-            if len(people)
-            else {}
-        )
-        distances = (
-            {
-                o.id: distance_to_polygon_m(plan, o.plan_polygon, state.metres_per_pixel)
-                for o in state.plan_objects
-            }
-            if len(people)
-            else {}
-        )
-
+        placements = self._place(state, people.xyxy)
+        reported = {int(t) for t in people.track_id}
+        state.departed = {
+            tid: gone
+            for tid, gone in state.departed.items()
+            if ts - gone.last_seen_ts <= cfg.handover_s and tid not in reported
+        }
         out: dict[int, TrackPresence] = {}
-        for i in range(len(people)):
-            tid = int(people.track_id[i])
-            box = tuple(float(v) for v in people.xyxy[i])
+        taken_over: set[int] = set()  # tracks in their grace time that a new track continues
+        for tid, here in zip((int(t) for t in people.track_id), placements, strict=True):
+            box = here.xyxy
             prev = previous.get(tid)
-            placed = bool(np.all(np.isfinite(plan[i])))
-            if placed:
-                in_zones = [zid for zid, hits in zone_hits.items() if hits[i]]
-                located_by: Literal["plan", "camera"] | None = "plan"
-            elif state.calibration is None and state.camera_zones:
-                in_zones, located_by = list(state.camera_zones), "camera"
-            else:
-                in_zones, located_by = [], None
-            zones = {z: (prev.zones.get(z, ts) if prev else ts) for z in in_zones}
-
-            objects: dict[str, ObjectPresence] = {}
-            for obj_id in sorted({*distances, *state.image_objects}):
-                obj = self.site.protected_object(obj_id)
-                dist = distances.get(obj_id)
-                distance_m = float(dist[i]) if dist is not None and np.isfinite(dist[i]) else None
-                overlap = None
-                image_obj = state.image_objects.get(obj_id)
-                judged_in_image = image_obj is not None and (
-                    state.calibration is None or obj.kind == "painting" or obj.plan_polygon is None
-                )
-                reach = False
-                if judged_in_image and image_obj is not None:
-                    overlap = box_polygon_overlap(box, image_obj.region)
-                    reach = overlap >= cfg.reach_min_overlap and (
-                        distance_m is None or distance_m <= obj.min_distance_m + cfg.reach_arm_m
-                    )
-                close = distance_m is not None and distance_m <= obj.min_distance_m
-                if distance_m is not None:
-                    near = distance_m <= max(cfg.near_object_m, obj.min_distance_m)
+            before: TrackPresence | None = None
+            first: tuple[float, _Placement] | None = None
+            if prev is None:
+                # a new track where a person's track just ended: that person (see handover_s)
+                before = self._predecessor(state, box, ts, reported | taken_over)
+                if before is not None and ts - before.last_seen_ts <= cfg.grace_s:
+                    prev = before  # lost for a moment under another id: their times go on
+                    taken_over.add(before.track_id)
                 else:
-                    near = reach
-                if distance_m is None and overlap is None:
-                    continue
+                    first = self._first_sighting(state, box)
+            then_ts, then = first if first is not None else (ts, None)
+            zones = {
+                z: _since(
+                    True,
+                    prev.zones.get(z) if prev else None,
+                    then is not None and z in then.zones,
+                    then_ts,
+                    ts,
+                )
+                for z in here.zones
+            }
+            objects: dict[str, ObjectPresence] = {}
+            for obj_id, rel in here.relations.items():
                 old = prev.objects.get(obj_id) if prev else None
+                was = then.relations.get(obj_id) if then is not None else None
                 objects[obj_id] = ObjectPresence(
                     object_id=obj_id,
-                    distance_m=distance_m,
-                    overlap=overlap,
-                    close_since_ts=_since(close, old.close_since_ts if old else None, ts),
-                    near_since_ts=_since(near, old.near_since_ts if old else None, ts),
-                    reach_since_ts=_since(reach, old.reach_since_ts if old else None, ts),
+                    distance_m=rel.distance_m,
+                    overlap=rel.overlap,
+                    close_since_ts=_since(
+                        rel.close,
+                        old.close_since_ts if old else None,
+                        was is not None and was.close,
+                        then_ts,
+                        ts,
+                    ),
+                    near_since_ts=_since(
+                        rel.near,
+                        old.near_since_ts if old else None,
+                        was is not None and was.near,
+                        then_ts,
+                        ts,
+                    ),
+                    reach_since_ts=_since(
+                        rel.reach,
+                        old.reach_since_ts if old else None,
+                        was is not None and was.reach,
+                        then_ts,
+                        ts,
+                    ),
                 )
 
-            first_xyxy = prev.first_xyxy if prev else box
+            first_xyxy = prev.first_xyxy if prev else then.xyxy if then is not None else box
             shift = _box_shift(first_xyxy, box)
             max_shift = max(shift, prev.max_shift if prev else 0.0)
             out[tid] = TrackPresence(
                 camera_id=state.camera_id,
                 track_id=tid,
-                xyxy=box,  # type: ignore[arg-type]
-                foot_px=(float(feet[i, 0]), float(feet[i, 1])),
-                plan_px=(float(plan[i, 0]), float(plan[i, 1])) if placed else None,
-                located_by=located_by,
-                first_seen_ts=prev.first_seen_ts if prev else ts,
+                xyxy=box,
+                foot_px=here.foot_px,
+                plan_px=here.plan_px,
+                located_by=here.located_by,
+                first_seen_ts=prev.first_seen_ts if prev else then_ts,
                 last_seen_ts=ts,
                 visible=True,
                 zones=zones,
                 objects=objects,
                 first_xyxy=first_xyxy,
                 max_shift=max_shift,
-                moved=max_shift > cfg.still_max_shift,
-                reference_change=prev.reference_change if prev else None,
-                still_figure=prev.still_figure if prev else None,
+                moved=(prev.moved if prev else before is not None and before.moved)
+                or max_shift > cfg.still_max_shift,
+                reference_change=prev.reference_change if prev and prev.track_id == tid else None,
+                still_figure=prev.still_figure if prev and prev.track_id == tid else None,
+                follows_track_id=(
+                    before.track_id
+                    if before is not None
+                    else prev.follows_track_id
+                    if prev
+                    else None
+                ),
             )
         for tid, prev in previous.items():
-            if tid in out:
+            if tid in out or tid in taken_over:
                 continue
             if ts - prev.last_seen_ts > cfg.grace_s:
                 log.debug(
@@ -696,44 +679,45 @@ class Presence:
                     tid,
                     ts - prev.last_seen_ts,
                 )
+                state.departed[tid] = prev
                 continue
             out[tid] = replace(prev, visible=False)
         return out
 
-    def _look_alike(
-        self, first: NDArray[np.float32], second: NDArray[np.float32], mask: NDArray[np.bool_]
-    ) -> bool:
-        """Two looks at an object's region agree (`PresenceConfig.object_agree_below`)."""
+    def _predecessor(
+        self,
+        state: _CameraState,
+        box: tuple[float, ...],
+        ts: float,
+        reported: set[int],
+    ) -> TrackPresence | None:
+        """The person whose track ended on this new track's box within `handover_s` (in its
+        grace time now, or dropped), best overlap first; None if nobody's did."""
         cfg = self.config
-        differs = changed_fraction(first, second, mask, cfg.pixel_change_grey)
-        return differs is not None and differs <= cfg.object_agree_below
-
-    def _reference_confirmed(
-        self, obj: _ObjectState, patch: NDArray[np.float32], mask: NDArray[np.bool_], ts: float
-    ) -> bool:
-        """Whether this look at an object agrees with a first look `object_reference_confirm_s`
-        or more before it; otherwise it may become the first look."""
-        candidate = obj.candidate
-        if candidate is not None and candidate[1].shape == patch.shape:
-            if ts - candidate[0] < self.config.object_reference_confirm_s:
-                return False
-            if self._look_alike(candidate[1], patch, mask):
-                return True
-        obj.candidate = (ts, patch)
-        return False
-
-    def _changed_since(
-        self, obj: _ObjectState, patch: NDArray[np.float32], mask: NDArray[np.bool_], ts: float
-    ) -> float:
-        """Since when an object's region has looked the way this changed sample does: the
-        earliest earlier changed sample it agrees with, else `ts` (a new look). A visitor the
-        detector missed at one check neither confirms a change nor hides a bare wall on both
-        sides of it."""
-        for since, earlier in obj.changed:
-            if self._look_alike(earlier, patch, mask):
-                return since
-        obj.changed = [*obj.changed[-(_CHANGED_SAMPLES_KEPT - 1) :], (ts, patch)]
-        return ts
+        candidates = [
+            t
+            for t in (*state.snapshot.tracks.values(), *state.departed.values())
+            if t.track_id not in reported and ts - t.last_seen_ts <= cfg.handover_s
+        ]
+        if not candidates:
+            return None
+        iou = box_iou(
+            np.array([box], dtype=np.float64),
+            np.array([t.xyxy for t in candidates], dtype=np.float64),
+        )[0]
+        best = int(np.argmax(iou))
+        if iou[best] < cfg.handover_min_iou:
+            return None
+        before = candidates[best]
+        log.debug(
+            "camera %s: a new track starts where track %d (%s) was last seen %.1f s before: "
+            "the same person",
+            state.camera_id,
+            before.track_id,
+            "moved" if before.moved else "never moved",
+            ts - before.last_seen_ts,
+        )
+        return before
 
     def _judge_still(
         self, state: _CameraState, track: TrackPresence, reference_change: float | None
@@ -760,154 +744,61 @@ class Presence:
             )
         return replace(track, reference_change=reference_change, still_figure=reason)
 
-    # -- the image
-
-    def _update_image(
+    def _judge_still_figures(
         self,
         state: _CameraState,
-        image: NDArray[np.uint8],
-        frame_size: tuple[int, int],
-        ts: float,
         tracks: dict[int, TrackPresence],
         occupancy: Detections,
-    ) -> tuple[dict[int, TrackPresence], CameraView, dict[str, ObjectView]]:
-        cfg = self.config
-        gray = to_gray(image)
-        h, w = gray.shape
-        sx, sy = w / frame_size[0], h / frame_size[1]
-        view = state.snapshot.view
-        for name in ("previous_gray", "view_reference", "empty_reference"):
-            ref = getattr(state, name)
-            if ref is not None and ref.shape != gray.shape:
-                log.warning(
-                    "camera %s: image size changed to %dx%d; %s dropped",
-                    state.camera_id,
-                    w,
-                    h,
-                    name,
-                )
-                setattr(state, name, None)
-        for obj in state.image_objects.values():
-            if obj.reference is not None and state.view_reference is None:
-                obj.reference = None
-
-        # frozen: identical to the previous frame
-        frozen_since = None
-        if state.previous_gray is not None and state.previous_ts is not None:
-            mad = float(np.mean(np.abs(gray - state.previous_gray)))
-            if mad <= cfg.frozen_max_diff and ts > state.previous_ts:
-                frozen_since = (
-                    view.frozen_since_ts if view.frozen_since_ts is not None else state.previous_ts
-                )
-        state.previous_gray, state.previous_ts = gray, ts
-
-        # covered: very dark or uniform (a covered lens also looks frozen: covered says more)
-        brightness, contrast = float(gray.mean()), float(gray.std())
-        covered = brightness <= cfg.covered_max_mean or contrast <= cfg.covered_max_std
-        covered_since = _since(covered, view.covered_since_ts, ts)
-        if covered:
-            frozen_since = None
-
-        # moved: the view outside people's boxes no longer matches the reference
-        free = np.ones(gray.shape, dtype=bool)
-        for box in occupancy.xyxy:
-            x1, y1, x2, y2 = _scaled_box(box, sx, sy, w, h)
-            free[y1:y2, x1:x2] = False
-        moved_since, scene_change = view.moved_since_ts, view.scene_change
-        if not covered:
-            if state.view_reference is None:
-                state.view_reference = gray.copy()
-                moved_since, scene_change = None, 0.0
-            elif free.mean() >= cfg.moved_min_visible:
-                scene_change = changed_fraction(
-                    state.view_reference, gray, free, cfg.pixel_change_grey
-                )
-                if scene_change is not None and scene_change >= cfg.moved_min_change:
-                    moved_since = _since(True, moved_since, ts)
-                else:
-                    moved_since = None
-                    blend = cfg.view_blend
-                    state.view_reference[free] += blend * (gray[free] - state.view_reference[free])
-        moved = moved_since is not None
-
-        # still figures: never-moving boxes that match the empty-gallery reference
-        judged: dict[int, TrackPresence] = {}
-        for tid, track in tracks.items():
-            change = None
-            if track.visible and state.empty_reference is not None and not track.moved:
-                x1, y1, x2, y2 = _scaled_box(track.xyxy, sx, sy, w, h)
-                if x2 - x1 >= 2 and y2 - y1 >= 2:
-                    change = changed_fraction(
-                        state.empty_reference[y1:y2, x1:x2],
-                        gray[y1:y2, x1:x2],
-                        None,
-                        cfg.pixel_change_grey,
-                    )
-            judged[tid] = self._judge_still(state, track, change)
-        visitors = [t for t in judged.values() if t.visible and t.still_figure is None]
-        empty_ts = view.empty_reference_ts
-        # Nobody may be in view but known still figures, counting boxes not (yet) on a confirmed
-        # track: a camera that starts with a person standing still must not learn them as part
-        # of the empty gallery.
-        still_in_view = sum(1 for t in judged.values() if t.visible and t.still_figure)
-        if not visitors and not covered and not moved and len(occupancy) <= still_in_view:
-            due = state.empty_reference is None or (
-                empty_ts is not None and ts - empty_ts >= cfg.reference_refresh_s
+        ts: float,
+        museum_open: bool,
+    ) -> dict[int, TrackPresence]:
+        """After the camera view's look: label never-moving boxes that match the empty-gallery
+        reference, and tell the camera view whether the gallery was empty (the automatic
+        reference is taken from open hours only, see `console.camera_view`)."""
+        view = state.view
+        judged = {
+            tid: self._judge_still(
+                state,
+                track,
+                view.reference_change(track.xyxy) if track.visible and not track.moved else None,
             )
-            if due and not judged:
-                state.empty_reference, empty_ts = gray.copy(), ts
-                log.info("camera %s: empty-gallery reference taken at %.1f s", state.camera_id, ts)
-            elif due and state.empty_reference is not None:
-                state.empty_reference, empty_ts = gray.copy(), ts
-
-        # protected objects: compare the region with its reference while nobody is in front
-        check_every_s = float(self.site.rules.object_missing.check_every_s)
-        objects: dict[str, ObjectView] = {}
-        for obj_id, obj in state.image_objects.items():
-            occupied = any(box_polygon_overlap(b, obj.region) > 0.0 for b in occupancy.xyxy)
-            ov = replace(obj.view, occupied=occupied)
-            if not occupied and not covered and not moved:
-                patch, mask = _region_patch(gray, obj.region, sx, sy)
-                if patch is not None and mask is not None:
-                    if obj.reference is None or obj.reference.shape != patch.shape:
-                        if self._reference_confirmed(obj, patch, mask, ts):
-                            obj.reference, obj.candidate = patch, None
-                            obj.changed.clear()
-                            ov = ObjectView(obj_id, reference_ts=ts, sampled_ts=ts, change=0.0)
-                            log.info("camera %s: reference of %s taken", state.camera_id, obj_id)
-                    elif ov.sampled_ts is None or ts - ov.sampled_ts >= check_every_s:
-                        change = changed_fraction(obj.reference, patch, mask, cfg.pixel_change_grey)
-                        changed = change is not None and change > cfg.object_refresh_below
-                        since = self._changed_since(obj, patch, mask, ts) if changed else None
-                        ov = replace(ov, sampled_ts=ts, change=change, changed_since_ts=since)
-                        if not changed:
-                            obj.reference = patch
-                            obj.changed.clear()
-            obj.view = ov
-            objects[obj_id] = ov
-
-        new_view = CameraView(
-            image_ts=ts,
-            brightness=brightness,
-            contrast=contrast,
-            frozen_since_ts=frozen_since,
-            covered_since_ts=covered_since,
-            moved_since_ts=moved_since,
-            scene_change=scene_change,
-            has_view_reference=state.view_reference is not None,
-            empty_reference_ts=empty_ts if state.empty_reference is not None else None,
+            for tid, track in tracks.items()
+        }
+        # The gallery is empty when nobody at all is seen: no track (not even one the detector
+        # lost a moment ago, nor a known still figure) and no box, tracked or not. A camera that
+        # starts with a person standing still, or a person the detector misses now and then,
+        # must never be learned as part of the empty gallery.
+        view.note_empty_gallery(
+            ts, nobody_seen=not judged and len(occupancy) == 0, museum_open=museum_open
         )
-        return judged, new_view, objects
+        return judged
 
 
 # --------------------------------------------------------------------------- small helpers
 
 
-def _since(condition: bool, since: float | None, ts: float) -> float | None:
-    """Since when a condition holds: kept while it holds, `ts` when it starts, None when not."""
-    if not condition:
+def _unconfirmed(obs: Observation) -> NDArray[np.float32]:
+    """The observation's boxes that are on no confirmed track (the tracker's tentative ones)."""
+    if obs.detections is None or len(obs.detections) == 0:
+        return np.zeros((0, 4), dtype=np.float32)
+    boxes = obs.detections.xyxy
+    tracked = obs.people.xyxy[obs.people.track_id >= 0]
+    if len(tracked) == 0:
+        return boxes
+    same = box_iou(boxes.astype(np.float64), tracked.astype(np.float64)).max(axis=1) > 0.95
+    return boxes[~same]
+
+
+def _since(
+    holds: bool, kept: float | None, held_then: bool, then_ts: float, ts: float
+) -> float | None:
+    """Since when a condition holds: as it was kept, else from the first sighting `then_ts` if
+    it held there too, else from now; None when it does not hold."""
+    if not holds:
         return None
-    return ts if since is None else since
+    if kept is not None:
+        return kept
+    return then_ts if held_then else ts
 
 
 def _box_shift(first: Sequence[float], box: Sequence[float]) -> float:
@@ -918,30 +809,3 @@ def _box_shift(first: Sequence[float], box: Sequence[float]) -> float:
     dw = abs((box[2] - box[0]) - (first[2] - first[0]))
     dh = abs((box[3] - box[1]) - (first[3] - first[1]))
     return max(dcx, dcy, dw, dh) / h0
-
-
-def _scaled_box(
-    box: Sequence[float], sx: float, sy: float, w: int, h: int
-) -> tuple[int, int, int, int]:
-    x1 = int(np.clip(np.floor(box[0] * sx), 0, w))
-    y1 = int(np.clip(np.floor(box[1] * sy), 0, h))
-    x2 = int(np.clip(np.ceil(box[2] * sx), 0, w))
-    y2 = int(np.clip(np.ceil(box[3] * sy), 0, h))
-    return x1, y1, x2, y2
-
-
-def _region_patch(
-    gray: NDArray[np.float32], region: NDArray[np.float64], sx: float, sy: float
-) -> tuple[NDArray[np.float32] | None, NDArray[np.bool_] | None]:
-    """The grey crop around an image polygon (frame pixels) and the polygon's mask in it."""
-    h, w = gray.shape
-    pts = region * np.array([sx, sy])
-    x1, y1 = (int(v) for v in np.clip(np.floor(pts.min(axis=0)), 0, [w, h]))
-    x2, y2 = (int(v) for v in np.clip(np.ceil(pts.max(axis=0)) + 1, 0, [w, h]))
-    if x2 - x1 < 2 or y2 - y1 < 2:
-        return None, None
-    mask = np.zeros((y2 - y1, x2 - x1), dtype=np.uint8)
-    cv2.fillPoly(mask, [np.round(pts - [x1, y1]).astype(np.int32)], 1)
-    if not mask.any():
-        return None, None
-    return gray[y1:y2, x1:x2].copy(), mask.astype(bool)

@@ -16,6 +16,14 @@ Three threads meet here, and none waits for another:
 - the store's writer thread writes what the alarm manager hands it, and its answers are folded
   back on the core thread.
 
+The site can change while it runs (`apply_site`, from the site editor's save or the watch on the
+site file, `console.site_apply`): presence, rules, the alarm manager and the alert routes take
+the new site on the core thread, and the pipeline adds and removes cameras and reopens those
+whose source changed, leaving every other camera's capture, ring and tracker untouched. Open
+alarms stay open, also those on an object or zone the edit deleted (`subject_name` still names
+it). Frame watchers (`add_frame_watcher`: the walk test) see every judged frame and may hold
+findings back from the alarm manager.
+
 Live, the site clock is the system clock. In replay the clock is a fake one set, for each frame,
 to `start + the frame's video seconds`, and the cameras run in lockstep: a fixed number of frames
 per video second, every one detected and judged, as fast as the machine allows (or at real
@@ -29,7 +37,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -43,14 +52,15 @@ from console.clock import Clock, FakeClock, SystemClock
 from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
 from console.evidence import EvidenceKeeper, recording_settings, recording_specs
-from console.presence import Observation, Presence
+from console.presence import CameraPresence, Observation, Presence
 from console.reader import StoreReader
-from console.rules import Finding, camera_health, evaluate_camera
+from console.rules import Finding, RuleTuning, camera_health, evaluate_camera
 from console.secrets import SecretsError, load_secrets, with_credentials
 from console.site_file import Site
 from console.store import SYSTEM_USER, Store, StoreHealth
 from console.store.audit import AppendAudit
 from inference.pipeline import (
+    CameraChanges,
     CameraSpec,
     PipelineConfig,
     PipelineEvent,
@@ -59,7 +69,7 @@ from inference.pipeline import (
 )
 from inference.recording import RecorderState, RecorderStatus, StreamRecorders
 from inference.scheduler import SchedulerConfig
-from inference.sources import StatusChange
+from inference.sources import CameraStatus, StatusChange
 from inference.worker_pool import DetectorSpec
 
 log = logging.getLogger(__name__)
@@ -85,6 +95,81 @@ class RuntimeOptions:
     cpu_workers: int | None = None
     replay: ReplayOptions | None = None
     alarm_policy: AlarmPolicy | None = None  # None: the site file's `alarms:` settings
+    # live: the site file the runtime was loaded from; its changes are checked and applied
+    # without a restart (console.site_apply.SiteFileWatch, polled by the core's tick)
+    site_path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    """What applying an edited site did (`SiteRuntime.apply_site`)."""
+
+    applied: bool
+    refusal: str | None = None
+    cameras: CameraChanges = field(default_factory=CameraChanges)
+    objects: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
+    zones: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
+    """(added, removed, changed) ids."""
+    open_alarms: tuple[int, ...] = ()  # open before and still open (all of them)
+    orphaned_alarms: tuple[int, ...] = ()  # open on an object, zone or camera now deleted
+    notes: tuple[str, ...] = ()  # what takes effect only at the next start, and why
+
+    def summary(self) -> str:
+        """One line for the status bar and the log."""
+        if not self.applied:
+            return f"site not applied: {self.refusal}"
+        parts = []
+        for what, ids in (
+            ("camera added", self.cameras.added),
+            ("camera removed", self.cameras.removed),
+            ("camera reopened", self.cameras.restarted),
+        ):
+            if ids:
+                parts.append(f"{len(ids)} {what}: {', '.join(ids)}")
+        for what, (added, removed, changed) in (("object", self.objects), ("zone", self.zones)):
+            for verb, ids in (("added", added), ("removed", removed), ("changed", changed)):
+                if ids:
+                    parts.append(f"{len(ids)} {what} {verb}: {', '.join(ids)}")
+        if self.orphaned_alarms:
+            parts.append(
+                f"{len(self.orphaned_alarms)} open alarm(s) on deleted subjects stay open until "
+                "handled"
+            )
+        parts.extend(self.notes)
+        return "site applied" + (": " + "; ".join(parts) if parts else " (no change to watch)")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteNotice:
+    """For the window and the terminal: the site changed, or an edit of its file was refused.
+    `kind` is "applied" or "refused"; `text` says it in words."""
+
+    kind: str
+    text: str
+    at: datetime
+    report: ApplyReport | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedFrame:
+    """One judged frame as frame watchers see it (the core thread): the camera's presence, the
+    findings of the rules, the frame itself (BGR, the camera's full frame: do not keep it) and
+    the site time."""
+
+    camera: CameraPresence
+    findings: tuple[Finding, ...]
+    image: np.ndarray
+    frame: TrackedFrame
+    now: datetime
+    site: Site
+
+
+class FrameWatcher(Protocol):
+    """Sees every judged frame on the core thread and returns the findings the alarm manager
+    gets (all of them, or fewer: a walk test holds back those of the subjects it tests)."""
+
+    def judged(self, judged: JudgedFrame) -> list[Finding]: ...
 
 
 class SiteRunError(RuntimeError):
@@ -146,7 +231,7 @@ def render_snapshot(image: np.ndarray, finding: Finding, site: Site) -> bytes | 
     if obj is not None and finding.camera_id in obj.image_regions:
         polygon = np.asarray(obj.image_regions[finding.camera_id], dtype=np.int32)
         cv2.polylines(picture, [polygon], True, (0, 215, 255), 2, cv2.LINE_AA)
-    box = finding.detail.get("box")
+    box = finding.detail.box
     if box is not None:
         x1, y1, x2, y2 = (round(float(v)) for v in box)
         cv2.rectangle(picture, (x1, y1), (x2, y2), (0, 0, 255), 2, cv2.LINE_AA)
@@ -185,13 +270,22 @@ class SiteRuntime:
         on_event: Callable[[PipelineEvent], None] | None = None,
         on_store_health: Callable[[StoreHealth], None] | None = None,
         on_alert_notice: Callable[[AlertNotice], None] | None = None,
+        on_site_notice: Callable[[SiteNotice], None] | None = None,
     ) -> None:
-        self.site = site
+        self.site = site  # replaced (never changed) by apply_site, on the core thread
         self.store = store
         self.options = options or RuntimeOptions()
         replay = self.options.replay
         self.clock: Clock = clock or (FakeClock(replay.start) if replay else SystemClock())
         self.presence = Presence(site)  # the core thread's alone
+        self.tuning = RuleTuning.of_site(site)
+        self._on_site_notice = on_site_notice
+        self._frame_watchers: list[FrameWatcher] = []  # the core thread's alone
+        # names of objects, zones and cameras an edit deleted: their open alarms still show them
+        self._retired_names: dict[str, str] = {}
+        self.site_watch: Any = None  # console.site_apply.SiteFileWatch, when watching a file
+        self.applied_digest: str | None = None  # SHA-256 of the site file text running now
+        self._camera_ids = frozenset(c.id for c in site.cameras)
         self.alarms = AlarmManager(
             store,
             site,
@@ -303,11 +397,17 @@ class SiteRuntime:
             raise
         if self.evidence is not None:  # evidence
             self.evidence.start()
+        if self.options.site_path is not None and self.options.replay is None:
+            from console.site_apply import SiteFileWatch  # it imports this module
+
+            self.site_watch = SiteFileWatch(self.options.site_path, self)
 
     def stop(self) -> None:
         """Stop the core after the jobs already posted (the shifts still open at this console
         end), then the cameras; then wait for the alarm writes handed out (see `Store.close` for
         what a fault leaves)."""
+        if self.site_watch is not None:
+            self.site_watch.close()  # joins its loading thread
         self.core.post(lambda: self.accounts.end_sessions("the console stopped"))
         self.alerts.stop()  # alerts: their outcomes are audited by the core, still running
         # the core before the cameras: its tick reads the rings, which stopping the pipeline
@@ -341,7 +441,7 @@ class SiteRuntime:
         judged."""
         for camera in self.site.cameras:
             status, reason, _ = self.pipeline.status(camera.id)
-            if status != "offline" or not self.pipeline.drained(camera.id):
+            if status != CameraStatus.OFFLINE or not self.pipeline.drained(camera.id):
                 return False
             if "end of file" not in reason and self.pipeline.rings[camera.id].write_seq > 0:
                 return False
@@ -416,6 +516,192 @@ class SiteRuntime:
                 log.error("alert outcome not recorded (the core stopped): %s", outcome)
 
         self.core.post(lambda: self.alerts.delivered(outcome)).add_done_callback(lost)
+
+    @property
+    def records(self) -> AuditThroughCore:
+        """Where any thread hands write tasks (a config change, an audit row, a walk test's
+        result): through the core to the store's writer (only the core thread calls the
+        store). `records.write(task) -> Future`."""
+        return AuditThroughCore(self)
+
+    def subject_name(self, subject_id: str) -> str:
+        """What an alarm's subject (object, zone or camera) is called: in the site now, else
+        as it was called before an edit deleted it ("... (deleted from the site)")."""
+        site = self.site
+        for items in (site.protected_objects, site.zones, site.cameras):
+            for item in items:
+                if item.id == subject_id:
+                    return str(item.name)
+        old = self._retired_names.get(subject_id)
+        return f"{old} (deleted from the site)" if old is not None else subject_id
+
+    # -- a site edited while running -----------------------------------------------------------
+
+    def apply_site(
+        self, site: Site, *, applied_by: str = SYSTEM_USER, digest: str | None = None
+    ) -> Future[ApplyReport]:
+        """Run `site` from now on, without a restart (any thread). On the core thread,
+        presence, rules, the alarm manager and the alert routes take it; the pipeline then adds,
+        removes and reopens cameras (the others untouched) and the future completes with the
+        report. Open alarms stay open, those on deleted subjects too. `digest` is the SHA-256
+        of the site file's text, so the file watch does not apply the same text twice. The
+        change itself is recorded by whoever saved it (`console.site_apply`); this writes a
+        `site.applied` audit row with what changed."""
+        answer: Future[ApplyReport] = Future()
+
+        def on_core() -> None:
+            try:
+                self._apply_site_now(site, applied_by, digest, answer)
+            except BaseException as exc:
+                if not answer.done():
+                    answer.set_exception(exc)
+
+        def not_posted(posted: Future[None]) -> None:
+            error = posted.exception()
+            if error is not None and not answer.done():
+                answer.set_exception(error)
+
+        self.core.post(on_core).add_done_callback(not_posted)
+        return answer
+
+    def add_frame_watcher(self, watcher: FrameWatcher) -> Future[None]:
+        """Show every judged frame to `watcher` from now on (any thread; done on the core)."""
+        return self.core.post(lambda: self._frame_watchers.append(watcher))
+
+    def remove_frame_watcher(self, watcher: FrameWatcher) -> Future[None]:
+        def remove() -> None:
+            if watcher in self._frame_watchers:
+                self._frame_watchers.remove(watcher)
+
+        return self.core.post(remove)
+
+    def _apply_site_now(
+        self, site: Site, applied_by: str, digest: str | None, answer: Future[ApplyReport]
+    ) -> None:
+        """(core thread)"""
+        if self.options.replay is not None:
+            answer.set_result(ApplyReport(False, "a replay runs the site it started with"))
+            return
+        try:
+            specs = camera_specs(site)
+        except SiteRunError as exc:  # e.g. the secrets store cannot be read: shown, audited
+            refused = ApplyReport(False, str(exc))
+            self.store.write(
+                AppendAudit(
+                    user=applied_by,
+                    action="site.apply_refused",
+                    target="site",
+                    detail={"reason": str(exc), "digest": digest},
+                    at=self.clock.now(),
+                )
+            )
+            self.notify_site("refused", refused.summary())
+            answer.set_result(refused)
+            return
+        old = self.site
+        now = self.clock.now()
+        presence = Presence(site)
+        old_cameras = {c.id: c for c in old.cameras}
+        for camera in site.cameras:
+            if camera.id not in old_cameras:
+                continue
+            before = self.presence.camera(camera.id)
+            # the camera's state goes on (tracks are taken up again from the next frame)
+            if before.status is not None:
+                presence.set_status(
+                    camera.id, before.status, before.status_since or now, before.status_reason
+                )
+            if before.last_frame_at is not None:
+                presence.frames_arrived(camera.id, before.last_frame_at)
+        for items in (old.protected_objects, old.zones, old.cameras):
+            for item in items:
+                self._retired_names[item.id] = str(item.name)
+        kept_names = {i.id for i in (*site.protected_objects, *site.zones, *site.cameras)}
+        for item_id in kept_names:
+            self._retired_names.pop(item_id, None)
+        self.site = site
+        self._camera_ids = frozenset(c.id for c in site.cameras)
+        self.presence = presence
+        self.tuning = RuleTuning.of_site(site)
+        # the alarm manager reads its site and policy on this thread only (findings, tick,
+        # actions): open alarms are left exactly as they are
+        self.alarms.site = site
+        if self.options.alarm_policy is None:
+            self.alarms.policy = AlarmPolicy.of_site(site)
+        notes: list[str] = []
+        if not self.alerts.use_site(site):
+            notes.append("the new alert destinations take effect at the next start")
+        if self.evidence is not None:  # evidence: the recorders keep their cameras until then
+            evidence_note = self.evidence.use_site(site)
+            if evidence_note is not None:
+                notes.append(evidence_note)
+        self._written_seq = {c: n for c, n in self._written_seq.items() if c in kept_names}
+        open_now = self.alarms.open_alarms()
+        orphaned = tuple(a.alarm_id for a in open_now if a.subject_id not in kept_names)
+        objects = _section_changes(old.protected_objects, site.protected_objects)
+        zones = _section_changes(old.zones, site.zones)
+        if digest is not None:
+            self.applied_digest = digest
+
+        def finish(changed: Future[CameraChanges]) -> None:
+            error = changed.exception()
+            if error is not None:
+                notes.append(f"cameras not changed: {error}")
+                cameras = CameraChanges()
+            else:
+                cameras = changed.result()
+            report = ApplyReport(
+                True,
+                None,
+                cameras,
+                objects,
+                zones,
+                tuple(a.alarm_id for a in open_now),
+                orphaned,
+                tuple(notes),
+            )
+            # back on the core thread: the audit row and the notice
+            self.core.post(lambda: self._applied(report, applied_by)).add_done_callback(
+                lambda _posted: answer.set_result(report) if not answer.done() else None
+            )
+
+        self.pipeline.reconfigure(specs).add_done_callback(finish)
+
+    def _applied(self, report: ApplyReport, applied_by: str) -> None:
+        """(core thread) The edit runs now: audited and told."""
+        log.warning("%s", report.summary())
+        self.store.write(
+            AppendAudit(
+                user=applied_by,
+                action="site.applied",
+                target="site",
+                detail={
+                    "summary": report.summary(),
+                    "cameras_added": list(report.cameras.added),
+                    "cameras_removed": list(report.cameras.removed),
+                    "cameras_reopened": list(report.cameras.restarted),
+                    "orphaned_alarms": list(report.orphaned_alarms),
+                    "digest": self.applied_digest,
+                },
+                at=self.clock.now(),
+            )
+        )
+        self.notify_site("applied", report.summary(), report=report)
+
+    def notify_site(
+        self,
+        kind: str,
+        text: str,
+        *,
+        report: ApplyReport | None = None,
+        problems: tuple[str, ...] = (),
+    ) -> None:
+        """Tell the window (or the terminal) about the site: applied, refused."""
+        if self._on_site_notice is not None:
+            try:
+                self._on_site_notice(SiteNotice(kind, text, self.clock.now(), report, problems))
+            except Exception:
+                log.exception("site notice listener failed")
 
     @property
     def audit_log(self) -> AuditThroughCore:
@@ -518,11 +804,16 @@ class SiteRuntime:
             self._on_store_health(health)
 
     def _note_status(self, change: StatusChange) -> None:
-        self.presence.set_status(
-            change.camera_id, str(change.status), self.clock.now(), change.reason
-        )
-        if self.options.replay is not None and change.status == "offline":
-            self._ending.add(change.camera_id)  # finished once its last frames are judged
+        if change.camera_id not in self._camera_ids:
+            return  # removed by an edit; its last words are not news
+        if self.options.replay is not None:
+            # a replay judges recorded frames on their own time: when the capture said
+            # "connecting" or "end of file" is wall-clock chance, and must not change what the
+            # rules find (camera health from frames, frozen or covered, still applies)
+            if change.status == CameraStatus.OFFLINE:
+                self._ending.add(change.camera_id)  # finished once its last frames are judged
+            return
+        self.presence.set_status(change.camera_id, change.status, self.clock.now(), change.reason)
 
     def _after_each(self) -> None:
         self.alarms.settle()
@@ -535,6 +826,8 @@ class SiteRuntime:
 
     def _judge(self, frame: TrackedFrame) -> None:
         """Presence, rules and alarms for one tracked frame."""
+        if frame.ref.camera_id not in self._camera_ids:
+            return  # a camera an edit removed: its last frames judge nothing
         ring = self.pipeline.rings.get(frame.ref.camera_id)
         image = ring.read(frame.ref) if ring is not None else None
         if image is None and ring is not None:  # overwritten already: the newest is close
@@ -559,7 +852,14 @@ class SiteRuntime:
         )
         if self.evidence is not None:  # evidence: the boxes drawn over the alarms' clips
             self.evidence.frame(frame, (width, height))
-        findings = evaluate_camera(camera, self.site, now)
+        findings = evaluate_camera(camera, self.site, now, self.tuning)
+        if self._frame_watchers:
+            judged = JudgedFrame(camera, tuple(findings), image, frame, now, self.site)
+            for watcher in list(self._frame_watchers):
+                try:
+                    findings = watcher.judged(replace(judged, findings=tuple(findings)))
+                except Exception:  # a watcher's fault never costs an alarm
+                    log.exception("frame watcher %r failed", watcher)
         self.alarms.looked(frame.ref.camera_id, now)
         if findings:
             site = self.site
@@ -590,10 +890,14 @@ class SiteRuntime:
             now = self.clock.now()
             self._note_frames_written(now)
             findings = [
-                f for cam in self.presence.cameras() for f in camera_health(cam, self.site, now)
+                f
+                for cam in self.presence.cameras()
+                for f in camera_health(cam, self.site, now, self.tuning)
             ]
             if findings:
                 self.alarms.ingest(findings)
+            if self.site_watch is not None:
+                self.site_watch.poll()  # a stat of the site file; loading is not done here
         self.alarms.tick()
         if self.evidence is not None:  # evidence: clips whose post-roll ran out
             self.evidence.tick()
@@ -602,12 +906,27 @@ class SiteRuntime:
 
     def _note_frames_written(self, now: datetime) -> None:
         """Tell presence which cameras' rings were written since the last tick."""
-        for camera_id, ring in self.pipeline.rings.items():
+        for camera_id, ring in dict(self.pipeline.rings).items():  # a copy: cameras may change
+            if camera_id not in self._camera_ids:
+                continue
             written = ring.write_seq
             if written != self._written_seq.get(camera_id):
                 self._written_seq[camera_id] = written
                 if written > 0:
                     self.presence.frames_arrived(camera_id, now)
+
+
+def _section_changes(
+    before: tuple[Any, ...], after: tuple[Any, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(added, removed, changed) ids between two versions of a section of the site."""
+    old = {item.id: item for item in before}
+    new = {item.id: item for item in after}
+    return (
+        tuple(i for i in new if i not in old),
+        tuple(i for i in old if i not in new),
+        tuple(i for i in new if i in old and new[i] != old[i]),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -616,7 +935,7 @@ class AuditThroughCore:
 
     runtime: SiteRuntime
 
-    def write(self, task: AppendAudit) -> Future[object]:
+    def write(self, task: Any) -> Future[object]:
         return self.runtime.write_audit(task)
 
 

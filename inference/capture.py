@@ -238,6 +238,20 @@ def capture_host_main(
             elif verb == "close-main":
                 (camera_id,) = rest
                 stop(f"main:{camera_id}")
+            # a site applied without a restart (VisionPipeline.reconfigure): one camera comes,
+            # goes, or opens its new source; the others' readers are not touched
+            elif verb == "add":
+                (assignment,) = rest
+                stop(assignment.camera_id)
+                start(assignment, assignment.camera_id)
+            elif verb == "remove":
+                (camera_id,) = rest
+                stop(f"main:{camera_id}")
+                stop(camera_id)
+            elif verb == "restart":
+                (assignment,) = rest
+                stop(assignment.camera_id)
+                start(assignment, assignment.camera_id)
     finally:
         stopping.set()
         for key in list(readers):

@@ -8,6 +8,13 @@
 processes and the detector workers, and runs one dispatch thread that schedules jobs, collects
 results, feeds each camera's tracker and calls the callbacks. All callbacks come from that one
 thread; a consumer that lives in another thread (the Qt GUI) marshals them itself.
+
+The cameras can change while it runs (`reconfigure`, for a site edited without a restart): the
+dispatch thread adds the new cameras (a ring each, in a capture process with room, or a new
+one), removes the deleted ones, and reopens alone a camera whose source changed (its ring and
+tracker ids go on); every other camera's capture, ring and tracker are left exactly as they
+are. A removed camera's ring is unlinked at once and unmapped `RETIRED_RING_KEEP_S` later, so a
+reader that still holds it (the window painting its last frame) never reads unmapped memory.
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ import pickle
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -34,6 +42,19 @@ from inference.tracking import PersonTracker, TrackerConfig
 from inference.worker_pool import SPAWN, DetectorSpec, WorkerEvent, WorkerPool
 
 log = logging.getLogger(__name__)
+
+RETIRED_RING_KEEP_S = 30.0  # a removed camera's ring stays mapped this long (see the module doc)
+
+
+@dataclass(frozen=True, slots=True)
+class CameraChanges:
+    """What `VisionPipeline.reconfigure` did: camera ids added, removed, reopened (their source
+    changed) and kept untouched."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    restarted: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +164,10 @@ class VisionPipeline:
         self._detect_times: deque[float] = deque(maxlen=2000)
         self.error: str | None = None
         self._swept = ""  # what the ring sweep at start removed, for the first event
+        # camera changes asked for while running, applied by the dispatch thread between steps
+        self._changes: deque[tuple[list[CameraSpec], Future[CameraChanges]]] = deque()
+        self._changes_lock = threading.Lock()
+        self._retired: list[tuple[float, FrameRing]] = []  # (unmap after, ring) of removed ones
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -220,6 +245,15 @@ class VisionPipeline:
             ring.unlink()
         self.rings.clear()
         self.main_rings.clear()
+        for _, ring in self._retired:
+            ring.close()
+            ring.unlink()
+        self._retired.clear()
+        with self._changes_lock:
+            waiting, self._changes = list(self._changes), deque()
+        for _, future in waiting:
+            if not future.done():
+                future.set_exception(RuntimeError("the vision pipeline stopped"))
 
     def __enter__(self) -> VisionPipeline:
         self.start()
@@ -231,9 +265,29 @@ class VisionPipeline:
     # -- what the core asks ------------------------------------------------------------------
 
     def set_alarmed(self, camera_id: str, alarmed: bool) -> None:
-        """An alarmed camera is detected on every newest frame the workers can take."""
+        """An alarmed camera is detected on every newest frame the workers can take (a camera
+        not, or no longer, in the pipeline is ignored)."""
         with self._lock:
-            self._scheduler.set_alarmed(camera_id, alarmed)
+            if camera_id in self._live:
+                self._scheduler.set_alarmed(camera_id, alarmed)
+
+    def reconfigure(self, cameras: Sequence[CameraSpec]) -> Future[CameraChanges]:
+        """Run these cameras from now on (any thread): new ones are added, missing ones removed,
+        a camera whose spec changed (its source) is reopened alone; the others are not touched.
+        Done by the dispatch thread between two steps (or at once before `start`); the future
+        says what changed. A `camera-added`, `camera-removed` or `camera-restarted` event
+        follows for each."""
+        specs = list(cameras)
+        ids = [c.camera_id for c in specs]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"camera ids must be unique (got {ids})")
+        done: Future[CameraChanges] = Future()
+        if self._thread is None:  # not started (or stopped): the next start uses them
+            done.set_result(self._change_cameras(specs, running=False))
+            return done
+        with self._changes_lock:
+            self._changes.append((specs, done))
+        return done
 
     def open_main_stream(self, camera_id: str) -> FrameRing | None:
         """Start decoding the camera's main stream (for an enlarged tile); returns its ring."""
@@ -315,15 +369,18 @@ class VisionPipeline:
             self._emit("frame-rings", "swept", self._swept)
         while not self._stop.is_set():
             try:
+                self._apply_changes()
                 self._drain_capture_events()
                 self._supervise_hosts()
                 results, lost = pool.poll(timeout_s=0.01)
                 with self._lock:
                     for ref in lost:
-                        self._scheduler.done(ref.camera_id)
-                        self.rings[ref.camera_id].mark_consumed(ref.seq)
+                        if ref.camera_id in self._live:  # else removed meanwhile
+                            self._scheduler.done(ref.camera_id)
+                            self.rings[ref.camera_id].mark_consumed(ref.seq)
                 for result in results:
-                    self._deliver(result.ref, result.detections)
+                    if result.ref.camera_id in self._live:
+                        self._deliver(result.ref, result.detections)
                 failed = pool.all_failed()
                 if failed and self.error is None:
                     self.error = failed
@@ -350,6 +407,132 @@ class VisionPipeline:
         for worker_id, batch in zip(idle, batches, strict=False):
             if batch:
                 pool.submit(worker_id, [(ref, self.rings[ref.camera_id].name) for ref in batch])
+
+    # -- cameras that change while running (the dispatch thread) -----------------------------
+
+    def _apply_changes(self) -> None:
+        now = time.monotonic()
+        while self._retired and self._retired[0][0] <= now:
+            _, ring = self._retired.pop(0)
+            ring.close()
+        with self._changes_lock:
+            if not self._changes:
+                return
+            pending, self._changes = list(self._changes), deque()
+        for specs, done in pending:
+            if not done.set_running_or_notify_cancel():
+                continue
+            try:
+                done.set_result(self._change_cameras(specs, running=True))
+            except BaseException as exc:  # the caller hears of it; the cameras keep flowing
+                log.exception("camera change failed")
+                done.set_exception(exc)
+
+    def _change_cameras(self, specs: list[CameraSpec], *, running: bool) -> CameraChanges:
+        wanted = {c.camera_id: c for c in specs}
+        removed = tuple(c for c in self.cameras if c not in wanted)
+        added = tuple(c for c in wanted if c not in self.cameras)
+        restarted = tuple(c for c in wanted if c in self.cameras and wanted[c] != self.cameras[c])
+        kept = tuple(c for c in wanted if c in self.cameras and c not in restarted)
+        if not running:
+            with self._lock:
+                for camera_id in removed:
+                    self._forget_camera(camera_id)
+                for camera_id in added:
+                    self._know_camera(camera_id)
+            self.cameras = dict(wanted)
+            return CameraChanges(added, removed, restarted, kept)
+        for camera_id in removed:
+            self._remove_camera(camera_id)
+        for camera_id in restarted:
+            self._restart_camera(wanted[camera_id])
+        for camera_id in added:
+            self._add_camera(wanted[camera_id])
+        # keep the site's order (stats, status bar)
+        self.cameras = {c: self.cameras[c] for c in wanted}
+        return CameraChanges(added, removed, restarted, kept)
+
+    def _know_camera(self, camera_id: str) -> None:
+        """(under the lock) scheduler, tracker and status of a new camera."""
+        self._scheduler.add_camera(camera_id)
+        self._trackers[camera_id] = PersonTracker(self.config.tracker)
+        self._live[camera_id] = _CameraLive()
+
+    def _forget_camera(self, camera_id: str) -> None:
+        self._scheduler.remove_camera(camera_id)
+        self._trackers.pop(camera_id, None)
+        self._live.pop(camera_id, None)
+
+    def _assignment(self, spec: CameraSpec, ring_name: str) -> CaptureAssignment:
+        return CaptureAssignment(
+            spec.camera_id,
+            spec.source,
+            ring_name,
+            loop=spec.loop,
+            pace=spec.pace,
+            lockstep_every_s=spec.lockstep_every_s,
+        )
+
+    def _add_camera(self, spec: CameraSpec) -> None:
+        ring = FrameRing.create(
+            spec.camera_id,
+            slots=self.config.ring_slots,
+            max_frame_bytes=self.config.max_frame_bytes,
+        )
+        assignment = self._assignment(spec, ring.name)
+        with self._lock:
+            self._know_camera(spec.camera_id)
+            self.rings[spec.camera_id] = ring
+        self.cameras[spec.camera_id] = spec
+        per = max(1, self.config.cameras_per_capture_process)
+        host = next((h for h in self._hosts if len(h.assignments) < per), None)
+        if host is None:
+            low, high = self.config.capture_backoff_s
+            policy = RestartPolicy(low, high, healthy_after_s=self.config.restart_healthy_after_s)
+            host_id = max((h.host_id for h in self._hosts), default=-1) + 1
+            host = _CaptureHost(host_id, [assignment], backoff=RestartBackoff(policy))
+            self._hosts.append(host)
+            self._host_of[spec.camera_id] = host
+            self._spawn_host(host)
+        else:
+            host.assignments.append(assignment)  # a restart of the host reopens it too
+            self._host_of[spec.camera_id] = host
+            self._command(host, ("add", assignment))
+        self._emit(f"camera-{spec.camera_id}", "camera-added", f"in capture process {host.host_id}")
+
+    def _remove_camera(self, camera_id: str) -> None:
+        host = self._host_of.pop(camera_id, None)
+        if host is not None:
+            host.assignments = [a for a in host.assignments if a.camera_id != camera_id]
+            host.main_streams.pop(camera_id, None)
+            self._command(host, ("remove", camera_id))
+        with self._lock:
+            self._forget_camera(camera_id)
+            rings = [self.rings.pop(camera_id, None), self.main_rings.pop(camera_id, None)]
+        self.cameras.pop(camera_id, None)
+        keep_until = time.monotonic() + RETIRED_RING_KEEP_S
+        for ring in rings:
+            if ring is not None:
+                ring.unlink()  # the name goes now; the mapping a little later
+                self._retired.append((keep_until, ring))
+        self._emit(f"camera-{camera_id}", "camera-removed", "removed from the site")
+
+    def _restart_camera(self, spec: CameraSpec) -> None:
+        camera_id = spec.camera_id
+        before = self.cameras[camera_id]
+        self.cameras[camera_id] = spec
+        host = self._host_of[camera_id]
+        assignment = self._assignment(spec, self.rings[camera_id].name)
+        host.assignments = [assignment if a.camera_id == camera_id else a for a in host.assignments]
+        self._command(host, ("restart", assignment))  # the same ring: its timeline goes on
+        if camera_id in host.main_streams and spec.main_source != before.main_source:
+            if spec.main_source is None:
+                self.close_main_stream(camera_id)
+            else:
+                main = replace(host.main_streams[camera_id], source=spec.main_source)
+                host.main_streams[camera_id] = main
+                self._command(host, ("open-main", main))
+        self._emit(f"camera-{camera_id}", "camera-restarted", "its source changed")
 
     def _deliver(self, ref: FrameRef, found: Detections | None) -> None:
         try:
@@ -475,7 +658,9 @@ class VisionPipeline:
 
     def _set_status(self, change: StatusChange) -> None:
         with self._lock:
-            live = self._live[change.camera_id]
+            live = self._live.get(change.camera_id)
+            if live is None:
+                return  # a camera removed meanwhile: its last words are not news
             live.status, live.reason, live.status_at = change.status, change.reason, change.ts
         if change.status != CameraStatus.LIVE:
             with self._lock:

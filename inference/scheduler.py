@@ -66,6 +66,14 @@ class DetectionScheduler:
         self.config = config or SchedulerConfig()
         self._cameras = {camera_id: _CameraState() for camera_id in camera_ids}
 
+    def add_camera(self, camera_id: str) -> None:
+        """A camera added while running (a site applied without a restart)."""
+        self._cameras.setdefault(camera_id, _CameraState())
+
+    def remove_camera(self, camera_id: str) -> None:
+        """A camera removed while running; a job of it still in flight is then ignored."""
+        self._cameras.pop(camera_id, None)
+
     def set_alarmed(self, camera_id: str, alarmed: bool) -> None:
         self._cameras[camera_id].alarmed = alarmed
 

@@ -38,17 +38,18 @@ import random
 import re
 import socket
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import cv2
 import numpy as np
+
+from inference.clock import SYSTEM_CLOCK, Clock, SystemClock  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,11 @@ class CameraStatus(StrEnum):
     LIVE = "live"
     STALLED = "stalled"
     OFFLINE = "offline"
+
+    @property
+    def down(self) -> bool:
+        """No picture comes from the camera (offline or stalled): it sees nobody."""
+        return self in (CameraStatus.STALLED, CameraStatus.OFFLINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,39 +166,6 @@ def _mask_user_information(rest: str, hide_user: bool) -> str:
     if hide_user and not any(c in user_information for c in "/?#"):
         return "***" + rest[at:]  # a user name alone, before the host
     return rest
-
-
-# ---------------------------------------------------------------------------------------------
-# clocks (injectable so tests can use a fake one)
-# ---------------------------------------------------------------------------------------------
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float:
-        """Seconds on a monotonic clock (intervals, deadlines)."""
-        ...
-
-    def time(self) -> float:
-        """Wall-clock seconds since the epoch (timestamps of live frames and status changes)."""
-        ...
-
-    def wait(self, event: threading.Event, seconds: float) -> bool:
-        """Wait up to ``seconds`` or until ``event`` is set; True when it is set."""
-        ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def time(self) -> float:
-        return time.time()
-
-    def wait(self, event: threading.Event, seconds: float) -> bool:
-        return event.wait(max(0.0, seconds))
-
-
-SYSTEM_CLOCK = SystemClock()
 
 
 class LiveTimeline:

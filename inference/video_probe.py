@@ -10,11 +10,18 @@ cameras are not probed here: they are live, and `nightwatch watch` tries them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
-__all__ = ["DEFAULT_PROBE_TIMEOUT_S", "probe_video_file", "video_container"]
+__all__ = [
+    "DEFAULT_PROBE_TIMEOUT_S",
+    "VideoProbe",
+    "probe_video",
+    "probe_video_file",
+    "video_container",
+]
 
 DEFAULT_PROBE_TIMEOUT_S = 5.0
 _HEAD_BYTES = 512
@@ -81,23 +88,37 @@ def _not_a_video(head: bytes) -> str:
     return f"not a known video container (it starts with bytes {shown})"
 
 
+@dataclass(frozen=True, slots=True)
+class VideoProbe:
+    """What probing a video file found: what is wrong with it (None: a video that gives a
+    frame), and the (width, height) of its first frame when one decoded."""
+
+    problem: str | None
+    frame_size: tuple[int, int] | None = None
+
+
 def probe_video_file(path: str | Path, *, timeout_s: float = DEFAULT_PROBE_TIMEOUT_S) -> str | None:
     """What is wrong with a video file, in words; None when it opens and gives a frame.
 
     Reads its first bytes, then opens it with OpenCV's FFmpeg backend (open and read bounded by
     `timeout_s`) and decodes one frame.
     """
+    return probe_video(path, timeout_s=timeout_s).problem
+
+
+def probe_video(path: str | Path, *, timeout_s: float = DEFAULT_PROBE_TIMEOUT_S) -> VideoProbe:
+    """`probe_video_file`, also saying the first frame's size (to check image outlines)."""
     path = Path(path)
     try:
         with path.open("rb") as stream:
             head = stream.read(_HEAD_BYTES)
     except OSError as exc:
-        return f"cannot read the video file: {exc.strerror or exc}"
+        return VideoProbe(f"cannot read the video file: {exc.strerror or exc}")
     if not head:
-        return "an empty file, not a video"
+        return VideoProbe("an empty file, not a video")
     container = video_container(head)
     if container is None:
-        return _not_a_video(head)
+        return VideoProbe(_not_a_video(head))
     timeout_ms = max(1, round(timeout_s * 1000))
     params = [
         cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
@@ -108,16 +129,20 @@ def probe_video_file(path: str | Path, *, timeout_s: float = DEFAULT_PROBE_TIMEO
     try:
         cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, params)
     except cv2.error as exc:
-        return f"OpenCV cannot open this {container} file: {exc}"
+        return VideoProbe(f"OpenCV cannot open this {container} file: {exc}")
     try:
         if not cap.isOpened():
-            return f"OpenCV cannot open this {container} file (damaged, or a codec it lacks)"
+            return VideoProbe(
+                f"OpenCV cannot open this {container} file (damaged, or a codec it lacks)"
+            )
         try:
             ok, frame = cap.read()
         except cv2.error as exc:
-            return f"no frame decodes from this {container} file: {exc}"
+            return VideoProbe(f"no frame decodes from this {container} file: {exc}")
         if not ok or frame is None or frame.size == 0:
-            return f"no frame decodes from this {container} file (damaged, or a codec it lacks)"
+            return VideoProbe(
+                f"no frame decodes from this {container} file (damaged, or a codec it lacks)"
+            )
     finally:
         cap.release()
-    return None
+    return VideoProbe(None, (int(frame.shape[1]), int(frame.shape[0])))

@@ -47,12 +47,16 @@ SPAWN = mp.get_context("spawn")  # never fork a process that may hold Qt or CUDA
 
 @dataclass(frozen=True, slots=True)
 class DetectorSpec:
-    """Which detector a worker loads: `kind` is auto | yolo | ssdlite."""
+    """Which detector a worker loads: `kind` is one of `loading.KINDS` (auto, yolo, ssdlite, ...).
+
+    `threads_per_worker`: inference threads of each worker; 0 shares the cores among the CPU
+    workers (cores // workers, at least 1), so the pool does not oversubscribe the machine.
+    """
 
     kind: str = "auto"
     weights: str | None = None
     device: str | None = None
-    threads_per_worker: int = 1
+    threads_per_worker: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,25 +94,45 @@ def default_devices(spec: DetectorSpec, cpu_workers: int | None) -> list[str]:
     """One device string per worker to start."""
     if spec.device and spec.device != "cpu":
         return [spec.device]
-    gpus = cuda_device_count() if spec.kind in ("auto", "yolo") and spec.device is None else 0
+    gpu_kinds = ("auto", "yolo", "yolo-ultralytics")
+    gpus = cuda_device_count() if spec.kind in gpu_kinds and spec.device is None else 0
     if gpus:
         return [f"cuda:{i}" for i in range(gpus)]
     return ["cpu"] * (cpu_workers or max(1, (os.cpu_count() or 2) // 2))
 
 
+def cpu_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(spec: DetectorSpec, devices: list[str]) -> int:
+    """The inference threads each worker gets: the spec's, else the cores shared by the CPU
+    workers (two workers on two cores: one thread each)."""
+    if spec.threads_per_worker > 0:
+        return spec.threads_per_worker
+    cpu_workers = sum(1 for device in devices if device == "cpu")
+    return max(1, cpu_cores() // max(1, cpu_workers))
+
+
 # -- the worker process --------------------------------------------------------------------
 
 
-def _worker_main(worker_id: int, spec: DetectorSpec, device: str, pipe: Connection) -> None:
+def _worker_main(
+    worker_id: int, spec: DetectorSpec, device: str, threads: int, pipe: Connection
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     import cv2
 
-    cv2.setNumThreads(spec.threads_per_worker)
+    cv2.setNumThreads(threads)
     from inference.detectors.base import DetectorUnavailable
     from inference.detectors.loading import load_detector
 
     try:
-        detector = load_detector(spec.kind, weights=spec.weights, device=device)
+        detector = load_detector(spec.kind, weights=spec.weights, device=device, threads=threads)
     except DetectorUnavailable as exc:
         pipe.send(("failed", worker_id, str(exc)))
         return
@@ -194,6 +218,7 @@ class WorkerPool:
         )
         self._on_event = on_event
         devices = default_devices(spec, cpu_workers)
+        self.threads_per_worker = threads_per_worker(spec, devices)
         self._workers = [
             _Worker(i, device, backoff=RestartBackoff(self.restart_policy))
             for i, device in enumerate(devices)
@@ -224,7 +249,7 @@ class WorkerPool:
         worker.pipe = ours
         worker.process = SPAWN.Process(
             target=_worker_main,
-            args=(worker.worker_id, self.spec, worker.device, theirs),
+            args=(worker.worker_id, self.spec, worker.device, self.threads_per_worker, theirs),
             name=f"nightwatch-detector-{worker.worker_id}",
             daemon=True,
         )
@@ -236,9 +261,10 @@ class WorkerPool:
         worker.started_at = time.monotonic()
         worker.backoff.started()
         log.info(
-            "detector worker %d starting on %s (pid %s)",
+            "detector worker %d starting on %s, %d inference thread(s) (pid %s)",
             worker.worker_id,
             worker.device,
+            self.threads_per_worker,
             worker.process.pid,
         )
 
@@ -343,11 +369,7 @@ class WorkerPool:
             worker.ready = True
             worker.info = message[2]
             worker.failed = None
-            self._event(
-                worker,
-                "ready",
-                f"{worker.info.backend} {worker.info.model} on {worker.info.device}",
-            )
+            self._event(worker, "ready", worker.info.describe())
             return []
         if kind == "failed":
             worker.failed = message[2]

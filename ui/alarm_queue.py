@@ -502,7 +502,7 @@ class AlarmQueueModel(QAbstractTableModel):
             lines.append("new activity since it was acknowledged: press A to say you saw it")
         closest = alarm.closest_m
         if closest is None:
-            distance = alarm.detail.get("distance_m")
+            distance = alarm.detail.distance_m
             closest = float(distance) if isinstance(distance, int | float) else None
         if closest is not None:
             lines.append(f"closest: {closest:.1f} m")

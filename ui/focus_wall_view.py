@@ -368,7 +368,7 @@ class FocusTile(CameraTile):
                 )
             box_rect, box_label, ghost = None, "", 0.0
             mine = [t for t in self._tracks_here(alarm) if t in live]
-            box = _box(alarm.detail.get("box")) if self._last_seen_here(alarm) else None
+            box = alarm.detail.box if self._last_seen_here(alarm) else None
             if mine:  # the person is boxed live, in the alarm's colour (CameraTile)
                 box_rect = live[mine[0]]
                 box_label = self._box_label(alarm, mine[0])
@@ -554,8 +554,8 @@ class FocusTile(CameraTile):
             rule_words(alarm.rule),
             self._subject_name(alarm),
         ]
-        condition = alarm.detail.get("condition")
-        if alarm.rule == "camera_health" and isinstance(condition, str):
+        condition = alarm.detail.condition
+        if condition is not None:
             parts.append(condition.replace("_", " "))
         distance = _distance_m(alarm)
         if distance is not None:
@@ -583,22 +583,8 @@ def _subject_name(site: Site, alarm: Alarm) -> str:
 
 
 def _distance_m(alarm: Alarm) -> float | None:
-    value = alarm.detail.get("distance_m")
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-def _box(value: object) -> tuple[float, float, float, float] | None:
-    if not isinstance(value, list | tuple) or len(value) != 4:
-        return None
-    try:
-        x1, y1, x2, y2 = (float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or x2 <= x1 or y2 <= y1:
-        return None
-    return x1, y1, x2, y2
+    value = alarm.detail.distance_m
+    return value if value is not None and math.isfinite(value) else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ class HealthSample:
     detector_model: str | None
     device: str | None
     error: str | None = None
+    detector_runtime: str | None = None  # "OpenVINO 2026.4.1", "OpenCV DNN 4.14.0", ...
 
     @property
     def fallback(self) -> bool:
@@ -163,6 +164,7 @@ class HealthHistory:
             detector_model=_field(info, "model"),
             device=_field(info, "device"),
             error=stats.get("error"),
+            detector_runtime=_field(info, "runtime") or None,
         )
         if last is not None and at <= last[0]:
             log.debug("health sample at %.3f is not after the last one (%.3f)", at, last[0])
@@ -197,12 +199,14 @@ class HealthHistory:
 
 
 def detector_label(sample: HealthSample) -> str:
-    """'YOLO yolo11n.pt on cuda:0', 'FALLBACK ssdlite on cpu', or 'no detector yet'."""
+    """'YOLO yolo11n.pt on cuda:0', 'FALLBACK ssdlite on cpu (OpenVINO 2026.4.1)', or 'no
+    detector yet'."""
     if sample.detector_backend is None:
         return "detector: none ready" if sample.error is None else "detector: FAILED"
     kind = "YOLO" if not sample.fallback else f"FALLBACK {sample.detector_backend}"
     model = f" {sample.detector_model}" if sample.detector_model else ""
-    return f"{kind}{model} on {sample.device or '?'}"
+    runtime = f" ({sample.detector_runtime})" if sample.detector_runtime else ""
+    return f"{kind}{model} on {sample.device or '?'}{runtime}"
 
 
 def status_text(sample: HealthSample | None) -> str:

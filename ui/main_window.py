@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QMainWindow,
     QMenu,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -131,8 +132,15 @@ class ConsoleWindow(QMainWindow):
         self.sign_in_panel.set_first_run(not runtime.accounts.has_accounts)
         # the auditor's page: the incident browser (ui/incident_browser.py)
         self.records = IncidentBrowser(self.desk, site, runtime.clock, runtime.store.files)
+        # in a scroll area: a stack is as wide as its widest page, and the browser's filters
+        # must not squeeze the wall's docks (the browser fills a 1920 px screen; a smaller
+        # window scrolls it)
+        records_page = QScrollArea()
+        records_page.setWidgetResizable(True)
+        records_page.setFrameShape(QScrollArea.Shape.NoFrame)
+        records_page.setWidget(self.records)
         self.pages = QStackedWidget()
-        for page in (self.sign_in_panel, watch, self.records):
+        for page in (self.sign_in_panel, watch, records_page):
             self.pages.addWidget(page)
         centre = QWidget()
         centre.setObjectName("centre")

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import wave
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import platformdirs
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 
@@ -54,9 +54,9 @@ TONE_VERSION = 1  # bump when the generated sound changes, so older cached files
 
 
 def default_cache_dir() -> Path:
-    """Where the generated cues live: $XDG_CACHE_HOME/nightwatch/sounds (or ~/.cache/...)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "nightwatch" / "sounds"
+    """Where the generated cues live: `sounds/` in Nightwatch's user cache folder (platformdirs:
+    $XDG_CACHE_HOME/nightwatch or ~/.cache/nightwatch on Linux)."""
+    return platformdirs.user_cache_path("nightwatch", appauthor=False) / "sounds"
 
 
 # --------------------------------------------------------------------------- the decision

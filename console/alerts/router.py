@@ -252,6 +252,16 @@ class AlertRouter:
 
     # -- the core thread -------------------------------------------------------------------------
 
+    def use_site(self, site: Site) -> bool:
+        """A site edited while running (`SiteRuntime.apply_site`): routes, zones and names
+        follow it at once. The delivery threads stay those the console started with; returns
+        False when the edit changed `alert_destinations`, which then take effect at the next
+        start (the caller says so)."""
+        same = site.alert_destinations == self.site.alert_destinations
+        self.site = site
+        self._places = Places(site)
+        return same
+
     def announce_start(self) -> list[AlertWarning]:
         """Audit and show what goes nowhere (once, when the console starts)."""
         now = self.clock.now()

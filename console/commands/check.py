@@ -4,8 +4,10 @@ Exit 0 with a one-line summary, or exit 1 with every problem, one per line, as
 `FILE: path.to.field: what is wrong (got VALUE)`. A video file a camera names must be a video
 that gives a frame; stream (RTSP, HTTP) and USB cameras are not contacted, and a note on stderr
 says how many were left untried. A valid file may still send alerts nowhere (a route to the
-gallery with no gallery destination): one `FILE: warning: path.to.field: ...` line each, before
-the summary, and still exit 0. Imports stay light: no torch, no Qt.
+gallery with no gallery destination), name image outlines that cannot be checked (a stream
+camera without `frame_size_px`), or hold a calibration whose view of the floor misses what its
+camera guards: one `FILE: warning: path.to.field: ...` line each, before the summary, and still
+exit 0. Imports stay light: no torch, no Qt.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ def summary(file: str, site: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from console.alerts.config import route_warnings
     from console.site_file import SiteFileError, load_site
 
     file = str(args.site)
@@ -42,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stdout)
         return 1
-    for warning in route_warnings(site):
+    from console.site_file.view_warnings import check_warnings
+
+    for warning in check_warnings(site):
         print(f"{file}: warning: {warning.path}: {warning.text}", file=sys.stdout)
     print(summary(file, site), file=sys.stdout)
     live = [c for c in site.cameras if c.source_kind != "file"]

@@ -29,11 +29,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
+    from inference.detectors.loading import KIND_HELP  # no backend is imported by this
+
+    kinds = "; ".join(f"{kind}: {text}" for kind, text in KIND_HELP.items())
     parser.add_argument(
         "--detector",
-        choices=("auto", "yolo", "ssdlite"),
+        choices=tuple(KIND_HELP),
         default="auto",
-        help="auto: YOLO when its weights are installed, else the offline SSDLite model",
+        metavar="KIND",
+        help=f"which detector runs ({kinds})",
     )
     parser.add_argument("--weights", help="YOLO weights: a path or an installed name")
     parser.add_argument("--device", help="cpu, cuda:0, ... (default: the best available)")
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"nightwatch detect: {exc}", file=sys.stderr)
         return 1
     info = detector.info
-    print(f"detector: {info.backend} ({info.model}) on {info.device}", file=sys.stderr)
+    print(f"detector: {info.describe()}", file=sys.stderr)
     if info.note:
         print(f"detector: {info.note}", file=sys.stderr)
     failures = 0
@@ -64,7 +68,14 @@ def run(args: argparse.Namespace) -> int:
         records = found.to_records()
         if args.json:
             print(
-                json.dumps({"image": str(path), "detector": info.backend, "detections": records}),
+                json.dumps(
+                    {
+                        "image": str(path),
+                        "detector": info.backend,
+                        "runtime": info.runtime,
+                        "detections": records,
+                    }
+                ),
                 flush=True,
             )
         else:

@@ -9,6 +9,10 @@ Ctrl-C (or SIGTERM) stops cleanly: the pipeline's processes are
 joined and every queued write reaches the database before the command exits; if a storage fault
 keeps writes out past the store's close timeout, the command says how many, which, and why, and
 exits 1 instead of claiming "every alarm is stored".
+
+The site file is watched while it runs: a valid edit is applied within a few seconds without a
+restart (no camera stream dropped, no open alarm lost) and recorded; a bad one is refused,
+printed and audited, and the running site stays (console/site_apply.py).
 """
 
 from __future__ import annotations
@@ -60,11 +64,13 @@ def run(args: argparse.Namespace) -> int:
 
 def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None = None) -> int:
     """Watch a site without a window until Ctrl-C or SIGTERM; alarms and camera states printed."""
+    from dataclasses import replace
+
     from console.accounts import SERVICE_USER
     from console.alarms import Alarm
     from console.alerts.router import AlertNotice
     from console.commands.sign_in import first_supervisor_on_terminal, station
-    from console.runtime import SiteRunError, SiteRuntime
+    from console.runtime import SiteNotice, SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
     from console.store import Store, StoreError, StoreHealth
     from inference.sources import StatusChange, mask_credentials
@@ -111,6 +117,12 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
             about = f"{notice.about}: " if notice.about else ""
             print(f"alert {about}{notice.text}", flush=True)
 
+    def on_site_notice(notice: SiteNotice) -> None:
+        stream = sys.stdout if notice.kind == "applied" else sys.stderr
+        print(f"SITE: {notice.text}", file=stream, flush=True)
+        for problem in notice.problems[:20]:
+            print(f"  {problem}", file=stream, flush=True)
+
     def on_status(change: StatusChange) -> None:
         print(
             f"camera {change.camera_id} {change.status}: {mask_credentials(change.reason)}",
@@ -130,11 +142,12 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
             runtime = SiteRuntime(
                 site,
                 store,
-                options,
+                replace(options, site_path=Path(site_path)),
                 on_alarm=on_alarm,
                 on_status=on_status,
                 on_store_health=on_store_health,
                 on_alert_notice=on_alert_notice,
+                on_site_notice=on_site_notice,
             )
             if not runtime.accounts.has_accounts and not first_supervisor_on_terminal(
                 runtime.room, where

@@ -135,10 +135,10 @@ def watch(cameras: list[CameraSpec], args: argparse.Namespace, out: TextIO) -> i
                             "backend": info.backend,
                             "model": info.model,
                             "device": info.device,
+                            "runtime": info.runtime,
                             "note": info.note,
                         },
-                        f"detector: {info.backend} ({info.model}) on {info.device}"
-                        + (f"; {info.note}" if info.note else ""),
+                        f"detector: {info.describe()}" + (f"; {info.note}" if info.note else ""),
                     )
                 _line(report, stats, last, time.monotonic() - started, len(cameras))
                 if args.duration_s is not None and time.monotonic() - started >= args.duration_s:

@@ -65,7 +65,7 @@ def evaluate_camera(
     """Every rule over one camera, in the order of `RULES`."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("the rules need a time-zone-aware datetime")
-    tuning = tuning or RuleTuning()
+    tuning = tuning or RuleTuning.of_site(site)
     return [f for rule in RULES.values() for f in rule(camera, site, now, tuning)]
 
 

@@ -1,9 +1,11 @@
-"""After hours: a person in an armed zone while the museum is closed (its opening hours, in the
-site's time zone, with date exceptions). High severity.
+"""After hours: a person in an armed zone while it is closed. High severity.
 
-The person must have been seen for the rule's `dwell_s` seconds. A person a camera sees but
-cannot place in any zone (an uncalibrated camera standing outside every zone) is reported with the
-camera as subject, unless `RuleTuning.unplaced_after_hours` is off.
+A zone's `armed` says when it is armed (`Site.zone_armed`): `after_hours` while the zone is
+closed (its own opening hours, else the site's; hours past midnight and dated exceptions in the
+site's time zone), `always`, or `never`. The person must have been seen for the rule's `dwell_s`
+seconds. While the museum is closed, a person a camera sees but cannot place in any zone (an
+uncalibrated camera standing outside every zone) is reported with the camera as subject, unless
+`rules.after_hours.unplaced_person` (`RuleTuning.unplaced_after_hours`) is off.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from datetime import datetime
 
 from console.presence import CameraPresence
+from console.rules.details import AfterHoursDetail
 from console.rules.findings import Finding, RuleTuning, Severity, box_detail
 from console.site_file import Site
 
@@ -24,19 +27,26 @@ def after_hours(
     camera: CameraPresence, site: Site, now: datetime, tuning: RuleTuning | None = None
 ) -> list[Finding]:
     settings = site.rules.after_hours
-    tuning = tuning or RuleTuning()
-    if not settings.enabled or site.is_open(now):
+    tuning = tuning or RuleTuning.of_site(site)
+    if not settings.enabled or not camera.visitors:
         return []
     local = now.astimezone(site.tz).isoformat(timespec="seconds")
+    armed_now: dict[str, bool] = {}  # zone id -> armed at `now` (worked out once per call)
+    site_closed: bool | None = None
     findings: list[Finding] = []
     for track in camera.visitors:
         seen_s = track.seen_for_s
         if seen_s < settings.dwell_s:
             continue
-        armed = [z for z in sorted(track.zones) if site.zone(z).armed]
-        subjects: list[str | None] = list(armed)
+        for zone_id in track.zones:
+            if zone_id not in armed_now:
+                armed_now[zone_id] = site.zone_armed(zone_id, now)
+        subjects: list[str | None] = [z for z in sorted(track.zones) if armed_now[z]]
         if not track.zones and tuning.unplaced_after_hours:
-            subjects = [None]
+            if site_closed is None:
+                site_closed = not site.is_open(now)
+            if site_closed:
+                subjects = [None]
         for zone_id in subjects:
             findings.append(
                 Finding(
@@ -47,12 +57,12 @@ def after_hours(
                     severity=Severity.HIGH,
                     at=now,
                     video_ts=track.last_seen_ts,
-                    detail={
-                        "zone": zone_id,
-                        "local_time": local,
-                        "seen_s": round(seen_s, 3),
-                        "box": box_detail(track),
-                    },
+                    detail=AfterHoursDetail(
+                        box=box_detail(track),
+                        zone=zone_id,
+                        local_time=local,
+                        seen_s=round(seen_s, 3),
+                    ),
                 )
             )
     if findings:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from console.presence import OFFLINE_STATUSES, CameraPresence
+from console.presence import CameraPresence
+from console.rules.details import CameraHealthDetail
 from console.rules.findings import Finding, RuleTuning, Severity
 from console.site_file import Site
 
@@ -27,10 +28,10 @@ def camera_health(
     settings = site.rules.camera_health
     if not settings.enabled:
         return []
-    tuning = tuning or RuleTuning()
+    tuning = tuning or RuleTuning.of_site(site)
     findings: list[Finding] = []
 
-    def add(condition: str, severity: Severity, **detail: object) -> None:
+    def add(detail: CameraHealthDetail, severity: Severity) -> None:
         findings.append(
             Finding(
                 rule=RULE,
@@ -40,34 +41,37 @@ def camera_health(
                 severity=severity,
                 at=now,
                 video_ts=camera.last_ts,
-                detail={"condition": condition, **detail},
+                detail=detail,
             )
         )
 
     loss_s = float(settings.video_loss_s)
-    if camera.status in OFFLINE_STATUSES and camera.status_since is not None:
+    status = None if camera.status is None else str(camera.status)
+    if camera.status is not None and camera.status.down and camera.status_since is not None:
         down_s = (now - camera.status_since).total_seconds()
         if down_s >= loss_s:
             add(
-                "video_loss",
+                CameraHealthDetail(
+                    what="video_loss",
+                    status=status,
+                    reason=camera.status_reason,
+                    down_s=round(down_s, 3),
+                ),
                 Severity.MEDIUM,
-                status=camera.status,
-                reason=camera.status_reason,
-                down_s=round(down_s, 3),
             )
     else:
-        last = camera.last_frame_at or (
-            camera.status_since if camera.status not in ("unknown",) else None
-        )
+        last = camera.last_frame_at or (camera.status_since if camera.status is not None else None)
         if last is not None:
             silent_s = (now - last).total_seconds()
             if silent_s >= loss_s:
                 add(
-                    "video_loss",
+                    CameraHealthDetail(
+                        what="video_loss",
+                        status=status,
+                        reason="no frames",
+                        down_s=round(silent_s, 3),
+                    ),
                     Severity.MEDIUM,
-                    status=camera.status,
-                    reason="no frames",
-                    down_s=round(silent_s, 3),
                 )
 
     view = camera.view
@@ -75,24 +79,28 @@ def camera_health(
         if view.frozen_since_ts is not None:
             frozen_s = view.image_ts - view.frozen_since_ts
             if frozen_s >= settings.frozen_s:
-                add("frozen", Severity.MEDIUM, frozen_s=round(frozen_s, 3))
+                add(CameraHealthDetail(what="frozen", frozen_s=round(frozen_s, 3)), Severity.MEDIUM)
         if view.covered_since_ts is not None:
             covered_s = view.image_ts - view.covered_since_ts
             if covered_s >= tuning.covered_s:
                 add(
-                    "covered",
+                    CameraHealthDetail(
+                        what="covered",
+                        covered_s=round(covered_s, 3),
+                        brightness=round(view.brightness or 0.0, 1),
+                        contrast=round(view.contrast or 0.0, 1),
+                    ),
                     Severity.HIGH,
-                    covered_s=round(covered_s, 3),
-                    brightness=round(view.brightness or 0.0, 1),
-                    contrast=round(view.contrast or 0.0, 1),
                 )
         if view.moved_since_ts is not None:
             moved_s = view.image_ts - view.moved_since_ts
             if moved_s >= tuning.moved_s:
                 add(
-                    "moved",
+                    CameraHealthDetail(
+                        what="moved",
+                        moved_s=round(moved_s, 3),
+                        scene_change=round(view.scene_change or 0.0, 3),
+                    ),
                     Severity.HIGH,
-                    moved_s=round(moved_s, 3),
-                    scene_change=round(view.scene_change or 0.0, 3),
                 )
     return findings

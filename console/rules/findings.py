@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from console.presence import TrackPresence
+from console.rules.details import Box, RuleDetail
 from console.severity import Severity
+
+if TYPE_CHECKING:
+    from console.site_file import Site
 
 __all__ = ["Finding", "RuleTuning", "Severity", "box_detail"]
 
@@ -21,7 +24,7 @@ class Finding:
     `subject_id` is the protected object's or zone's id, or the camera's own id for camera-health
     findings. `at` is the site clock's time of the evaluation; `video_ts` the camera's seconds of
     the observation it rests on (None when there never was one, e.g. a camera that never sent a
-    frame). `detail` holds plain JSON-ready values (distance_m, dwell_s, box, condition...).
+    frame). `detail` is the rule's own typed detail (`console.rules.details`).
     """
 
     rule: str
@@ -31,7 +34,7 @@ class Finding:
     severity: Severity
     at: datetime
     video_ts: float | None
-    detail: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    detail: RuleDetail = field(default_factory=RuleDetail, hash=False)
 
     @property
     def key(self) -> tuple[str, str, str, int | None]:
@@ -41,7 +44,8 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class RuleTuning:
-    """Rule thresholds that are not (yet) fields of the site file; the defaults are sensible."""
+    """Rule thresholds. Those a supervisor tunes are fields of the site file's `rules:` section
+    (`RuleTuning.of_site(site)`); the defaults here are the site file's defaults."""
 
     near_object_loiter_s: float = 120.0
     """A person near one object (see PresenceConfig.near_object_m) for this long is loitering."""
@@ -57,6 +61,19 @@ class RuleTuning:
     """After hours, a person a camera sees but cannot place in any zone (uncalibrated camera
     outside every zone) still raises an after-hours finding, with the camera as subject."""
 
+    @classmethod
+    def of_site(cls, site: Site) -> RuleTuning:
+        """The thresholds the site file's `rules:` section sets (its defaults where omitted)."""
+        rules = site.rules
+        return cls(
+            near_object_loiter_s=float(rules.loitering.near_object_s),
+            covered_s=float(rules.camera_health.covered_s),
+            moved_s=float(rules.camera_health.moved_s),
+            object_change_min=float(rules.object_missing.changed_share_min),
+            object_confirm_s=float(rules.object_missing.confirm_s),
+            unplaced_after_hours=bool(rules.after_hours.unplaced_person),
+        )
+
     def __post_init__(self) -> None:
         for name in (
             "near_object_loiter_s",
@@ -70,6 +87,7 @@ class RuleTuning:
                 raise ValueError(f"RuleTuning.{name} must be a finite number >= 0 (got {value!r})")
 
 
-def box_detail(track: TrackPresence) -> list[float]:
+def box_detail(track: TrackPresence) -> Box:
     """The person's box, rounded to 0.1 px, for a finding's detail."""
-    return [round(v, 1) for v in track.xyxy]
+    x1, y1, x2, y2 = (round(float(v), 1) for v in track.xyxy)
+    return (x1, y1, x2, y2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from console.presence import CameraPresence
+from console.rules.details import LoiteringDetail
 from console.rules.findings import Finding, RuleTuning, Severity, box_detail
 from console.site_file import Site
 
@@ -20,7 +21,7 @@ def loitering(
 ) -> list[Finding]:
     if not site.rules.loitering.enabled:
         return []
-    tuning = tuning or RuleTuning()
+    tuning = tuning or RuleTuning.of_site(site)
     findings: list[Finding] = []
     for track in camera.visitors:
         for zone_id, since in sorted(track.zones.items()):
@@ -37,12 +38,12 @@ def loitering(
                     severity=Severity.LOW,
                     at=now,
                     video_ts=track.last_seen_ts,
-                    detail={
-                        "kind": "zone",
-                        "dwell_s": round(stayed, 3),
-                        "loiter_s": float(zone.loiter_s),
-                        "box": box_detail(track),
-                    },
+                    detail=LoiteringDetail(
+                        box=box_detail(track),
+                        kind="zone",
+                        dwell_s=round(stayed, 3),
+                        loiter_s=float(zone.loiter_s),
+                    ),
                 )
             )
         for obj_id, rel in sorted(track.objects.items()):
@@ -52,14 +53,13 @@ def loitering(
             if stayed < tuning.near_object_loiter_s:
                 continue
             obj = site.protected_object(obj_id)
-            detail: dict[str, object] = {
-                "kind": "object",
-                "dwell_s": round(stayed, 3),
-                "loiter_s": tuning.near_object_loiter_s,
-                "box": box_detail(track),
-            }
-            if rel.distance_m is not None:
-                detail["distance_m"] = round(rel.distance_m, 3)
+            detail = LoiteringDetail(
+                box=box_detail(track),
+                distance_m=None if rel.distance_m is None else round(rel.distance_m, 3),
+                kind="object",
+                dwell_s=round(stayed, 3),
+                loiter_s=float(tuning.near_object_loiter_s),
+            )
             findings.append(
                 Finding(
                     rule=RULE,

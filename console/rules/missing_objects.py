@@ -17,6 +17,7 @@ import logging
 from datetime import datetime
 
 from console.presence import CameraPresence
+from console.rules.details import ObjectChangeDetail
 from console.rules.findings import Finding, RuleTuning, Severity
 from console.site_file import Site
 
@@ -30,7 +31,7 @@ def object_missing(
 ) -> list[Finding]:
     if not site.rules.object_missing.enabled:
         return []
-    tuning = tuning or RuleTuning()
+    tuning = tuning or RuleTuning.of_site(site)
     findings: list[Finding] = []
     for obj_id, view in sorted(camera.objects.items()):
         if view.change is None or view.change < tuning.object_change_min:
@@ -49,11 +50,11 @@ def object_missing(
                 severity=Severity(site.protected_object(obj_id).value),
                 at=now,
                 video_ts=view.sampled_ts,
-                detail={
-                    "change": round(view.change, 3),
-                    "changed_since_ts": view.changed_since_ts,
-                    "reference_ts": view.reference_ts,
-                },
+                detail=ObjectChangeDetail(
+                    change=round(view.change, 3),
+                    changed_since_ts=view.changed_since_ts,
+                    reference_ts=view.reference_ts,
+                ),
             )
         )
     return findings

@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 
 from console.presence import CameraPresence
+from console.rules.details import ProximityDetail
 from console.rules.findings import Finding, RuleTuning, Severity, box_detail
 from console.site_file import Site
 
@@ -42,16 +43,14 @@ def proximity(
             reach_hit = reach_dwell is not None and reach_dwell >= dwell_s
             if not (plan_hit or reach_hit):
                 continue
-            detail: dict[str, object] = {
-                "mode": "plan" if plan_hit else "image",
-                "min_distance_m": float(obj.min_distance_m),
-                "dwell_s": round(max(d for d in (plan_dwell, reach_dwell) if d is not None), 3),
-                "box": box_detail(track),
-            }
-            if rel.distance_m is not None:
-                detail["distance_m"] = round(rel.distance_m, 3)
-            if rel.overlap is not None:
-                detail["overlap"] = round(rel.overlap, 3)
+            detail = ProximityDetail(
+                box=box_detail(track),
+                distance_m=None if rel.distance_m is None else round(rel.distance_m, 3),
+                mode="plan" if plan_hit else "image",
+                min_distance_m=float(obj.min_distance_m),
+                dwell_s=round(max(d for d in (plan_dwell, reach_dwell) if d is not None), 3),
+                overlap=None if rel.overlap is None else round(rel.overlap, 3),
+            )
             log.debug(
                 "camera %s: track %d too close to %s", camera.camera_id, track.track_id, obj_id
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from console.presence import CameraPresence
+from console.rules.details import RestrictedDetail
 from console.rules.findings import Finding, RuleTuning, Severity, box_detail
 from console.site_file import Site
 
@@ -38,11 +39,11 @@ def restricted_zone(
                     severity=severity,
                     at=now,
                     video_ts=track.last_seen_ts,
-                    detail={
-                        "inside_s": round(inside_s, 3),
-                        "located_by": track.located_by,
-                        "box": box_detail(track),
-                    },
+                    detail=RestrictedDetail(
+                        box=box_detail(track),
+                        inside_s=round(inside_s, 3),
+                        located_by=str(track.located_by),
+                    ),
                 )
             )
     return findings

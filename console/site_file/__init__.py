@@ -20,7 +20,7 @@ One module per job:
     schema_export.py    the JSON Schema for editors (and __main__.py, its command)
 """
 
-from console.site_file.loading import load_site
+from console.site_file.loading import load_site, load_site_text, read_site_text
 from console.site_file.problems import SiteFileError
 from console.site_file.schema import (
     FORMAT_VERSION,
@@ -33,6 +33,7 @@ from console.site_file.schema import (
     AlertDestination,
     AlertDestinations,
     AlertRoute,
+    Arming,
     Calibration,
     Camera,
     CameraHealthRule,
@@ -61,7 +62,10 @@ from console.site_file.schema import (
     SiteInfo,
     WebhookDestination,
     Zone,
+    ZoneHours,
     parse_hours,
+    parse_periods,
+    wall_clock_instant,
 )
 from console.site_file.schema_export import site_schema
 
@@ -76,6 +80,7 @@ __all__ = [
     "AlertDestination",
     "AlertDestinations",
     "AlertRoute",
+    "Arming",
     "Calibration",
     "Camera",
     "CameraHealthRule",
@@ -105,7 +110,12 @@ __all__ = [
     "SiteInfo",
     "WebhookDestination",
     "Zone",
+    "ZoneHours",
     "load_site",
+    "load_site_text",
     "parse_hours",
+    "parse_periods",
+    "read_site_text",
     "site_schema",
+    "wall_clock_instant",
 ]

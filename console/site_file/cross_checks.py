@@ -102,6 +102,32 @@ def _negative(path: str, polygon: Sequence[Sequence[float]]) -> list[Problem]:
     ]
 
 
+def _outside_frame(
+    path: str, polygon: Sequence[Sequence[float]], camera: Camera | None
+) -> list[Problem]:
+    """Image points must lie in the camera's frame, when its size is known (declared, or read
+    from its video file): an outline outside it is never watched."""
+    size = camera.frame_size if camera is not None else None
+    if size is None:
+        return []
+    width, height = size
+    outside = [i for i, (x, y) in enumerate(polygon) if not (0 <= x <= width and 0 <= y <= height)]
+    if not outside:
+        return []
+    first = outside[0]
+    if len(outside) == len(polygon):
+        what = "the whole outline lies outside it, so it is never watched there"
+    else:
+        what = f"{len(outside)} of its {len(polygon)} points lie outside it (never watched)"
+    return [
+        Problem(
+            f"{path}[{first}]",
+            f"outside the {width} x {height} px frame of camera '{camera.id}': {what}",
+            list(polygon[first]),
+        )
+    ]
+
+
 def cross_check(parts: Parts) -> list[Problem]:
     problems: list[Problem] = []
     for section in ("floors", "cameras", "protected_objects", "zones", "guards"):
@@ -128,11 +154,22 @@ def cross_check(parts: Parts) -> list[Problem]:
             problems.append(Problem(f"{path}.floor", "no floor with this id", floor_id))
         return floors.get(floor_id)
 
+    cameras = {c.id: c for _, c in parts.cameras}
     for index, cam in parts.cameras:
         path = f"cameras[{index}]"
         floor = floor_of(path, cam.floor)
+        declared, probed = cam.frame_size_px, cam.probed_frame_size
+        if declared is not None and probed is not None and tuple(declared) != probed:
+            problems.append(
+                Problem(
+                    f"{path}.frame_size_px",
+                    f"the camera's video is {probed[0]} x {probed[1]} px",
+                    list(declared),
+                )
+            )
         for region_index, region in enumerate(cam.still_figure_regions):
-            problems += _negative(f"{path}.still_figure_regions[{region_index}]", region)
+            region_path = f"{path}.still_figure_regions[{region_index}]"
+            problems += _negative(region_path, region) or _outside_frame(region_path, region, cam)
         if cam.plan_position is not None and floor is not None and floor.plan_size_px:
             width, height = floor.plan_size_px
             x, y = cam.plan_position
@@ -147,6 +184,7 @@ def cross_check(parts: Parts) -> list[Problem]:
         if cam.calibration is not None:
             cal = cam.calibration
             problems += _outside(f"{path}.calibration.plan", cal.plan, floor)
+            problems += _outside_frame(f"{path}.calibration.image", cal.image, cam)
             try:
                 fit_homography(cal.image, cal.plan)
             except CalibrationError as exc:
@@ -175,7 +213,10 @@ def cross_check(parts: Parts) -> list[Problem]:
                         f"{path}.image_regions.{camera_id}", "no camera with this id", camera_id
                     )
                 )
-            problems += _negative(f"{path}.image_regions.{camera_id}", region)
+            region_path = f"{path}.image_regions.{camera_id}"
+            problems += _negative(region_path, region) or _outside_frame(
+                region_path, region, cameras.get(camera_id)
+            )
 
     for index, zone in parts.zones:
         path = f"zones[{index}]"

@@ -17,7 +17,7 @@ from console.site_file.pydantic_errors import problems_of
 from console.site_file.schema import Site
 from console.site_file.yaml_loading import parse_yaml
 
-__all__ = ["MAX_SITE_FILE_BYTES", "load_site"]
+__all__ = ["MAX_SITE_FILE_BYTES", "load_site", "load_site_text", "read_site_text"]
 
 MAX_SITE_FILE_BYTES = 1 << 20  # 1 MiB; a 256-camera demo museum's site file is 40 KB
 
@@ -33,6 +33,31 @@ def load_site(path: str | os.PathLike[str], *, probe_videos: bool = False) -> Si
     file = os.fspath(path)
     site_path = Path(file)
     text = _read_text(site_path, file)
+    return load_site_text(text, file, site_path.resolve().parent, probe_videos=probe_videos)
+
+
+def read_site_text(path: str | os.PathLike[str]) -> str:
+    """A site file's text as `load_site` reads it (a regular file of at most 1 MiB, UTF-8,
+    newlines normalised); SiteFileError otherwise."""
+    file = os.fspath(path)
+    return _read_text(Path(file), file)
+
+
+def load_site_text(
+    text: str, file: str, base_dir: str | os.PathLike[str], *, probe_videos: bool = False
+) -> Site:
+    """`load_site` on text not (yet) in a file: an edit about to be saved. `file` names it in
+    problems; relative paths resolve against `base_dir` (the folder it will be saved in)."""
+    if len(text.encode("utf-8")) > MAX_SITE_FILE_BYTES:
+        raise SiteFileError(
+            file,
+            [
+                Problem(
+                    "<document>",
+                    f"too large for a site file: more than {MAX_SITE_FILE_BYTES} bytes (1 MiB)",
+                ).format(file)
+            ],
+        )
     data, problems = parse_yaml(text)
     if problems and data is None:
         raise site_file_error(file, problems)
@@ -48,7 +73,7 @@ def load_site(path: str | os.PathLike[str], *, probe_videos: bool = False) -> Si
             ],
         )
 
-    context = {"base_dir": site_path.resolve().parent, "defer_checks": True}
+    context = {"base_dir": Path(base_dir), "defer_checks": True}
     site: Site | None = None
     try:
         site = Site.model_validate(data, context=context)

@@ -1,5 +1,6 @@
 """The files a site file names: each floor's plan image (read, its size recorded) and the
-cameras' video files (there; with `probe_videos`, also a video that gives a frame).
+cameras' video files (there; with `probe_videos`, also a video that gives a frame, whose first
+frame's size is recorded for the camera whose detector reads it: `Camera.frame_size`).
 
 A plan image is read through `inference.images`: its size is checked from its header before
 any pixel is decoded (at most 16384 px a side, 64 Mpx, 64 MB), and a PNG or JPEG cut short is
@@ -15,7 +16,7 @@ import cv2
 from console.site_file.cross_checks import Parts
 from console.site_file.problems import Problem
 from inference.images import ImageRefused, read_image
-from inference.video_probe import probe_video_file
+from inference.video_probe import VideoProbe, probe_video
 
 __all__ = ["check_files"]
 
@@ -52,8 +53,10 @@ def check_files(parts: Parts, *, probe_videos: bool = False) -> list[Problem]:
             problems.append(Problem(f"floors[{index}].plan", found, floor.plan))
         else:
             floor._plan_size_px = found
-    videos: dict[Path, str | None] = {}
+    videos: dict[Path, VideoProbe] = {}
     for index, cam in parts.cameras:
+        # the detector reads the sub-stream when there is one
+        detected = "substream" if cam.substream is not None else "source"
         for field, path, written in (
             ("source", cam.source_path, cam.source),
             ("substream", cam.substream_path, cam.substream),
@@ -64,8 +67,10 @@ def check_files(parts: Parts, *, probe_videos: bool = False) -> list[Problem]:
                 wrong: str | None = f"video file not found at {path}"
             elif probe_videos:
                 if path not in videos:
-                    videos[path] = probe_video_file(path)
-                wrong = videos[path]
+                    videos[path] = probe_video(path)
+                wrong = videos[path].problem
+                if field == detected and videos[path].frame_size is not None:
+                    cam._probed_frame_size_px = videos[path].frame_size
             else:
                 wrong = None
             if wrong:

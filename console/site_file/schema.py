@@ -11,9 +11,11 @@ Plan coordinates are pixels of a floor's plan image, image coordinates pixels of
 from __future__ import annotations
 
 import functools
+import itertools
 import re
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
 from urllib.parse import urlsplit
@@ -43,6 +45,7 @@ __all__ = [
     "AlertDestination",
     "AlertDestinations",
     "AlertRoute",
+    "Arming",
     "Calibration",
     "Camera",
     "EvidenceSettings",
@@ -56,12 +59,17 @@ __all__ = [
     "SiteInfo",
     "WebhookDestination",
     "Zone",
+    "ZoneHours",
     "parse_hours",
+    "parse_periods",
+    "wall_clock_instant",
 ]
 
 FORMAT_VERSION = 1
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-HOURS_PATTERN = r"^(closed|[0-9]{1,2}:[0-9]{2}-[0-9]{1,2}:[0-9]{2})$"
+_RANGE = r"[0-9]{1,2}:[0-9]{2}-[0-9]{1,2}:[0-9]{2}"
+HOURS_PATTERN = rf"^(closed|{_RANGE}( *, *{_RANGE})*)$"
+MAX_PERIODS_PER_DAY = 4
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https", "rtmp")
 WEBHOOK_SCHEMES = ("https", "http")
 HOST_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$"  # a DNS name, IPv4 or bare IPv6
@@ -131,32 +139,99 @@ def _polygon_fault(polygon: tuple[tuple[float, float], ...]) -> tuple[str, str] 
     return None
 
 
-def parse_hours(value: str) -> tuple[int, int] | None:
-    """'closed' -> None; 'HH:MM-HH:MM' -> (opens, closes) in seconds after local midnight.
+Period: TypeAlias = tuple[int, int]  # opens, closes: seconds after the day's local midnight
 
-    Raises ValueError for anything else, or when the place would close before it opens.
+
+def parse_periods(value: str) -> tuple[Period, ...]:
+    """'closed' -> (); 'HH:MM-HH:MM[, HH:MM-HH:MM...]' -> the periods, in seconds after the
+    day's local midnight, sorted.
+
+    A period whose closing time is not after its opening time runs past midnight:
+    '18:00-02:00' is (64800, 93600), open until 02:00 the next day. '24:00' is midnight at the
+    end of the day. Raises ValueError for anything else, for a period that opens and closes at
+    the same time, and for periods of one day that overlap.
     """
     text = value.strip()
     if text == "closed":
+        return ()
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) > MAX_PERIODS_PER_DAY:
+        raise ValueError(f"at most {MAX_PERIODS_PER_DAY} periods a day (got {len(parts)})")
+    periods: list[Period] = []
+    for part in parts:
+        match = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})-([0-9]{1,2}):([0-9]{2})", part)
+        if not match:
+            raise ValueError("should be 'closed' or opening-closing times like '10:00-17:00'")
+        oh, om, ch, cm = (int(g) for g in match.groups())
+        for hour, minute in ((oh, om), (ch, cm)):
+            if minute > 59 or hour > 24 or (hour == 24 and minute != 0):
+                raise ValueError(f"{hour:02d}:{minute:02d} is not a time of day")
+        opens, closes = oh * 3600 + om * 60, ch * 3600 + cm * 60
+        if closes == opens or (opens == 86400 and closes == 0):
+            raise ValueError(f"{part} opens and closes at the same time (all day is '00:00-24:00')")
+        if opens == 86400:
+            raise ValueError(f"{part}: 24:00 is a closing time, not an opening time")
+        if closes < opens:  # past midnight: until that time the next day
+            closes += 86400
+        periods.append((opens, closes))
+    periods.sort()
+    for (_, first_closes), (second_opens, _) in itertools.pairwise(periods):
+        if second_opens < first_closes:
+            raise ValueError(f"the periods of '{text}' overlap")
+    return tuple(periods)
+
+
+def parse_hours(value: str) -> tuple[int, int] | None:
+    """'closed' -> None; 'HH:MM-HH:MM' -> (opens, closes) in seconds after local midnight
+    (closes past 86400 for hours past midnight); with several periods, the first opening and
+    the last closing. Raises ValueError like `parse_periods`."""
+    periods = parse_periods(value)
+    if not periods:
         return None
-    match = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})-([0-9]{1,2}):([0-9]{2})", text)
-    if not match:
-        raise ValueError("should be 'closed' or opening-closing times like '10:00-17:00'")
-    oh, om, ch, cm = (int(g) for g in match.groups())
-    for hour, minute in ((oh, om), (ch, cm)):
-        if minute > 59 or hour > 24 or (hour == 24 and minute != 0):
-            raise ValueError(f"{hour:02d}:{minute:02d} is not a time of day")
-    opens, closes = oh * 3600 + om * 60, ch * 3600 + cm * 60
-    if closes <= opens:
-        raise ValueError(
-            "closes before it opens (hours past midnight are not supported; use '24:00')"
-        )
-    return opens, closes
+    return periods[0][0], periods[-1][1]
+
+
+@functools.lru_cache(maxsize=4096)
+def wall_clock_instant(day: date, seconds: float, tz: ZoneInfo) -> datetime:
+    """The first instant (UTC) at which the site's clocks show `day` plus `seconds` or later.
+
+    This is how opening and closing times are read on the nights clocks change: a time the
+    clocks skip (02:30 on a spring-forward night) is reached when they jump past it (03:00
+    summer time); a time they show twice (02:30 on an autumn night) is its first showing, so a
+    museum that closes at 02:30 does not open again when the clocks go back.
+    """
+    naive = datetime.combine(day, time()) + timedelta(seconds=seconds)
+    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == naive:
+        return first  # the time exists; fold 0 is its first showing
+    # skipped by the clocks: the first instant whose reading is at or after it is the jump
+    low = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)  # read before the jump
+    high = first
+    while (high - low) > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(tz).replace(tzinfo=None) >= naive:
+            high = middle
+        else:
+            low = middle
+    return high.replace(microsecond=0) if high.microsecond else high
+
+
+def open_at(when: datetime, tz: ZoneInfo, periods_on: Callable[[date], tuple[Period, ...]]) -> bool:
+    """Whether `when` (aware) falls in a period of its local day or of the day before (hours
+    past midnight), the periods read on the wall clock (`wall_clock_instant`)."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError("opening hours need a time-zone-aware datetime")
+    local_day = when.astimezone(tz).date()
+    for day in (local_day - timedelta(days=1), local_day):
+        for opens, closes in periods_on(day):
+            if wall_clock_instant(day, opens, tz) <= when < wall_clock_instant(day, closes, tz):
+                return True
+    return False
 
 
 def _check_hours(value: str) -> str:
     try:
-        parse_hours(value)
+        parse_periods(value)
     except ValueError as exc:
         raise _custom("bad_hours", str(exc)) from None
     return value
@@ -231,6 +306,50 @@ Hours = Annotated[
     str, AfterValidator(_check_hours), Field(json_schema_extra={"pattern": HOURS_PATTERN})
 ]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+FrameSize = Annotated[
+    tuple[
+        Annotated[int, Strict(), Field(ge=16, le=16384)],
+        Annotated[int, Strict(), Field(ge=16, le=16384)],
+    ],
+    Field(json_schema_extra={"minItems": 2, "maxItems": 2}),
+]
+
+
+class Arming(StrEnum):
+    """When a person in a zone raises an intrusion alarm (rule `after_hours`)."""
+
+    ALWAYS = "always"  # day and night (a room closed for works, a vault)
+    AFTER_HOURS = "after_hours"  # while the zone is closed: the site's hours or its own
+    NEVER = "never"  # never (the guards' own post)
+
+    @classmethod
+    def of(cls, value: object) -> Arming:
+        """The arming a zone's `armed` value means; `true` and `false` are the older spelling
+        of after_hours and never."""
+        if value is True:
+            return cls.AFTER_HOURS
+        if value is False:
+            return cls.NEVER
+        return cls(value)
+
+
+def _arming_before(value: Any) -> Any:
+    if isinstance(value, bool):
+        return Arming.of(value)
+    if isinstance(value, str) and value not in {a.value for a in Arming}:
+        raise _custom(
+            "bad_arming", "should be 'always', 'after_hours' or 'never' (or true / false)", value
+        )
+    if not isinstance(value, str | Arming):
+        raise _custom("bad_arming", "should be 'always', 'after_hours' or 'never'", value)
+    return value
+
+
+ArmingField = Annotated[
+    Arming,
+    BeforeValidator(_arming_before),
+    Field(json_schema_extra={"anyOf": [{"enum": [a.value for a in Arming]}, {"type": "boolean"}]}),
+]
 
 
 def _field(title: str, description: str, **kwargs: Any) -> Any:
@@ -259,35 +378,77 @@ class SiteInfo(_Strict):
 
 
 class HoursException(_Strict):
-    """Different hours on one date (a holiday, a late opening)."""
+    """Different hours on one date (a holiday, a closure, a late opening, an evening event)."""
 
     date: _Date = _field("Date", "The date, YYYY-MM-DD, in the site's time zone.")
-    hours: Hours = _field("Hours", "'closed' or 'HH:MM-HH:MM' for this date.")
+    hours: Hours = _field(
+        "Hours",
+        "'closed' or 'HH:MM-HH:MM' for this date (several: '10:00-17:00, 19:00-01:30'; a "
+        "closing time before the opening time is the next day's).",
+    )
     note: str | None = _field("Note", "Why the hours differ (free text).", default=None)
+
+
+_DAY_HOURS = (
+    "'closed' or 'HH:MM-HH:MM' (local time; several periods separated by commas; a closing "
+    "time before the opening time is the next day's: '18:00-02:00'; '24:00' is midnight)."
+)
 
 
 class OpeningHours(_Strict):
     """When the museum is open to the public; outside these hours armed zones raise alarms."""
 
-    mon: Hours = _field("Monday", "'closed' or 'HH:MM-HH:MM' (local time; '24:00' allowed).")
-    tue: Hours = _field("Tuesday", "'closed' or 'HH:MM-HH:MM'.")
-    wed: Hours = _field("Wednesday", "'closed' or 'HH:MM-HH:MM'.")
-    thu: Hours = _field("Thursday", "'closed' or 'HH:MM-HH:MM'.")
-    fri: Hours = _field("Friday", "'closed' or 'HH:MM-HH:MM'.")
-    sat: Hours = _field("Saturday", "'closed' or 'HH:MM-HH:MM'.")
-    sun: Hours = _field("Sunday", "'closed' or 'HH:MM-HH:MM'.")
+    mon: Hours = _field("Monday", _DAY_HOURS)
+    tue: Hours = _field("Tuesday", _DAY_HOURS)
+    wed: Hours = _field("Wednesday", _DAY_HOURS)
+    thu: Hours = _field("Thursday", _DAY_HOURS)
+    fri: Hours = _field("Friday", _DAY_HOURS)
+    sat: Hours = _field("Saturday", _DAY_HOURS)
+    sun: Hours = _field("Sunday", _DAY_HOURS)
     exceptions: tuple[HoursException, ...] = _field(
         "Exceptions",
         "Dates whose hours differ from their weekday's; one entry per date.",
         default=(),
     )
 
-    def hours_on(self, day: date) -> tuple[int, int] | None:
-        """(opens, closes) in seconds after local midnight on that date, or None when closed."""
+    def periods_on(self, day: date) -> tuple[Period, ...]:
+        """The periods that open on that date (seconds after its local midnight; a period
+        past midnight closes after 86400), () when closed: its exception, else its weekday."""
         for exception in self.exceptions:
             if exception.date == day:
-                return parse_hours(exception.hours)
-        return parse_hours(getattr(self, WEEKDAYS[day.weekday()]))
+                return parse_periods(exception.hours)
+        return parse_periods(getattr(self, WEEKDAYS[day.weekday()]))
+
+    def hours_on(self, day: date) -> tuple[int, int] | None:
+        """(opens, closes) in seconds after local midnight on that date, or None when closed;
+        with several periods the first opening and the last closing (see `periods_on`)."""
+        periods = self.periods_on(day)
+        return (periods[0][0], periods[-1][1]) if periods else None
+
+
+class ZoneHours(_Strict):
+    """A zone's own hours (a cafe open late, a room closed for works); days left out keep the
+    site's hours (and the site's exceptions)."""
+
+    mon: Hours | None = _field("Monday", _DAY_HOURS + " Omitted: the site's.", default=None)
+    tue: Hours | None = _field("Tuesday", "As mon.", default=None)
+    wed: Hours | None = _field("Wednesday", "As mon.", default=None)
+    thu: Hours | None = _field("Thursday", "As mon.", default=None)
+    fri: Hours | None = _field("Friday", "As mon.", default=None)
+    sat: Hours | None = _field("Saturday", "As mon.", default=None)
+    sun: Hours | None = _field("Sunday", "As mon.", default=None)
+    exceptions: tuple[HoursException, ...] = _field(
+        "Exceptions", "The zone's own dated hours; they come before everything else.", default=()
+    )
+
+    def periods_on(self, day: date, site_hours: OpeningHours) -> tuple[Period, ...]:
+        """The zone's periods opening on that date: its exception, its weekday, else the
+        site's (with the site's exceptions)."""
+        for exception in self.exceptions:
+            if exception.date == day:
+                return parse_periods(exception.hours)
+        own = getattr(self, WEEKDAYS[day.weekday()])
+        return parse_periods(own) if own is not None else site_hours.periods_on(day)
 
 
 class Floor(_Strict):
@@ -396,6 +557,14 @@ class Camera(_Strict):
         "Image-to-plan point pairs; without it, proximity is judged in the image.",
         default=None,
     )
+    frame_size_px: FrameSize | None = _field(
+        "Frame size, pixels",
+        "[width, height] of the frames the detector sees (the sub-stream's, if any). Image "
+        "points of this camera (image_regions, still-figure regions, calibration) must lie in "
+        "it. Omitted: nightwatch check reads a video file's first frame; a stream's outlines "
+        "cannot be checked (a warning).",
+        default=None,
+    )
     still_figure_regions: tuple[Polygon, ...] = _field(
         "Still-figure regions",
         "Image regions (each >= 3 [x, y] image pixels) where artworks that look like people "
@@ -407,6 +576,20 @@ class Camera(_Strict):
     _source_path: Path | None = PrivateAttr(default=None)
     _source_start_s: float = PrivateAttr(default=0.0)
     _substream_path: Path | None = PrivateAttr(default=None)
+    _probed_frame_size_px: tuple[int, int] | None = PrivateAttr(default=None)
+
+    @property
+    def frame_size(self) -> tuple[int, int] | None:
+        """(width, height) of the detector's frames: as declared, else as read from the video
+        file by `load_site(probe_videos=True)`; None when unknown (a stream, not probed)."""
+        if self.frame_size_px is not None:
+            return int(self.frame_size_px[0]), int(self.frame_size_px[1])
+        return self._probed_frame_size_px
+
+    @property
+    def probed_frame_size(self) -> tuple[int, int] | None:
+        """The detector video file's frame size as `load_site(probe_videos=True)` read it."""
+        return self._probed_frame_size_px
 
     def model_post_init(self, context: Any, /) -> None:
         if self.source_kind == "file":
@@ -500,10 +683,18 @@ class Zone(_Strict):
         default=None,
         gt=0,
     )
-    armed: StrictBool = _field(
-        "Armed after hours",
-        "Whether a person in this zone outside opening hours is an alarm.",
-        default=True,
+    armed: ArmingField = _field(
+        "Armed",
+        "When a person in this zone is an intrusion alarm: 'after_hours' (outside the zone's "
+        "opening hours: its own `opening_hours`, else the site's), 'always', or 'never' (e.g. "
+        "the guards' own post). true and false are the older spelling of after_hours and never.",
+        default=Arming.AFTER_HOURS,
+    )
+    opening_hours: ZoneHours | None = _field(
+        "Own opening hours",
+        "The zone's own hours where they differ from the site's (a cafe open late, a room "
+        "closed for works); days left out keep the site's. Used by armed: after_hours.",
+        default=None,
     )
 
 
@@ -520,18 +711,33 @@ class ProximityRule(_Strict):
 
 
 class AfterHoursRule(_Strict):
-    """A person in an armed zone while the museum is closed."""
+    """A person in an armed zone while it is closed (or in a zone armed always)."""
 
     enabled: StrictBool = _field("Enabled", "Whether the rule runs.", default=True)
     dwell_s: Number = _field(
         "Dwell, seconds", "How long a person must be seen before the alarm.", default=1.0, ge=0
     )
+    unplaced_person: StrictBool = _field(
+        "Unplaced person",
+        "While the museum is closed, a person a camera sees but cannot place in any zone (an "
+        "uncalibrated camera outside every zone) also raises an alarm, with the camera as its "
+        "subject.",
+        default=True,
+    )
 
 
 class LoiteringRule(_Strict):
-    """A person staying in a zone longer than its loiter_s."""
+    """A person staying in a zone longer than its loiter_s, or near one object too long."""
 
     enabled: StrictBool = _field("Enabled", "Whether the rule runs.", default=True)
+    near_object_s: Number = _field(
+        "Near one object, seconds",
+        "A person near one protected object (within 2 m, and at least its min_distance_m) for "
+        "this long is loitering.",
+        default=120.0,
+        gt=0,
+        le=86400,
+    )
 
 
 class RestrictedRule(_Strict):
@@ -550,6 +756,20 @@ class ObjectMissingRule(_Strict):
     check_every_s: Number = _field(
         "Check interval, seconds", "How often each object's region is compared.", default=30, gt=0
     )
+    changed_share_min: Number = _field(
+        "Changed share",
+        "A region with at least this share (0 to 1) of its pixels changed is missing or moved.",
+        default=0.25,
+        gt=0,
+        le=1,
+    )
+    confirm_s: Number = _field(
+        "Confirm after, seconds",
+        "...once changed samples at least this many seconds apart agree.",
+        default=5.0,
+        ge=0,
+        le=3600,
+    )
 
 
 class CameraHealthRule(_Strict):
@@ -564,6 +784,20 @@ class CameraHealthRule(_Strict):
         "An unchanged image for this long is a frozen-camera alarm.",
         default=30,
         gt=0,
+    )
+    covered_s: Number = _field(
+        "Covered, seconds",
+        "A dark or uniform image for this long is a covered-camera alarm.",
+        default=3.0,
+        ge=0,
+        le=3600,
+    )
+    moved_s: Number = _field(
+        "Moved, seconds",
+        "A view that no longer matches its reference for this long is a moved-camera alarm.",
+        default=2.0,
+        ge=0,
+        le=3600,
     )
 
 
@@ -936,15 +1170,30 @@ class Site(_Strict):
         return self.site.tz
 
     def is_open(self, when: datetime) -> bool:
-        """Whether the museum is open at this instant (an aware datetime, any time zone)."""
+        """Whether the museum is open at this instant (an aware datetime, any time zone): in a
+        period of its local day's hours, or of the day before's when they run past midnight;
+        read on the wall clock (`wall_clock_instant` for the nights clocks change)."""
         if when.tzinfo is None or when.utcoffset() is None:
             raise ValueError("is_open needs a time-zone-aware datetime")
-        local = when.astimezone(self.site.tz)
-        hours = self.opening_hours.hours_on(local.date())
-        if hours is None:
+        return open_at(when, self.site.tz, self.opening_hours.periods_on)
+
+    def zone_is_open(self, zone_id: str, when: datetime) -> bool:
+        """Whether the zone is open at this instant: its own hours where it has them, else the
+        site's."""
+        zone = self.zone(zone_id)
+        if zone.opening_hours is None:
+            return self.is_open(when)
+        own = zone.opening_hours
+        return open_at(when, self.site.tz, lambda day: own.periods_on(day, self.opening_hours))
+
+    def zone_armed(self, zone_id: str, when: datetime) -> bool:
+        """Whether a person in the zone at this instant is an intrusion (its `armed`)."""
+        arming = Arming.of(self.zone(zone_id).armed)
+        if arming is Arming.ALWAYS:
+            return True
+        if arming is Arming.NEVER:
             return False
-        second = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
-        return hours[0] <= second < hours[1]
+        return not self.zone_is_open(zone_id, when)
 
     def floor(self, floor_id: str) -> Floor:
         return _by_id(self.floors, floor_id, "floor")

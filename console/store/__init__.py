@@ -3,9 +3,9 @@
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
 (`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `incidents`,
-`audit`, `clips`. Every
-public name is re-exported here except the queries `console.store.snapshots.snapshots` and
-`console.store.clips.clips`, which would hide their own modules.
+`audit`, `walk_tests`, `clips`. Every public name is re-exported here except the queries
+`console.store.snapshots.snapshots` and `console.store.clips.clips`, which would hide their own
+modules.
 """
 
 from console.store.alarms import (
@@ -105,6 +105,15 @@ from console.store.staff import (
     user_key,
 )
 from console.store.tasks import SYSTEM_USER, StoreFiles, WriteTask
+from console.store.walk_tests import (
+    FinishWalkTest,
+    StartWalkTest,
+    WalkTestRecord,
+    WalkTestResultRecord,
+    WalkTestResultRow,
+    get_walk_test,
+    list_walk_tests,
+)
 
 __all__ = [
     "SYSTEM_USER",
@@ -137,6 +146,7 @@ __all__ = [
     "ExportIncidents",
     "ExportReceipt",
     "FaultListener",
+    "FinishWalkTest",
     "HandOverShift",
     "Incident",
     "KeepClip",
@@ -161,6 +171,7 @@ __all__ = [
     "SnapshotRecord",
     "StaleStateError",
     "StartShift",
+    "StartWalkTest",
     "Store",
     "StoreClosedError",
     "StoreError",
@@ -170,6 +181,9 @@ __all__ = [
     "StoreSnapshot",
     "StoreWriteError",
     "UserRecord",
+    "WalkTestRecord",
+    "WalkTestResultRecord",
+    "WalkTestResultRow",
     "WriteTask",
     "account_credentials",
     "alarm_events",
@@ -184,10 +198,12 @@ __all__ = [
     "get_clip",
     "get_snapshot",
     "get_user",
+    "get_walk_test",
     "list_alarms",
     "list_config_changes",
     "list_shifts",
     "list_users",
+    "list_walk_tests",
     "login_backoffs",
     "next_alarm_id",
     "occurrences",

@@ -388,3 +388,51 @@ class AuditRecord(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class WalkTest(Base):
+    """A walk test: a guard walks up to each protected object and into each zone while the
+    console records which rule would have fired (console.walk_test). `status` is running,
+    finished or cancelled; a test still running when the console stopped stays running."""
+
+    __tablename__ = "walk_tests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    user: Mapped[str] = mapped_column(String(64))
+    site_name: Mapped[str] = mapped_column(String(255))
+    site_digest: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    subjects: Mapped[str] = mapped_column(Text)  # JSON list of [kind, id, name]
+
+    results: Mapped[list[WalkTestResult]] = relationship(
+        back_populates="walk_test", order_by="WalkTestResult.id"
+    )
+
+
+class WalkTestResult(Base):
+    """One object or zone of a walk test: passed or not, why, and the evidence (camera, time,
+    distance, the frame as a JPEG in the store's file area with its SHA-256)."""
+
+    __tablename__ = "walk_test_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    walk_test_id: Mapped[int] = mapped_column(
+        ForeignKey("walk_tests.id", ondelete="CASCADE"), index=True
+    )
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    subject_name: Mapped[str] = mapped_column(String(255))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    camera_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime | None]
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    track_id: Mapped[int | None] = mapped_column(Integer)
+    rule_would_fire: Mapped[bool | None] = mapped_column(Boolean)
+    evidence_path: Mapped[str | None] = mapped_column(String(512))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    walk_test: Mapped[WalkTest] = relationship(back_populates="results")

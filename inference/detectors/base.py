@@ -22,6 +22,12 @@ class DetectorInfo:
     model: str  # weights file name or model name
     device: str  # "cpu", "cuda:0", ...
     note: str = ""  # e.g. "offline SSDLite person model, lower accuracy than YOLO; ..."
+    runtime: str = ""  # what runs the network: "OpenVINO 2026.4.1", "OpenCV DNN 4.14.0", ...
+
+    def describe(self) -> str:
+        """'ssdlite frozen_inference_graph.pb on cpu (OpenVINO 2026.4.1)', for logs and status."""
+        runtime = f" ({self.runtime})" if self.runtime else ""
+        return f"{self.backend} {self.model} on {self.device}{runtime}"
 
 
 class Detector(Protocol):

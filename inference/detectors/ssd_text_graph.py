@@ -444,13 +444,11 @@ _CHECKSUM_PREFIX = "# nightwatch-text-graph sha256="
 
 
 def default_cache_dir() -> Path:
-    """The user's cache directory for Nightwatch (platformdirs, else $XDG_CACHE_HOME/nightwatch)."""
-    try:
-        import platformdirs
-    except ImportError:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return base / "nightwatch"
-    return Path(platformdirs.user_cache_dir("nightwatch", appauthor=False))
+    """The user's cache directory for Nightwatch (platformdirs: $XDG_CACHE_HOME/nightwatch or
+    ~/.cache/nightwatch on Linux)."""
+    import platformdirs
+
+    return platformdirs.user_cache_path("nightwatch", appauthor=False)
 
 
 def file_sha256(path: Path) -> str:

@@ -210,7 +210,14 @@ class YoloDetector:
         except Exception as exc:  # ultralytics raises many kinds (I/O, pickle, runtime)
             raise DetectorUnavailable(f"cannot load YOLO model {path}: {exc}") from exc
         note = "untrained network built from YAML: plumbing tests only" if is_yaml else ""
-        self.info = DetectorInfo(backend="yolo", model=shown, device=self.device, note=note)
+        runtime = {"onnx": "ONNX Runtime", "engine": "TensorRT"}.get(fmt, "PyTorch")
+        self.info = DetectorInfo(
+            backend="yolo",
+            model=shown,
+            device=self.device,
+            note=note,
+            runtime=f"ultralytics, {runtime}",
+        )
         log.info(
             "YOLO detector %s on %s (%s, sha256 %s, %s)",
             shown,
@@ -276,3 +283,43 @@ class YoloDetector:
 
     def __repr__(self) -> str:
         return f"YoloDetector({self.info.model!r}, device={self.device!r})"
+
+
+# -- export for OpenVINO (yolo_openvino.py runs the result) -----------------------------------
+
+
+def export_openvino(weights: Path, sha256: str, image_size: int, folder: Path) -> None:
+    """Export trusted `weights` with ultralytics (`format="openvino"`, fp32, batch 1, square
+    `image_size`) into `folder` as model.xml, model.bin and metadata.yaml.
+
+    The exporter writes beside its input, so it works on a copy in a scratch folder (never in
+    the models dir), checked against `sha256`. Raises `DetectorUnavailable` with its reason.
+    """
+    import shutil
+    import tempfile
+
+    from inference.detectors.openvino_runtime import import_openvino
+
+    import_openvino()  # first, so that ultralytics' import of openvino finds telemetry blocked
+    _, yolo_class = _import_ultralytics(offline=True)
+    with tempfile.TemporaryDirectory(prefix="nightwatch-export-") as scratch:
+        copy = Path(scratch) / weights.name
+        shutil.copyfile(weights, copy)
+        if models.file_sha256(copy) != sha256:
+            raise DetectorUnavailable(f"{weights} changed while it was copied for export")
+        try:
+            model = yolo_class(str(copy), task="detect")
+            exported = Path(
+                model.export(
+                    format="openvino", imgsz=image_size, dynamic=False, batch=1, device="cpu"
+                )
+            )
+            xml = next(exported.glob("*.xml"))
+        except Exception as exc:  # ultralytics raises many kinds (I/O, tracing, missing packages)
+            raise DetectorUnavailable(
+                f"ultralytics could not export {weights.name} to OpenVINO: {exc}"
+            ) from exc
+        shutil.move(xml, folder / "model.xml")
+        shutil.move(xml.with_suffix(".bin"), folder / "model.bin")
+        shutil.move(exported / "metadata.yaml", folder / "metadata.yaml")
+    log.info("exported %s to OpenVINO at %d px", weights.name, image_size)

@@ -27,6 +27,7 @@ import pytest
 from console.alerts.router import AlertNotice
 from console.clock import FakeClock
 from console.rules import Finding
+from console.rules.details import ProximityDetail
 from console.runtime import SiteRuntime
 from console.severity import Severity
 from console.site_file import Site, load_site
@@ -81,7 +82,7 @@ class Console:
 
     def raise_alarm(self, subject: str = "milkmaid", camera: str = "cam-east") -> int:
         finding = Finding(
-            "proximity", camera, subject, 3, Severity.HIGH, self.clock.now(), 1.0, {"box": [1]}
+            "proximity", camera, subject, 3, Severity.HIGH, self.clock.now(), 1.0, ProximityDetail()
         )
         (alarm,) = self.core(lambda: self.runtime.alarms.ingest([finding]))
         return int(alarm.alarm_id)

@@ -24,6 +24,7 @@ from console.alarms import AlarmManager, AlarmPolicy
 from console.clock import SystemClock
 from console.evidence import EvidenceKeeper
 from console.rules import Finding
+from console.rules.details import LoiteringDetail, ProximityDetail
 from console.severity import Severity
 from console.site_file import Site, load_site
 from console.store import ClipState, Store, audit_entries, get_clip
@@ -119,7 +120,7 @@ class Evidence:
             Severity.HIGH,
             datetime.now(UTC),
             None,
-            {"distance_m": 0.4, "box": [300.0, 150.0, 380.0, 330.0]},
+            ProximityDetail(box=(300.0, 150.0, 380.0, 330.0), distance_m=0.4),
         )
 
     def boxes(self, camera_id: str, count: int = 5, *, findings: bool = False) -> None:
@@ -222,6 +223,9 @@ def test_a_usb_camera_gets_no_clip_and_says_why(site: Site, store: Store, tmp_pa
             "the USB camera's state",
         )
         alarm_id = evidence.raise_alarm("cam-path")
+        for _ in range(3):  # found again and again: one row says why, not one per finding
+            evidence.manager.ingest([evidence.finding("cam-path")])
+        assert evidence.manager.flush()
         store.flush(10)
         (clip,) = store.read(clips, alarm_id)
     finally:
@@ -229,6 +233,42 @@ def test_a_usb_camera_gets_no_clip_and_says_why(site: Site, store: Store, tmp_pa
     assert clip.state == ClipState.UNAVAILABLE
     assert "USB" in (clip.reason or "")
     assert evidence.recorders.pids() == []
+
+
+def test_a_camera_added_while_running_says_its_clips_wait_for_the_next_start(
+    site: Site, store: Store, tmp_path: Path
+) -> None:
+    camera = site.cameras[0]
+    evidence = Evidence(
+        site, store, [RecordingSpec(camera.id, camera.resolved_source)], tmp_path / "rec"
+    )  # the recorders are not started: no alarm here reaches them
+    # the site file saved while the console runs: the camera's stream changed, one added
+    path = tmp_path / "site" / "site.yaml"
+    text = path.read_text().replace("source: footage/vtest.avi", "source: rtsp://192.0.2.7/s1")
+    added = "  - {id: cam-added, name: Added, floor: ground, source: rtsp://192.0.2.8/s1}\n"
+    path.write_text(text.replace("protected_objects:", added + "protected_objects:", 1))
+    applied = load_site(path)
+    note = evidence.keeper.use_site(applied)
+    assert note == f"clips of cam-added, {camera.id} are recorded from the next start"
+    assert evidence.keeper.use_site(site) is None  # back to what the recorders record
+    evidence.keeper.use_site(applied)
+    evidence.manager.site = applied
+    first = evidence.raise_alarm("cam-added")
+    second = evidence.raise_alarm(camera.id)
+    for _ in range(3):  # the rules go on finding them: no clip is said once per camera
+        evidence.manager.ingest([evidence.finding("cam-added"), evidence.finding(camera.id)])
+    assert evidence.manager.flush()
+    assert store.flush(10)
+    (added_clip,) = store.read(clips, first)
+    (moved_clip,) = store.read(clips, second)
+    assert added_clip.state == moved_clip.state == ClipState.UNAVAILABLE
+    assert added_clip.reason == (
+        "camera cam-added was added while the console ran: it is recorded from the next start"
+    )
+    assert moved_clip.reason == (
+        f"the stream of camera {camera.id} changed while the console ran: it is recorded from "
+        "the next start"
+    )
 
 
 def test_a_recorder_killed_mid_clip_is_restarted_and_the_clip_is_kept(
@@ -331,7 +371,14 @@ def test_a_running_console_keeps_an_alarms_clip_and_leaves_no_recorder(
         )
         # a rule the footage never sets off here (the real detections may raise others)
         finding = Finding(
-            "loitering", "cam-path", "plinth", 99, Severity.HIGH, datetime.now(UTC), None, {}
+            "loitering",
+            "cam-path",
+            "plinth",
+            99,
+            Severity.HIGH,
+            datetime.now(UTC),
+            None,
+            LoiteringDetail(kind="object", dwell_s=30.0, loiter_s=20.0),
         )
         (alarm,) = runtime.core.post(lambda: runtime.alarms.ingest([finding])).result(30)
 

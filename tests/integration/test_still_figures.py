@@ -104,7 +104,7 @@ def run_rules(site: Site, footage, detections, reference: np.ndarray | None = No
 
 
 def on_painting(finding: Finding) -> bool:
-    box = finding.detail.get("box")
+    box = finding.detail.box
     return box is not None and box_iou(np.array([box]), np.array([PAINTING]))[0, 0] > 0.05
 
 

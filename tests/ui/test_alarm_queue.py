@@ -29,6 +29,7 @@ from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
 from console.roles import Role
 from console.rules import Finding
+from console.rules.details import ProximityDetail
 from console.shift_actions import LogIn
 from console.site_file import Site, load_site
 from console.store import (
@@ -177,7 +178,9 @@ def finding(
     severity: str = "high",
     track: int | None = 3,
 ) -> Finding:
-    return Finding(rule, camera, subject, track, severity, clock.now(), 1.0, {"distance_m": 0.4})  # type: ignore[arg-type]
+    return Finding(
+        rule, camera, subject, track, severity, clock.now(), 1.0, ProximityDetail(distance_m=0.4)
+    )  # type: ignore[arg-type]
 
 
 def raise_alarm(manager: AlarmManager, clock: FakeClock, **kwargs: object) -> Alarm:

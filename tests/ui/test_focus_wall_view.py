@@ -18,6 +18,7 @@ from console.alarms import Alarm, AlarmManager
 from console.clock import FakeClock
 from console.focus_wall import FocusWall
 from console.rules import Finding
+from console.rules.details import ProximityDetail
 from console.site_file import Site, load_site
 from console.store import AlarmState, Store
 from inference.frame_ring import FrameRing
@@ -412,7 +413,7 @@ def test_alarms_from_a_real_alarm_manager(widgets, site, clock, camera_rings, tm
                     "high",
                     clock.now(),
                     1.0,
-                    {"distance_m": 0.41, "box": list(BOX), "mode": "plan"},
+                    ProximityDetail(box=tuple(BOX), distance_m=0.41, mode="plan"),
                 )
             ]
         )

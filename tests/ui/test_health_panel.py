@@ -137,6 +137,19 @@ def test_status_text_says_fallback_slow_and_error_in_words() -> None:
     assert status_text(None) == "health: waiting for the first sample"
 
 
+def test_status_text_names_the_runtime_that_runs_the_network() -> None:
+    on_openvino = DetectorInfo(
+        backend="ssdlite",
+        model="frozen_inference_graph.pb",
+        device="cpu",
+        runtime="OpenVINO 2026.4.1",
+    )
+    text = status_text(sample_of(detector=on_openvino))
+    label = text.split(" | ")[0]
+    assert label == "FALLBACK ssdlite frozen_inference_graph.pb on cpu (OpenVINO 2026.4.1)"
+    assert "(" not in status_text(sample_of(detector=YOLO)).split("|")[0]  # no runtime named
+
+
 def test_detector_info_may_come_as_a_mapping() -> None:
     sample = sample_of(detector={"backend": "yolo", "model": "m.pt", "device": "cpu"})  # type: ignore[arg-type]
     assert not sample.fallback

@@ -157,9 +157,7 @@ def test_hand_over_keeps_the_wall_and_the_alarms_and_records_both_names(
     sign_in(window, "night-monitor")
     assert wait_until(lambda: window.pages.currentIndex() == window.WATCH_PAGE)
     runtime = window.runtime
-    finding = Finding(
-        "proximity", "cam-path", "plinth", 7, Severity.HIGH, runtime.clock.now(), 1.0, {}
-    )
+    finding = Finding("proximity", "cam-path", "plinth", 7, Severity.HIGH, runtime.clock.now(), 1.0)
     (alarm,) = runtime.core.post(lambda: runtime.alarms.ingest([finding])).result(timeout=30)
     assert wait_until(lambda: window.queue.model.row_of(alarm.alarm_id) is not None)
     wall = window.wall
@@ -202,9 +200,7 @@ def test_an_auditor_reads_and_exports_the_incident_log_and_sees_no_wall(
 ) -> None:
     window = console({"audrey": Role.AUDITOR})
     runtime = window.runtime
-    finding = Finding(
-        "proximity", "cam-path", "plinth", 7, Severity.HIGH, runtime.clock.now(), 1.0, {}
-    )
+    finding = Finding("proximity", "cam-path", "plinth", 7, Severity.HIGH, runtime.clock.now(), 1.0)
     runtime.core.post(lambda: runtime.alarms.ingest([finding])).result(timeout=30)
     assert runtime.alarms.flush()
     sign_in(window, "audrey")

@@ -20,6 +20,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from console.rules import Finding
+from console.rules.details import ProximityDetail
 from console.runtime import RuntimeOptions, SiteRuntime
 from console.severity import Severity
 from console.site_file import load_site
@@ -108,7 +109,7 @@ def test_a_full_disk_is_shown_and_the_alarm_is_stored_once_space_returns(
                 Severity.HIGH,
                 runtime.clock.now(),
                 12.0,
-                {"distance_m": 0.3},
+                ProximityDetail(distance_m=0.3),
             )
             raised = runtime.core.post(
                 lambda: runtime.alarms.ingest([finding], snapshot=lambda _f: picture)

@@ -10,6 +10,7 @@ import pytest
 from console.alarms import AlarmManager, AlarmPolicy, IllegalTransition
 from console.clock import FakeClock
 from console.rules import Finding
+from console.rules.details import CameraHealthDetail, ProximityDetail
 from console.site_file import load_site
 from console.store import (
     AlarmState,
@@ -71,7 +72,7 @@ def finding(
         severity,
         clock.now(),
         video_ts,  # type: ignore[arg-type]
-        {"distance_m": 0.5},
+        ProximityDetail(distance_m=0.5),
     )
 
 
@@ -431,11 +432,11 @@ def test_occurrences_and_reflags_latch_across_a_restart(store, clock) -> None:
 
 def test_a_cameras_changing_condition_is_kept_as_sightings_of_its_own(manager, store, clock):
     covered = Finding("camera_health", "cam-east", "cam-east", None, "high", clock.now(), 3.0,
-                      {"condition": "covered"})  # fmt: skip
+                      CameraHealthDetail(what="covered"))  # fmt: skip
     (alarm,) = manager.ingest([covered])
     clock.advance(2)
     lost = Finding("camera_health", "cam-east", "cam-east", None, "medium", clock.now(), None,
-                   {"condition": "video_loss", "reason": "no frames"})  # fmt: skip
+                   CameraHealthDetail(what="video_loss", reason="no frames"))  # fmt: skip
     assert manager.ingest([lost]) == []  # folds into the open camera alarm...
     (open_alarm,) = manager.open_alarms()
     assert [o.condition for o in open_alarm.occurrences] == ["covered", "video_loss"]  # ...kept

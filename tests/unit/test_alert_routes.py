@@ -30,6 +30,7 @@ from console.alerts.router import AlarmChanges, AlertNotice, AlertRouter
 from console.alerts.transports import DeliveryError, OutgoingMessage, shown_url, signature
 from console.clock import FakeClock
 from console.operator_check import OperatorCheck, OperatorCheckSettings, page_on_escalation
+from console.rules.details import ProximityDetail
 from console.secrets import SecretsError, SharedSecret, load_all_secrets, load_secrets
 from console.severity import Severity
 from console.site_file import Site, SiteFileError, load_site
@@ -75,7 +76,7 @@ def alarm(
         (3,),
         1.0,
         1.0,
-        {"box": [1, 2, 3, 4]},
+        ProximityDetail(box=(1.0, 2.0, 3.0, 4.0)),
     )
     return replace(made, **changes)
 
@@ -154,7 +155,7 @@ def test_new_activity_on_an_acknowledged_alarm_is_a_reflag(site: Site, tmp_path:
 
         def seen() -> list[Alarm]:
             finding = Finding(
-                "proximity", "cam-east", "milkmaid", 3, Severity.HIGH, clock.now(), 1.0, {}
+                "proximity", "cam-east", "milkmaid", 3, Severity.HIGH, clock.now(), 1.0
             )
             return manager.ingest([finding])
 

@@ -23,6 +23,9 @@ RESOURCES_ALLOWED_IN = {"console/commands/demo.py"}
 # torch and ultralytics are imported by the YOLO backend alone, inside its worker process
 HEAVY = {"torch", "ultralytics", "torchvision"}
 HEAVY_ALLOWED = {"inference/detectors/yolo.py"}
+# OpenVINO is imported in one place, which blocks its telemetry first, inside the worker
+OPENVINO = {"openvino", "openvino_telemetry"}
+OPENVINO_ALLOWED = {"inference/detectors/openvino_runtime.py"}
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -91,6 +94,17 @@ def test_torch_only_in_the_yolo_backend() -> None:
     assert not breaks, "torch/ultralytics imported outside the YOLO backend:\n" + "\n".join(breaks)
 
 
+def test_openvino_only_in_its_runtime_module() -> None:
+    found = {
+        str(path.relative_to(REPO)): name
+        for package in ("inference", "console", "ui")
+        for path in sources(package)
+        for _, name in imported_modules(path)
+        if name.split(".")[0] in OPENVINO
+    }
+    assert set(found) == OPENVINO_ALLOWED, f"openvino imported in: {found}"
+
+
 def test_the_detector_checker_finds_a_planted_break(tmp_path: Path) -> None:
     planted = tmp_path / "bad.py"
     planted.write_text("def f():\n    from console.cli import main\n    import torch.nn\n")
@@ -98,12 +112,13 @@ def test_the_detector_checker_finds_a_planted_break(tmp_path: Path) -> None:
     assert names == ["console.cli", "torch.nn"]
 
 
-def test_cli_and_core_start_without_torch() -> None:
+def test_cli_and_core_start_without_torch_or_openvino() -> None:
     code = (
         "import sys, ui.cli, console.cli, inference.worker_pool, inference.scheduler, "
         "inference.frame_ring, inference.detections\n"
         "console.cli.build_parser({'run': ui.cli._RunWithWindow, 'demo': ui.cli._DemoWithWindow})\n"
-        "heavy = sorted(m for m in ('torch', 'ultralytics', 'PySide6') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'ultralytics', 'PySide6', 'openvino') "
+        "if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
     out = subprocess.run(

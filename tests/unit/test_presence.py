@@ -184,3 +184,44 @@ def test_changed_fraction_ignores_a_uniform_change_of_light() -> None:
     other = rng.integers(0, 200, (40, 40)).astype(np.float32)
     assert changed_fraction(ref, other) > 0.5
     assert changed_fraction(ref, other[:20]) is None
+
+
+def test_a_new_track_counts_from_the_look_it_was_first_detected_at(site: Site) -> None:
+    # The tracker confirms a person at their second look; the first look's box (a detection on
+    # no track yet) is where their times start, when the condition held there too.
+    near = box_at(on_plan(site, "cam-east", (760, 90)))
+    a_step_back = box_at(on_plan(site, "cam-east", (760, 110)))  # 1.12 m: not within 0.8 m
+    for first_box, close_since in ((near, 0.0), (a_step_back, 0.5)):
+        presence = Presence(site)
+        unconfirmed = people((1, first_box)).with_track_ids([-1])
+        presence.update(Observation("cam-east", 0.0, people(), FRAME, detections=unconfirmed), NOW)
+        nudged = [near[0] + 4, near[1], near[2] + 4, near[3]]  # a step sideways
+        snap = presence.update(
+            Observation(
+                "cam-east", 0.5, people((7, nudged)), FRAME, detections=people((7, nudged))
+            ),
+            NOW,
+        )
+        track = snap.tracks[7]
+        assert track.objects["milkmaid"].close_since_ts == close_since
+        assert track.first_seen_ts == 0.0
+        assert track.zones["east-gallery"] == 0.0
+
+
+def test_a_new_id_within_the_grace_time_is_the_same_person(site: Site) -> None:
+    presence = Presence(site, PresenceConfig(grace_s=2.0))
+    near = box_at(on_plan(site, "cam-east", (760, 90)))
+    for ts in (0.0, 0.5, 1.0):
+        observe(presence, "cam-east", ts, (1, near))
+    observe(presence, "cam-east", 1.5)  # missed
+    snap = observe(presence, "cam-east", 2.0, (2, [near[0] + 3, near[1], near[2] + 3, near[3]]))
+    assert set(snap.tracks) == {2}  # track 1 goes on as track 2
+    track = snap.tracks[2]
+    assert track.follows_track_id == 1
+    assert track.objects["milkmaid"].close_since_ts == 0.0
+    assert track.first_seen_ts == 0.0
+    # past the grace time the times start again (the person may have gone and come back)
+    observe(presence, "cam-east", 4.5)
+    snap = observe(presence, "cam-east", 5.0, (3, near))
+    assert snap.tracks[3].objects["milkmaid"].close_since_ts == 5.0
+    assert snap.tracks[3].follows_track_id == 2

@@ -37,6 +37,7 @@ from console.operator_check import OperatorCheck, OperatorCheckSettings
 from console.passwords import Password
 from console.roles import PERSON_ROLES, ROLE_TABLE, Act, PermissionRefused, Role
 from console.rules import Finding
+from console.severity import Severity
 from console.site_file import Site, load_site
 from console.store import Outcome, Store, audit_entries
 from console.store.incident_search import IncidentFilter
@@ -89,7 +90,7 @@ class Case:
         n = next(SUBJECTS)  # a subject of its own: a new alarm, not folded into another
         self.clock.advance(1)
         now = self.clock.now()
-        finding = Finding("proximity", "cam-east", f"object-{n}", n, "high", now, 1.0, {})  # type: ignore[arg-type]
+        finding = Finding("proximity", "cam-east", f"object-{n}", n, Severity.HIGH, now, 1.0)
         (alarm,) = self.manager.ingest([finding])
         if acknowledged or dispatched:
             alarm = self.manager.acknowledge(alarm.alarm_id, "setup")

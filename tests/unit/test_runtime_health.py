@@ -40,7 +40,7 @@ def runtime(tmp_path: Path) -> Iterator[SiteRuntime]:
 
 
 def health_alarms(runtime: SiteRuntime) -> list[str]:
-    return [a.detail.get("reason", "") for a in runtime.alarms.open_alarms()]
+    return [getattr(a.detail, "reason", None) or "" for a in runtime.alarms.open_alarms()]
 
 
 def test_a_camera_whose_frames_keep_coming_is_not_lost(runtime: SiteRuntime) -> None:
@@ -62,7 +62,7 @@ def test_a_camera_whose_frames_keep_coming_is_not_lost(runtime: SiteRuntime) -> 
     clock.advance(1.0)
     runtime.tick()
     (alarm,) = runtime.alarms.open_alarms()
-    assert (alarm.rule, alarm.detail["condition"], alarm.detail["reason"]) == (
+    assert (alarm.rule, alarm.detail.condition, alarm.detail.reason) == (
         "camera_health",
         "video_loss",
         "no frames",

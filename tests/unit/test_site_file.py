@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from console.commands import check
 from console.site_file import (
+    Arming,
     Site,
     SiteFileError,
     load_site,
@@ -75,7 +76,7 @@ def test_reference_example_loads_as_is(site_dir: Path) -> None:
     assert site.protected_object("milkmaid").image_regions["cam-east"][0] == (540, 250)
     assert site.zone("store").kind == "restricted"
     assert site.zone("store").loiter_s is None
-    assert site.zone("east-gallery").armed is True
+    assert site.zone("east-gallery").armed is Arming.AFTER_HOURS  # the default
     assert site.rules.proximity.dwell_s == 0.5
     assert site.rules.object_missing.check_every_s == 30
     assert site.alarms.escalate_after_s.medium == 60
@@ -237,9 +238,9 @@ MALFORMED: list[tuple[str, Edit, str]] = [
         "(got '10-17')",
     ),
     (
-        "hours-backwards",
-        _set("opening_hours.wed", "17:00-10:00"),
-        "opening_hours.wed: closes before it opens",
+        "hours-same-time",
+        _set("opening_hours.wed", "17:00-17:00"),
+        "opening_hours.wed: 17:00-17:00 opens and closes at the same time",
     ),
     (
         "hours-not-a-time",
@@ -336,7 +337,8 @@ MALFORMED: list[tuple[str, Edit, str]] = [
     (
         "armed-not-bool",
         _set("zones[0].armed", "maybe"),
-        "zones[0].armed: should be a valid boolean (got 'maybe')",
+        "zones[0].armed: should be 'always', 'after_hours' or 'never' (or true / false) "
+        "(got 'maybe')",
     ),
     (
         "duplicate-camera-id",
@@ -607,8 +609,9 @@ def test_hours_on_and_parse_hours(site: Site) -> None:
     assert site.opening_hours.hours_on(date(2026, 7, 6)) is None
     assert parse_hours("00:00-24:00") == (0, 86400)
     assert parse_hours("closed") is None
-    with pytest.raises(ValueError, match="closes before it opens"):
+    with pytest.raises(ValueError, match="opens and closes at the same time"):
         parse_hours("12:00-12:00")
+    assert parse_hours("18:00-02:00") == (18 * 3600, 26 * 3600)  # until 02:00 the next day
 
 
 def test_other_time_zone_site(site_dir: Path, example_data: dict) -> None:
@@ -641,6 +644,12 @@ def test_check_ok_prints_one_line_summary(
         "destination is configured (alert_destinations.gallery)\n"
         "site.yaml: warning: alert_destinations.supervisor: escalations page nobody: no "
         "supervisor destination is configured, only this console knows\n"
+        "site.yaml: warning: cameras[0].frame_size_px: the frame size of camera 'cam-east' "
+        "(url) is not known, so its image outlines cannot be checked against its frame: "
+        "declare frame_size_px: [width, height]\n"
+        "site.yaml: warning: cameras[1].frame_size_px: the frame size of camera 'cam-west' "
+        "(url) is not known, so its image outlines cannot be checked against its frame: "
+        "declare frame_size_px: [width, height]\n"
         "site.yaml: Example Museum: 1 floor, 3 cameras, 3 protected objects, 4 zones, "
         "2 guards: ok\n"
     )
@@ -953,11 +962,12 @@ def test_a_jpeg_plan_is_read(site_dir: Path) -> None:
 # --------------------------------------------------------------------------- video files in check
 
 
-def _write_video(path: Path) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (160, 120))
+def _write_video(path: Path, size: tuple[int, int] = (1280, 720)) -> None:
+    """A short real video, by default the size the example site's outlines are drawn for."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, size)
     assert writer.isOpened()
     for k in range(5):
-        writer.write(np.full((120, 160, 3), 40 * k, np.uint8))
+        writer.write(np.full((size[1], size[0], 3), 40 * k, np.uint8))
     writer.release()
 
 

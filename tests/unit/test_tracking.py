@@ -159,6 +159,20 @@ def test_low_score_detections_continue_a_track_but_never_start_one() -> None:
     assert fresh.tracks == []
 
 
+def test_a_walker_looked_at_every_half_second_gets_an_id_at_the_second_look() -> None:
+    # 0.8 heights/s (150 px/s for a 180 px person): 75 px, more than the box's width, between
+    # two looks of a busy camera; a tentative track has no speed to predict the step with
+    times = [0.0, 0.5, 1.0]
+    assert walk(PersonTracker(), times, x0=100, speed_px_s=150.0)[1].track_id.tolist() == [1]
+    plain_gate = PersonTracker(TrackerConfig(birth_walk_per_s=0.0))
+    assert [len(out) for out in walk(plain_gate, times, x0=100, speed_px_s=150.0)] == [0, 0, 0]
+    # two people side by side, each seen once at a time, are still two tentative tracks
+    tracker = PersonTracker()
+    tracker.update(people((100, 100, 60, 180)), ts=0.0)
+    out = tracker.update(people((100, 100, 60, 180), (400, 100, 60, 180)), ts=0.5)
+    assert out.xyxy[:, 0].tolist() == [100]
+
+
 def test_output_keeps_input_order_and_ignores_other_classes() -> None:
     tracker = PersonTracker()
     boxes = [(400, 100, 460, 280), (10, 100, 70, 280), (200, 100, 260, 280)]
@@ -208,7 +222,13 @@ def test_time_running_backwards_is_an_error() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("low_score", 0.8), ("max_lost_s", -1.0), ("match_iou", 0.0), ("confirm_updates", 0)],
+    [
+        ("low_score", 0.8),
+        ("max_lost_s", -1.0),
+        ("match_iou", 0.0),
+        ("confirm_updates", 0),
+        ("birth_walk_per_s", float("inf")),
+    ],
 )
 def test_config_rejects_bad_values_naming_the_field(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
