@@ -104,8 +104,12 @@ class Evidence:
         assert self.store.flush(30)
 
     def recorded_for(self, camera_id: str, seconds: float) -> bool:
+        """A finished segment holds a keyframe at least `seconds` ago: a clip can begin there
+        (a recorder that starts mid-GOP writes packets before its first keyframe, which no
+        clip can begin with, and vtest.avi's keyframes are 25 s apart)."""
+        horizon = time.time() - seconds
         segments = finished_segments(self.recorders.folder_of(camera_id))
-        return bool(segments) and segments[-1].end - segments[0].start >= seconds
+        return any(s.first_key is not None and s.first_key <= horizon for s in segments)
 
     def raise_alarm(self, camera_id: str) -> int:
         (alarm,) = self.manager.ingest([self.finding(camera_id)])
@@ -190,7 +194,7 @@ def test_a_file_cameras_clip_covers_the_alarm_decodes_and_matches_its_hash(
     )
     evidence.start()
     try:
-        wait_for(lambda: evidence.recorded_for(camera.id, PRE_ROLL_S + 1), 60, "the pre-roll")
+        wait_for(lambda: evidence.recorded_for(camera.id, PRE_ROLL_S + 1), 90, "the pre-roll")
         alarm_id = evidence.raise_alarm(camera.id)
         raised_at = evidence.manager.get(alarm_id).raised_at
         evidence.boxes(camera.id)
@@ -280,7 +284,7 @@ def test_a_recorder_killed_mid_clip_is_restarted_and_the_clip_is_kept(
     )
     evidence.start()
     try:
-        wait_for(lambda: evidence.recorded_for(camera.id, PRE_ROLL_S + 1), 60, "the pre-roll")
+        wait_for(lambda: evidence.recorded_for(camera.id, PRE_ROLL_S + 1), 90, "the pre-roll")
         alarm_id = evidence.raise_alarm(camera.id)
         raised_at = evidence.manager.get(alarm_id).raised_at
         (first,) = evidence.recorders.pids()
@@ -318,7 +322,7 @@ def test_an_rtsp_cameras_restart_mid_clip_leaves_a_gap_not_a_lost_clip(
     evidence = Evidence(site, store, [RecordingSpec("cam-path", server.url)], tmp_path / "rec")
     try:
         evidence.start()
-        wait_for(lambda: evidence.recorded_for("cam-path", PRE_ROLL_S + 1), 60, "the pre-roll")
+        wait_for(lambda: evidence.recorded_for("cam-path", PRE_ROLL_S + 1), 90, "the pre-roll")
         alarm_id = evidence.raise_alarm("cam-path")
         raised_at = evidence.manager.get(alarm_id).raised_at
         evidence.boxes("cam-path", 3, findings=True)
@@ -364,8 +368,11 @@ def test_a_running_console_keeps_an_alarms_clip_and_leaves_no_recorder(
     runtime.start()
     try:
         folder = recorders.folder_of("cam-path")
-        wait_for(
-            lambda: (s := finished_segments(folder)) and s[-1].end - s[0].start > PRE_ROLL_S + 1,
+        wait_for(  # a keyframe before the pre-roll (see Evidence.recorded_for)
+            lambda: any(
+                s.first_key is not None and s.first_key <= time.time() - PRE_ROLL_S - 1
+                for s in finished_segments(folder)
+            ),
             90,
             "the pre-roll",
         )
