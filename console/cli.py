@@ -27,6 +27,9 @@ COMMANDS = (
     "users",
     "export",
     "settings",
+    "verify",
+    "audit",
+    "hold",
     "site",
     "walk_tests",
 )

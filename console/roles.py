@@ -2,8 +2,9 @@
 
     operator     watch, acknowledge, dispatch, resolve, comment, answer the still-there check
     supervisor   all of that, plus configuration, users, muting rules, viewing escalations,
-                 reading the incident log (the incident browser)
-    auditor      read the incident log and export it; cannot change an alarm or the site
+                 reading the incident log (the incident browser), holds on evidence
+    auditor      read the incident log, export it, verify it, put evidence under hold; cannot
+                 change an alarm or the site
     service      the headless console's own account: nothing a person asks for
 
 Every action a person (or a script) asks of the core names the `Act` it needs
@@ -47,6 +48,7 @@ class Act(StrEnum):
     VIEW_ESCALATIONS = "view_escalations"
     READ_INCIDENT_LOG = "read_incident_log"
     EXPORT = "export"
+    HOLD_EVIDENCE = "hold_evidence"
 
     @property
     def words(self) -> str:
@@ -67,6 +69,7 @@ _ACT_WORDS: dict[Act, str] = {
     Act.VIEW_ESCALATIONS: "view escalations",
     Act.READ_INCIDENT_LOG: "read the incident log",
     Act.EXPORT: "export the incident log",
+    Act.HOLD_EVIDENCE: "keep an incident's evidence past retention (a hold)",
 }
 
 
@@ -101,8 +104,9 @@ ROLE_TABLE: Mapping[Role, frozenset[Act]] = MappingProxyType(
             Act.MUTE_RULES,
             Act.VIEW_ESCALATIONS,
             Act.READ_INCIDENT_LOG,
+            Act.HOLD_EVIDENCE,
         },
-        Role.AUDITOR: frozenset({Act.READ_INCIDENT_LOG, Act.EXPORT}),
+        Role.AUDITOR: frozenset({Act.READ_INCIDENT_LOG, Act.EXPORT, Act.HOLD_EVIDENCE}),
         Role.SERVICE: frozenset(),
     }
 )

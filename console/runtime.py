@@ -54,6 +54,7 @@ from console.core_loop import CoreLoop
 from console.evidence import EvidenceKeeper, recording_settings, recording_specs
 from console.presence import CameraPresence, Observation, Presence
 from console.reader import StoreReader
+from console.retention import RetentionSchedule, run_retention
 from console.rules import Finding, RuleTuning, camera_health, evaluate_camera
 from console.secrets import SecretsError, load_secrets, with_credentials
 from console.site_file import Site
@@ -311,6 +312,7 @@ class SiteRuntime:
             lossless=replay is not None,
         )
         self._ending: set[str] = set()  # replay: cameras at the end of their file
+        self._retention = RetentionSchedule()  # old media purged once a day (live only)
         if replay is not None:
             self.core.expect([camera.id for camera in site.cameras])
         self.alarms.set_on_written(self.core.wake)
@@ -898,11 +900,31 @@ class SiteRuntime:
                 self.alarms.ingest(findings)
             if self.site_watch is not None:
                 self.site_watch.poll()  # a stat of the site file; loading is not done here
+            # -- retention (console/retention.py): old snapshots purged once a day ------------
+            if self._retention.due(now):
+                self._purge_old_media(now)
         self.alarms.tick()
         if self.evidence is not None:  # evidence: clips whose post-roll ran out
             self.evidence.tick()
         for camera in self.site.cameras:
             self.pipeline.set_alarmed(camera.id, self.alarms.is_alarmed(camera.id))
+
+    def _purge_old_media(self, now: datetime) -> None:
+        """Queue the day's retention purge (held incidents exempt; audited by the task); a run
+        that left files for its next batch is repeated sooner."""
+        self._retention.ran(now)
+        task = run_retention(self.store, self.site, now)
+        if task is None:
+            return
+
+        def done(written: Future[Any]) -> None:  # on the writer thread: hand over, never wait
+            error = written.exception()
+            if error is not None:
+                log.error("retention purge failed: %s", error)
+            elif any(count.more for count in written.result()):
+                self.core.post(lambda: self._retention.ran(now, more=True))
+
+        self.store.write(task).add_done_callback(done)
 
     def _note_frames_written(self, now: datetime) -> None:
         """Tell presence which cameras' rings were written since the last tick."""

@@ -29,9 +29,9 @@ debs=(
 )
 if [ "$mode" = test ]; then
   # a real RTSP server for the stream tests, Xvfb for screenshots, ffmpeg for the benchmarks,
-  # a real MQTT broker for the alert tests
+  # a real MQTT broker for the alert tests, poppler's pdftoppm and pdftotext for the PDF reports
   debs+=(gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-         gstreamer1.0-plugins-bad python3-gi xvfb ffmpeg mosquitto)
+         gstreamer1.0-plugins-bad python3-gi xvfb ffmpeg mosquitto poppler-utils)
 fi
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from console import cli
 from console.commands import demo as core_demo
+from console.commands import export as core_export
 from console.commands import run as core_run
 
 if TYPE_CHECKING:
@@ -36,6 +37,21 @@ class _DemoWithWindow:
     def register(sub: argparse._SubParsersAction) -> None:
         core_demo.register(sub)
         sub.choices["demo"].set_defaults(func=_demo)
+
+
+class _ExportWithPdf:
+    """`nightwatch export ... --format csv,jsonl,pdf`: the PDF report drawn with Qt."""
+
+    @staticmethod
+    def register(sub: argparse._SubParsersAction) -> None:
+        core_export.register(sub)
+        sub.choices["export"].set_defaults(renderer_factory=_pdf_report)
+
+
+def _pdf_report() -> object:
+    from ui.export_pdf import PdfReport  # Qt, only when a PDF is asked for
+
+    return PdfReport()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -80,7 +96,10 @@ def _window(
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(argv, overrides={"run": _RunWithWindow, "demo": _DemoWithWindow})
+    return cli.main(
+        argv,
+        overrides={"run": _RunWithWindow, "demo": _DemoWithWindow, "export": _ExportWithPdf},
+    )
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ __all__ = [
     "Guard",
     "MqttDestination",
     "OpeningHours",
+    "PrivacySettings",
     "ProtectedObject",
+    "RetentionSettings",
     "RuleSettings",
     "Site",
     "SiteInfo",
@@ -1091,6 +1093,41 @@ class Guard(_Strict):
     post: Name = _field("Post", "Where the guard is normally stationed.")
 
 
+class RetentionSettings(_Strict):
+    """How long evidence media is kept. A scheduled job purges older files every day; an
+    incident under hold (a police case) keeps its media until the hold is released. The rows stay,
+    with their SHA-256, and say when they were purged."""
+
+    snapshots_days: Annotated[int, Strict()] | None = _field(
+        "Keep snapshots, days",
+        "Alarm snapshots older than this many days are deleted (their rows and hashes are kept). "
+        "null keeps them forever.",
+        default=30,
+        ge=1,
+        le=3650,
+    )
+    clips_days: Annotated[int, Strict()] | None = _field(
+        "Keep clips, days",
+        "Alarm video clips older than this many days are deleted (their rows and hashes are "
+        "kept). null keeps them forever.",
+        default=30,
+        ge=1,
+        le=3650,
+    )
+
+
+class PrivacySettings(_Strict):
+    """What exports show of people."""
+
+    blur_exported_people: StrictBool = _field(
+        "Blur people in exported images",
+        "Exported snapshots are blurred except around the incident's own subject (the person "
+        "whose box the alarm drew) and the protected object's outline, so bystanders are not "
+        "identifiable. The snapshots kept by the console are never changed.",
+        default=True,
+    )
+
+
 def _default_routes() -> tuple[AlertRoute, ...]:
     return (AlertRoute(to=("control_room",)),)
 
@@ -1131,6 +1168,16 @@ class Site(_Strict):
         default_factory=AlertDestinations,
     )
     guards: tuple[Guard, ...] = _field("Guards", "Guards who can be dispatched.", default=())
+    retention: RetentionSettings = _field(
+        "Retention",
+        "How long evidence media is kept (default: snapshots and clips 30 days).",
+        default_factory=RetentionSettings,
+    )
+    privacy: PrivacySettings = _field(
+        "Privacy",
+        "What exports show of people (default: bystanders blurred).",
+        default_factory=PrivacySettings,
+    )
 
     _base_dir: Path = PrivateAttr(default=Path())
     _calibrations: dict[str, CameraCalibration | None] = PrivateAttr(default_factory=dict)

@@ -2,8 +2,9 @@
 
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
-(`store.read(query, ...)`): `alarms`, `snapshots`, `staff`, `config_changes`, `incidents`,
-`audit`, `walk_tests`, `clips`. Every public name is re-exported here except the queries
+(`store.read(query, ...)`): `alarms`, `snapshots`, `clips`, `holds`, `retention`, `staff`,
+`config_changes`, `incidents`, `walk_tests`, `audit` (with `keys`, `heads`, `digests`, and
+`integrity`, which checks it all). Every public name is re-exported here except the queries
 `console.store.snapshots.snapshots` and `console.store.clips.clips`, which would hide their own
 modules.
 """
@@ -32,8 +33,10 @@ from console.store.alarms import (
 from console.store.audit import (
     AppendAudit,
     AuditEntry,
+    AuditKeyMismatchError,
     AuditVerification,
     audit_entries,
+    chain_head,
     verify_chain,
 )
 from console.store.clips import (
@@ -67,6 +70,7 @@ from console.store.errors import (
     StoreWriteError,
 )
 from console.store.faults import CloseReport, StoreHealth
+from console.store.holds import HoldRecord, PlaceHold, ReleaseHold, active_hold, list_holds
 from console.store.incidents import (
     Escalation,
     ExportIncidents,
@@ -75,8 +79,11 @@ from console.store.incidents import (
     ReadEscalations,
     ReadIncidents,
 )
+from console.store.integrity import IntegrityReport, verify_store
+from console.store.keys import AuditKeyError, AuditKeys, default_keys_dir, load_audit_keys
 from console.store.migrations import upgrade_to_head
 from console.store.models import AlarmState, ClipState, EventKind, Outcome, Role, SnapshotKind
+from console.store.retention import ApplyRetention, PurgeCount
 from console.store.snapshots import (
     PurgeExpiredSnapshots,
     SnapshotRecord,
@@ -125,7 +132,11 @@ __all__ = [
     "AlarmRecord",
     "AlarmState",
     "AppendAudit",
+    "ApplyRetention",
     "AuditEntry",
+    "AuditKeyError",
+    "AuditKeyMismatchError",
+    "AuditKeys",
     "AuditVerification",
     "BackoffRecord",
     "ChangeAlarmState",
@@ -148,12 +159,16 @@ __all__ = [
     "FaultListener",
     "FinishWalkTest",
     "HandOverShift",
+    "HoldRecord",
     "Incident",
+    "IntegrityReport",
     "KeepClip",
     "OccurrenceRecord",
     "OpenClip",
     "Outcome",
+    "PlaceHold",
     "PurgeClips",
+    "PurgeCount",
     "PurgeExpiredSnapshots",
     "RaiseAlarm",
     "ReadEscalations",
@@ -162,6 +177,7 @@ __all__ = [
     "RecordConfigChange",
     "RecordDispatch",
     "RecordOccurrence",
+    "ReleaseHold",
     "Role",
     "ShiftRecord",
     "SignIn",
@@ -186,12 +202,15 @@ __all__ = [
     "WalkTestResultRow",
     "WriteTask",
     "account_credentials",
+    "active_hold",
     "alarm_events",
     "audit_entries",
+    "chain_head",
     "clips_of_alarms",
     "console_settings",
     "count_alarms",
     "default_database_url",
+    "default_keys_dir",
     "dispatches",
     "find_open_alarm",
     "get_alarm",
@@ -201,9 +220,11 @@ __all__ = [
     "get_walk_test",
     "list_alarms",
     "list_config_changes",
+    "list_holds",
     "list_shifts",
     "list_users",
     "list_walk_tests",
+    "load_audit_keys",
     "login_backoffs",
     "next_alarm_id",
     "occurrences",
@@ -214,4 +235,5 @@ __all__ = [
     "verify_chain",
     "verify_clip",
     "verify_snapshot",
+    "verify_store",
 ]

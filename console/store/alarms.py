@@ -5,7 +5,7 @@ Each task stores its step and the step's `alarm_events` row and audit row in one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -19,6 +19,7 @@ from console.store.models import (
     Alarm,
     AlarmEvent,
     AlarmState,
+    Base,
     Dispatch,
     EventKind,
     Occurrence,
@@ -157,14 +158,24 @@ def add_event(
     user: str,
     detail: Mapping[str, Any] | None,
     at: datetime,
+    rows: Iterable[Base] = (),
 ) -> AlarmEvent:
-    """One `alarm_events` row and its audit row."""
+    """One `alarm_events` row and its audit row, which records the digests of the event, the
+    alarm and any other `rows` the step wrote (as they are now)."""
     detail_dict = frozen_detail(detail)
     ev = AlarmEvent(alarm_id=alarm.id, kind=kind, at=at, user=user, detail=detail_dict)
     session.add(ev)
     session.flush()
     audit_detail = {"event_id": ev.id, **(detail_dict or {})}
-    audit.append(session, user, f"alarm.{kind.value}", f"alarm:{alarm.id}", audit_detail, at)
+    audit.append(
+        session,
+        user,
+        f"alarm.{kind.value}",
+        f"alarm:{alarm.id}",
+        audit_detail,
+        at,
+        rows=[alarm, ev, *rows],
+    )
     return ev
 
 
@@ -382,7 +393,7 @@ class RecordDispatch:
             "guard_id": self.guard_id,
             "post": self.post,
         }
-        add_event(session, alarm, EventKind.DISPATCH, self.user, facts, self.at)
+        add_event(session, alarm, EventKind.DISPATCH, self.user, facts, self.at, rows=[dispatch])
         return dispatch.id
 
 
@@ -419,13 +430,14 @@ class RecordArrival:
             "guard_id": dispatch.guard_id,
             "outcome": self.outcome,
         }
-        add_event(session, alarm, EventKind.ARRIVE, self.user, facts, self.at)
+        add_event(session, alarm, EventKind.ARRIVE, self.user, facts, self.at, rows=[dispatch])
 
 
 @dataclass(frozen=True, slots=True)
 class RecordOccurrence:
     """A sighting folded into an alarm: written when it starts and again when it ends (the same
-    row, found by alarm, camera, track and start). Returns the row's id."""
+    row, found by alarm, camera, track and start), each time audited (`alarm.occurrence`, with
+    the row's digest). Returns the row's id."""
 
     name: ClassVar[str] = "alarm.occurrence"
 
@@ -470,6 +482,18 @@ class RecordOccurrence:
         row.video_end_s = self.video_end_s
         row.closest_m = self.closest_m
         session.flush()
+        facts = {
+            "occurrence_id": row.id,
+            "camera_id": self.camera_id,
+            "track_id": self.track_id,
+            "condition": row.condition,
+            "started_at": iso(self.started_at),
+            "ended_at": iso(self.ended_at) if self.ended_at is not None else None,
+            "closest_m": self.closest_m,
+        }
+        at = self.ended_at or self.started_at
+        target = f"alarm:{self.alarm_id}"
+        audit.append(session, SYSTEM_USER, "alarm.occurrence", target, facts, at, rows=[row])
         return row.id
 
 

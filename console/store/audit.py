@@ -1,27 +1,69 @@
-"""The hash-chained audit log: appending a row (inside any task's transaction), the `AppendAudit`
-task, reading rows, and verifying the chain.
+"""The keyed, hash-chained audit log: appending a row (inside any task's transaction), the
+`AppendAudit` task, keying the chain, reading rows, and walking the chain to verify it.
 
-Row *n* stores `row_hash = SHA-256(prev_hash ‖ canonical(n))`, where `prev_hash` is row *n−1*'s
-`row_hash` (64 zeros for row 1) and `canonical(n)` is sorted-key compact JSON of
-`seq, at, user, action, target, detail`.
+From the chain's `audit.keyed` row on, row *n* stores
+
+    payload_hash = SHA-256(detail ‖ "\\n" ‖ row_digests)
+    row_hash     = HMAC-SHA-256(audit key, prev_hash ‖ canonical(n))
+
+where `canonical(n)` is sorted-key compact JSON of `v, seq, at, user, action, target, payload`
+and `row_digests` maps each table row the step wrote (`"alarms:7"`) to its digest
+(`console.store.digests`). Rows written before the console had keys are plain
+`SHA-256(prev_hash ‖ canonical_v1(n))` over `seq, at, user, action, target, detail`; the
+`audit.keyed` row, the first keyed one, links to the last of them, so its keyed hash covers
+the whole plain part, which cannot be rebuilt afterwards without breaking it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import String, select, text, type_coerce
+from sqlalchemy import String, func, select, text, type_coerce
 from sqlalchemy.orm import Session
 
-from console.store.models import AuditRecord
-from console.store.tasks import StoreFiles, aware, canonical_json, frozen_detail, iso, set_field
+from console.store import digests
+from console.store.errors import StoreError
+from console.store.keys import AuditKeys
+from console.store.models import AuditRecord, Base
+from console.store.tasks import (
+    SYSTEM_USER,
+    StoreFiles,
+    aware,
+    canonical_json,
+    frozen_detail,
+    iso,
+    set_field,
+)
 
 GENESIS_HASH = "0" * 64
+KEYED_ACTION = "audit.keyed"
+BASELINE_ACTION = "audit.baseline"
+BASELINE_CHUNK = 500  # row digests per `audit.baseline` row
+CHAIN_FORMAT = 2
+
+# what a store puts into each Session's `info`
+INFO_KEYS = "nightwatch.audit_keys"
+INFO_CHAIN = "nightwatch.audit_chain"
+INFO_HEAD = "nightwatch.audit_head"  # (seq, row_hash) of the last row this session appended
+
+
+class AuditKeyMismatchError(StoreError):
+    """The database's chain was keyed with another key than the one given."""
+
+
+@dataclass
+class ChainState:
+    """What a store's writer knows of its chain: its id and where keying began (set at open)."""
+
+    keys: AuditKeys
+    chain_id: str | None = None
+    keyed_from: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +77,19 @@ class AuditEntry:
     detail: dict[str, Any]
     prev_hash: str
     row_hash: str
+    payload_hash: str | None = None
+    row_digests: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainProblem:
+    """One thing wrong with the chain: the row (None: the chain as a whole), its kind (`removed`,
+    `reordered`, `altered`, `rebuilt`, `unkeyed`, `unreadable`, `empty`, `no key`), in words."""
+
+    seq: int | None
+    row_id: int | None
+    kind: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +103,9 @@ class AuditVerification:
     first_bad_id: int | None = None
     first_bad_seq: int | None = None
     reason: str | None = None
+    problems: tuple[ChainProblem, ...] = ()
+    keyed_from: int | None = None
+    chain_id: str | None = None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -59,7 +117,7 @@ class AuditVerification:
 def audit_content(
     seq: int, at: datetime, user: str, action: str, target: str | None, detail_json: str
 ) -> bytes:
-    """The canonical bytes of one audit row (everything but its hashes)."""
+    """The canonical bytes of a plain (unkeyed, older) row: everything but its hashes."""
     fields = {
         "seq": seq,
         "at": iso(at),
@@ -72,11 +130,46 @@ def audit_content(
 
 
 def chain_hash(prev_hash: str, content: bytes) -> str:
-    """SHA-256 (hex) of the previous row's hash followed by this row's canonical content."""
+    """SHA-256 (hex) of the previous row's hash followed by a plain row's canonical content."""
     return hashlib.sha256(prev_hash.encode("ascii") + content).hexdigest()
 
 
+def payload_hash(detail_json: str, row_digests_json: str | None) -> str:
+    """SHA-256 over a row's detail and the digests of the rows its step wrote."""
+    data = detail_json.encode("utf-8") + b"\n" + (row_digests_json or "").encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def keyed_content(
+    seq: int, at: datetime, user: str, action: str, target: str | None, payload: str
+) -> bytes:
+    """The canonical bytes of a keyed row: everything but its hashes, the payload by its hash."""
+    fields = {
+        "v": CHAIN_FORMAT,
+        "seq": seq,
+        "at": iso(at),
+        "user": user,
+        "action": action,
+        "target": target,
+        "payload": payload,
+    }
+    return canonical_json(fields).encode("utf-8")
+
+
+def keyed_hash(keys: AuditKeys, prev_hash: str, content: bytes) -> str:
+    return keys.mac(prev_hash.encode("ascii") + content)
+
+
 # --------------------------------------------------------------------------- writing
+
+
+def _writing_chain(session: Session) -> ChainState:
+    chain = session.info.get(INFO_CHAIN)
+    if not isinstance(chain, ChainState):
+        raise StoreError(
+            "no audit key in this session: audit rows are written by the store's writer"
+        )
+    return chain
 
 
 def append(
@@ -86,17 +179,29 @@ def append(
     target: str | None,
     detail: Mapping[str, Any] | None,
     at: datetime,
+    rows: Iterable[Base] = (),
 ) -> AuditRecord:
     """Append one row inside the caller's transaction (every task that changes the record calls
-    this, so the audit log is complete)."""
+    this, so the audit log is complete). `rows`: the table rows the step wrote, as they are now;
+    their digests go into the row so that verify can check them later."""
+    chain = _writing_chain(session)
+    if chain.keyed_from is None and action != KEYED_ACTION:
+        raise StoreError("the audit chain is not keyed yet (the store keys it when it opens)")
     if session.get_bind().dialect.name == "postgresql":
         # Several consoles may share the database: one appender at a time.
         session.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+    written = list(rows)
+    if written:
+        session.flush()  # ids, defaults and every change are in the rows before they are hashed
     last = session.execute(
         select(AuditRecord.seq, AuditRecord.row_hash).order_by(AuditRecord.seq.desc()).limit(1)
     ).first()
     seq, prev = (1, GENESIS_HASH) if last is None else (last.seq + 1, last.row_hash)
     detail_json = canonical_json(dict(detail or {}))
+    row_digests = digests.digests_of(written)
+    digests_json = canonical_json(row_digests) if row_digests else None
+    payload = payload_hash(detail_json, digests_json)
+    content = keyed_content(seq, at, user, action, target, payload)
     row = AuditRecord(
         seq=seq,
         at=at,
@@ -105,11 +210,96 @@ def append(
         target=target,
         detail=detail_json,
         prev_hash=prev,
-        row_hash=chain_hash(prev, audit_content(seq, at, user, action, target, detail_json)),
+        row_hash=keyed_hash(chain.keys, prev, content),
+        payload_hash=payload,
+        row_digests=digests_json,
     )
     session.add(row)
     session.flush()
+    session.info[INFO_HEAD] = (seq, row.row_hash)
     return row
+
+
+def key_chain(session: Session, at: datetime) -> None:
+    """Learn the chain's id and where keying began; key it if it is not yet (a database from
+    before keys, or a new one): the `audit.keyed` row, whose keyed hash covers the plain rows
+    before it, then `audit.baseline` rows with the digests of every row already in the
+    cross-checked tables. A chain keyed with another key is refused: its rows could not be
+    continued."""
+    chain = _writing_chain(session)
+    marker = session.execute(
+        select(AuditRecord.seq, AuditRecord.detail)
+        .where(AuditRecord.action == KEYED_ACTION)
+        .order_by(AuditRecord.seq)
+        .limit(1)
+    ).first()
+    if marker is not None:
+        facts = json.loads(marker.detail)
+        if facts.get("key_id") != chain.keys.key_id:
+            raise AuditKeyMismatchError(
+                f"the audit log was keyed (row seq {marker.seq}) with audit key "
+                f"{facts.get('key_id')}, but {chain.keys.folder}/audit.key is key "
+                f"{chain.keys.key_id}: restore the console's own key folder (or point "
+                "NIGHTWATCH_KEYS_DIR at it); rows written with another key would break the chain"
+            )
+        chain.chain_id = str(facts["chain_id"])
+        chain.keyed_from = int(marker.seq)
+        return
+    last = session.execute(
+        select(AuditRecord.seq, AuditRecord.row_hash).order_by(AuditRecord.seq.desc()).limit(1)
+    ).first()
+    plain_rows, plain_head = (0, GENESIS_HASH) if last is None else (last.seq, last.row_hash)
+    chain.chain_id = uuid.uuid4().hex
+    chain.keyed_from = plain_rows + 1
+    try:
+        facts = {
+            "chain_id": chain.chain_id,
+            "key_id": chain.keys.key_id,
+            "public_key": chain.keys.fingerprint,
+            "unkeyed_rows": plain_rows,
+            "unkeyed_head": plain_head,
+        }
+        append(session, SYSTEM_USER, KEYED_ACTION, "audit_log", facts, at)
+        for model in digests.CROSS_CHECKED:
+            _baseline(session, model, at)
+    except BaseException:
+        chain.chain_id = None
+        chain.keyed_from = None
+        raise
+
+
+def _baseline(session: Session, model: type[Base], at: datetime) -> None:
+    table = model.__tablename__
+    total = session.scalar(select(func.count()).select_from(model)) or 0
+    done = 0
+    while done < total:
+        chunk = list(
+            session.scalars(
+                select(model).order_by(model.id).offset(done).limit(BASELINE_CHUNK)  # type: ignore[attr-defined]
+            )
+        )
+        if not chunk:
+            break
+        done += len(chunk)
+        facts = {"table": table, "rows": len(chunk), "note": "stored before the chain was keyed"}
+        append(session, SYSTEM_USER, BASELINE_ACTION, table, facts, at, rows=chunk)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStore:
+    """The store's first write at open: key the chain if needed, then the row `store.open`
+    (proving the database can be written)."""
+
+    name: ClassVar[str] = "store.open"
+
+    detail: Mapping[str, Any]
+    target: str
+
+    def run(self, session: Session, files: StoreFiles) -> AuditEntry:
+        at = aware(None)
+        key_chain(session, at)
+        row = append(session, SYSTEM_USER, "store.open", self.target, self.detail, at)
+        return audit_entry(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,94 +339,332 @@ def audit_entry(r: AuditRecord) -> AuditEntry:
         detail=json.loads(r.detail),
         prev_hash=r.prev_hash,
         row_hash=r.row_hash,
+        payload_hash=r.payload_hash,
+        row_digests=digests.parse_digests(r.row_digests),
     )
 
 
 def audit_entries(
-    session: Session, *, since: datetime | None = None, limit: int | None = None
+    session: Session,
+    *,
+    since: datetime | None = None,
+    limit: int | None = None,
+    action: str | None = None,
 ) -> list[AuditEntry]:
     query = select(AuditRecord).order_by(AuditRecord.seq)
     if since is not None:
         query = query.where(AuditRecord.at >= aware(since, "since"))
+    if action is not None:
+        query = query.where(AuditRecord.action == action)
     if limit is not None:
         query = query.limit(limit)
     return [audit_entry(r) for r in session.scalars(query)]
 
 
-def verify_chain(session: Session, *, expected_head: str | None = None) -> AuditVerification:
-    """Re-hash the whole audit log. Finds an edited row (its hash no longer matches), a removed
-    row (a gap in `seq`, or a `prev_hash` that no longer links), and, given the head hash an
-    auditor noted earlier (`head_hash` of an earlier result), rows cut from the end."""
+def chain_head(session: Session) -> tuple[int, str]:
+    """(seq, row_hash) of the newest row; (0, 64 zeros) for an empty log."""
+    last = session.execute(
+        select(AuditRecord.seq, AuditRecord.row_hash).order_by(AuditRecord.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if last is None else (int(last.seq), str(last.row_hash))
+
+
+def chain_identity(session: Session) -> tuple[str | None, int | None]:
+    """(chain id, seq of `audit.keyed`) as the chain says; (None, None) before keying."""
+    marker = session.execute(
+        select(AuditRecord.seq, AuditRecord.detail)
+        .where(AuditRecord.action == KEYED_ACTION)
+        .order_by(AuditRecord.seq)
+        .limit(1)
+    ).first()
+    if marker is None:
+        return None, None
+    try:
+        return str(json.loads(marker.detail)["chain_id"]), int(marker.seq)
+    except (ValueError, KeyError, TypeError):
+        return None, int(marker.seq)
+
+
+# --------------------------------------------------------------------------- verifying
+
+MAX_PROBLEMS = 1000  # kept in full; the rest are counted
+
+
+def raw_rows(session: Session) -> Any:
+    """Every audit row, raw (a mangled time is a finding, not a crash), in seq order."""
     cols = (
         AuditRecord.id,
         AuditRecord.seq,
-        type_coerce(AuditRecord.at, String).label("at"),  # raw: a mangled time is a finding
+        type_coerce(AuditRecord.at, String).label("at"),
         AuditRecord.user,
         AuditRecord.action,
         AuditRecord.target,
         AuditRecord.detail,
         AuditRecord.prev_hash,
         AuditRecord.row_hash,
+        AuditRecord.payload_hash,
+        AuditRecord.row_digests,
     )
-    prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    head_seen = expected_head is None or expected_head == GENESIS_HASH
-
-    def bad(row: Any, reason: str) -> AuditVerification:
-        return AuditVerification(
-            ok=False,
-            rows_checked=checked,
-            head_seq=expected_seq - 1,
-            head_hash=prev,
-            first_bad_id=row.id,
-            first_bad_seq=row.seq,
-            reason=f"audit row id={row.id} seq={row.seq}: {reason}",
-        )
-
-    rows = session.execute(
-        select(*cols).order_by(AuditRecord.seq).execution_options(yield_per=1000)
+    return session.execute(
+        select(*cols).order_by(AuditRecord.seq).execution_options(yield_per=2000)
     )
-    for row in rows:
-        if row.seq != expected_seq:
-            missing = (
-                f"seq {expected_seq}"
-                if row.seq == expected_seq + 1
-                else f"seq {expected_seq}..{row.seq - 1}"
+
+
+class ChainWalk:
+    """Walks the audit rows in seq order and checks each: its place (no gap, linked to the row
+    before), its payload hash, its keyed hash (plain SHA-256 before `audit.keyed`). A bad row is
+    noted and the walk goes on from it, so one edited row is one problem, not all that follow.
+
+    With `collect_digests`, the newest digest the chain recorded for each cross-checked table row
+    is kept (for `console.store.integrity`); `want_hashes` keeps the row hash at those seqs (the
+    signed heads')."""
+
+    def __init__(
+        self,
+        keys: AuditKeys | None,
+        *,
+        collect_digests: bool = False,
+        want_hashes: frozenset[int] = frozenset(),
+    ) -> None:
+        self.keys = keys
+        self.collect_digests = collect_digests
+        self.want_hashes = want_hashes
+        self.problems: list[ChainProblem] = []
+        self.more_problems = 0
+        self.rows_checked = 0
+        self.expected_seq = 1
+        self.prev_hash = GENESIS_HASH  # the stored hash of the row before
+        self.keyed_from: int | None = None
+        self.chain_id: str | None = None
+        self.recorded_key_id: str | None = None
+        self.unchecked_keyed = 0  # keyed rows met without a key to check them
+        self.hashes: dict[int, str] = {}
+        # record_key(table index, row id) -> 16 bytes of the digest + the seq of the audit row
+        # that recorded it (8 bytes): compact, since a large log holds millions of rows
+        self.recorded: dict[int, bytes] = {}
+        self._table_index = {name: i for i, name in enumerate(digests.TABLE_NAMES)}
+
+    # -- noting
+
+    def _problem(self, row: Any, kind: str, what: str) -> None:
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.more_problems += 1
+            return
+        where = f"audit row seq {row.seq} (id {row.id}, {row.action} by {row.user})"
+        self.problems.append(ChainProblem(row.seq, row.id, kind, f"{where}: {what}"))
+
+    def _whole(self, kind: str, what: str) -> None:
+        self.problems.append(ChainProblem(None, None, kind, what))
+
+    # -- walking
+
+    def feed(self, row: Any) -> None:
+        if row.seq != self.expected_seq:
+            if row.seq > self.expected_seq:
+                gap = (
+                    f"seq {self.expected_seq}"
+                    if row.seq == self.expected_seq + 1
+                    else f"seq {self.expected_seq}..{row.seq - 1}"
+                )
+                self._problem(row, "removed", f"row(s) {gap} missing before it (removed)")
+        elif row.prev_hash != self.prev_hash:
+            self._problem(
+                row,
+                "reordered",
+                "does not link to the row before it (rows reordered or replaced, or the row "
+                "before it rewritten)",
             )
-            return bad(row, f"row(s) {missing} missing before it (removed)")
-        if row.prev_hash != prev:
-            return bad(row, "prev_hash does not link to the previous row (altered)")
+        self._check_content(row)
+        if row.seq in self.want_hashes:
+            self.hashes[row.seq] = row.row_hash
+        self.prev_hash = row.row_hash
+        self.expected_seq = row.seq + 1
+        self.rows_checked += 1
+
+    def _check_content(self, row: Any) -> None:
         try:
-            at = _parse_time(row.at)
-            content = audit_content(row.seq, at, row.user, row.action, row.target, row.detail)
+            at = digests._parse_time(row.at)
         except (TypeError, ValueError) as exc:
-            return bad(row, f"unreadable content ({exc})")
-        if chain_hash(prev, content) != row.row_hash:
-            return bad(row, "content does not match its hash (altered)")
-        prev, expected_seq, checked = row.row_hash, expected_seq + 1, checked + 1
+            self._problem(row, "unreadable", f"unreadable time {row.at!r} ({exc}) (altered)")
+            return
+        marker = self.keyed_from is None and row.action == KEYED_ACTION
+        if self.keyed_from is None and not marker:
+            # a plain row, from before the console had keys
+            try:
+                content = audit_content(row.seq, at, row.user, row.action, row.target, row.detail)
+            except (TypeError, ValueError) as exc:
+                self._problem(row, "unreadable", f"unreadable content ({exc}) (altered)")
+                return
+            if chain_hash(row.prev_hash, content) != row.row_hash:
+                self._problem(row, "altered", "content does not match its hash (altered)")
+            return
+        if marker:
+            self.keyed_from = row.seq
+            try:
+                facts = json.loads(row.detail)
+                self.chain_id = str(facts.get("chain_id"))
+                self.recorded_key_id = facts.get("key_id")
+            except (ValueError, AttributeError):
+                self._problem(row, "unreadable", "the audit.keyed row's detail is not JSON")
+        if row.payload_hash is None:
+            self._problem(
+                row,
+                "rebuilt",
+                "a plain row after the chain was keyed (the chain was rebuilt without the key)",
+            )
+            return
+        if payload_hash(row.detail, row.row_digests) != row.payload_hash:
+            self._problem(
+                row,
+                "altered",
+                "its detail or row digests do not match its payload hash (payload altered)",
+            )
+            return
+        if self.keys is None:
+            self.unchecked_keyed += 1
+        else:
+            content = keyed_content(row.seq, at, row.user, row.action, row.target, row.payload_hash)
+            if keyed_hash(self.keys, row.prev_hash, content) != row.row_hash:
+                if marker and self.recorded_key_id not in (None, self.keys.key_id):
+                    self._problem(
+                        row,
+                        "wrong key",
+                        f"keyed with audit key {self.recorded_key_id}, not with the key given "
+                        f"({self.keys.key_id}): is this the console's key folder?",
+                    )
+                else:
+                    self._problem(
+                        row,
+                        "altered",
+                        "its keyed hash (HMAC) does not match: the row was altered, or the "
+                        "chain rebuilt without the key",
+                    )
+                return
+        if self.collect_digests and row.row_digests:
+            self._collect(row)
+
+    def _collect(self, row: Any) -> None:
+        try:
+            recorded = digests.parse_digests(row.row_digests)
+        except ValueError:
+            self._problem(row, "unreadable", "its row digests are not readable")
+            return
+        for key, digest in recorded.items():
+            table, _, number = key.partition(":")
+            index = self._table_index.get(table)
+            if index is None or not number.isdigit():
+                continue
+            self.recorded[record_key(index, int(number))] = bytes.fromhex(digest[:32]) + int(
+                row.seq
+            ).to_bytes(8, "big")
+
+    def finish(self) -> None:
+        if self.rows_checked == 0:
+            self._whole("empty", "the audit log is empty (every row removed?)")
+        elif self.keys is not None and self.keyed_from is None:
+            self._whole(
+                "unkeyed",
+                "the chain is not keyed (no audit.keyed row): every row is plain SHA-256, which "
+                "anyone who can write the database can rebuild; open it once with the console to "
+                "key it",
+            )
+        if self.unchecked_keyed:
+            self._whole(
+                "no key",
+                f"{self.unchecked_keyed} keyed row(s) not checked: no audit key given",
+            )
+
+    @property
+    def head_seq(self) -> int:
+        return self.expected_seq - 1
+
+
+def record_key(table_index: int, row_id: int) -> int:
+    return (table_index << 48) | row_id
+
+
+def recorded_entry(entry: bytes) -> tuple[str, int]:
+    """(the first 32 hex digits of the digest, the seq of the audit row that recorded it)."""
+    return entry[:16].hex(), int.from_bytes(entry[16:], "big")
+
+
+def walk_chain(
+    session: Session,
+    keys: AuditKeys | None,
+    *,
+    collect_digests: bool = False,
+    want_hashes: frozenset[int] = frozenset(),
+) -> ChainWalk:
+    walk = ChainWalk(keys, collect_digests=collect_digests, want_hashes=want_hashes)
+    for row in raw_rows(session):
+        walk.feed(row)
+    walk.finish()
+    return walk
+
+
+def verify_chain(session: Session, *, expected_head: str | None = None) -> AuditVerification:
+    """Re-hash the whole audit log with the store's audit key (`store.read(verify_chain)`).
+    Finds an edited row (its hash no longer matches), a removed row (a gap in `seq`, or a
+    `prev_hash` that no longer links), rows rebuilt without the key, and, given a head hash an
+    auditor noted earlier, rows cut from the end (the console's signed heads catch that too: see
+    `console.store.integrity`)."""
+    keys = session.info.get(INFO_KEYS)
+    walk = ChainWalk(keys if isinstance(keys, AuditKeys) else None)
+    head_seen = expected_head is None or expected_head == GENESIS_HASH
+    for row in raw_rows(session):
+        walk.feed(row)
         head_seen = head_seen or row.row_hash == expected_head
+    walk.finish()
+    problems = list(walk.problems)
     if not head_seen:
-        return AuditVerification(
-            ok=False,
-            rows_checked=checked,
-            head_seq=expected_seq - 1,
-            head_hash=prev,
-            reason=(
-                f"the noted head {expected_head} is no longer in the log, which ends at "
-                f"seq {expected_seq - 1} (rows removed from the end, or the log rewritten)"
-            ),
+        problems.append(
+            ChainProblem(
+                None,
+                None,
+                "truncated",
+                f"the noted head {expected_head} is no longer in the log, which ends at seq "
+                f"{walk.head_seq} (rows removed from the end, or the log rewritten)",
+            )
         )
+    first = problems[0] if problems else None
     return AuditVerification(
-        ok=True, rows_checked=checked, head_seq=expected_seq - 1, head_hash=prev
+        ok=first is None,
+        rows_checked=walk.rows_checked,
+        head_seq=walk.head_seq,
+        head_hash=walk.prev_hash,
+        first_bad_id=first.row_id if first else None,
+        first_bad_seq=first.seq if first else None,
+        reason=first.message if first else None,
+        problems=tuple(problems),
+        keyed_from=walk.keyed_from,
+        chain_id=walk.chain_id,
     )
 
 
 def _parse_time(raw: object) -> datetime:
-    if isinstance(raw, datetime):
-        value = raw
-    elif isinstance(raw, str):
-        value = datetime.fromisoformat(raw)
-    else:
-        raise TypeError(f"time stored as {type(raw).__name__}")
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    """Kept for callers of the older name."""
+    return digests._parse_time(raw)
+
+
+__all__ = [
+    "BASELINE_ACTION",
+    "GENESIS_HASH",
+    "KEYED_ACTION",
+    "UTC",
+    "AppendAudit",
+    "AuditEntry",
+    "AuditKeyMismatchError",
+    "AuditVerification",
+    "ChainProblem",
+    "ChainState",
+    "ChainWalk",
+    "OpenStore",
+    "append",
+    "audit_entries",
+    "audit_entry",
+    "chain_head",
+    "chain_identity",
+    "key_chain",
+    "verify_chain",
+    "walk_chain",
+]

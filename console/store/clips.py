@@ -169,11 +169,15 @@ class OpenClip:
         )
         session.add(row)
         session.flush()
+        facts: dict[str, Any] = {"clip_id": row.id, "camera_id": self.camera_id}
         if self.state == ClipState.UNAVAILABLE:
-            facts = {"clip_id": row.id, "camera_id": self.camera_id, "reason": self.reason}
-            audit.append(
-                session, SYSTEM_USER, "clip.unavailable", f"alarm:{self.alarm_id}", facts, self.at
-            )
+            action = "clip.unavailable"
+            facts["reason"] = self.reason
+        else:
+            action = "clip.recording"
+            facts["window_start_at"] = iso(self.window_start_at)
+        target = f"alarm:{self.alarm_id}"
+        audit.append(session, SYSTEM_USER, action, target, facts, self.at, rows=[row])
         return _record(row)
 
 
@@ -238,7 +242,9 @@ class KeepClip:
             "start_at": iso(self.start_at),
             "end_at": iso(self.end_at),
         }
-        audit.append(session, SYSTEM_USER, "clip.store", f"alarm:{row.alarm_id}", facts, self.at)
+        audit.append(
+            session, SYSTEM_USER, "clip.store", f"alarm:{row.alarm_id}", facts, self.at, rows=[row]
+        )
         return _record(row)
 
 
@@ -267,7 +273,9 @@ class ClipFailed:
         row.reason = self.reason
         row.window_end_at = self.window_end_at
         facts = {"clip_id": row.id, "camera_id": row.camera_id, "reason": self.reason}
-        audit.append(session, SYSTEM_USER, "clip.failed", f"alarm:{row.alarm_id}", facts, self.at)
+        audit.append(
+            session, SYSTEM_USER, "clip.failed", f"alarm:{row.alarm_id}", facts, self.at, rows=[row]
+        )
         return _record(row)
 
 
@@ -281,7 +289,9 @@ def close_unfinished_clips(
         row.state = ClipState.FAILED
         row.reason = reason
         facts = {"clip_id": row.id, "camera_id": row.camera_id, "reason": reason}
-        audit.append(session, SYSTEM_USER, "clip.failed", f"alarm:{row.alarm_id}", facts, at)
+        audit.append(
+            session, SYSTEM_USER, "clip.failed", f"alarm:{row.alarm_id}", facts, at, rows=[row]
+        )
     return [row.id for row in rows]
 
 
@@ -353,7 +363,7 @@ def purge_clips(
             "start_at": iso(row.start_at) if row.start_at else None,
             "reason": f"retention: began before {iso(before)}",
         }
-        audit.append(session, user, "clip.purge", f"alarm:{row.alarm_id}", facts, now)
+        audit.append(session, user, "clip.purge", f"alarm:{row.alarm_id}", facts, now, rows=[row])
     return ClipPurgeCount("clips", min(len(rows), limit), kept, more)
 
 

@@ -68,7 +68,7 @@ class RecordConfigChange:
         session.add(change)
         session.flush()
         facts = {"change_id": change.id, "before": before_digest, "after": after_digest}
-        audit.append(session, self.user, "config.change", self.what, facts, self.at)
+        audit.append(session, self.user, "config.change", self.what, facts, self.at, rows=[change])
         return change.id
 
 
@@ -127,7 +127,7 @@ class ChangeConsoleSetting:
             "before": json.loads(before) if before is not None else None,
             "after": self.value,
         }
-        audit.append(session, self.user, "config.change", what, facts, self.at)
+        audit.append(session, self.user, "config.change", what, facts, self.at, rows=[change])
         return change.id
 
 

@@ -37,13 +37,22 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool, StaticPool
 
-from console.store.audit import AppendAudit
+from console.store.audit import (
+    INFO_CHAIN,
+    INFO_HEAD,
+    INFO_KEYS,
+    ChainState,
+    OpenStore,
+    chain_head,
+)
 from console.store.errors import StoreClosedError, StoreError, StoreWriteError
 from console.store.faults import CloseReport, StoreHealth, describe_errno, disk_fault
+from console.store.heads import HeadSigner
+from console.store.keys import AuditKeyError, AuditKeys, load_audit_keys
 from console.store.lock import DatabaseLock, command_line
 from console.store.migrations import current_revision, head_revision, upgrade_to_head
 from console.store.snapshots import SnapshotRecord
-from console.store.tasks import FILE_MODE, SYSTEM_USER, StoreFiles, WriteTask, make_folders
+from console.store.tasks import FILE_MODE, StoreFiles, WriteTask, make_folders
 from console.store.watch import DatabaseWatch, unwritable_reason
 
 log = logging.getLogger(__name__)
@@ -94,8 +103,11 @@ class _Writer:
         folder: Path | None,
         watch: DatabaseWatch | None,
         reconnect: bool,
+        chain: ChainState,
     ) -> None:
         self.engine = engine
+        self.chain = chain
+        self.heads = HeadSigner(chain.keys, self._committed_head)
         self.where = where
         self.files_root = files_root
         self.folder = folder
@@ -158,6 +170,7 @@ class _Writer:
             self.thread.join()
         else:
             self._give_up_rest()  # never started (the open failed)
+        self.heads.sign()  # the head at close: rows cut from the end are seen from here on
         with self._cond:
             self._report = CloseReport(self._unstored, self._fault if self._unstored else None)
             return self._report
@@ -169,11 +182,28 @@ class _Writer:
         assert job.fn is not None
         files = StoreFiles(self.files_root, self.where)
         try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                return job.fn(session, files)
+            with self.session() as session:
+                with session.begin():
+                    result = job.fn(session, files)
+                head = session.info.get(INFO_HEAD)
         except BaseException:
             files.undo()
             raise
+        if head is not None:
+            self.heads.note(head[0])
+        return result
+
+    def session(self) -> Session:
+        """A session of the writer: it carries the audit key and the chain's state, which
+        `audit.append` needs (every task's transaction, a group's too, is opened here)."""
+        info = {INFO_KEYS: self.chain.keys, INFO_CHAIN: self.chain}
+        return Session(self.engine, expire_on_commit=False, info=info)
+
+    def _committed_head(self) -> tuple[int, str]:
+        """The chain's head as committed (what the head signer signs: never a row of a
+        transaction or savepoint that was rolled back)."""
+        with Session(self.engine) as session, session.begin():
+            return chain_head(session)
 
     def attempt_group(self, jobs: list[_Job[Any]]) -> list[tuple[bool, Any]]:
         """Run several queued write tasks in ONE transaction (group commit: one fsync for all
@@ -184,23 +214,27 @@ class _Writer:
         outcomes: list[tuple[bool, Any]] = []
         made: list[StoreFiles] = []
         try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                for job in jobs:
-                    assert job.fn is not None
-                    files = StoreFiles(self.files_root, self.where)
-                    made.append(files)
-                    try:
-                        with session.begin_nested():
-                            outcomes.append((True, job.fn(session, files)))
-                    except Exception as exc:
-                        files.undo()
-                        if self._disk_fault_within(exc) is not None:
-                            raise  # SQLite may have rolled back the whole transaction itself
-                        outcomes.append((False, exc))
+            with self.session() as session:
+                with session.begin():
+                    for job in jobs:
+                        assert job.fn is not None
+                        files = StoreFiles(self.files_root, self.where)
+                        made.append(files)
+                        try:
+                            with session.begin_nested():
+                                outcomes.append((True, job.fn(session, files)))
+                        except Exception as exc:
+                            files.undo()
+                            if self._disk_fault_within(exc) is not None:
+                                raise  # SQLite may have rolled back the whole transaction
+                            outcomes.append((False, exc))
+                head = session.info.get(INFO_HEAD)
         except BaseException:
             for files in made:
                 files.undo()
             raise
+        if head is not None:
+            self.heads.note(head[0])  # a count only: the signer reads the committed head
         return outcomes
 
     def _disk_fault_within(self, exc: BaseException) -> str | None:
@@ -243,7 +277,9 @@ class _Writer:
                     if not self._jobs:
                         if self._stopping:
                             break
-                        self._cond.wait(self._until_watch())
+                        self._cond.wait(self._until_due())
+                        if not self._jobs:
+                            self.heads.sign_if_due()
                         continue
                     job = self._jobs[0]
                     group = self._group()
@@ -324,6 +360,7 @@ class _Writer:
                 job.future.set_result(value)
             else:
                 job.future.set_exception(self.refusal(value, job))
+        self.heads.sign_if_due()
 
     def _pop(self, job: _Job[Any]) -> None:
         with self._cond:
@@ -367,6 +404,7 @@ class _Writer:
         if self._fault is not None and not self._fault_held_by_watch:
             self._clear_fault()
         job.future.set_result(result)
+        self.heads.sign_if_due()
 
     def _pause(self) -> None:
         """Wait before the next try (backing off), watching the files meanwhile; returns early
@@ -389,6 +427,11 @@ class _Writer:
         if self.watch is None:
             return None
         return max(0.0, self._next_watch - time.monotonic())
+
+    def _until_due(self) -> float | None:
+        """How long the idle writer may sleep: until the next watch or head signature."""
+        waits = [w for w in (self._until_watch(), self.heads.seconds_until_due()) if w is not None]
+        return min(waits) if waits else None
 
     def _watch_if_due(self) -> None:
         if self.watch is None or time.monotonic() < self._next_watch:
@@ -499,6 +542,8 @@ class Store:
         snapshots_dir: str | os.PathLike[str] | None = None,
         busy_timeout_s: float = 30.0,
         read_only: bool = False,
+        keys: AuditKeys | None = None,
+        keys_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.url = url or default_database_url()
         parsed = make_url(self.url)
@@ -527,6 +572,7 @@ class Store:
                 platformdirs.user_data_path("nightwatch", appauthor=False) / "snapshots"
             )
         self.files = StoreFiles(self.snapshots_dir, self._where)
+        self.keys: AuditKeys | None = keys or self._load_keys(keys_dir, create=not read_only)
         self._busy_s = busy_timeout_s
         self._reads_via_writer = memory
         self._state_lock = threading.Lock()
@@ -552,6 +598,19 @@ class Store:
         )
 
     # ------------------------------------------------------------------ opening
+
+    def _load_keys(
+        self, folder: str | os.PathLike[str] | None, *, create: bool
+    ) -> AuditKeys | None:
+        """The audit keys (created on first use by a writing store); a reading store without
+        them can read, but not check the keyed chain."""
+        try:
+            return load_audit_keys(Path(folder) if folder is not None else None, create=create)
+        except AuditKeyError as exc:
+            if create:
+                raise StoreError(f"{self._where}: the store did not open: {exc}") from exc
+            log.info("store %s opened without audit keys: %s", self._where, exc)
+            return None
 
     def _open_for_writing(self, memory: bool) -> None:
         db = self.db_path
@@ -589,6 +648,7 @@ class Store:
             raise StoreError(f"{self._where}: cannot open the store: {exc.orig}") from exc
         if db is not None:
             self._watch = DatabaseWatch(db, writer=True)
+        assert self.keys is not None
         self._writer = _Writer(
             writer_engine,
             where=self._where,
@@ -596,8 +656,11 @@ class Store:
             folder=db.parent if db else None,
             watch=self._watch,
             reconnect=not memory,
+            chain=ChainState(self.keys),
         )
         self._probe()
+        self._writer.heads.chain_id = self._writer.chain.chain_id
+        self._writer.heads.sign()  # the head at open: the file exists from the first start
         self._writer.start()
 
     def _create_database_file(self, db: Path) -> None:
@@ -622,13 +685,16 @@ class Store:
             )
 
     def _probe(self) -> None:
-        """An honest write at open: the audit row `store.open`, with who opened it."""
+        """An honest write at open: the audit row `store.open`, with who opened it (the chain
+        keyed first, if it is not yet)."""
         assert self._writer is not None
         detail = {"pid": os.getpid(), "command": command_line()}
-        task = AppendAudit(SYSTEM_USER, "store.open", f"process:{os.getpid()}", detail)
+        task = OpenStore(detail, f"process:{os.getpid()}")
         job: _Job[Any] = _Job(task.name, task.run, is_write=True)
         try:
             self._writer.attempt(job)
+        except StoreError:
+            raise
         except Exception as exc:
             fault = disk_fault(exc, self._where, self._writer.folder)
             if fault is not None:
@@ -759,11 +825,20 @@ class Store:
             problem = self._watch.guard(reading=True)
             if problem is not None:
                 raise StoreError(f"{problem}; not read (touching it now could crash the console)")
+        info = {INFO_KEYS: self.keys}
         try:
-            with Session(self._read_engine, expire_on_commit=False) as session, session.begin():
+            with (
+                Session(self._read_engine, expire_on_commit=False, info=info) as session,
+                session.begin(),
+            ):
                 return query(session, *args, **kwargs)
         except DBAPIError as exc:
             raise StoreError(f"{self._where}: read failed: {exc.orig}") from exc
+
+    @property
+    def chain_id(self) -> str | None:
+        """The audit chain's id (names its signed heads' file); None for a reading store."""
+        return self._writer.chain.chain_id if self._writer is not None else None
 
     def snapshot_path(self, record: SnapshotRecord) -> Path:
         """The absolute path of a snapshot's file."""

@@ -1,5 +1,5 @@
 """SQLAlchemy 2 ORM models of Nightwatch's durable record: alarms, their events, dispatches,
-snapshots, clips, users, shifts, config changes and the hash-chained audit log.
+snapshots, clips, holds, users, shifts, config changes and the keyed, hash-chained audit log.
 
 Every time is an aware UTC `datetime` in Python. SQLite keeps it as a naive UTC text
 (`YYYY-MM-DD HH:MM:SS.ffffff`, which sorts like time); PostgreSQL as `timestamptz`. A naive
@@ -368,13 +368,34 @@ class ConfigChange(Base):
     after_digest: Mapped[str | None] = mapped_column(String(64))
 
 
+class Hold(Base):
+    """An incident under hold (a police case, an insurance claim): its snapshots and clips are
+    kept past the retention period until the hold is released."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    case_ref: Mapped[str | None] = mapped_column(String(128))
+    placed_by: Mapped[str] = mapped_column(String(64))
+    placed_at: Mapped[datetime]
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    released_at: Mapped[datetime | None]
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
 class AuditRecord(Base):
     """One row of the append-only audit log.
 
-    `seq` counts rows from 1 with no gaps; `row_hash` is SHA-256 over `prev_hash` (the previous
-    row's `row_hash`, or 64 zeros for the first row) followed by the row's canonical content
-    (see `console.store.audit.audit_content`). `detail` is kept as the exact canonical JSON
-    text that was hashed. Triggers refuse UPDATE and DELETE on SQLite and PostgreSQL.
+    `seq` counts rows from 1 with no gaps. From the row `audit.keyed` on, `row_hash` is
+    HMAC-SHA-256 (the audit key, outside the database) over `prev_hash` (the previous row's
+    `row_hash`, or 64 zeros for the first row) followed by the row's canonical content, which
+    holds `payload_hash`: SHA-256 over `detail` and `row_digests` (the digests of the table rows
+    the step wrote). Rows before `audit.keyed` (written before keys existed) are plain SHA-256 over
+    the older content (see `console.store.audit`). `detail` and `row_digests` are kept as the
+    exact canonical JSON text that was hashed. Triggers refuse UPDATE and DELETE on SQLite and
+    PostgreSQL.
     """
 
     __tablename__ = "audit_log"
@@ -388,6 +409,8 @@ class AuditRecord(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+    payload_hash: Mapped[str | None] = mapped_column(String(64))  # None: written before keys
+    row_digests: Mapped[str | None] = mapped_column(Text)
 
 
 class WalkTest(Base):

@@ -140,7 +140,8 @@ class StoreSnapshot:
         facts = {"snapshot_id": snap.id, "path": relative, "sha256": sha}
         if self.kind != SnapshotKind.ANNOTATED:
             facts["kind"] = self.kind.value
-        audit.append(session, self.user, "snapshot.store", f"alarm:{self.alarm_id}", facts, when)
+        target = f"alarm:{self.alarm_id}"
+        audit.append(session, self.user, "snapshot.store", target, facts, when, rows=[snap, alarm])
         return _record(snap)
 
 
@@ -167,7 +168,8 @@ class PurgeExpiredSnapshots:
             files.remove(row.path)  # gone before its row says so; a retry finds it gone
             row.purged_at = when
             facts = {"snapshot_id": row.id, "sha256": row.sha256}
-            audit.append(session, self.user, "snapshot.purge", f"alarm:{row.alarm_id}", facts, when)
+            target = f"alarm:{row.alarm_id}"
+            audit.append(session, self.user, "snapshot.purge", target, facts, when, rows=[row])
         return len(rows)
 
 

@@ -16,6 +16,7 @@ from console.cli import build_parser
 from console.store import Store, audit_entries, list_users
 
 REPO = Path(__file__).resolve().parents[2]
+SITE = REPO / "tests" / "data" / "example_site" / "site.yaml"
 BOSS = "supervise the night"
 AUDREY = "read every line twice"
 ANA = "first monitor on duty"
@@ -104,11 +105,14 @@ def test_accounts_from_the_command_line_with_the_consoles_role_table(tmp_path: P
     sneaky = nightwatch(db, "users", "disable", "boss", "--user", "audrey", password=AUDREY)
     assert sneaky.returncode == 1
     assert "audrey (auditor) may not manage user accounts" in sneaky.stderr
-    out = tmp_path / "night.jsonl"
-    exported = nightwatch(db, "export", "--user", "audrey", "--out", str(out), password=AUDREY)
+    out = tmp_path / "night"
+    period = (str(SITE), "--from", "2026-11-28", "--to", "2026-11-28", "--out", str(out))
+    exported = nightwatch(db, "export", *period, "--user", "audrey", password=AUDREY)
     assert exported.returncode == 0, exported.stderr
-    assert out.exists()
-    not_hers = nightwatch(db, "export", "--user", "ana", "--out", str(out), password=ANA)
+    assert (out / "manifest.json").exists()
+    out = tmp_path / "again"
+    period = (str(SITE), "--from", "2026-11-28", "--to", "2026-11-28", "--out", str(out))
+    not_hers = nightwatch(db, "export", *period, "--user", "ana", password=ANA)
     assert "ana (operator) may not export the incident log" in not_hers.stderr
     changed = nightwatch(
         db, "settings", "set", "lock_after_min", "5", "--user", "boss", password=BOSS
@@ -118,7 +122,7 @@ def test_accounts_from_the_command_line_with_the_consoles_role_table(tmp_path: P
     assert "wrong name or password" in wrong.stderr
     disabled = nightwatch(db, "users", "disable", "ana", "--user", "boss", password=BOSS)
     assert disabled.returncode == 0, disabled.stderr
-    locked_out = nightwatch(db, "export", "--user", "ana", "--out", str(out), password=ANA)
+    locked_out = nightwatch(db, "export", *period, "--user", "ana", password=ANA)
     assert "the account ana is disabled" in locked_out.stderr
 
     with Store(f"sqlite:///{db}", read_only=True) as store:

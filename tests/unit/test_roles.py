@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from console import account_actions, actions, record_actions, shift_actions
+from console import account_actions, actions, evidence_actions, record_actions, shift_actions
 from console.accounts import SERVICE_USER
 from console.actions import (
     Acknowledge,
@@ -39,14 +39,14 @@ from console.roles import PERSON_ROLES, ROLE_TABLE, Act, PermissionRefused, Role
 from console.rules import Finding
 from console.severity import Severity
 from console.site_file import Site, load_site
-from console.store import Outcome, Store, audit_entries
+from console.store import Outcome, PlaceHold, Store, audit_entries
 from console.store.incident_search import IncidentFilter
 from tests.people import QUICK_HASHING, enroll, password_of
 
 SITE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
 START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # the museum is closed
 NAMES = {Role.OPERATOR: "night-monitor", Role.SUPERVISOR: "boss", Role.AUDITOR: "audrey"}
-ACTION_MODULES = (actions, shift_actions, account_actions, record_actions)
+ACTION_MODULES = (actions, shift_actions, account_actions, record_actions, evidence_actions)
 SUBJECTS = itertools.count(1)
 # The issue's table, spelled out here on its own: the oracle the service layer is checked against
 # (not ROLE_TABLE itself, which a test below compares with it).
@@ -68,8 +68,9 @@ EXPECTED: dict[Role, set[Act]] = {
         Act.MUTE_RULES,
         Act.VIEW_ESCALATIONS,
         Act.READ_INCIDENT_LOG,
+        Act.HOLD_EVIDENCE,
     },
-    Role.AUDITOR: {Act.READ_INCIDENT_LOG, Act.EXPORT},
+    Role.AUDITOR: {Act.READ_INCIDENT_LOG, Act.EXPORT, Act.HOLD_EVIDENCE},
     Role.SERVICE: set(),
 }
 
@@ -99,6 +100,13 @@ class Case:
             assert self.manager.flush()  # the dispatch is stored and its id known
             self.manager.settle()
         return alarm
+
+    def hold(self) -> int:
+        """A hold in force on an alarm of its own (placed by setup), for releasing."""
+        alarm = self.alarm()
+        assert self.manager.flush()
+        placed = self.room.store.write(PlaceHold(alarm.alarm_id, "setup", "setup")).result()
+        return placed.id
 
     def prompting_check(self) -> OperatorCheck:
         settings = OperatorCheckSettings(min_interval_min=1, max_interval_min=1)
@@ -159,6 +167,13 @@ ENTRIES: list[tuple[Act, Callable[[Case], object]]] = [
         Act.EXPORT,
         lambda c: record_actions.ExportIncidentLog(c.user, c.tmp / f"export-{c.station}.jsonl"),
     ),
+    (Act.EXPORT, lambda c: evidence_actions.AuthorizeExport(c.user)),
+    (Act.READ_INCIDENT_LOG, lambda c: evidence_actions.AuthorizeVerify(c.user)),
+    (
+        Act.HOLD_EVIDENCE,
+        lambda c: evidence_actions.HoldIncident(c.user, c.alarm().alarm_id, "police case", "PC-1"),
+    ),
+    (Act.HOLD_EVIDENCE, lambda c: evidence_actions.ReleaseIncidentHold(c.user, c.hold())),
 ]
 # Acts of the table that no service entry uses yet, each with the reason.
 NO_ENTRY_YET = {Act.MUTE_RULES: "muting rules comes with the supervisor tools"}
@@ -267,6 +282,7 @@ def test_the_entries_cover_every_action_and_every_act() -> None:
             assert type(action).act == act, f"{type(action).__name__} names {type(action).act}"
         acts_with_entries.add(act)
     covered |= {"Acknowledge", "Dispatch", "GuardArrived", "Resolve", "Comment", "ViewIncident"}
+    covered |= {"HoldIncident", "ReleaseIncidentHold"}  # need an alarm too
     assert declared - covered - NOT_ROLE_GATED == set()
     assert set(Act) - acts_with_entries == set(NO_ENTRY_YET)
 
@@ -301,8 +317,9 @@ def test_the_role_table_in_words() -> None:
         Act.MUTE_RULES,
         Act.VIEW_ESCALATIONS,
         Act.READ_INCIDENT_LOG,
+        Act.HOLD_EVIDENCE,
     }
-    assert Role.AUDITOR.acts == {Act.READ_INCIDENT_LOG, Act.EXPORT}
+    assert Role.AUDITOR.acts == {Act.READ_INCIDENT_LOG, Act.EXPORT, Act.HOLD_EVIDENCE}
     assert ROLE_TABLE[Role.SERVICE] == frozenset()
     docs = Path(__file__).resolve().parents[2] / "docs"
     from console.roles import role_table_markdown

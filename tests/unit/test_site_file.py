@@ -136,6 +136,10 @@ def test_optional_sections_take_documented_defaults(site_dir: Path, example_data
     assert site.alarms.escalate_after_s.high == 30
     assert [r.to for r in site.alert_routes] == [("control_room",)]
     assert site.guards == ()
+    assert site.retention.snapshots_days == 30  # snapshots purged after 30 days
+    assert site.privacy.blur_exported_people is True  # bystanders blurred in exports
+    example_data["retention"] = {"snapshots_days": None}  # null: kept forever
+    assert load_site(write(site_dir, example_data)).retention.snapshots_days is None
 
 
 def test_site_model_checks_cross_references_without_load_site(example_data: dict) -> None:
@@ -430,6 +434,21 @@ MALFORMED: list[tuple[str, Edit, str]] = [
         "missing-section",
         _delete("opening_hours"),
         "site.yaml: opening_hours: required field missing (got nothing)",
+    ),
+    (
+        "retention-zero-days",
+        _set("retention", {"snapshots_days": 0}),
+        "retention.snapshots_days: should be greater than or equal to 1 (got 0)",
+    ),
+    (
+        "retention-days-as-text",
+        _set("retention", {"snapshots_days": "30"}),
+        "retention.snapshots_days: should be a valid integer (got '30')",
+    ),
+    (
+        "privacy-misspelt",
+        _set("privacy", {"blur_people": True}),
+        "privacy.blur_people: unknown field, did you mean 'blur_exported_people'? (got true)",
     ),
 ]
 

@@ -153,6 +153,7 @@ def test_full_lifecycle_records_every_step(store: Store) -> None:
     assert dispatch.outcome == "visitor spoken to"
     actions = [e.action for e in store.read(audit_entries)]
     assert actions == [
+        "audit.keyed",  # the chain keyed at the first opening
         "store.open",  # the store's own row: it proved at open that it can write
         "alarm.raise",
         "alarm.acknowledge",

@@ -15,22 +15,28 @@ from tests.unit.store.support import T0, raw
 
 
 def test_append_audit_chains_rows(store: Store) -> None:
-    [opened] = store.read(audit_entries)  # the store proved at open that it can write
-    assert (opened.seq, opened.user, opened.action) == (1, "system", "store.open")
-    assert opened.prev_hash == "0" * 64
+    keyed, opened = store.read(audit_entries)  # the store proved at open that it can write
+    assert (keyed.seq, keyed.user, keyed.action) == (1, "system", "audit.keyed")
+    assert keyed.prev_hash == "0" * 64
+    assert keyed.detail["unkeyed_rows"] == 0
+    assert keyed.detail["chain_id"] == store.chain_id
+    assert (opened.seq, opened.user, opened.action) == (2, "system", "store.open")
     assert opened.detail["pid"] == os.getpid()
     assert opened.target == f"process:{os.getpid()}"
+    assert opened.prev_hash == keyed.row_hash
     first = store.write(AppendAudit("ana", "login", "user:ana", at=T0)).result()
     second = store.write(
         AppendAudit("ana", "export.pdf", "alarm:1", {"rows": 3, "when": T0})
     ).result()
-    assert (first.seq, second.seq) == (2, 3)
+    assert (first.seq, second.seq) == (3, 4)
     assert first.prev_hash == opened.row_hash
     assert second.prev_hash == first.row_hash
     assert second.detail == {"rows": 3, "when": T0.isoformat(timespec="microseconds")}
+    assert second.payload_hash is not None
     result = store.read(verify_chain)
     assert result.ok
-    assert (result.rows_checked, result.head_seq, result.head_hash) == (3, 3, second.row_hash)
+    assert (result.rows_checked, result.head_seq, result.head_hash) == (4, 4, second.row_hash)
+    assert result.keyed_from == 1
     assert store.read(verify_chain, expected_head=first.row_hash).ok
     with pytest.raises(TypeError):
         AppendAudit("ana", "odd", detail={"x": object()})
@@ -68,7 +74,8 @@ def test_verify_finds_an_edited_row(store: Store, db_path: Path) -> None:
     assert result.first_bad_id == ids[2]
     assert result.reason is not None
     assert "altered" in result.reason
-    assert result.rows_checked == 3  # store.open and the two before it
+    assert result.first_bad_seq == 5  # audit.keyed, store.open and the two views before it
+    assert len(result.problems) == 1  # the rows after it still link to its stored hash
 
 
 def test_verify_finds_an_edited_row_whose_hash_was_recomputed(store: Store, db_path: Path) -> None:
@@ -86,7 +93,7 @@ def test_verify_finds_a_mangled_time(store: Store, db_path: Path) -> None:
     assert not result.ok
     assert result.first_bad_id == ids[3]
     assert result.reason is not None
-    assert "unreadable content" in result.reason
+    assert "unreadable time 'yesterday'" in result.reason
 
 
 def test_verify_finds_a_deleted_row(store: Store, db_path: Path) -> None:
@@ -96,7 +103,7 @@ def test_verify_finds_a_deleted_row(store: Store, db_path: Path) -> None:
     assert not result.ok
     assert result.first_bad_id == ids[4]
     assert result.reason is not None
-    assert "seq 5 missing" in result.reason  # store.open is seq 1
+    assert "seq 6 missing" in result.reason  # audit.keyed is seq 1, store.open seq 2
 
 
 def test_verify_finds_rows_cut_from_the_end_given_the_noted_head(
@@ -106,7 +113,7 @@ def test_verify_finds_rows_cut_from_the_end_given_the_noted_head(
     noted = store.read(verify_chain).head_hash
     store.write(AppendAudit("ana", "view", "alarm:9")).result()  # later rows are fine
     assert store.read(verify_chain, expected_head=noted).ok
-    _tamper(db_path, "DELETE FROM audit_log WHERE seq >= 5")
+    _tamper(db_path, "DELETE FROM audit_log WHERE seq >= 6")
     assert store.read(verify_chain).ok  # the chain alone cannot see a cut tail
     result = store.read(verify_chain, expected_head=noted)
     assert not result.ok

@@ -248,8 +248,9 @@ def test_concurrent_callers_share_one_writer_and_never_meet_a_locked_database(
         assert s.read(count_alarms) == total
         result = s.read(verify_chain)
         assert result.ok, result.reason
-        # raise + comment + view per alarm, and one store.open row per opening
-        assert result.rows_checked == 3 * total + 2
+        # raise + comment + view per alarm, one store.open row per opening, and the row that
+        # keyed the chain at the first opening
+        assert result.rows_checked == 3 * total + 3
 
 
 # ----------------------------------------------------------------------------- failures
@@ -349,7 +350,8 @@ def test_read_only_store_reads_and_refuses_writes(db_path: Path) -> None:
             assert reader.settings()["foreign_keys"] == 1
         assert reader.close().all_stored
     actions = [e.action for e in Store(url_of(db_path), read_only=True).read(audit_entries)]
-    assert actions == ["store.open", "alarm.raise"]  # the reader wrote nothing, not even a row
+    # the reader wrote nothing, not even a row
+    assert actions == ["audit.keyed", "store.open", "alarm.raise"]
 
 
 def test_read_only_store_refuses_what_it_cannot_read(tmp_path: Path) -> None:

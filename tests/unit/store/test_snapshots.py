@@ -121,7 +121,11 @@ def test_snapshot_write_failure_names_the_file_and_stores_nothing(tmp_path: Path
         assert "nothing stored" in str(err.value)
         assert s.read(snapshots, alarm_id) == []
         assert s.read(get_alarm, alarm_id).snapshot_id is None
-        assert [e.action for e in s.read(audit_entries)] == ["store.open", "alarm.raise"]
+        assert [e.action for e in s.read(audit_entries)] == [
+            "audit.keyed",
+            "store.open",
+            "alarm.raise",
+        ]
 
 
 def test_the_file_is_removed_when_its_row_fails(store: Store, db_path: Path) -> None:

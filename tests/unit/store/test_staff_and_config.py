@@ -72,6 +72,7 @@ def test_users_shifts_and_config_changes(store: Store) -> None:
     assert store.read(list_config_changes, since=T0 + timedelta(seconds=1)) == []
     actions = [e.action for e in store.read(audit_entries)]
     assert actions == [
+        "audit.keyed",
         "store.open",
         "user.add",
         "user.add",
