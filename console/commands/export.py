@@ -4,6 +4,8 @@
     nightwatch export site.yaml --from 2026-11-28 --to 2026-11-28 --out night-28 --user audrey
     nightwatch export site.yaml --from 2026-11-01 --to 2026-11-30 --rule proximity \\
         --outcome police_called --format csv,jsonl,pdf --out november --user audrey
+    nightwatch export site.yaml --from 2026-11-28 --to 2026-11-29 --floor ground --zone east-wing \\
+        --out weekend --user audrey
 
 Dates are the site's local days, both included (`--to 2026-11-28` takes that whole day); a time
 may be given (`2026-11-28T22:00`, local unless it names its zone). The export goes into a new or
@@ -58,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("--severity", "severities", "severity (high, medium, low)"),
         ("--outcome", "outcomes", "outcome (false_alarm, visitor_warned, ...)"),
         ("--operator", "operators", "user who took a step on the alarm"),
+        ("--object", "objects", "protected object id"),
+        ("--zone", "zones", "zone id"),
+        ("--floor", "floors", "floor id (its cameras, objects and zones)"),
     ):
         parser.add_argument(
             flag,
@@ -153,14 +158,17 @@ def export_command(args: argparse.Namespace, renderer_factory: Any = None) -> in
     default = "csv,jsonl,pdf" if renderer_factory is not None else "csv,jsonl"
     formats = tuple(f.strip() for f in (args.format or default).split(",") if f.strip())
     try:
-        filters = ExportFilters(
-            since=parse_moment(args.since, site.tz, end=False),
-            until=parse_moment(args.until, site.tz, end=True),
+        filters = ExportFilters.for_site(
+            site,
+            parse_moment(args.since, site.tz, end=False),
+            parse_moment(args.until, site.tz, end=True),
             cameras=tuple(args.cameras),
             rules=tuple(args.rules),
             severities=tuple(args.severities),
             outcomes=tuple(args.outcomes),
             operators=tuple(args.operators),
+            subjects=(*args.objects, *args.zones),
+            floors=tuple(args.floors),
         )
         request = ExportRequest(
             filters, formats, args.out, args.user, blur=args.blur, pdf_details=args.pdf_details

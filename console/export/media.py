@@ -9,6 +9,11 @@ and (b) the protected object's outline in that camera. A camera-health alarm has
 picture is blurred whole. Limits, said in the export too: a bystander standing inside the
 subject's box or in front of the object stays sharp; the stored snapshot is never changed, and
 the export records both the stored file's SHA-256 and the exported one's.
+
+Evidence other than snapshots (the alarm's video clip, its clean snapshot) is put into an export
+by the code that stores it, through an `IncidentMedia` passed to `export_incidents(media=...)`:
+its files land in the export folder, so the signed manifest covers them, and what it reports
+(`ExportedMedia`) goes into the JSON lines, the CSV and the PDF.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
+from sqlalchemy.orm import Session
 
 from console.export.query import Incident, SnapshotFile
 from console.site_file import Site
@@ -37,6 +43,54 @@ class ExportedSnapshot:
     exported_sha256: str | None
     state: str  # exported | blurred | blurred whole | purged | missing | altered
     note: str = ""
+
+
+MEDIA_STATES = ("exported", "blurred", "blurred whole", "purged", "missing", "altered", "withheld")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedMedia:
+    """One file of an incident's evidence beyond its snapshots, as its `IncidentMedia` exported
+    it (or did not, and why)."""
+
+    kind: str  # what it is, in words: "clip", "clean snapshot"
+    file: str | None  # relative to the export folder; None: not exported (see state and note)
+    state: str  # one of MEDIA_STATES
+    stored_sha256: str | None = None  # as the database recorded it
+    exported_sha256: str | None = None  # of the file in the export (differs when blurred)
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.state not in MEDIA_STATES:
+            raise ValueError(f"{self.kind}: state {self.state!r} is not one of {MEDIA_STATES}")
+        if (self.file is None) != (self.state not in ("exported", "blurred", "blurred whole")):
+            raise ValueError(f"{self.kind}: a file is named exactly when it was exported")
+        if self.file is not None and (self.file.startswith("/") or ".." in self.file.split("/")):
+            raise ValueError(f"{self.kind}: {self.file!r} is not a path inside the export")
+
+    @property
+    def words(self) -> str:
+        """`clip: clips/alarm-7.mp4 (exported)` or `clip: purged (purged 2026-12-30)`."""
+        where = self.file or self.state
+        extra = self.state if self.file else self.note
+        return f"{self.kind}: {where}" + (f" ({extra})" if extra else "")
+
+
+class IncidentMedia(Protocol):
+    """Puts one kind of an incident's evidence into an export (the evidence clips' own code).
+
+    `export` is called once per incident, in the export's thread, inside its read transaction
+    (`session`: the same consistent state as the rest of the export). It checks each stored file
+    against its recorded SHA-256 (a file that no longer matches is not exported: state
+    "altered"), writes what it exports under `out_dir` in a folder of its own (`clips/`) and
+    returns one `ExportedMedia` per file, exported or not. With `blur`, people other than the
+    incident's subject must not be recognisable in what it writes; a source that cannot blur
+    returns state "withheld" with a note instead of a sharp file. Every file under `out_dir` is
+    listed and hashed in the signed manifest."""
+
+    def export(
+        self, session: Session, incident: Incident, out_dir: Path, *, blur: bool
+    ) -> list[ExportedMedia]: ...
 
 
 def sharp_regions(incident: Incident, site: Site, size: tuple[int, int]) -> list[np.ndarray]:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from console.site_file import Site
 from console.store.models import (
     Alarm,
     AlarmEvent,
@@ -35,8 +36,11 @@ BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class ExportFilters:
-    """Alarms raised in [since, until) (aware times), narrowed by any of the lists (empty: all).
-    `operators`: alarms on which one of these users took a step."""
+    """Alarms raised in [since, until) (aware times), narrowed by any of the lists (empty: all;
+    several lists: each must match). `subjects`: the protected object or zone the alarm is
+    about. `operators`: alarms on which one of these users took a step. `floors`: alarms seen by
+    a camera on one of these floors, or about an object or zone on them; the site says which
+    (`for_site`, which also checks every id against the site)."""
 
     since: datetime
     until: datetime
@@ -45,6 +49,35 @@ class ExportFilters:
     severities: tuple[str, ...] = ()
     outcomes: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    floors: tuple[str, ...] = ()
+    floor_cameras: tuple[str, ...] = ()  # filled by for_site from `floors`
+    floor_subjects: tuple[str, ...] = ()
+
+    @classmethod
+    def for_site(cls, site: Site, since: datetime, until: datetime, **lists: Any) -> ExportFilters:
+        """Filters whose camera, object, zone and floor ids are checked against `site` (an
+        unknown id is a ValueError naming it and the known ones), floors resolved to their
+        cameras, objects and zones."""
+        known = {
+            "cameras": ("camera", [c.id for c in site.cameras]),
+            "subjects": (
+                "protected object or zone",
+                [o.id for o in site.protected_objects] + [z.id for z in site.zones],
+            ),
+            "floors": ("floor", [f.id for f in site.floors]),
+        }
+        for name, (word, ids) in known.items():
+            for value in lists.get(name, ()):
+                if value not in ids:
+                    raise ValueError(
+                        f"no {word} {value!r} in the site {site.site.name!r} "
+                        f"(known: {', '.join(ids) or 'none'})"
+                    )
+        floors = tuple(lists.get("floors", ()))
+        cams = tuple(c.id for f in floors for c in site.cameras_on(f))
+        things = tuple(x.id for f in floors for x in (*site.objects_on(f), *site.zones_on(f)))
+        return cls(since, until, floor_cameras=cams, floor_subjects=things, **lists)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "since", aware(self.since, "since"))
@@ -63,6 +96,8 @@ class ExportFilters:
             "severities": list(self.severities),
             "outcomes": list(self.outcomes),
             "operators": list(self.operators),
+            "subjects": list(self.subjects),
+            "floors": list(self.floors),
         }
 
 
@@ -190,6 +225,12 @@ def _where(query: Select[Any], f: ExportFilters) -> Select[Any]:
     if f.operators:
         acted = select(AlarmEvent.alarm_id).where(AlarmEvent.user.in_(f.operators))
         query = query.where(Alarm.id.in_(acted))
+    if f.subjects:
+        query = query.where(Alarm.subject.in_(f.subjects))
+    if f.floors:
+        query = query.where(
+            or_(Alarm.camera_id.in_(f.floor_cameras), Alarm.subject.in_(f.floor_subjects))
+        )
     return query
 
 

@@ -2,30 +2,34 @@
 with their snapshots, a signed manifest, and an audit row saying who exported what.
 
     result = export_incidents(store, site, ExportRequest(filters, ("csv", "jsonl"), out, "ana"),
-                              progress=print_progress)
+                              progress=print_progress, media=[clips])
 
 Everything is read inside one read transaction (one consistent state, the chain head included)
 and written as it streams: memory stays bounded whatever the size of the log. Progress goes to a
 callback, `progress(stage, done, total)`: the CLI prints it, the incident browser shows a bar.
 
 The PDF report needs Qt, which the core never imports: the caller passes a `ReportRenderer`
-(`ui.export_pdf.PdfReport`); an export without "pdf" never touches Qt.
+(`ui.export_pdf.PdfReport`); an export without "pdf" never touches Qt. Evidence beyond the
+snapshots comes in through `IncidentMedia` sources (console/export/media.py), each writing its
+files per incident: the clips and clean snapshots always (`console.export.clips.ClipMedia`),
+others passed as `media`.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from console.export.clips import ClipMedia
 from console.export.manifest import write_manifest
-from console.export.media import ExportedSnapshot, export_snapshot
+from console.export.media import ExportedMedia, ExportedSnapshot, IncidentMedia, export_snapshot
 from console.export.names import IncidentPage, SiteNames, incident_page
 from console.export.query import ExportFilters, count_incidents, stream_incidents
 from console.export.summary import Summary, summarise
@@ -102,6 +106,7 @@ class ExportResult:
     incidents: int
     steps: int
     snapshots: int
+    media: int  # files of the `media` sources exported
     manifest_sha256: str
     audit_head: tuple[int, str]
     audit_entry: AuditEntry
@@ -131,6 +136,8 @@ def _filters_text(names: SiteNames, f: ExportFilters) -> str:
         ("severities", f.severities),
         ("outcomes", f.outcomes),
         ("operators", f.operators),
+        ("objects and zones", [names.subject(s)[0] or s for s in f.subjects]),
+        ("floors", f.floors),
     ):
         if values:
             parts.append(f"{label}: {', '.join(values)}")
@@ -144,9 +151,13 @@ def export_incidents(
     *,
     progress: Progress | None = None,
     renderer: ReportRenderer | None = None,
+    media: Sequence[IncidentMedia] = (),
 ) -> ExportResult:
     """Make the export, sign its manifest, audit it (`export.created`); `ExportError` if it
-    cannot be made."""
+    cannot be made. Blocking (minutes for a large log): call it from a thread of the caller's
+    own, never the core's or the GUI's, after the role table allowed the user (`AuthorizeExport`).
+    `media`: evidence sources beyond the snapshots and the clips (always exported,
+    `ClipMedia`), each called once per incident."""
     if store.keys is None:
         raise ExportError("the store has no audit keys: the export's manifest cannot be signed")
     if "pdf" in request.formats and renderer is None:
@@ -178,6 +189,7 @@ def export_incidents(
             keys_fingerprint=store.keys.fingerprint if store.keys else "",
             progress=report,
             renderer=renderer,
+            media=(ClipMedia(store.files, site), *media),  # every export has the clips
         )
 
     try:
@@ -214,6 +226,7 @@ def export_incidents(
         incidents=rows["incidents"],
         steps=rows["steps"],
         snapshots=rows["snapshots"],
+        media=rows["media"],
         manifest_sha256=manifest_sha,
         audit_head=(facts["audit_head"]["seq"], facts["audit_head"]["hash"]),
         audit_entry=entry,
@@ -239,6 +252,7 @@ def _write_all(
     keys_fingerprint: str,
     progress: Progress,
     renderer: ReportRenderer | None,
+    media: tuple[IncidentMedia, ...] = (),
 ) -> dict[str, Any]:
     filters = request.filters
     head_seq, head_hash = chain_head(session)
@@ -289,17 +303,25 @@ def _write_all(
                 for snap in incident.snapshots
             ]
             counts.snapshots += sum(1 for s in exported if s.file is not None)
+            evidence: list[ExportedMedia] = []
+            for source in media:
+                evidence.extend(source.export(session, incident, out_dir, blur=blur))
+            counts.media += sum(1 for m in evidence if m.file is not None)
             first = exported[0] if exported else None
             if csv_tables is not None:
-                csv_tables.add(incident, first, counts)
+                csv_tables.add(incident, first, counts, evidence)
             else:
                 counts.steps += len(incident.steps)
             if json_lines is not None:
-                json_lines.add(incident, exported)
+                json_lines.add(incident, exported, evidence)
             if pdf is not None and done < details:
                 state = "none" if first is None else first.state
                 picture = out_dir / first.file if first is not None and first.file else None
-                pdf.add(incident_page(names, incident, state), picture)
+                page = incident_page(names, incident, state)
+                if evidence:
+                    extra = tuple((m.kind, m.words.partition(": ")[2]) for m in evidence)
+                    page = replace(page, facts=page.facts + extra)
+                pdf.add(page, picture)
             done += 1
             counts.incidents = done
             if done % PROGRESS_EVERY == 0:
@@ -324,6 +346,7 @@ def _write_all(
             "incidents": counts.incidents,
             "steps": counts.steps,
             "snapshots": counts.snapshots,
+            "media": counts.media,
         },
         "summary": summary.as_dict(),
         "audit_head": {

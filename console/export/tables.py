@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from console.export.media import ExportedSnapshot
+from console.export.media import ExportedMedia, ExportedSnapshot
 from console.export.names import OUTCOME_WORDS, RULE_WORDS, SiteNames, utc_text
 from console.export.query import Incident
 from console.store.tasks import iso
@@ -62,6 +62,7 @@ INCIDENT_COLUMNS = (
     "case_ref",
     "replayed",
     "steps",
+    "media",
 )
 STEP_COLUMNS = (
     "alarm_id",
@@ -113,6 +114,7 @@ class TableCounts:
     incidents: int = 0
     steps: int = 0
     snapshots: int = 0
+    media: int = 0
 
 
 class CsvTables:
@@ -131,7 +133,11 @@ class CsvTables:
         self.files = ("incidents.csv", "steps.csv")
 
     def add(
-        self, incident: Incident, snapshot: ExportedSnapshot | None, counts: TableCounts
+        self,
+        incident: Incident,
+        snapshot: ExportedSnapshot | None,
+        counts: TableCounts,
+        media: list[ExportedMedia] | None = None,
     ) -> None:
         n = self.names
         subject, kind = n.subject(incident.subject)
@@ -180,6 +186,7 @@ class CsvTables:
             "case_ref": hold.case_ref if hold else None,
             "replayed": incident.replayed,
             "steps": summary,
+            "media": "; ".join(m.words for m in media or ()),
         }
         self._incident_rows.writerow([cell(row[c]) for c in INCIDENT_COLUMNS])
         for number, step in enumerate(incident.steps, start=1):
@@ -220,7 +227,12 @@ class JsonLines:
         self._out: IO[str] = (out_dir / "incidents.jsonl").open("w", encoding="utf-8", newline="\n")
         self.files = ("incidents.jsonl",)
 
-    def add(self, incident: Incident, snapshots: list[ExportedSnapshot]) -> None:
+    def add(
+        self,
+        incident: Incident,
+        snapshots: list[ExportedSnapshot],
+        media: list[ExportedMedia] | None = None,
+    ) -> None:
         n = self.names
 
         def when(at: Any) -> dict[str, str | None] | None:
@@ -290,6 +302,17 @@ class JsonLines:
                     "sha256_exported": s.exported_sha256,
                 }
                 for s in snapshots
+            ],
+            "media": [
+                {
+                    "kind": m.kind,
+                    "file": m.file,
+                    "state": m.state,
+                    "note": m.note or None,
+                    "sha256_stored": m.stored_sha256,
+                    "sha256_exported": m.exported_sha256,
+                }
+                for m in media or ()
             ],
             "holds": [
                 {

@@ -16,8 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session
 
-from console.export.query import ExportFilters
+from console.export.media import ExportedMedia
+from console.export.query import ExportFilters, Incident
 from console.export.run import ExportError, ExportRequest, export_incidents
 from console.site_file import load_site
 from console.store import Store, audit_entries
@@ -31,6 +33,7 @@ from tests.evidence import (
     signed_as,
     snapshot_jpeg,
 )
+from tests.media import media
 from ui.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +100,7 @@ def test_the_export_folder_holds_what_the_manifest_lists(exported: Path) -> None
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
         assert entry["size"] == len(data)
     assert manifest["exported_by"] == "audrey"
-    assert manifest["rows"] == {"incidents": 5, "steps": 16, "snapshots": 2}
+    assert manifest["rows"] == {"incidents": 5, "steps": 16, "snapshots": 2, "media": 0}
     assert manifest["site"] == {"name": "Example Museum", "timezone": "Europe/Amsterdam"}
     assert manifest["filters"]["from"] == "2026-11-27T23:00:00.000000+00:00"  # local midnight
     assert manifest["filters"]["to"] == "2026-11-28T23:00:00.000000+00:00"  # the 28th included
@@ -276,6 +279,115 @@ def test_filters_progress_and_no_blur(night, tmp_path: Path) -> None:
     assert seen[-1][0] == "manifest"
     incidents = [s for s in seen if s[0] == "incidents"]
     assert incidents[-1] == ("incidents", 1, 1)
+
+
+def test_filters_by_object_zone_and_floor_checked_against_the_site(night, tmp_path: Path) -> None:
+    site_path, db, filled = night
+    site = load_site(site_path)
+    day = (NIGHT.replace(hour=0), NIGHT.replace(hour=23))
+    with Store(f"sqlite:///{db}") as store:
+        by_subject = ExportFilters.for_site(site, *day, subjects=("milkmaid", "west-gallery"))
+        request = ExportRequest(by_subject, ("jsonl",), tmp_path / "two", "audrey")
+        assert export_incidents(store, site, request).incidents == 2
+        whole_floor = ExportFilters.for_site(site, *day, floors=("ground",))
+        request = ExportRequest(whole_floor, ("jsonl",), tmp_path / "floor", "audrey")
+        assert export_incidents(store, site, request).incidents == 5
+    ids = [json.loads(x)["alarm_id"] for x in (tmp_path / "two" / "incidents.jsonl").open()]
+    assert ids == [filled.resolved, filled.police]
+    with pytest.raises(
+        ValueError, match=r"no floor 'attic' in the site 'Example Museum' \(known: ground\)"
+    ):
+        ExportFilters.for_site(site, *day, floors=("attic",))
+    with pytest.raises(ValueError, match="no protected object or zone 'vault'"):
+        ExportFilters.for_site(site, *day, subjects=("vault",))
+    period = ["--from", "2026-11-28", "--to", "2026-11-28", "--db", f"sqlite:///{db}"]
+    out = tmp_path / "west"
+    zone = ["--zone", "west-gallery", "--out", str(out), "--format", "csv,jsonl"]
+    code = main(["export", str(site_path), *period, *zone, *signed_as("audrey")])
+    assert code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["rows"]["incidents"] == 1
+    assert manifest["filters"]["subjects"] == ["west-gallery"]
+    refused = ["--floor", "attic", "--out", str(tmp_path / "attic")]
+    assert main(["export", str(site_path), *period, *refused, *signed_as("audrey")]) == 1
+    assert not (tmp_path / "attic").exists()
+
+
+class StoredFootage:
+    """An evidence source of this test's own, standing in for the clips' code (another
+    branch's): real footage (vtest.avi) as the clip of one incident, checked against its SHA-256
+    and copied; the clip of another incident purged; the rest have none."""
+
+    def __init__(self, with_clip: int, purged: int) -> None:
+        self.with_clip = with_clip
+        self.purged = purged
+        self.source = media("vtest.avi")
+        self.sha256 = hashlib.sha256(self.source.read_bytes()).hexdigest()
+        self.sessions: set[int] = set()
+
+    def export(
+        self, session: Session, incident: Incident, out_dir: Path, *, blur: bool
+    ) -> list[ExportedMedia]:
+        self.sessions.add(id(session))
+        if incident.id == self.purged:
+            return [ExportedMedia("clip", None, "purged", self.sha256, note="purged 2026-12-28")]
+        if incident.id != self.with_clip:
+            return []
+        name = f"clips/alarm-{incident.id}.avi"
+        (out_dir / "clips").mkdir(exist_ok=True)
+        shutil.copyfile(self.source, out_dir / name)
+        return [ExportedMedia("clip", name, "exported", self.sha256, self.sha256)]
+
+
+def test_evidence_beyond_snapshots_is_exported_signed_and_checked(
+    night, tmp_path: Path, capsys
+) -> None:
+    site_path, db, filled = night
+    site = load_site(site_path)
+    footage = StoredFootage(filled.resolved, filled.police)
+    out = tmp_path / "with-clips"
+    filters = ExportFilters(NIGHT.replace(hour=0), NIGHT.replace(hour=23))
+    with Store(f"sqlite:///{db}") as store:
+        request = ExportRequest(filters, ("csv", "jsonl"), out, "audrey", blur=False)
+        result = export_incidents(store, site, request, media=[footage])
+    assert result.media == 1
+    assert len(footage.sessions) == 1  # every incident in the export's one read transaction
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["rows"]["media"] == 1
+    [clip] = [f for f in manifest["files"] if f["path"].startswith("clips/")]
+    assert clip == {
+        "path": f"clips/alarm-{filled.resolved}.avi",
+        "sha256": footage.sha256,
+        "size": footage.source.stat().st_size,
+    }
+    lines = {x["alarm_id"]: x for x in map(json.loads, (out / "incidents.jsonl").open())}
+    assert lines[filled.resolved]["media"] == [
+        {
+            "kind": "clip",
+            "file": clip["path"],
+            "state": "exported",
+            "note": None,
+            "sha256_stored": footage.sha256,
+            "sha256_exported": footage.sha256,
+        }
+    ]
+    assert lines[filled.police]["media"][0]["state"] == "purged"
+    assert lines[filled.open_alarm]["media"] == []
+    rows = {int(r["alarm_id"]): r for r in read_csv(out / "incidents.csv")}
+    assert rows[filled.resolved]["media"] == f"clip: {clip['path']} (exported)"
+    assert rows[filled.police]["media"] == "clip: purged (purged 2026-12-28)"
+    code, text = check(out, capsys)
+    assert code == 0, text
+    with (out / clip["path"]).open("r+b") as stream:  # one byte of the footage flipped
+        stream.seek(4096)
+        byte = stream.read(1)
+        stream.seek(4096)
+        stream.write(bytes([byte[0] ^ 0xFF]))
+    code, text = check(out, capsys)
+    assert code == 1
+    assert f"{clip['path']}: altered" in text
+    with pytest.raises(ValueError, match="not a path inside the export"):
+        ExportedMedia("clip", "../elsewhere.avi", "exported")
 
 
 # --------------------------------------------------------------------- the offline verifier

@@ -138,7 +138,7 @@ def _nothing_saved(site_dir: Path, before: bytes, store: Store) -> None:
     assert versions_beside(site_dir / "site.yaml") == []
     assert [p.name for p in site_dir.iterdir() if p.name.startswith(".")] == []  # no temp file
     assert store.read(list_config_changes) == []
-    assert [e.action for e in store.read(audit_entries)] == ["store.open"]
+    assert [e.action for e in store.read(audit_entries)] == ["audit.keyed", "store.open"]
 
 
 @pytest.mark.parametrize(
