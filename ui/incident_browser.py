@@ -18,15 +18,18 @@ site's time zone. The figures (pyqtgraph): alarms per night, per object or zone,
 acknowledge-time distribution, the share of false alarms per rule, and per shift the share of
 alarms acknowledged within 30 s and within 60 s.
 
-Export: the auditor's export of the incidents in the date range, with a progress bar while the
-core writes it (`export_action` builds the action: today the JSON-lines export
-`ExportIncidentLog`; the keyed export of the audit branch plugs in there).
+Export (the auditor's): the incidents the filters find, with their snapshots and clips, as CSV,
+JSON lines and a PDF report with a signed manifest: the one export of `nightwatch export`
+(`console.export.run.export_incidents`, given as `exporter`). The role table is asked first
+(`AuthorizeExport`, a refusal audited); the export then runs on a thread of this page's own
+(never the GUI's or the core's), and its progress moves a bar.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -39,6 +42,7 @@ from PySide6.QtCore import QDate, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
@@ -58,10 +62,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.actions import Action, ActionAnswer
+from console.actions import ActionAnswer
 from console.clock import Clock
+from console.evidence_actions import AuthorizeExport
+from console.export.query import ExportFilters
+from console.export.run import ExportRequest, ExportResult
 from console.record_actions import (
-    ExportIncidentLog,
     ReadIncidentFigures,
     SearchIncidents,
     ViewIncident,
@@ -115,7 +121,13 @@ ACK_WORDS = {  # the histogram's buckets, short enough to stand under their bars
     "never": "never",
 }
 
-ExportFactory = Callable[[str, Path, datetime | None, datetime | None], Action]
+# (the request, a progress callback (stage, done, total)) -> the result; blocking
+Exporter = Callable[[ExportRequest, Callable[[str, int, int], None]], ExportResult]
+EXPORT_FORMATS = ("csv", "jsonl", "pdf")
+
+
+class ExportCancelled(Exception):
+    """The page went away during an export (its folder has no manifest: it is not an export)."""
 
 
 def subject_name(site: Site, subject: str | None) -> str:
@@ -333,6 +345,8 @@ class IncidentBrowser(QWidget):
     """Filters, a page of incidents, one incident's record and clip, the figures."""
 
     incident_shown = Signal(int)  # an incident's record arrived and is shown
+    export_progress = Signal(str, int, int)  # from the export's thread: stage, done, total
+    exported = Signal(object)  # from the export's thread: the ExportResult, or the error text
 
     def __init__(
         self,
@@ -342,6 +356,7 @@ class IncidentBrowser(QWidget):
         files: StoreFiles | None = None,
         *,
         may_export: bool = True,
+        exporter: Exporter | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -354,9 +369,12 @@ class IncidentBrowser(QWidget):
         self.page: IncidentPage | None = None
         self.filter = IncidentFilter()
         self.record: IncidentRecord | None = None
-        self.export_action: ExportFactory = lambda user, path, since, until: ExportIncidentLog(
-            user, path, since=since, until=until
-        )
+        self.exporter = exporter
+        self._export_thread: threading.Thread | None = None
+        self._export_cancel = threading.Event()
+        self.last_export: ExportResult | None = None
+        self.exported.connect(self._exported)
+        self.export_progress.connect(self._export_progress)
         self._searching = 0  # searches asked whose answers are still to come (newest wins)
         self._viewing: int | None = None
 
@@ -426,10 +444,12 @@ class IncidentBrowser(QWidget):
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.progress = QProgressBar()
-        self.progress.setRange(0, 0)  # busy: the core writes the export
         self.progress.setVisible(False)
-        self.progress.setMaximumWidth(220)
+        self.progress.setMaximumWidth(320)
+        self.progress.setFormat("%v / %m")
+        may_export = may_export and exporter is not None
         self.export_button.setVisible(may_export)
+        self.blur_box.setVisible(may_export)
         foot = QHBoxLayout()
         foot.addWidget(self.message_label, 1)
         foot.addWidget(self.progress)
@@ -482,7 +502,17 @@ class IncidentBrowser(QWidget):
         self.search_button.setDefault(True)
         self.search_button.clicked.connect(self.refresh)
         self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip(
+            "The incidents these filters find, with their snapshots and clips: CSV, JSON lines "
+            "and a PDF report, signed (check it anywhere with nightwatch verify FOLDER)"
+        )
         self.export_button.clicked.connect(self.choose_export)
+        self.blur_box = QCheckBox("Blur people")
+        self.blur_box.setToolTip(
+            "Exported pictures are blurred except the incident's own subject and the object; "
+            "clips are exported only without blurring (privacy.blur_exported_people)"
+        )
+        self.blur_box.setChecked(self.site.privacy.blur_exported_people)
         grid = QGridLayout()
         cells: list[tuple[str, QWidget]] = [
             ("From", self.from_edit),
@@ -501,7 +531,10 @@ class IncidentBrowser(QWidget):
             grid.addWidget(QLabel(words), row, col * 2)
             grid.addWidget(widget, row, col * 2 + 1)
         grid.addWidget(self.search_button, 0, 10)
-        grid.addWidget(self.export_button, 1, 10)
+        export_cell = QHBoxLayout()
+        export_cell.addWidget(self.blur_box)
+        export_cell.addWidget(self.export_button)
+        grid.addLayout(export_cell, 1, 10)
         self.filter_grid = grid
 
     def _day_start(self, day: date) -> datetime:
@@ -734,33 +767,108 @@ class IncidentBrowser(QWidget):
 
     @Slot()
     def choose_export(self) -> None:
-        dialog = QFileDialog(self, "Export the incidents", str(Path.home()), "JSON lines (*.jsonl)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("jsonl")
+        dialog = QFileDialog(self, "Export into a new, empty folder", str(Path.home()))
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
         dialog.fileSelected.connect(lambda path: self.export_to(Path(path)))
         self._dialog = dialog
         dialog.open()
 
-    def export_to(self, path: Path) -> None:
-        """Export the incidents of the date range (the hook `export_action` makes the action)."""
+    def export_request(
+        self, folder: Path, formats: Sequence[str] = EXPORT_FORMATS
+    ) -> ExportRequest:
+        """What the filters say, as the export's request (ValueError when they cannot be)."""
         f = self.current_filter()
-        action = self.export_action(self.user, path, f.since, f.until)
-        self.progress.setVisible(True)
-        self.export_button.setEnabled(False)
-        self._say(f"exporting to {path}…", error=False)
-        self.desk.ask(action, self._exported)
+        assert f.since is not None  # the page always has its dates
+        assert f.until is not None
+        floor = self.floor_box.currentData()
+        filters = ExportFilters(
+            f.since,
+            f.until,
+            cameras=f.cameras,
+            rules=f.rules,
+            severities=f.severities,
+            outcomes=f.outcomes,
+            operators=(f.operator,) if f.operator else (),
+            subjects=f.subjects,
+            floors=(floor,) if floor else (),
+            floor_cameras=f.floor[0] if f.floor else (),
+            floor_subjects=f.floor[1] if f.floor else (),
+        )
+        return ExportRequest(
+            filters, tuple(formats), folder, self.user, blur=self.blur_box.isChecked()
+        )
 
-    def _exported(self, answer: ActionAnswer) -> None:
-        self.progress.setVisible(False)
-        self.export_button.setEnabled(True)
+    def export_to(self, folder: Path, formats: Sequence[str] = EXPORT_FORMATS) -> None:
+        """Export what the filters find into `folder` (new or empty): the role table first, then
+        the export on this page's thread, its progress on the bar."""
+        if self.exporter is None or self.export_running:
+            return
+        try:
+            request = self.export_request(folder, formats)
+        except ValueError as exc:
+            self._say(str(exc), error=True)
+            return
+        self.export_button.setEnabled(False)
+        self._say(f"exporting to {folder}…", error=False)
+        self.desk.ask(AuthorizeExport(self.user), lambda a: self._authorized(a, request))
+
+    def _authorized(self, answer: ActionAnswer, request: ExportRequest) -> None:
         if not answer.ok:
+            self.export_button.setEnabled(True)
             self._say(answer.refusal or "refused", error=True)
             return
-        r = answer.value
-        rows = getattr(r, "rows", "?")
-        sha = getattr(r, "sha256", "")
+        exporter = self.exporter
+        assert exporter is not None
+        self.progress.setRange(0, 0)  # busy until the first count
+        self.progress.setVisible(True)
+        self._export_cancel.clear()
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if self._export_cancel.is_set():
+                raise ExportCancelled("the incident browser was closed during the export")
+            self.export_progress.emit(stage, done, total)
+
+        def work() -> None:
+            try:
+                result: object = exporter(request, progress)
+            except Exception as exc:  # ExportError, a cancel, a fault: said on the page
+                log.warning("export to %s failed: %s", request.out_dir, exc)
+                result = f"the export to {request.out_dir} failed: {exc}"
+            self.exported.emit(result)
+
+        self._export_thread = threading.Thread(target=work, name="nightwatch-export", daemon=True)
+        self._export_thread.start()
+
+    @property
+    def export_running(self) -> bool:
+        return self._export_thread is not None and self._export_thread.is_alive()
+
+    @Slot(str, int, int)
+    def _export_progress(self, stage: str, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(min(done, max(total, 1)))
+        words = {"summary": "counting", "incidents": "incidents", "manifest": "signing"}
+        self.progress.setFormat(f"{words.get(stage, stage)} %v / %m")
+
+    @Slot(object)
+    def _exported(self, result: object) -> None:
+        if self._export_thread is not None:
+            self._export_thread.join()
+            self._export_thread = None
+        self.progress.setVisible(False)
+        self.export_button.setEnabled(True)
+        if isinstance(result, str):
+            self._say(result, error=True)
+            return
+        assert isinstance(result, ExportResult)
+        self.last_export = result
         self._say(
-            f"{rows} alarm(s) exported to {getattr(r, 'path', '')} (SHA-256 {sha})", error=False
+            f"{result.incidents:,} incident(s), {result.snapshots:,} snapshot(s) and "
+            f"{result.media:,} clip(s) and clean snapshot(s) exported to {result.out_dir}, "
+            f"signed (manifest SHA-256 {result.manifest_sha256[:16]}…); check it with "
+            f"nightwatch verify {result.out_dir}",
+            error=False,
         )
 
     # -- words -----------------------------------------------------------------------------------
@@ -770,8 +878,13 @@ class IncidentBrowser(QWidget):
         self.message_label.setText(f"⚠ {text}" if error else text)
 
     def stop(self) -> None:
-        """The page goes away: the player's decoder is joined."""
+        """The page goes away: the player's decoder is joined, an export running is stopped
+        at its next step (its folder keeps no manifest) and its thread joined."""
         self.evidence.stop()
+        self._export_cancel.set()
+        if self._export_thread is not None:
+            self._export_thread.join()
+            self._export_thread = None
 
     def closeEvent(self, event: Any) -> None:
         self.stop()

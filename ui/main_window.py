@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from console.accounts import SignedIn
 from console.actions import ActionAnswer
 from console.alarms import Alarm
+from console.export.run import ExportRequest, ExportResult, export_incidents
 from console.focus_wall import FocusWall
 from console.operator_check import OperatorCheck, OperatorCheckEvent
 from console.passwords import Password
@@ -55,6 +56,7 @@ from console.store import StoreHealth
 from ui.alarm_queue import AlarmQueueView
 from ui.alerts_view import AlertsView
 from ui.bridge import PipelineBridge
+from ui.export_pdf import PdfReport
 from ui.floor_plan_view import FloorPlanView
 from ui.focus_wall_view import FocusWallView, float_on_screen
 from ui.health_panel import HealthMonitor, HealthPanel, HealthStatusLine
@@ -131,7 +133,9 @@ class ConsoleWindow(QMainWindow):
         self.sign_in_panel = SignInPanel(site.site.name, self.station, notice)
         self.sign_in_panel.set_first_run(not runtime.accounts.has_accounts)
         # the auditor's page: the incident browser (ui/incident_browser.py)
-        self.records = IncidentBrowser(self.desk, site, runtime.clock, runtime.store.files)
+        self.records = IncidentBrowser(
+            self.desk, site, runtime.clock, runtime.store.files, exporter=self._export
+        )
         # in a scroll area: a stack is as wide as its widest page, and the browser's filters
         # must not squeeze the wall's docks (the browser fills a 1920 px screen; a smaller
         # window scrolls it)
@@ -506,6 +510,17 @@ class ConsoleWindow(QMainWindow):
         runtime = self.runtime
         return self._open(
             IncidentsDialog(self.desk, runtime.site, runtime.clock, runtime.store.files, self)
+        )
+
+    def _export(
+        self, request: ExportRequest, progress: Callable[[str, int, int], None]
+    ) -> ExportResult:
+        """The browser's export (on its own thread): the one export of `nightwatch export`, on
+        the running console's store and site, the PDF drawn by `ui.export_pdf`."""
+        renderer = PdfReport() if "pdf" in request.formats else None
+        runtime = self.runtime
+        return export_incidents(
+            runtime.store, runtime.site, request, progress=progress, renderer=renderer
         )
 
     def open_settings(self) -> QDialog:

@@ -32,6 +32,7 @@ from console.store.models import (
 from console.store.tasks import aware, iso
 
 BATCH = 500
+OPEN = "open"  # an outcome filter: alarms not resolved yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +221,12 @@ def _where(query: Select[Any], f: ExportFilters) -> Select[Any]:
         query = query.where(Alarm.rule.in_(f.rules))
     if f.severities:
         query = query.where(Alarm.severity.in_(f.severities))
-    if f.outcomes:
-        query = query.where(Alarm.outcome.in_(f.outcomes))
+    if f.outcomes:  # "open": not resolved yet (the incident browser's "Not resolved yet")
+        named = [o for o in f.outcomes if o != OPEN]
+        either = [Alarm.outcome.in_(named)] if named else []
+        if OPEN in f.outcomes:
+            either.append(Alarm.outcome.is_(None))
+        query = query.where(or_(*either))
     if f.operators:
         acted = select(AlarmEvent.alarm_id).where(AlarmEvent.user.in_(f.operators))
         query = query.where(Alarm.id.in_(acted))

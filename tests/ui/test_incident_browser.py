@@ -6,6 +6,8 @@ the figures, exports with a progress bar, and every reading is in the audit log.
 
 from __future__ import annotations
 
+import csv
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +18,8 @@ import pytest
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QApplication
 
+from console.export.run import ExportRequest, ExportResult, export_incidents
+from console.export.verify import verify_export
 from console.roles import Role
 from console.runtime import RuntimeOptions, SiteRuntime
 from console.site_file import Site, load_site
@@ -27,7 +31,8 @@ from tests.people import QUICK_HASHING, enroll, password_of
 from tests.sites import courtyard_site
 from tests.ui.conftest import flush_deleted
 from ui.bridge import PipelineBridge
-from ui.incident_browser import IncidentBrowser, IncidentsDialog
+from ui.export_pdf import PdfReport
+from ui.incident_browser import Exporter, IncidentBrowser, IncidentsDialog
 from ui.shift import ShiftDesk
 
 SUBJECTS = ("plinth", "courtyard")
@@ -62,6 +67,9 @@ def records(tmp_path: Path, qapp) -> Iterator[Callable[[str], Desk]]:
 
     def sign_in(name: str) -> Desk:
         site_yaml = courtyard_site(tmp_path)
+        # the incidents are from March: the runtime's daily retention must not purge them
+        text = site_yaml.read_text() + "retention: {snapshots_days: null, clips_days: null}\n"
+        site_yaml.write_text(text)
         site = load_site(site_yaml)
         store = Store(f"sqlite:///{tmp_path / 'alarms.db'}")
         for person, role in (
@@ -233,15 +241,58 @@ def test_the_figures_are_drawn_for_what_was_found(records, qtbot) -> None:
     assert "30 incidents" in browser.charts.status.text()
 
 
+def exporter_of(d: Desk) -> Exporter:
+    """The console's own export (as the main window gives it), on this desk's store."""
+
+    def export(request: ExportRequest, progress: Callable[[str, int, int], None]) -> ExportResult:
+        renderer = PdfReport() if "pdf" in request.formats else None
+        return export_incidents(d.store, d.site, request, progress=progress, renderer=renderer)
+
+    return export
+
+
 def test_the_auditor_exports_with_a_progress_bar(records, qtbot, tmp_path: Path) -> None:
     d = records("audrey")
-    browser = browser_for(d, qtbot)
-    out = tmp_path / "march.jsonl"
+    browser = browser_for(d, qtbot, exporter=exporter_of(d))
+    seen: list[tuple[str, int, int]] = []
+    browser.export_progress.connect(lambda *step: seen.append((*step, browser.progress.value())))
+    browser.blur_box.setChecked(False)  # clips are exported only unblurred
+    out = tmp_path / "march"
     browser.export_to(out)
-    assert not browser.progress.isHidden()  # busy while the core writes the file
-    assert wait_until(lambda: "exported to" in browser.message_label.text())
+    assert wait_until(lambda: not browser.progress.isHidden())  # the bar while it runs
+    assert wait_until(lambda: "exported to" in browser.message_label.text(), 120)
     assert browser.progress.isHidden()
-    assert out.read_text().count("\n") == 30
+    assert not browser.export_running
+    assert ("incidents", 30, 30, 30) in [(a, b, c, v) for a, b, c, v in seen]  # bar at the end
+    assert seen[-1][0] == "manifest"
+    result = browser.last_export
+    assert result is not None
+    assert result.incidents == 30
+    with (out / "incidents.csv").open(newline="", encoding="utf-8-sig") as f:
+        assert len(list(csv.DictReader(f))) == 30
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert verify_export(out).ok  # the one signed export of `nightwatch export`
+    clips = sorted((out / "clips").glob("*.mkv"))
+    assert len(clips) == 1  # the one incident with a clip (see `records`)
+    lines = [json.loads(line) for line in (out / "incidents.jsonl").open()]
+    kept = [
+        m for x in lines for m in x["media"] if m["state"] == "exported" and "clip" in m["kind"]
+    ]
+    assert [m["file"] for m in kept] == [c.relative_to(out).as_posix() for c in clips]
+    d.store.flush()
+    created = [e for e in d.store.read(audit_entries) if e.action == "export.created"]
+    assert [(e.user, e.target) for e in created] == [("audrey", str(out.resolve()))]
+
+
+def test_a_supervisor_may_not_export_and_the_refusal_is_audited(records, qtbot, tmp_path) -> None:
+    d = records("boss")
+    browser = browser_for(d, qtbot, exporter=exporter_of(d))
+    browser.export_to(tmp_path / "nope")
+    assert wait_until(lambda: "may not" in browser.message_label.text())
+    assert not (tmp_path / "nope").exists()
+    d.store.flush()
+    refused = [e for e in d.store.read(audit_entries) if e.action == "permission.refused"]
+    assert [(e.user, e.detail["act"]) for e in refused] == [("boss", "export")]
 
 
 def test_a_supervisor_browses_without_exporting(records, qtbot) -> None:

@@ -211,13 +211,14 @@ def test_an_auditor_reads_and_exports_the_incident_log_and_sees_no_wall(
     assert not window.hand_over_action.isVisible()
     assert not window.queue.acknowledge_action.isVisible()
     assert not window.supervisor_menu.menuAction().isVisible()
-    out = tmp_path / "night.jsonl"
-    window.records.export_to(out)
-    assert wait_until(lambda: "exported to" in window.records.message_label.text())
-    assert out.read_text().count("\n") == 1
+    out = tmp_path / "night"
+    window.records.export_to(out)  # the window's own export: CSV, JSON lines, PDF, signed
+    assert wait_until(lambda: "exported to" in window.records.message_label.text(), 120)
+    assert (out / "incidents.jsonl").read_text().count("\n") == 1
+    assert (out / "report.pdf").exists()
     actions = [(e.user, e.action) for e in stored(window, audit_entries) if e.user == "audrey"]
     assert ("audrey", "incident_log.read") in actions
-    assert ("audrey", "export.jsonl") in actions
+    assert ("audrey", "export.created") in actions
     assert ("audrey", "console.watch") not in actions
 
 
