@@ -1,15 +1,14 @@
-"""Reading the record and configuring the console: the incident log, its export, escalations,
-console settings.
+"""Reading the record and configuring the console: the incident log, escalations, console
+settings (the export: `console.evidence_actions.AuthorizeExport`, then `console.export`).
 
     runtime.post(ReadIncidentLog("ana", since=t0))          # -> list[Incident]
-    runtime.post(ExportIncidentLog("ana", Path("n.jsonl"))) # -> ExportReceipt
     runtime.post(ViewEscalations("boss", since=t0))         # -> list[Escalation]
     runtime.post(ChangeSetting("boss", "lock_after_min", 5)) # -> ConsoleSettings
     runtime.post(SearchIncidents("ana", IncidentFilter(...)))  # -> IncidentPage
     runtime.post(ReadIncidentFigures("ana", f, "Europe/Amsterdam"))  # -> IncidentFigures
     runtime.post(ViewIncident("ana", 7))                     # -> IncidentRecord
 
-Reads and exports of the old kind are audited and run on the store's writer thread (the answer
+Reads of the old kind are audited and run on the store's writer thread (the answer
 arrives when they are done); the incident browser's reads (search, figures, one incident) run
 on the runtime's reader thread (`ControlRoom.read`), and each is audited through the writer
 without waiting (`incident_log.read` with the filter, `incident_log.figures`,
@@ -20,11 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from console.roles import Act
-from console.store import ExportIncidents, ReadEscalations, ReadIncidents
+from console.store import ReadEscalations, ReadIncidents
 from console.store.incident_search import (
     IncidentFilter,
     incident_figures,
@@ -36,12 +34,11 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from console.control_room import ConsoleSettings, ControlRoom
-    from console.store import Escalation, ExportReceipt, Incident
+    from console.store import Escalation, Incident
     from console.store.incident_search import IncidentFigures, IncidentPage, IncidentRecord
 
 __all__ = [
     "ChangeSetting",
-    "ExportIncidentLog",
     "ReadIncidentFigures",
     "ReadIncidentLog",
     "SearchIncidents",
@@ -63,19 +60,6 @@ class ReadIncidentLog:
     def perform(self, room: ControlRoom) -> Future[list[Incident]]:
         task = ReadIncidents(self.user, self.since, self.until, self.limit)
         return room.store.write(task)
-
-
-@dataclass(frozen=True, slots=True)
-class ExportIncidentLog:
-    user: str
-    path: Path
-    since: datetime | None = None
-    until: datetime | None = None
-    verb: ClassVar[str] = "export the incident log"
-    act: ClassVar[Act | None] = Act.EXPORT
-
-    def perform(self, room: ControlRoom) -> Future[ExportReceipt]:
-        return room.store.write(ExportIncidents(self.user, self.path, self.since, self.until))
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,8 +73,6 @@ from console.store.faults import CloseReport, StoreHealth
 from console.store.holds import HoldRecord, PlaceHold, ReleaseHold, active_hold, list_holds
 from console.store.incidents import (
     Escalation,
-    ExportIncidents,
-    ExportReceipt,
     Incident,
     ReadEscalations,
     ReadIncidents,
@@ -154,8 +152,6 @@ __all__ = [
     "EndShift",
     "Escalation",
     "EventKind",
-    "ExportIncidents",
-    "ExportReceipt",
     "FaultListener",
     "FinishWalkTest",
     "HandOverShift",

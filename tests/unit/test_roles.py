@@ -163,10 +163,6 @@ ENTRIES: list[tuple[Act, Callable[[Case], object]]] = [
         lambda c: record_actions.ReadIncidentFigures(c.user, IncidentFilter(), "Europe/Amsterdam"),
     ),
     (Act.READ_INCIDENT_LOG, lambda c: record_actions.ViewIncident(c.user, c.alarm().alarm_id)),
-    (
-        Act.EXPORT,
-        lambda c: record_actions.ExportIncidentLog(c.user, c.tmp / f"export-{c.station}.jsonl"),
-    ),
     (Act.EXPORT, lambda c: evidence_actions.AuthorizeExport(c.user)),
     (Act.READ_INCIDENT_LOG, lambda c: evidence_actions.AuthorizeVerify(c.user)),
     (
