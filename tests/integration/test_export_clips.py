@@ -21,8 +21,10 @@ from console.retention import run_retention
 from console.site_file import Site, load_site
 from console.store import (
     ApplyRetention,
+    ChangeAlarmState,
     ClipState,
     OpenClip,
+    Outcome,
     PlaceHold,
     RaiseAlarm,
     SnapshotKind,
@@ -161,3 +163,20 @@ def test_verify_names_an_altered_clip_file_and_an_edited_clip_row(
     finally:
         again.close()
     assert f"clips id={clip_id}" in [f.where for f in report.findings]
+
+
+def test_not_resolved_yet_exports_the_open_alarms(store: Store, site: Site, tmp_path: Path) -> None:
+    alarm, _ = alarm_with_clip(store, tmp_path, RAISED)
+    other, _ = alarm_with_clip(store, tmp_path, RAISED + timedelta(minutes=5))
+    store.write(ChangeAlarmState(other, "resolved", "ben", outcome=Outcome.FALSE_ALARM)).result()
+    window = (RAISED - timedelta(hours=1), RAISED + timedelta(hours=1))
+    for outcomes, expected in (
+        (("open",), [alarm]),
+        (("false_alarm",), [other]),
+        (("open", "false_alarm"), [alarm, other]),
+    ):
+        out = tmp_path / "-".join(outcomes)
+        filters = ExportFilters(*window, outcomes=outcomes)
+        export_incidents(store, site, ExportRequest(filters, ("jsonl",), out, "audrey"))
+        lines = [json.loads(line) for line in (out / "incidents.jsonl").open()]
+        assert sorted(x["alarm_id"] for x in lines) == expected
