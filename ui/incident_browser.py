@@ -327,8 +327,8 @@ class _Charts(QWidget):
         p95 = _duration(figures.ack_p95_s)
         self.status.setText(
             f"{figures.total:,} incidents · acknowledged after {median} (median), "
-            f"{p95} (95 %) · {len(shifts)} shifts with alarms shown (a shift: a person's time "
-            "at a console)" + "".join(f" · {note}" for note in figures.notes)
+            f"{p95} (95 %) · per shift: the last {len(shifts)} with alarms (a shift: a "
+            "person's time at a console)" + "".join(f" · {note}" for note in figures.notes)
         )
 
     def bar_heights(self, key: str) -> list[float]:

@@ -539,7 +539,7 @@ def _per_shift(
     found = session.execute(shifts.order_by(Shift.started_at.desc()).limit(max_shifts + 1)).all()
     notes: list[str] = []
     if len(found) > max_shifts:
-        notes.append(f"the {max_shifts} latest shifts of the span are shown")
+        notes.append(f"only the {max_shifts} latest shifts of the span were read")
         found = found[:max_shifts]
     figures: list[ShiftFigure] = []
     for shift_id, user, started, ended in reversed(found):
