@@ -25,7 +25,8 @@ The rules report findings every time they look; an alarm is what a monitor handl
 - **Escalation.** An alarm still unacknowledged (or re-flagged and not yet seen)
   `escalate_after_s[severity]` after it was raised escalates (an `escalate` event).
 - **Snapshots.** A new alarm stores the JPEG the runtime gives for its first finding (the
-  frame with the person's box drawn), its SHA-256 in the database.
+  frame with the person's box drawn), and the same frame without boxes beside it (`clean`),
+  their SHA-256 in the database.
 
 Nothing here waits on the disk. The manager changes its in-memory alarms under its lock (short,
 no I/O), hands each write to the store's writer as a named task and tells its listeners at once,
@@ -53,7 +54,15 @@ from console.rules.camera_health import RULE as CAMERA_HEALTH
 from console.rules.details import RuleDetail
 from console.severity import Severity
 from console.site_file import Site
-from console.store import AlarmState, AppendAudit, EventKind, Outcome, Store, StoreError
+from console.store import (
+    AlarmState,
+    AppendAudit,
+    EventKind,
+    Outcome,
+    SnapshotKind,
+    Store,
+    StoreError,
+)
 from console.store import alarms as stored_alarms
 from console.store import snapshots as stored_snapshots
 
@@ -353,9 +362,15 @@ class AlarmManager:
         if not looks or at > looks[-1]:
             looks.append(at)
 
-    def ingest(self, findings: list[Finding], snapshot: SnapshotMaker | None = None) -> list[Alarm]:
-        """Fold findings into alarms; returns the alarms raised by this call. The snapshot maker
-        runs on the store's writer thread, not here."""
+    def ingest(
+        self,
+        findings: list[Finding],
+        snapshot: SnapshotMaker | None = None,
+        clean: SnapshotMaker | None = None,
+    ) -> list[Alarm]:
+        """Fold findings into alarms; returns the alarms raised by this call. The snapshot makers
+        (the annotated frame, and the clean one kept beside it) run on the store's writer
+        thread, not here."""
         raised: list[Alarm] = []
         changed: dict[int, Alarm] = {}
         with self._lock:
@@ -376,7 +391,7 @@ class AlarmManager:
                     continue
                 if self._rearming(key, finding):
                     continue
-                alarm = self._raise(key, finding, snapshot)
+                alarm = self._raise(key, finding, snapshot, clean)
                 raised.append(alarm)
         for alarm in [
             *raised,
@@ -518,7 +533,11 @@ class AlarmManager:
         return True
 
     def _raise(
-        self, key: tuple[str, str, str], finding: Finding, snapshot: SnapshotMaker | None
+        self,
+        key: tuple[str, str, str],
+        finding: Finding,
+        snapshot: SnapshotMaker | None,
+        clean: SnapshotMaker | None = None,
     ) -> Alarm:
         """A new alarm, in memory at once; its row and snapshot are queued for the writer."""
         alarm_id = self._next_id
@@ -579,6 +598,20 @@ class AlarmManager:
                 alarm_id,
                 stored_snapshots.StoreSnapshot(alarm_id=alarm_id, jpeg=jpeg, taken_at=finding.at),
                 then=self._with_snapshot,
+            )
+        if clean is not None:  # evidence: the same frame without boxes, kept beside it
+
+            def clean_jpeg() -> bytes | None:  # runs on the writer thread
+                return clean(finding)
+
+            self._write(
+                alarm_id,
+                stored_snapshots.StoreSnapshot(
+                    alarm_id=alarm_id,
+                    jpeg=clean_jpeg,
+                    taken_at=finding.at,
+                    kind=SnapshotKind.CLEAN,
+                ),
             )
         log.warning(
             "alarm %d raised: %s on %s at %s (%s)",

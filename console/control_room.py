@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from console.accounts import AccountBook, SignedIn, SignInRefused
 from console.actions import Action, ActionAnswer, AlarmAction
@@ -35,7 +37,10 @@ from console.store import AppendAudit, ChangeConsoleSetting, Store, StoreError, 
 if TYPE_CHECKING:
     from console.alarms import Alarm, AlarmManager
     from console.behaviour.model import BehaviourModel
+    from console.reader import StoreReader
     from console.site_actions import SiteDesk
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +114,7 @@ class ControlRoom:
         # the site file and its save thread (console.site_actions): set by the runtime, or by
         # `nightwatch site apply`; None: the site cannot be changed from here
         self.site_desk: SiteDesk | None = None
+        self.reader: StoreReader | None = None  # the runtime's reader thread, for `read`
 
     @classmethod
     def load(
@@ -201,6 +207,19 @@ class ControlRoom:
                 else log.error("audit row %s not stored: %s", action, done.exception())
             )
         )
+
+    def read(self, query: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """A read for an action: on the runtime's reader thread when one serves this room
+        (`reader`, set by the runtime), else here and now (the command-line tools)."""
+        reader = self.reader
+        if reader is not None:
+            return reader.submit(query, *args, **kwargs)
+        done: Future[T] = Future()
+        try:
+            done.set_result(self.store.read(query, *args, **kwargs))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
 
     def with_settings(self, signed: SignedIn) -> SignedIn:
         return replace(signed, lock_after_s=self.settings.lock_after_s)

@@ -3,7 +3,8 @@
     operator     watch, acknowledge, dispatch, resolve, comment, answer the still-there check,
                  put a person on the watch list, dismiss an advisory as normal
     supervisor   all of that, plus configuration, users, muting rules, viewing escalations,
-                 switching behaviour learning on or off, holds on evidence
+                 switching behaviour learning on or off, reading the incident log (the incident
+                 browser), holds on evidence
     auditor      read the incident log, export it, verify it, put evidence under hold; cannot
                  change an alarm or the site
     service      the headless console's own account: nothing a person asks for
@@ -113,6 +114,7 @@ _OPERATOR = frozenset(
 ROLE_TABLE: Mapping[Role, frozenset[Act]] = MappingProxyType(
     {
         Role.OPERATOR: _OPERATOR,
+        # issue 18: the incident browser is the auditor's page and also a supervisor's view
         Role.SUPERVISOR: _OPERATOR
         | {
             Act.CONFIGURE,
@@ -120,6 +122,7 @@ ROLE_TABLE: Mapping[Role, frozenset[Act]] = MappingProxyType(
             Act.MUTE_RULES,
             Act.VIEW_ESCALATIONS,
             Act.SWITCH_BEHAVIOUR,
+            Act.READ_INCIDENT_LOG,
             Act.HOLD_EVIDENCE,
         },
         Role.AUDITOR: frozenset({Act.READ_INCIDENT_LOG, Act.EXPORT, Act.HOLD_EVIDENCE}),

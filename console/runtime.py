@@ -54,6 +54,7 @@ from console.behaviour.model import BehaviourModel, BehaviourView
 from console.clock import Clock, FakeClock, SystemClock
 from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
+from console.evidence import EvidenceKeeper, recording_settings, recording_specs
 from console.presence import CameraPresence, Observation, Presence
 from console.reader import StoreReader
 from console.retention import RetentionSchedule, run_retention
@@ -79,6 +80,7 @@ from inference.pipeline import (
     TrackedFrame,
     VisionPipeline,
 )
+from inference.recording import RecorderState, RecorderStatus, StreamRecorders
 from inference.scheduler import SchedulerConfig
 from inference.sources import CameraStatus, StatusChange
 from inference.worker_pool import DetectorSpec
@@ -265,6 +267,12 @@ def render_snapshot(image: np.ndarray, finding: Finding, site: Site) -> bytes | 
     return encoded.tobytes() if ok else None
 
 
+def clean_snapshot(image: np.ndarray) -> bytes | None:
+    """The frame as JPEG, as the camera gave it (kept beside the annotated snapshot)."""
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, SNAPSHOT_QUALITY])
+    return encoded.tobytes() if ok else None
+
+
 class SiteRuntime:
     def __init__(
         self,
@@ -356,6 +364,7 @@ class SiteRuntime:
         # -- end alerts
         # the window's reads of the store (an alarm's steps) run here, never on the GUI thread
         self.reader = StoreReader(store)
+        self.room.reader = self.reader  # the incident browser's reads (console/record_actions.py)
         store.add_fault_listener(self._store_health_changed)
         scheduler = self.options.scheduler or SchedulerConfig()
         if replay is not None:  # every published frame is due at once, none left out
@@ -374,6 +383,31 @@ class SiteRuntime:
             on_status=self._status,
             on_event=self._event,
         )
+        # -- evidence (console/evidence.py, inference/recording.py): each camera's own stream kept
+        # as segments by recorder processes, and every alarm's clip put together from them with
+        # its boxes. Live only: a replay keeps no clips.
+        self.recorders: StreamRecorders | None = None
+        self.evidence: EvidenceKeeper | None = None
+        self._recorder_faults: dict[str, str] = {}  # camera -> the fault audited (core thread)
+        if replay is None:
+            files_root = store.snapshots_dir
+            if site.evidence.record and files_root is not None:
+                sources = {
+                    spec.camera_id: (spec.main_source or spec.source, spec.source)
+                    for spec in self.pipeline.cameras.values()
+                }
+                self.recorders = StreamRecorders(
+                    recording_specs(site, sources),
+                    files_root.parent / "recordings",
+                    recording_settings(site.evidence),
+                    on_status=self._recorder_status,
+                )
+            self.evidence = EvidenceKeeper(
+                site, store, self.recorders, now=lambda: self.clock.now().timestamp()
+            )
+            self.evidence.known(self.alarms.open_alarms())
+            self.alarms.add_listener(self.evidence.alarm_changed)
+        # -- end evidence
 
     @property
     def frames_seen(self) -> int:
@@ -389,11 +423,16 @@ class SiteRuntime:
         self.reader.start()
         try:
             self.pipeline.start()
+            if self.recorders is not None:  # evidence
+                self.recorders.start()
         except BaseException:
+            self.pipeline.stop()
             self.reader.stop()
             self.core.stop()
             self.alerts.stop()  # alerts
             raise
+        if self.evidence is not None:  # evidence
+            self.evidence.start()
         if self.options.site_path is not None and self.options.replay is None:
             from console.site_apply import SiteFileWatch  # it imports this module
 
@@ -414,6 +453,12 @@ class SiteRuntime:
         # the core before the cameras: its tick reads the rings, which stopping the pipeline
         # closes (a frame delivered after this is dropped: the core no longer takes any)
         self.core.stop()
+        # evidence: the recorders close their last segments, then the clips still running are
+        # cut short and kept (the core no longer changes them)
+        if self.recorders is not None:
+            self.recorders.stop()
+        if self.evidence is not None:
+            self.evidence.stop()
         self.pipeline.stop()
         self.reader.stop()
         self.store.remove_fault_listener(self._store_health_changed)
@@ -634,6 +679,10 @@ class SiteRuntime:
         notes: list[str] = []
         if not self.alerts.use_site(site):
             notes.append("the new alert destinations take effect at the next start")
+        if self.evidence is not None:  # evidence: the recorders keep their cameras until then
+            evidence_note = self.evidence.use_site(site)
+            if evidence_note is not None:
+                notes.append(evidence_note)
         self._written_seq = {c: n for c, n in self._written_seq.items() if c in kept_names}
         open_now = self.alarms.open_alarms()
         orphaned = tuple(a.alarm_id for a in open_now if a.subject_id not in kept_names)
@@ -722,6 +771,42 @@ class SiteRuntime:
     def _event(self, event: PipelineEvent) -> None:
         if self._on_event is not None:
             self._on_event(event)
+
+    def _recorder_status(self, status: RecorderStatus) -> None:
+        """From the recorders' supervising thread: the core hears of it (evidence)."""
+        self.core.post(lambda: self._note_recorder(status))
+
+    def _note_recorder(self, status: RecorderStatus) -> None:
+        """A camera's recorder changed state (core thread): shown through `on_event`
+        (source `recorder:<camera>`), and a fault audited when it starts and when it ends."""
+        camera_id = status.camera_id
+        if self._on_event is not None:
+            source = f"recorder:{camera_id}"
+            self._on_event(PipelineEvent(source, status.state.value, status.reason, status.at))
+        at = datetime.fromtimestamp(status.at, UTC)
+        fault = self._recorder_faults.get(camera_id)
+        if status.state in (RecorderState.OFFLINE, RecorderState.UNAVAILABLE) and fault is None:
+            self._recorder_faults[camera_id] = status.reason
+            self.store.write(
+                AppendAudit(
+                    user=SYSTEM_USER,
+                    action=f"recorder.{status.state.value}",
+                    target=f"camera:{camera_id}",
+                    detail={"reason": status.reason},
+                    at=at,
+                )
+            )
+        elif status.state is RecorderState.RECORDING and fault is not None:
+            del self._recorder_faults[camera_id]
+            self.store.write(
+                AppendAudit(
+                    user=SYSTEM_USER,
+                    action="recorder.recording",
+                    target=f"camera:{camera_id}",
+                    detail={"after": fault},
+                    at=at,
+                )
+            )
 
     # -- the core thread -----------------------------------------------------------------------
 
@@ -816,6 +901,8 @@ class SiteRuntime:
         camera = self.presence.update(
             Observation.from_tracked_frame(frame, (width, height), small), now
         )
+        if self.evidence is not None:  # evidence: the boxes drawn over the alarms' clips
+            self.evidence.frame(frame, (width, height))
         findings = evaluate_camera(camera, self.site, now, self.tuning)
         findings.extend(self._behaviour_findings(camera, image, now))  # behaviour: advisories
         if self._frame_watchers:
@@ -828,8 +915,13 @@ class SiteRuntime:
         self.alarms.looked(frame.ref.camera_id, now)
         if findings:
             site = self.site
-            # drawn and encoded on the store's writer thread, from this frame's own copy
-            self.alarms.ingest(findings, lambda f: render_snapshot(image, f, site))
+            # drawn and encoded on the store's writer thread, from this frame's own copy; the
+            # clean frame is kept beside it (evidence)
+            self.alarms.ingest(
+                findings,
+                lambda f: render_snapshot(image, f, site),
+                lambda _f: clean_snapshot(image),
+            )
         if self.options.replay is not None:
             self.alarms.tick()  # on video time, after each frame: the same on every machine
         self.pipeline.set_alarmed(frame.ref.camera_id, self._wants_every_frame(frame.ref.camera_id))
@@ -945,6 +1037,8 @@ class SiteRuntime:
             self._behaviour_saved_at = now
             self._save_behaviour()
         # -- end behaviour
+        if self.evidence is not None:  # evidence: clips whose post-roll ran out
+            self.evidence.tick()
         for camera in self.site.cameras:
             self.pipeline.set_alarmed(camera.id, self._wants_every_frame(camera.id))
 

@@ -1,4 +1,4 @@
-"""An alarm's detail: who was seen where and when, its snapshot, and every step taken.
+"""An alarm's detail: who was seen where and when, its snapshot and clip, and every step taken.
 
 Opened from the alarm queue (Enter or a double-click on a row); a window of its own that does not
 block the console (the monitor can keep handling alarms while it is open) and closes with Esc.
@@ -8,12 +8,17 @@ It shows:
 - its sightings (`Alarm.occurrences`): camera, person (track), from, to ("still there" while
   the rule still finds them), the closest distance; for an incident across a zone, the cameras
   that saw it and those that see it now;
-- the snapshot taken when it was raised, at a readable size;
+- the snapshot taken when it was raised, at a readable size, the same frame without boxes, and
+  its clip from each camera that saw it (`ui.evidence_view`): the camera's own video from the
+  pre-roll before the alarm to the post-roll after its risk cleared, with the tracked boxes
+  drawn over it as it plays; while the clip is still being recorded the detail says so and asks
+  again every few seconds;
 - its steps as stored (raised, acknowledged, new activity, seen, escalated, guard sent, guard on
   scene, resolved, comments), each with its time in the site's time zone and who took it.
 
-The sightings come with the alarm itself (the core's in-memory copy, live). The steps are in the
-store, and the GUI thread never touches the store: they are asked for through the bridge
+The sightings come with the alarm itself (the core's in-memory copy, live). The steps, pictures
+and clips are in the store, and the GUI thread never touches the store: they are asked for
+through the bridge
 (`PipelineBridge.ask`), read on the runtime's reader thread, and shown when the answer arrives;
 every change of the alarm asks again (one read at a time).
 """
@@ -25,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,17 +47,26 @@ from PySide6.QtWidgets import (
 
 from console.alarms import Alarm
 from console.site_file import Site
-from console.store import AlarmEventRecord, EventKind, Outcome, alarm_events
+from console.store import (
+    AlarmEventRecord,
+    EventKind,
+    Outcome,
+    SnapshotKind,
+    StoreFiles,
+    alarm_events,
+)
+from console.store.incident_search import AlarmEvidence, alarm_evidence
 from ui.alarm_words import outcome_words, rule_words, shown_state, step_words
 from ui.bridge import PipelineBridge, QueryAnswer
 from ui.dispatch_dialog import alarm_summary, camera_name, place_name
-from ui.theme import PALETTE
+from ui.evidence_view import EvidenceTabs
 
 log = logging.getLogger(__name__)
 
 __all__ = ["AlarmDetail", "step_detail"]
 
 SNAPSHOT_SIZE = QSize(640, 360)
+EVIDENCE_POLL_MS = 3000  # while a clip is being recorded, its row is read again this often
 OCCURRENCE_COLUMNS = ("Camera", "Person", "From", "To", "Closest")
 STEP_COLUMNS = ("Time", "Step", "By", "Detail")
 
@@ -138,10 +152,18 @@ def _fill(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
 class AlarmDetail(QDialog):
     """One alarm's sightings, snapshot and steps; non-modal, Esc closes it."""
 
-    def __init__(self, site: Site, bridge: PipelineBridge, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        site: Site,
+        bridge: PipelineBridge,
+        parent: QWidget | None = None,
+        *,
+        files: StoreFiles | None = None,
+    ) -> None:
         super().__init__(parent)
         self.site = site
         self._bridge = bridge
+        self.files = files  # the store's file area: where pictures and clips are
         self.alarm: Alarm | None = None
         self._asked: tuple[int, int] | None = None  # (token, alarm id) of the read in flight
         self._ask_again = False
@@ -160,11 +182,16 @@ class AlarmDetail(QDialog):
         self.state_label.setWordWrap(True)
         self.cameras_label = QLabel()
         self.cameras_label.setWordWrap(True)
-        self.snapshot = QLabel()
-        self.snapshot.setAccessibleName("snapshot")
-        self.snapshot.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.evidence = EvidenceTabs(site)
+        self.evidence.setFixedSize(SNAPSHOT_SIZE + QSize(24, 150))
+        self.snapshot = self.evidence.snapshot
         self.snapshot.setFixedSize(SNAPSHOT_SIZE)
-        self.snapshot.setStyleSheet(f"background: {PALETTE.wall}; color: {PALETTE.muted};")
+        self.evidence_read: AlarmEvidence | None = None
+        self._evidence_asked: tuple[int, int] | None = None  # (token, alarm id)
+        self._evidence_timer = QTimer(self)
+        self._evidence_timer.setSingleShot(True)
+        self._evidence_timer.setInterval(EVIDENCE_POLL_MS)
+        self._evidence_timer.timeout.connect(self._ask_evidence)
         self.occurrences = _table(OCCURRENCE_COLUMNS, "sightings")
         self.steps_table = _table(STEP_COLUMNS, "steps")
         self.steps_status = QLabel()
@@ -181,7 +208,7 @@ class AlarmDetail(QDialog):
         sightings.addWidget(self.occurrences, 1)
         sightings.addWidget(self.cameras_label)
         top = QHBoxLayout()
-        top.addWidget(self.snapshot, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.evidence, 0, Qt.AlignmentFlag.AlignTop)
         top.addLayout(sightings, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
@@ -191,7 +218,7 @@ class AlarmDetail(QDialog):
         layout.addWidget(self.steps_table, 1)
         layout.addWidget(self.steps_status)
         layout.addWidget(buttons)
-        self.resize(1180, 760)
+        self.resize(1180, 900)
         self.finished.connect(self._forget)
 
     # -- what it shows -------------------------------------------------------------------------
@@ -220,7 +247,11 @@ class AlarmDetail(QDialog):
             self.steps = []
             self.steps_error = None
             _fill(self.steps_table, [])
+            self.evidence.forget()
+            self.evidence_read = None
         self._ask_steps()
+        if other:
+            self._ask_evidence()
 
     def alarm_changed(self, alarm: Alarm) -> None:
         """An alarm changed in the core: follow it when it is the one shown."""
@@ -352,3 +383,39 @@ class AlarmDetail(QDialog):
             self._bridge.forget(self._asked[0])
             self._asked = None
         self._ask_again = False
+        self._evidence_timer.stop()
+        if self._evidence_asked is not None:
+            self._bridge.forget(self._evidence_asked[0])
+            self._evidence_asked = None
+        self.evidence.stop()
+
+    # -- its pictures and clips, read off the GUI thread ---------------------------------------
+
+    @property
+    def is_running(self) -> bool:
+        """A timer of its own still runs (the evidence poll, the clip player)."""
+        return self._evidence_timer.isActive() or self.evidence.player.is_running
+
+    def _ask_evidence(self) -> None:
+        alarm = self.alarm
+        if alarm is None or self._evidence_asked is not None:
+            return
+        token = self._bridge.ask(alarm_evidence, alarm.alarm_id, then=self._evidence_arrived)
+        self._evidence_asked = (token, alarm.alarm_id)
+
+    def _evidence_arrived(self, answer: QueryAnswer) -> None:
+        asked, self._evidence_asked = self._evidence_asked, None
+        alarm = self.alarm
+        if asked is None or alarm is None or asked[1] != alarm.alarm_id:
+            self._ask_evidence()
+            return
+        if not answer.ok:
+            self.evidence.clip_status.setText(f"⚠ The clip cannot be read now: {answer.error}")
+            return
+        found: AlarmEvidence = answer.value
+        self.evidence_read = found
+        # the annotated snapshot comes with the alarm itself; the clean one from the store
+        self.evidence.show_snapshots(found.snapshots, self.files, kinds=(SnapshotKind.CLEAN,))
+        self.evidence.show_clips(found.clips, self.files, alarm.severity.value)
+        if found.recording:
+            self._evidence_timer.start()

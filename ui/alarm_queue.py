@@ -1167,7 +1167,9 @@ class AlarmQueueView(QWidget):
             self.show_error("No alarm to show: the queue is empty")
             return None
         if self.detail is None:
-            detail = AlarmDetail(self._site, self._bridge, parent=self)
+            # the store's file area, for the pictures' and clips' paths (no database read)
+            files = getattr(getattr(self._manager, "store", None), "files", None)
+            detail = AlarmDetail(self._site, self._bridge, parent=self, files=files)
             detail.finished.connect(lambda _result: self._detail_closed(detail))
             self.detail = detail
         self.detail.show_alarm(alarm)

@@ -138,6 +138,9 @@ class AlertStatusLine(QWidget):
         self._label = QLabel(self)
         self._label.setTextFormat(Qt.TextFormat.PlainText)
         self._label.setStyleSheet(f"color: {PALETTE.offline}; font-weight: bold;")
+        # a long line must not widen the window past the screen (the auditor's page, 1920 px):
+        # it is cut at the window's edge, and the tooltip holds every warning whole
+        self._label.setMinimumWidth(240)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 0, 6, 0)
         layout.addWidget(self._label)

@@ -10,9 +10,9 @@ The window opens on the sign-in screen (`ui.login`): the cameras, the rules and 
 from the start, but nobody sees or acts until someone signs in, and at the first start of a
 database with no account it asks for the first supervisor. The role the core answers decides
 what shows: an operator or supervisor gets the wall, the docks and the alarm actions (a
-supervisor also the Supervisor menu: users, escalations, console settings, the site editor
-and the walk test); an auditor gets the
-incident log (`ui.incident_log`). What a role cannot do is hidden here and refused by the core.
+supervisor also the Supervisor menu: users, escalations, incidents, console settings, behaviour
+learning, the site editor and the walk test); an auditor gets the incident browser
+(`ui.incident_browser`) as its page. What a role cannot do is hidden here and refused by the core.
 The Shift menu locks the console (also after the configured quiet time: the wall stays live
 behind the lock bar, alarms still sound, acting needs the password), hands the shift over to
 the next monitor, and signs out.
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -49,6 +50,7 @@ from console.actions import ActionAnswer
 from console.alarms import Alarm
 from console.behaviour.actions import WatchPerson
 from console.behaviour.model import BehaviourView
+from console.export.run import ExportRequest, ExportResult, export_incidents
 from console.focus_wall import FocusWall
 from console.operator_check import OperatorCheck, OperatorCheckEvent
 from console.passwords import Password
@@ -58,10 +60,11 @@ from console.store import StoreHealth
 from ui.alarm_queue import REFRESH_EVERY_MS, AlarmQueueView
 from ui.alerts_view import AlertsView
 from ui.bridge import PipelineBridge
+from ui.export_pdf import PdfReport
 from ui.floor_plan_view import FloorPlanView
 from ui.focus_wall_view import FocusWallView, float_on_screen
 from ui.health_panel import HealthMonitor, HealthPanel, HealthStatusLine
-from ui.incident_log import IncidentLogView
+from ui.incident_browser import IncidentBrowser, IncidentsDialog
 from ui.login import LockBar, SignInPanel
 from ui.operator_check import OperatorCheckController
 from ui.shift import ChangePasswordDialog, HandOverDialog, InactivityLock, ShiftDesk
@@ -135,9 +138,19 @@ class ConsoleWindow(QMainWindow):
         watch_column.addWidget(self.wall, 1)
         self.sign_in_panel = SignInPanel(site.site.name, self.station, notice)
         self.sign_in_panel.set_first_run(not runtime.accounts.has_accounts)
-        self.records = IncidentLogView(self.desk, runtime.clock)
+        # the auditor's page: the incident browser (ui/incident_browser.py)
+        self.records = IncidentBrowser(
+            self.desk, site, runtime.clock, runtime.store.files, exporter=self._export
+        )
+        # in a scroll area: a stack is as wide as its widest page, and the browser's filters
+        # must not squeeze the wall's docks (the browser fills a 1920 px screen; a smaller
+        # window scrolls it)
+        records_page = QScrollArea()
+        records_page.setWidgetResizable(True)
+        records_page.setFrameShape(QScrollArea.Shape.NoFrame)
+        records_page.setWidget(self.records)
         self.pages = QStackedWidget()
-        for page in (self.sign_in_panel, watch, self.records):
+        for page in (self.sign_in_panel, watch, records_page):
             self.pages.addWidget(page)
         centre = QWidget()
         centre.setObjectName("centre")
@@ -324,6 +337,7 @@ class ConsoleWindow(QMainWindow):
         bar.insertMenu(view.menuAction(), self.supervisor_menu)
         self.users_action = self._action("Users…", "", self.open_users)
         self.escalations_action = self._action("Escalations…", "", self.open_escalations)
+        self.incidents_action = self._action("Incidents…", "", self.open_incidents)
         self.settings_action = self._action("Console settings…", "", self.open_settings)
         self.behaviour_action = self._action("Behaviour learning…", "", self.open_behaviour)
         # site editor: the site (plan, objects, zones, cameras, calibration, hours, rules) and
@@ -333,6 +347,7 @@ class ConsoleWindow(QMainWindow):
         for action in (
             self.users_action,
             self.escalations_action,
+            self.incidents_action,
             self.settings_action,
             self.behaviour_action,
             self.site_editor_action,
@@ -517,6 +532,7 @@ class ConsoleWindow(QMainWindow):
         for action, act in (
             (self.users_action, Act.MANAGE_USERS),
             (self.escalations_action, Act.VIEW_ESCALATIONS),
+            (self.incidents_action, Act.READ_INCIDENT_LOG),
             (self.settings_action, Act.CONFIGURE),
             (self.behaviour_action, Act.SWITCH_BEHAVIOUR),
             (self.site_editor_action, Act.CONFIGURE),
@@ -573,6 +589,24 @@ class ConsoleWindow(QMainWindow):
 
     def open_escalations(self) -> QDialog:
         return self._open(EscalationsDialog(self.desk, self.runtime.clock, parent=self))
+
+    def open_incidents(self) -> QDialog:
+        """The incident browser beside the live wall (a supervisor's view)."""
+        runtime = self.runtime
+        return self._open(
+            IncidentsDialog(self.desk, runtime.site, runtime.clock, runtime.store.files, self)
+        )
+
+    def _export(
+        self, request: ExportRequest, progress: Callable[[str, int, int], None]
+    ) -> ExportResult:
+        """The browser's export (on its own thread): the one export of `nightwatch export`, on
+        the running console's store and site, the PDF drawn by `ui.export_pdf`."""
+        renderer = PdfReport() if "pdf" in request.formats else None
+        runtime = self.runtime
+        return export_incidents(
+            runtime.store, runtime.site, request, progress=progress, renderer=renderer
+        )
 
     def open_settings(self) -> QDialog:
         return self._open(SettingsDialog(self.desk, self))
@@ -757,4 +791,5 @@ class ConsoleWindow(QMainWindow):
             self.records,
         ):
             view.close()
+        self.records.stop()  # the clip player's decoder
         super().closeEvent(event)

@@ -20,12 +20,21 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from console.site_file import Site
-from console.store.models import Alarm, AlarmEvent, Dispatch, Hold, Occurrence, Snapshot
+from console.store.models import (
+    Alarm,
+    AlarmEvent,
+    Dispatch,
+    Hold,
+    Occurrence,
+    Snapshot,
+    SnapshotKind,
+)
 from console.store.tasks import aware, iso
 
 Query = TypeVar("Query", bound=Select)  # a select of any row shape
 
 BATCH = 500
+OPEN = "open"  # an outcome filter: alarms not resolved yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +226,12 @@ def _where(query: Query, f: ExportFilters) -> Query:
         query = query.where(Alarm.rule.in_(f.rules))
     if f.severities:
         query = query.where(Alarm.severity.in_(f.severities))
-    if f.outcomes:
-        query = query.where(Alarm.outcome.in_(f.outcomes))
+    if f.outcomes:  # "open": not resolved yet (the incident browser's "Not resolved yet")
+        named = [o for o in f.outcomes if o != OPEN]
+        either = [Alarm.outcome.in_(named)] if named else []
+        if OPEN in f.outcomes:
+            either.append(Alarm.outcome.is_(None))
+        query = query.where(or_(*either))
     if f.operators:
         acted = select(AlarmEvent.alarm_id).where(AlarmEvent.user.in_(f.operators))
         query = query.where(Alarm.id.in_(acted))
@@ -294,7 +307,9 @@ def _children(session: Session, ids: Sequence[int]) -> _Children:
         )
     for s in session.execute(
         select(Snapshot.__table__)
-        .where(Snapshot.alarm_id.in_(ids))
+        # the annotated snapshots; the clean ones (without boxes) go with the clips
+        # (console/export/clips.py)
+        .where(Snapshot.alarm_id.in_(ids), Snapshot.kind == SnapshotKind.ANNOTATED)
         .order_by(Snapshot.alarm_id, Snapshot.id)
     ):
         kids.snapshots[s.alarm_id].append(

@@ -10,8 +10,9 @@ callback, `progress(stage, done, total)`: the CLI prints it, the incident browse
 
 The PDF report needs Qt, which the core never imports: the caller passes a `ReportRenderer`
 (`ui.export_pdf.PdfReport`); an export without "pdf" never touches Qt. Evidence beyond the
-snapshots (clips) comes in through `media`: each `IncidentMedia` writes its files per incident
-(console/export/media.py).
+snapshots comes in through `IncidentMedia` sources (console/export/media.py), each writing its
+files per incident: the clips and clean snapshots always (`console.export.clips.ClipMedia`),
+others passed as `media`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from console.export.clips import ClipMedia
 from console.export.manifest import write_manifest
 from console.export.media import ExportedMedia, ExportedSnapshot, IncidentMedia, export_snapshot
 from console.export.names import IncidentPage, SiteNames, incident_page
@@ -154,7 +156,8 @@ def export_incidents(
     """Make the export, sign its manifest, audit it (`export.created`); `ExportError` if it
     cannot be made. Blocking (minutes for a large log): call it from a thread of the caller's
     own, never the core's or the GUI's, after the role table allowed the user (`AuthorizeExport`).
-    `media`: evidence sources beyond the snapshots (clips), each called once per incident."""
+    `media`: evidence sources beyond the snapshots and the clips (always exported,
+    `ClipMedia`), each called once per incident."""
     if store.keys is None:
         raise ExportError("the store has no audit keys: the export's manifest cannot be signed")
     if "pdf" in request.formats and renderer is None:
@@ -186,7 +189,7 @@ def export_incidents(
             keys_fingerprint=store.keys.fingerprint if store.keys else "",
             progress=report,
             renderer=renderer,
-            media=tuple(media),
+            media=(ClipMedia(store.files, site), *media),  # every export has the clips
         )
 
     try:

@@ -49,6 +49,7 @@ __all__ = [
     "BehaviourSettings",
     "Calibration",
     "Camera",
+    "EvidenceSettings",
     "Floor",
     "Guard",
     "MqttDestination",
@@ -931,6 +932,53 @@ class BehaviourSettings(_Strict):
     )
 
 
+class EvidenceSettings(_Strict):
+    """Evidence clips: each alarm keeps the camera's own video from before it was raised to after
+    its risk cleared, copied without re-encoding (see docs/site-file.md)."""
+
+    record: StrictBool = _field(
+        "Record clips",
+        "Keep each camera's stream as short segments on disk so that every alarm gets a clip. "
+        "false: no recorder runs and alarms say that clips are switched off.",
+        default=True,
+    )
+    pre_roll_s: Number = _field(
+        "Pre-roll, seconds",
+        "How long before the alarm was raised its clip begins.",
+        default=10.0,
+        ge=0,
+        le=120,
+    )
+    post_roll_s: Number = _field(
+        "Post-roll, seconds",
+        "How long after the alarm's risk cleared (on that camera) its clip goes on; new "
+        "activity before then keeps it going.",
+        default=20.0,
+        ge=0,
+        le=600,
+    )
+    max_clip_s: Number = _field(
+        "Longest clip, seconds",
+        "A clip ends at most this long after it began, even while its risk is still present.",
+        default=600.0,
+        ge=10,
+        le=3600,
+    )
+    segment_s: Number = _field(
+        "Segment length, seconds",
+        "The recorders cut the stream into segments of about this length (at a keyframe).",
+        default=2.0,
+        ge=0.5,
+        le=10,
+    )
+    stream: Literal["main", "substream"] = _field(
+        "Stream",
+        "Which of a camera's streams is kept: its main stream (full resolution) or the "
+        "sub-stream the console decodes.",
+        default="main",
+    )
+
+
 class RouteMatch(_Strict):
     """Which alarms a route applies to."""
 
@@ -1127,6 +1175,14 @@ class RetentionSettings(_Strict):
         ge=1,
         le=3650,
     )
+    clips_days: Annotated[int, Strict()] | None = _field(
+        "Keep clips, days",
+        "Alarm video clips older than this many days are deleted (their rows and hashes are "
+        "kept). null keeps them forever.",
+        default=30,
+        ge=1,
+        le=3650,
+    )
 
 
 class PrivacySettings(_Strict):
@@ -1168,6 +1224,11 @@ class Site(_Strict):
         "Learned normal behaviour, advisories, the watch list (on by default, 24 h warm-up).",
         default_factory=BehaviourSettings,
     )
+    evidence: EvidenceSettings = _field(
+        "Evidence clips",
+        "Pre-roll, post-roll and recording of each alarm's video clip.",
+        default_factory=EvidenceSettings,
+    )
     alert_routes: tuple[AlertRoute, ...] = _field(
         "Alert routes",
         "Where alarms are announced; every route that matches is used. Default: all alarms "
@@ -1183,7 +1244,7 @@ class Site(_Strict):
     guards: tuple[Guard, ...] = _field("Guards", "Guards who can be dispatched.", default=())
     retention: RetentionSettings = _field(
         "Retention",
-        "How long evidence media is kept (default: snapshots 30 days).",
+        "How long evidence media is kept (default: snapshots and clips 30 days).",
         default_factory=RetentionSettings,
     )
     privacy: PrivacySettings = _field(

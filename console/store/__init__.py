@@ -2,10 +2,11 @@
 
 `Store` (engine.py) opens the database and owns the one writer thread; each area module holds its
 write tasks (frozen dataclasses, `store.write(task)`) and its query functions
-(`store.read(query, ...)`): `alarms`, `snapshots`, `holds`, `retention`, `staff`,
-`config_changes`, `incidents`, `walk_tests`, `behaviour`, `audit` (with `keys`, `heads`, `digests`,
-and `integrity`, which checks it all). Every public name is re-exported here except the query
-`console.store.snapshots.snapshots`, which would hide its own module.
+(`store.read(query, ...)`): `alarms`, `snapshots`, `clips`, `holds`, `retention`, `staff`,
+`config_changes`, `incidents`, `walk_tests`, `behaviour`, `audit` (with `keys`, `heads`,
+`digests`, and `integrity`, which checks it all). Every public name is re-exported here except
+the queries `console.store.snapshots.snapshots` and `console.store.clips.clips`, which would hide
+their own modules.
 """
 
 from console.store.alarms import (
@@ -47,6 +48,19 @@ from console.store.behaviour import (
     behaviour_cells,
     behaviour_switch,
 )
+from console.store.clips import (
+    ClipFailed,
+    ClipPurgeCount,
+    ClipRecord,
+    CloseUnfinishedClips,
+    KeepClip,
+    OpenClip,
+    PurgeClips,
+    clips_of_alarms,
+    get_clip,
+    purge_clips,
+    verify_clip,
+)
 from console.store.config_changes import (
     ChangeConsoleSetting,
     ConfigChangeRecord,
@@ -68,8 +82,6 @@ from console.store.faults import CloseReport, StoreHealth
 from console.store.holds import HoldRecord, PlaceHold, ReleaseHold, active_hold, list_holds
 from console.store.incidents import (
     Escalation,
-    ExportIncidents,
-    ExportReceipt,
     Incident,
     ReadEscalations,
     ReadIncidents,
@@ -77,7 +89,7 @@ from console.store.incidents import (
 from console.store.integrity import IntegrityReport, verify_store
 from console.store.keys import AuditKeyError, AuditKeys, default_keys_dir, load_audit_keys
 from console.store.migrations import upgrade_to_head
-from console.store.models import AlarmState, EventKind, Outcome, Role
+from console.store.models import AlarmState, ClipState, EventKind, Outcome, Role, SnapshotKind
 from console.store.retention import ApplyRetention, PurgeCount
 from console.store.snapshots import (
     PurgeExpiredSnapshots,
@@ -139,15 +151,18 @@ __all__ = [
     "ChangeAlarmState",
     "ChangeConsoleSetting",
     "ChangeUser",
+    "ClipFailed",
+    "ClipPurgeCount",
+    "ClipRecord",
+    "ClipState",
     "CloseReport",
+    "CloseUnfinishedClips",
     "ConfigChangeRecord",
     "CredentialRecord",
     "DispatchRecord",
     "EndShift",
     "Escalation",
     "EventKind",
-    "ExportIncidents",
-    "ExportReceipt",
     "FaultListener",
     "FinishWalkTest",
     "ForgetBehaviourBaseline",
@@ -155,9 +170,12 @@ __all__ = [
     "HoldRecord",
     "Incident",
     "IntegrityReport",
+    "KeepClip",
     "OccurrenceRecord",
+    "OpenClip",
     "Outcome",
     "PlaceHold",
+    "PurgeClips",
     "PurgeCount",
     "PurgeExpiredSnapshots",
     "RaiseAlarm",
@@ -175,6 +193,7 @@ __all__ = [
     "SignIn",
     "SignInFailed",
     "SignOut",
+    "SnapshotKind",
     "SnapshotRecord",
     "StaleStateError",
     "StartShift",
@@ -199,6 +218,7 @@ __all__ = [
     "behaviour_cells",
     "behaviour_switch",
     "chain_head",
+    "clips_of_alarms",
     "console_settings",
     "count_alarms",
     "default_database_url",
@@ -206,6 +226,7 @@ __all__ = [
     "dispatches",
     "find_open_alarm",
     "get_alarm",
+    "get_clip",
     "get_snapshot",
     "get_user",
     "get_walk_test",
@@ -220,9 +241,11 @@ __all__ = [
     "next_alarm_id",
     "occurrences",
     "open_alarms",
+    "purge_clips",
     "upgrade_to_head",
     "user_key",
     "verify_chain",
+    "verify_clip",
     "verify_snapshot",
     "verify_store",
 ]

@@ -1,5 +1,5 @@
 """Digests of the rows the audit chain vouches for: alarms, their events, occurrences,
-dispatches, snapshots, config changes, holds, user accounts, shifts and walk tests.
+dispatches, snapshots, clips, config changes, holds, user accounts, shifts and walk tests.
 
 Every task that writes such a row records the row's digest, as it is after the task, in its
 audit row (`audit.append(..., rows=[alarm, event])`). `nightwatch audit verify` reads each
@@ -27,6 +27,7 @@ from console.store.models import (
     Alarm,
     AlarmEvent,
     Base,
+    Clip,
     ConfigChange,
     Dispatch,
     Hold,
@@ -47,6 +48,7 @@ CROSS_CHECKED: tuple[type[Base], ...] = (
     Occurrence,
     Dispatch,
     Snapshot,
+    Clip,
     ConfigChange,
     Hold,
     User,
@@ -74,6 +76,7 @@ ROW_WORDS: dict[str, str] = {
     "alarm_occurrences": "occurrence",
     "dispatches": "dispatch",
     "snapshots": "snapshot",
+    "clips": "clip",
     "config_changes": "config change",
     "holds": "hold",
     "users": "user account",

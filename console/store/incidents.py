@@ -1,24 +1,17 @@
-"""The incident log as a reader sees it: alarms with their steps and dispatches, read or exported,
-and the escalations. Each read is itself audited (who read or exported what, when), so these are
-write tasks: they run on the store's writer thread, never on the GUI thread or the core's.
+"""The incident log as a reader sees it: alarms with their steps and dispatches, and the
+escalations (the export is `console.export`). Each read is itself audited (who read what,
+when), so these are write tasks: they run on the store's writer thread, never on the GUI thread
+or the core's.
 
     store.write(ReadIncidents("ana", since=t0))          # list[Incident]; incident_log.read
-    store.write(ExportIncidents("ana", Path("n.jsonl")))  # ExportReceipt; export.jsonl
     store.write(ReadEscalations("boss", since=t0))       # list[Escalation]; escalations.view
 
-An export is one JSON object per alarm and line (sorted keys), written to `<file>.part`, fsynced
-and renamed before the audit row (with the file's SHA-256) is committed. A file that cannot be
-written fails the task with the path and the reason (nothing is audited, nothing retried).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import select
@@ -35,7 +28,7 @@ from console.store.alarms import (
 )
 from console.store.models import Alarm as AlarmRow
 from console.store.models import AlarmEvent, AuditRecord, EventKind, Snapshot
-from console.store.tasks import StoreFiles, aware, canonical_json, iso, set_field
+from console.store.tasks import StoreFiles, aware, iso, set_field
 
 MAX_ROWS = 100_000
 
@@ -85,13 +78,6 @@ class Escalation:
     what: str  # "alarm" or "operator_check"
     target: str  # "alarm:7", "console:control-room"
     detail: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class ExportReceipt:
-    path: Path
-    rows: int
-    sha256: str
 
 
 def _incidents(
@@ -148,64 +134,6 @@ class ReadIncidents:
         facts = {**_span(self.since, self.until), "rows": len(found)}
         audit.append(session, self.user, "incident_log.read", "incident_log", facts, self.at)
         return found
-
-
-@dataclass(frozen=True, slots=True)
-class ExportIncidents:
-    """Write the incidents of [since, until) to `path` as JSON lines; audited with the file's
-    SHA-256. Returns an `ExportReceipt`."""
-
-    name: ClassVar[str] = "incident_log.export"
-
-    user: str
-    path: Path
-    since: datetime | None = None
-    until: datetime | None = None
-    at: datetime | None = None
-
-    def __post_init__(self) -> None:
-        set_field(self, "at", aware(self.at, "at"))
-        set_field(self, "path", Path(self.path).expanduser().absolute())
-        if self.since is not None:
-            set_field(self, "since", aware(self.since, "since"))
-        if self.until is not None:
-            set_field(self, "until", aware(self.until, "until"))
-
-    def run(self, session: Session, files: StoreFiles) -> ExportReceipt:
-        assert self.at is not None
-        found = _incidents(session, self.since, self.until, MAX_ROWS)
-        data = "".join(canonical_json(i.as_json()) + "\n" for i in found).encode("utf-8")
-        sha256 = hashlib.sha256(data).hexdigest()
-        _write_export(self.path, data)
-        facts = {
-            **_span(self.since, self.until),
-            "rows": len(found),
-            "path": str(self.path),
-            "sha256": sha256,
-            "format": "jsonl",
-        }
-        audit.append(session, self.user, "export.jsonl", "incident_log", facts, self.at)
-        return ExportReceipt(self.path, len(found), sha256)
-
-
-def _write_export(path: Path, data: bytes) -> None:
-    """Atomically and durably; an OSError becomes a ValueError naming the file (the task's own
-    fault: the store must not hold its queue for a folder the user cannot write)."""
-    part = path.with_name(path.name + ".part")
-    try:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(part, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            part.unlink(missing_ok=True)
-        raise ValueError(f"cannot write the export {path}: {exc.strerror or exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,11 @@
    the chain with that hash, so rows cut from the end, or a chain rewritten from some row on,
    are seen;
 3. the tables the chain vouches for (alarms, alarm events, occurrences, dispatches, snapshots,
-   config changes, holds, user accounts, shifts, walk tests and their results): each row's digest
-   against the newest one the chain recorded for it, so an edited row (an outcome, a note, a
-   user, a role, a guard, a time), a deleted one and one added by hand are each named;
-4. the files: each snapshot not purged and each walk test's evidence frame is there and has the
-   SHA-256 its row says.
+   clips, config changes, holds, user accounts, shifts, walk tests and their results): each
+   row's digest against the newest one the chain recorded for it, so an edited row (an outcome, a
+   note, a user, a role, a guard, a time), a deleted one and one added by hand are each named;
+4. the files: each snapshot and clip not purged and each walk test's evidence frame is there and
+   has the SHA-256 its row says.
 
 Every finding names where (the audit row, the table row, the file), its kind, and what is wrong,
 in words. `nightwatch audit verify` prints them and exits 1 if there is any.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from console.store.audit import (
 )
 from console.store.heads import SignedHead, read_signed_heads
 from console.store.keys import AuditKeys
-from console.store.models import AuditRecord, Snapshot, WalkTestResult
+from console.store.models import AuditRecord, Clip, ClipState, Snapshot, WalkTestResult
 from console.store.tasks import StoreFiles
 
 MAX_PER_KIND = 50  # findings listed per kind and place; the rest are counted
@@ -101,7 +101,7 @@ class _Findings:
 def verify_store(
     session: Session, keys: AuditKeys | None, files: StoreFiles | None = None
 ) -> IntegrityReport:
-    """Check the chain, the signed heads, the cross-checked tables and the snapshot files."""
+    """Check the chain, the signed heads, the cross-checked tables, the snapshot and clip files."""
     found = _Findings()
     warnings: list[str] = []
     chain_id, _ = chain_identity(session)
@@ -142,7 +142,7 @@ def verify_store(
     if files is not None and files.root is not None:
         files_checked = _check_files(session, found, files)
     elif files is None:
-        warnings.append("snapshot files not checked (no snapshots folder given)")
+        warnings.append("snapshot and clip files not checked (no snapshots folder given)")
     if walk.keyed_from is not None and walk.keyed_from > 1:
         warnings.append(
             f"audit rows seq 1..{walk.keyed_from - 1} were written before the chain was keyed: "
@@ -226,6 +226,7 @@ _FACT_COLUMNS: dict[str, dict[str, str]] = {
         "closest_m": "closest_m",
     },
     "snapshots": {"sha256": "sha256", "path": "path"},
+    "clips": {"sha256": "sha256", "path": "path", "state": "state"},
     "config_changes": {"before": "before_digest", "after": "after_digest"},
     "users": {"role": "role"},
     "holds": {
@@ -322,27 +323,44 @@ def _cross_check(session: Session, found: _Findings, walk: ChainWalk) -> int:
 
 
 def _check_files(session: Session, found: _Findings, files: StoreFiles) -> int:
-    checked = 0
-    rows = session.execute(
+    """Every snapshot and kept clip not purged: its file is there with its SHA-256; every purged
+    one: its file is gone; every walk test's evidence frame is there with its SHA-256."""
+    snapshots = session.execute(
         select(Snapshot.id, Snapshot.path, Snapshot.sha256, Snapshot.purged_at)
         .order_by(Snapshot.id)
         .execution_options(yield_per=2000)
     )
+    clips = session.execute(
+        select(Clip.id, Clip.path, Clip.sha256, Clip.purged_at)
+        .where(Clip.state == ClipState.KEPT)
+        .order_by(Clip.id)
+        .execution_options(yield_per=2000)
+    )
+    return (
+        _check_kind(found, files, "snapshot", "snapshots", snapshots)
+        + _check_kind(found, files, "clip", "clips", clips)
+        + _check_walk_test_frames(session, found, files)
+    )
+
+
+def _check_kind(
+    found: _Findings, files: StoreFiles, word: str, table: str, rows: Iterable[Any]
+) -> int:
+    checked = 0
     for row in rows:
         try:
             path = files.path(row.path)
         except ValueError as exc:
-            found.add(f"snapshots id={row.id}", "altered", f"snapshot {row.id}: {exc}")
+            found.add(f"{table} id={row.id}", "altered", f"{word} {row.id}: {exc}")
             continue
-        where = f"snapshot file {row.path}"
+        where = f"{word} file {row.path}"
         if row.purged_at is not None:
             if path.exists():
                 found.add(
                     where,
                     "not purged",
-                    f"snapshot {row.id} ({path}) was purged by retention but its file is still "
-                    "there",
-                    group="snapshot file",
+                    f"{word} {row.id} ({path}) was purged by retention but its file is still there",
+                    group=f"{word} file",
                 )
             continue
         checked += 1
@@ -351,18 +369,18 @@ def _check_files(session: Session, found: _Findings, files: StoreFiles) -> int:
             found.add(
                 where,
                 "missing",
-                f"snapshot {row.id} ({path}): the file is missing (deleted; it was not purged)",
-                group="snapshot file",
+                f"{word} {row.id} ({path}): the file is missing (deleted; it was not purged)",
+                group=f"{word} file",
             )
         elif sha != row.sha256:
             found.add(
                 where,
                 "replaced",
-                f"snapshot {row.id} ({path}): the file was replaced or altered (its SHA-256 is "
+                f"{word} {row.id} ({path}): the file was replaced or altered (its SHA-256 is "
                 f"{sha[:16]}…, the record says {row.sha256[:16]}…)",
-                group="snapshot file",
+                group=f"{word} file",
             )
-    return checked + _check_walk_test_frames(session, found, files)
+    return checked
 
 
 def _check_walk_test_frames(session: Session, found: _Findings, files: StoreFiles) -> int:
@@ -422,8 +440,9 @@ def describe(report: IntegrityReport) -> list[str]:
         lines.append(
             f"ok: {report.rows_checked} audit rows (keyed from seq {report.keyed_from}), "
             f"{report.rows_cross_checked} table rows cross-checked, {report.files_checked} "
-            f"files (snapshots, walk test frames), {report.signed_heads} signed heads (newest "
-            f"at seq {report.newest_signed_seq}); head seq {report.head_seq} {report.head_hash}"
+            f"files (snapshots, clips, walk test frames), {report.signed_heads} signed heads "
+            f"(newest at seq {report.newest_signed_seq}); head seq {report.head_seq} "
+            f"{report.head_hash}"
         )
     else:
         first = report.first

@@ -1,5 +1,5 @@
 """SQLAlchemy 2 ORM models of Nightwatch's durable record: alarms, their events, dispatches,
-snapshots, holds, users, shifts, config changes and the keyed, hash-chained audit log.
+snapshots, clips, holds, users, shifts, config changes and the keyed, hash-chained audit log.
 
 Every time is an aware UTC `datetime` in Python. SQLite keeps it as a naive UTC text
 (`YYYY-MM-DD HH:MM:SS.ffffff`, which sorts like time); PostgreSQL as `timestamptz`. A naive
@@ -82,6 +82,20 @@ class Outcome(enum.StrEnum):
     INTERVENTION = "intervention"
     POLICE_CALLED = "police_called"
     OTHER = "other"
+
+
+class SnapshotKind(enum.StrEnum):
+    ANNOTATED = "annotated"  # the frame with the person's box and the object's outline drawn
+    CLEAN = "clean"  # the same frame as the camera gave it
+
+
+class ClipState(enum.StrEnum):
+    """Where an alarm's clip of one camera is (see `console.store.clips`)."""
+
+    RECORDING = "recording"  # its moment is still being collected (post-roll running)
+    KEPT = "kept"  # the file is in the file area with its SHA-256 (unless purged_at)
+    FAILED = "failed"  # no clip could be made: `reason` says why
+    UNAVAILABLE = "unavailable"  # the camera has no stream to keep (a USB camera)
 
 
 class EventKind(enum.StrEnum):
@@ -223,9 +237,11 @@ class Dispatch(Base):
 
 
 class Snapshot(Base):
-    """A JPEG on disk (path relative to the snapshots folder) and the SHA-256 of its bytes."""
+    """A JPEG on disk (path relative to the snapshots folder) and the SHA-256 of its bytes;
+    `kind`: the annotated frame (boxes drawn) or the clean one beside it."""
 
     __tablename__ = "snapshots"
+    __table_args__ = (CheckConstraint(_in_check("kind", SnapshotKind), name="kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
@@ -234,8 +250,45 @@ class Snapshot(Base):
     taken_at: Mapped[datetime]
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
     purged_at: Mapped[datetime | None]
+    kind: Mapped[SnapshotKind] = mapped_column(
+        _enum(SnapshotKind), default=SnapshotKind.ANNOTATED, server_default="annotated"
+    )
 
     alarm: Mapped[Alarm] = relationship(back_populates="snapshots", foreign_keys=[alarm_id])
+
+
+class Clip(Base):
+    """An alarm's video clip from one camera: the camera's own packets (never re-encoded) from
+    the pre-roll before the alarm to the post-roll after its risk cleared, a Matroska file in
+    the file area (path relative to it) with its SHA-256; `overlay` holds the tracked boxes
+    over that time (drawn over the clip when it plays, never into it). A purged clip keeps its
+    row and hash (`purged_at`)."""
+
+    __tablename__ = "clips"
+    __table_args__ = (
+        CheckConstraint(_in_check("state", ClipState), name="state"),
+        Index("ix_clips_start_at", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[ClipState] = mapped_column(_enum(ClipState))
+    reason: Mapped[str | None] = mapped_column(Text)  # failed, unavailable, or what cut it short
+    window_start_at: Mapped[datetime]  # what was asked: the pre-roll before the alarm
+    window_end_at: Mapped[datetime | None]  # the post-roll after its risk cleared
+    start_at: Mapped[datetime | None]  # the clip's first frame (its time 0)
+    end_at: Mapped[datetime | None]
+    path: Mapped[str | None] = mapped_column(String(512))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    codec: Mapped[str | None] = mapped_column(String(32))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    overlay: Mapped[dict[str, Any] | None]
+    opened_at: Mapped[datetime]
+    kept_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]
 
 
 class User(Base):

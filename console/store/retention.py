@@ -4,8 +4,8 @@ and the run itself are audited. A file that cannot be deleted (a folder in its p
 permission) is left with its row unchanged and named in the run's audit row (`failed`); the
 others are purged, and the next run tries it again.
 
-Media kinds plug in as purge functions (`MediaPurge`): snapshots today; the evidence clips,
-when they come, add theirs to `ApplyRetention.purges` with their own age limit.
+Media kinds plug in as purge functions (`MediaPurge`): snapshots here, the evidence clips'
+`clip_purge` (console/store/clips.py), each with its own age limit in `ApplyRetention.purges`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from console.store import audit
+from console.store.clips import purge_clips
 from console.store.models import Hold, Snapshot
 from console.store.tasks import SYSTEM_USER, StoreFiles, aware, iso, set_field
 
@@ -88,6 +89,15 @@ def purge_snapshots(
     return PurgeCount("snapshots", purged, kept, more, tuple(failed))
 
 
+def clip_purge(
+    session: Session, files: StoreFiles, before: datetime, now: datetime, user: str, limit: int
+) -> PurgeCount:
+    """The evidence clips' purge as a `MediaPurge`: kept clips that began before `before`, those
+    of incidents under hold spared (`console.store.clips.purge_clips`)."""
+    count = purge_clips(session, files, before, now, user, limit, held_alarms=_held_alarms())
+    return PurgeCount(count.kind, count.purged, count.kept_on_hold, count.more)
+
+
 @dataclass(frozen=True, slots=True)
 class ApplyRetention:
     """One retention run: each media kind's purge, then the audit row `retention.run` with what
@@ -99,7 +109,7 @@ class ApplyRetention:
     snapshots_before: datetime | None = None  # None: snapshots are kept forever
     user: str = SYSTEM_USER
     limit: int = PURGE_BATCH
-    purges: tuple[tuple[MediaPurge, datetime], ...] = field(default=())  # clips, later
+    purges: tuple[tuple[MediaPurge, datetime], ...] = field(default=())  # clips (clip_purge)
 
     def __post_init__(self) -> None:
         set_field(self, "now", aware(self.now, "now"))

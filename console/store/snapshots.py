@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from console.store import audit
 from console.store.alarms import load_alarm
 from console.store.errors import AlarmNotFoundError
-from console.store.models import Snapshot
+from console.store.models import Snapshot, SnapshotKind
 from console.store.tasks import SYSTEM_USER, StoreFiles, aware, set_field
 
 JPEG_MAGIC = b"\xff\xd8"
@@ -36,10 +36,20 @@ class SnapshotRecord:
     taken_at: datetime
     expires_at: datetime | None
     purged_at: datetime | None
+    kind: SnapshotKind = SnapshotKind.ANNOTATED  # annotated (boxes drawn) or clean
 
 
 def _record(r: Snapshot) -> SnapshotRecord:
-    return SnapshotRecord(r.id, r.alarm_id, r.path, r.sha256, r.taken_at, r.expires_at, r.purged_at)
+    return SnapshotRecord(
+        r.id,
+        r.alarm_id,
+        r.path,
+        r.sha256,
+        r.taken_at,
+        r.expires_at,
+        r.purged_at,
+        SnapshotKind(r.kind or SnapshotKind.ANNOTATED),
+    )
 
 
 def _check_jpeg(data: bytes, what: str) -> None:
@@ -47,8 +57,11 @@ def _check_jpeg(data: bytes, what: str) -> None:
         raise ValueError(f"{what}: not a JPEG image (no FF D8 start marker)")
 
 
-def snapshot_relative_path(alarm_id: int, sha256: str, taken_at: datetime) -> str:
-    name = f"alarm-{alarm_id}-{taken_at:%H%M%S%f}-{sha256[:12]}.jpg"
+def snapshot_relative_path(
+    alarm_id: int, sha256: str, taken_at: datetime, kind: SnapshotKind = SnapshotKind.ANNOTATED
+) -> str:
+    clean = "-clean" if kind == SnapshotKind.CLEAN else ""
+    name = f"alarm-{alarm_id}-{taken_at:%H%M%S%f}{clean}-{sha256[:12]}.jpg"
     return f"{taken_at:%Y}/{taken_at:%m}/{taken_at:%d}/{name}"
 
 
@@ -58,8 +71,9 @@ class StoreSnapshot:
     `SnapshotRecord`, or None when `jpeg` is a callable that gave no image.
 
     `jpeg` may be the bytes, or a callable that makes them: it is called on the writer thread,
-    so the alarm path never waits on an encoder or an fsync. The alarm's first snapshot becomes
-    its `snapshot_id`.
+    so the alarm path never waits on an encoder or an fsync. The alarm's first annotated
+    snapshot becomes its `snapshot_id`; a `clean` one (the frame without boxes) is kept beside
+    it.
     """
 
     name: ClassVar[str] = "snapshot.store"
@@ -69,8 +83,10 @@ class StoreSnapshot:
     taken_at: datetime | None = None
     expires_at: datetime | None = None
     user: str = SYSTEM_USER
+    kind: SnapshotKind = SnapshotKind.ANNOTATED
 
     def __post_init__(self) -> None:
+        set_field(self, "kind", SnapshotKind(self.kind))
         if isinstance(self.jpeg, bytes | bytearray | memoryview):
             data = bytes(self.jpeg)
             _check_jpeg(data, f"snapshot of alarm {self.alarm_id}")
@@ -107,7 +123,7 @@ class StoreSnapshot:
         if data is None:
             return None
         sha = hashlib.sha256(data).hexdigest()
-        relative = snapshot_relative_path(self.alarm_id, sha, when)
+        relative = snapshot_relative_path(self.alarm_id, sha, when, self.kind)
         files.write_file(relative, data)
         snap = Snapshot(
             alarm_id=self.alarm_id,
@@ -115,12 +131,15 @@ class StoreSnapshot:
             sha256=sha,
             taken_at=when,
             expires_at=self.expires_at,
+            kind=self.kind,
         )
         session.add(snap)
         session.flush()
-        if alarm.snapshot_id is None:
+        if alarm.snapshot_id is None and self.kind == SnapshotKind.ANNOTATED:
             alarm.snapshot_id = snap.id
         facts = {"snapshot_id": snap.id, "path": relative, "sha256": sha}
+        if self.kind != SnapshotKind.ANNOTATED:
+            facts["kind"] = self.kind.value
         target = f"alarm:{self.alarm_id}"
         audit.append(session, self.user, "snapshot.store", target, facts, when, rows=[snap, alarm])
         return _record(snap)
@@ -158,7 +177,7 @@ class PurgeExpiredSnapshots:
 
 
 def snapshots(session: Session, alarm_id: int) -> list[SnapshotRecord]:
-    """An alarm's snapshots, oldest first."""
+    """An alarm's snapshots, oldest first (each annotated one before its clean twin)."""
     rows = session.scalars(
         select(Snapshot).where(Snapshot.alarm_id == alarm_id).order_by(Snapshot.id)
     )

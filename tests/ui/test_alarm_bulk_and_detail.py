@@ -472,3 +472,54 @@ def test_every_view_says_the_same_word_for_the_same_state(
     (alarm,) = manager.open_alarms()
     assert shown_state(alarm) is ShownState.GUARD_ON_SCENE
     assert START.tzinfo is not None
+
+
+def test_the_detail_shows_the_clean_snapshot_and_plays_the_clip_once_it_is_kept(
+    queue: AlarmQueueView,  # noqa: F811
+    manager: AlarmManager,  # noqa: F811
+    store: Store,  # noqa: F811
+    clock: FakeClock,  # noqa: F811
+    reader: StoreReader,
+    qtbot,
+    tmp_path,
+) -> None:
+    """While its clip is recorded the detail says so and asks again; once kept, it plays with
+    the alarm's person boxed over it; the frame without boxes is beside the snapshot."""
+    from datetime import timedelta
+
+    from console.store import OpenClip
+    from console.store.clips import clips
+    from tests.clips import grey_clip, keep_clip
+
+    (alarm,) = manager.ingest(
+        [finding(clock, track=7)], snapshot=lambda _f: jpeg(640, 360), clean=lambda _f: jpeg(64, 36)
+    )
+    settle()
+    assert manager.flush()
+    settle()
+    start = alarm.raised_at - timedelta(seconds=10)
+    store.write(OpenClip(alarm.alarm_id, alarm.camera_id, start)).result()
+    detail = queue.open_detail()
+    assert detail is not None
+    qtbot.waitUntil(lambda: detail.evidence_read is not None, timeout=10_000)
+    assert "is being recorded" in detail.evidence.clip_status.text()
+    assert detail.is_running  # it asks again while the clip is recorded
+    assert not detail.evidence.clean_snapshot.pixmap().isNull()  # the frame without boxes
+
+    boxes = [[start.timestamp() + 0.2 * k, 7, 100, 80, 300, 280] for k in range(15)]
+    overlay = {"size": [640, 360], "tracks": [7], "boxes": boxes}
+    clip_file = grey_clip(tmp_path / "grey.mkv", start)
+    (opened,) = store.read(clips, alarm.alarm_id)
+    kept = keep_clip(
+        store, alarm.alarm_id, alarm.camera_id, clip_file, start, overlay, clip_id=opened.id
+    )
+    assert kept.playable
+    player = detail.evidence.player
+    detail.evidence.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: player.frames_shown >= 1, timeout=20_000)
+    player.view.grab()
+    assert 7 in player.view.boxes_drawn
+    assert "Clip of" in detail.evidence.clip_status.text()
+    detail.close()
+    assert not detail.is_running  # the poll stopped, the player's decoder joined
+    flush()

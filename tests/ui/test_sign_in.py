@@ -50,7 +50,7 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 30) -> bool:
 @pytest.fixture
 def console(tmp_path: Path, qapp) -> Iterator[Console]:
     """`console(people)`: the window on a store holding `people` ({name: role}); the runtime's
-    core thread runs, its cameras do not."""
+    core thread and reader thread run, its cameras do not."""
     made: list[tuple[ConsoleWindow, PipelineBridge, SiteRuntime, Store]] = []
 
     def make(people: dict[str, Role], **window_args: object) -> ConsoleWindow:
@@ -68,6 +68,7 @@ def console(tmp_path: Path, qapp) -> Iterator[Console]:
         runtime.room.accounts.hashing = QUICK_HASHING
         bridge.serve(runtime.post)
         runtime.core.start()
+        runtime.reader.start()  # the incident browser's reads
         settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
         window = ConsoleWindow(runtime, bridge, station="desk-1", settings=settings, **window_args)  # type: ignore[arg-type]
         window.resize(1280, 800)
@@ -212,13 +213,14 @@ def test_an_auditor_reads_and_exports_the_incident_log_and_sees_no_wall(
     assert not window.hand_over_action.isVisible()
     assert not window.queue.acknowledge_action.isVisible()
     assert not window.supervisor_menu.menuAction().isVisible()
-    out = tmp_path / "night.jsonl"
-    window.records.export_to(out)
-    assert wait_until(lambda: "exported to" in window.records.message_label.text())
-    assert out.read_text().count("\n") == 1
+    out = tmp_path / "night"
+    window.records.export_to(out)  # the window's own export: CSV, JSON lines, PDF, signed
+    assert wait_until(lambda: "exported to" in window.records.message_label.text(), 120)
+    assert (out / "incidents.jsonl").read_text().count("\n") == 1
+    assert (out / "report.pdf").exists()
     actions = [(e.user, e.action) for e in stored(window, audit_entries) if e.user == "audrey"]
     assert ("audrey", "incident_log.read") in actions
-    assert ("audrey", "export.jsonl") in actions
+    assert ("audrey", "export.created") in actions
     assert ("audrey", "console.watch") not in actions
 
 

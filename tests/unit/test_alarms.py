@@ -467,3 +467,18 @@ def test_a_cameras_changing_condition_is_kept_as_sightings_of_its_own(manager, s
     assert manager.flush()
     stored = store.read(occurrences, alarm.alarm_id)
     assert [o.condition for o in stored] == ["covered", "video_loss"]
+
+
+def test_a_new_alarm_keeps_the_clean_frame_beside_the_annotated_one(manager, store, clock) -> None:
+    clean = JPEG.replace(b"\xff\xd9", b"clean\xff\xd9")
+    (alarm,) = manager.ingest([finding(clock)], snapshot=lambda f: JPEG, clean=lambda f: clean)
+    assert manager.flush()
+    manager.settle()
+    annotated, beside = store.read(stored_snapshots.snapshots, alarm.alarm_id)
+    assert (annotated.kind, beside.kind) == ("annotated", "clean")
+    assert store.snapshot_path(beside).read_bytes() == clean
+    assert store.read(get_alarm, alarm.alarm_id).snapshot_id == annotated.id
+    assert manager.get(alarm.alarm_id).snapshot_path == str(store.snapshot_path(annotated))
+    (again,) = manager.ingest([finding(clock, subject="other")], snapshot=lambda f: JPEG)
+    assert manager.flush()
+    assert len(store.read(stored_snapshots.snapshots, again.alarm_id)) == 1  # asked for none

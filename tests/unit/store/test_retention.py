@@ -124,7 +124,11 @@ def test_the_site_says_how_long_and_the_schedule_runs_daily(store: Store, tmp_pa
     forever = site.model_copy(
         update={"retention": site.retention.model_copy(update={"snapshots_days": None})}
     )
-    assert run_retention(store, forever, NOW) is None
+    assert run_retention(store, forever, NOW).snapshots_before is None  # clips: still 30 days
+    never = forever.model_copy(
+        update={"retention": forever.retention.model_copy(update={"clips_days": None})}
+    )
+    assert run_retention(store, never, NOW) is None
     schedule = RetentionSchedule()
     assert schedule.due(NOW)
     schedule.ran(NOW)

@@ -1,0 +1,141 @@
+"""The evidence clips and clean snapshots of each incident into an export (an `IncidentMedia`,
+console/export/media.py): `export_incidents(..., media=[ClipMedia(store.files, site)])`.
+
+For each clip of the incident (one per camera that saw it):
+
+- kept: the Matroska file is copied as stored, hashed as it is read; a file that is gone or no
+  longer matches its recorded SHA-256 is not exported ("missing", "altered"). The boxes drawn
+  over it when it plays go beside it as JSON (`….overlay.json`: times in UNIX seconds, boxes in
+  the clip's pixels), so the export shows what the console showed without changing the video;
+- purged by retention, never kept (no stream, recorder offline: the row's reason), or still
+  recording: not exported, and the export says why;
+- with blurring on (`privacy.blur_exported_people`, the default) a clip is "withheld": blurring
+  video would mean decoding and encoding it again, which this export does not do; an auditor who
+  may show the people in it exports with `--no-blur` (the browser's "Blur people" unticked).
+
+The clean snapshot (the frame without boxes) goes as the annotated one does (blurred the same
+way, `export_snapshot`), under kind "clean snapshot".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.export.media import MEDIA_STATES, ExportedMedia, export_snapshot
+from console.export.query import Incident, SnapshotFile
+from console.site_file import Site
+from console.store.models import Clip, ClipState, Snapshot, SnapshotKind
+from console.store.tasks import StoreFiles
+
+__all__ = ["ClipMedia"]
+
+BLOCK = 1 << 20
+
+
+class ClipMedia:
+    """Clips and clean snapshots of an incident into the export folder (`clips/`, `snapshots/`)."""
+
+    def __init__(self, files: StoreFiles, site: Site) -> None:
+        self.files = files
+        self.site = site
+
+    def export(
+        self, session: Session, incident: Incident, out_dir: Path, *, blur: bool
+    ) -> list[ExportedMedia]:
+        exported = [
+            self._clean(incident, snap, out_dir, blur) for snap in _clean(session, incident)
+        ]
+        rows = session.scalars(select(Clip).where(Clip.alarm_id == incident.id).order_by(Clip.id))
+        exported.extend(self._clip(incident, row, out_dir, blur) for row in rows)
+        return exported
+
+    def _clean(
+        self, incident: Incident, snap: SnapshotFile, out_dir: Path, blur: bool
+    ) -> ExportedMedia:
+        done = export_snapshot(incident, snap, self.files, out_dir, self.site, blur=blur)
+        state = done.state if done.state in MEDIA_STATES else "altered"  # "unreadable"
+        return ExportedMedia(
+            "clean snapshot",
+            done.file if state == done.state else None,
+            state,
+            done.stored_sha256,
+            done.exported_sha256 if state == done.state else None,
+            done.note,
+        )
+
+    def _clip(self, incident: Incident, row: Clip, out_dir: Path, blur: bool) -> ExportedMedia:
+        kind = f"clip of {self.site_camera_name(row.camera_id)}"
+        if row.state != ClipState.KEPT or row.path is None or row.sha256 is None:
+            why = row.reason or row.state.value
+            if row.state == ClipState.RECORDING:
+                why = "still being recorded"
+            return ExportedMedia(kind, None, "missing", None, None, f"no clip: {why}")
+        if row.purged_at is not None:
+            return ExportedMedia(
+                kind, None, "purged", row.sha256, None, f"purged {row.purged_at.isoformat()}"
+            )
+        if blur:
+            return ExportedMedia(
+                kind,
+                None,
+                "withheld",
+                row.sha256,
+                None,
+                "video is not blurred: exported only with blurring off (--no-blur)",
+            )
+        try:
+            source = self.files.path(row.path)
+        except ValueError as exc:
+            return ExportedMedia(kind, None, "altered", row.sha256, None, str(exc))
+        name = f"clips/alarm-{incident.id}-{row.camera_id}-clip-{row.id}{source.suffix}"
+        target = out_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        try:
+            with source.open("rb") as reader, target.open("wb") as writer:
+                while block := reader.read(BLOCK):
+                    digest.update(block)
+                    writer.write(block)
+        except (FileNotFoundError, IsADirectoryError):
+            target.unlink(missing_ok=True)
+            return ExportedMedia(kind, None, "missing", row.sha256, None, "file missing")
+        if digest.hexdigest() != row.sha256:
+            target.unlink()
+            return ExportedMedia(
+                kind,
+                None,
+                "altered",
+                row.sha256,
+                None,
+                "the stored file does not match its recorded SHA-256: not exported (run "
+                "nightwatch audit verify)",
+            )
+        note = f"{row.start_at.isoformat() if row.start_at else '?'} to "
+        note += f"{row.end_at.isoformat() if row.end_at else '?'}, {row.codec or '?'} as recorded"
+        if row.overlay:
+            overlay = target.with_name(target.name.removesuffix(source.suffix) + ".overlay.json")
+            overlay.write_text(json.dumps(row.overlay, sort_keys=True), encoding="utf-8")
+            note += f"; boxes in {overlay.name}"
+        if row.reason:
+            note += f"; {row.reason}"
+        return ExportedMedia(kind, name, "exported", row.sha256, row.sha256, note)
+
+    def site_camera_name(self, camera_id: str) -> str:
+        try:
+            return str(self.site.camera(camera_id).name)
+        except KeyError:
+            return camera_id
+
+
+def _clean(session: Session, incident: Incident) -> list[SnapshotFile]:
+    rows = session.execute(
+        select(Snapshot.id, Snapshot.path, Snapshot.sha256, Snapshot.taken_at, Snapshot.purged_at)
+        .where(Snapshot.alarm_id == incident.id, Snapshot.kind == SnapshotKind.CLEAN)
+        .order_by(Snapshot.id)
+    )
+    return [SnapshotFile(r.id, r.path, r.sha256, r.taken_at, r.purged_at) for r in rows]
