@@ -19,7 +19,14 @@ from console.store import HoldRecord, PlaceHold, ReleaseHold
 if TYPE_CHECKING:
     from console.control_room import ControlRoom
 
-__all__ = ["AuthorizeExport", "AuthorizeVerify", "HoldIncident", "ReleaseIncidentHold"]
+__all__ = [
+    "AuthorizeExport",
+    "AuthorizeVerify",
+    "HoldIncident",
+    "ReleaseIncidentHold",
+    "ShowSigningKey",
+    "SigningKey",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +47,29 @@ class AuthorizeVerify:
 
     def perform(self, room: ControlRoom) -> str:
         return self.user
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """The key that signs this console's audit heads and exports: what an auditor compares with
+    the `public_key.pem` beside an export (`nightwatch verify DIR --public-key F`)."""
+
+    fingerprint: str  # SHA-256 of the raw public key, in groups of 4 hex digits
+    public_pem: str
+    folder: str  # where the keys live (outside the database)
+
+
+@dataclass(frozen=True, slots=True)
+class ShowSigningKey:
+    user: str
+    verb: ClassVar[str] = "show the export signing key"
+    act: ClassVar[Act | None] = Act.READ_INCIDENT_LOG
+
+    def perform(self, room: ControlRoom) -> SigningKey:
+        keys = room.store.keys
+        if keys is None:
+            raise ValueError("this database was opened without its audit key folder: no key")
+        return SigningKey(keys.fingerprint, keys.public_pem.decode("ascii"), str(keys.folder))
 
 
 @dataclass(frozen=True, slots=True)

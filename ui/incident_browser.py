@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QDate, Qt, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -64,7 +65,7 @@ from PySide6.QtWidgets import (
 
 from console.actions import ActionAnswer
 from console.clock import Clock
-from console.evidence_actions import AuthorizeExport
+from console.evidence_actions import AuthorizeExport, ShowSigningKey, SigningKey
 from console.export.query import ExportFilters
 from console.export.run import ExportRequest, ExportResult
 from console.record_actions import (
@@ -450,8 +451,18 @@ class IncidentBrowser(QWidget):
         may_export = may_export and exporter is not None
         self.export_button.setVisible(may_export)
         self.blur_box.setVisible(may_export)
+        # the key exports are signed with, to compare with the public-key.pem beside an export
+        self.key_label = QLabel("Export signing key: asking…")
+        self.key_label.setAccessibleName("export signing key")
+        self.key_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.copy_key_button = QPushButton("Copy public key")
+        self.copy_key_button.setEnabled(False)
+        self.copy_key_button.clicked.connect(self.copy_public_key)
+        self.signing_key: SigningKey | None = None
         foot = QHBoxLayout()
         foot.addWidget(self.message_label, 1)
+        foot.addWidget(self.key_label)
+        foot.addWidget(self.copy_key_button)
         foot.addWidget(self.progress)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
@@ -459,6 +470,28 @@ class IncidentBrowser(QWidget):
         layout.addWidget(splitter, 1)
         layout.addLayout(foot)
         self._dialog: QFileDialog | None = None
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.signing_key is None and self.user:  # asked as whoever signed in to read
+            self.desk.ask(ShowSigningKey(self.user), self._key_arrived)
+
+    def _key_arrived(self, answer: ActionAnswer) -> None:
+        key = answer.value if answer.ok else None
+        if not isinstance(key, SigningKey):
+            self.key_label.setText(f"Export signing key: {answer.refusal or 'none'}")
+            return
+        self.signing_key = key
+        self.key_label.setText(f"Export signing key: {key.fingerprint}")
+        self.key_label.setToolTip(f"{key.public_pem}\nkept in {key.folder}")
+        self.copy_key_button.setEnabled(True)
+
+    @Slot()
+    def copy_public_key(self) -> None:
+        """The public key (PEM) to the clipboard, to check an export elsewhere with it."""
+        if self.signing_key is not None:
+            QApplication.clipboard().setText(self.signing_key.public_pem)
+            self._say("public key copied (PEM)", error=False)
 
     # -- the filters -------------------------------------------------------------------------
 

@@ -284,6 +284,27 @@ def test_the_auditor_exports_with_a_progress_bar(records, qtbot, tmp_path: Path)
     assert [(e.user, e.target) for e in created] == [("audrey", str(out.resolve()))]
 
 
+def test_the_page_shows_the_key_that_signs_its_exports(records, qtbot, tmp_path: Path) -> None:
+    d = records("audrey")
+    browser = browser_for(d, qtbot, exporter=exporter_of(d))
+    browser.show()
+    assert wait_until(lambda: browser.signing_key is not None)
+    key = browser.signing_key
+    assert key is not None
+    assert key.fingerprint in browser.key_label.text()
+    browser.copy_public_key()
+    assert QApplication.clipboard().text() == key.public_pem
+    browser.blur_box.setChecked(False)
+    out = tmp_path / "checked"
+    browser.export_to(out)
+    assert wait_until(lambda: "exported to" in browser.message_label.text(), 120)
+    # the key on screen is the one beside the export, and it verifies the export
+    assert (out / "public_key.pem").read_text() == key.public_pem
+    pasted = tmp_path / "pasted.pem"
+    pasted.write_text(QApplication.clipboard().text())
+    assert verify_export(out, public_key=pasted).ok
+
+
 def test_a_supervisor_may_not_export_and_the_refusal_is_audited(records, qtbot, tmp_path) -> None:
     d = records("boss")
     browser = browser_for(d, qtbot, exporter=exporter_of(d))

@@ -226,6 +226,7 @@ ENTRIES: list[tuple[Act, Callable[[Case], object]]] = [
     (Act.READ_INCIDENT_LOG, lambda c: record_actions.ViewIncident(c.user, c.alarm().alarm_id)),
     (Act.EXPORT, lambda c: evidence_actions.AuthorizeExport(c.user)),
     (Act.READ_INCIDENT_LOG, lambda c: evidence_actions.AuthorizeVerify(c.user)),
+    (Act.READ_INCIDENT_LOG, lambda c: evidence_actions.ShowSigningKey(c.user)),
     (
         Act.HOLD_EVIDENCE,
         lambda c: evidence_actions.HoldIncident(c.user, c.alarm().alarm_id, "police case", "PC-1"),
