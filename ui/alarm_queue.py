@@ -870,6 +870,13 @@ class AlarmQueueView(QWidget):
                 header.resizeSection(column, width)
 
     @Slot()
+    def catch_up(self) -> None:
+        """Re-read now what a throttled re-read would show within REFRESH_EVERY_MS (tests that
+        look right after a change; nothing else needs it sooner)."""
+        if self._refresh_pending:
+            self._refresh_throttle.stop()
+            self._refresh_if_pending()
+
     def _refresh_if_pending(self) -> None:
         if self._refresh_pending:
             self._refresh_pending = False

@@ -73,8 +73,13 @@ USER = "monitor-1"
 
 
 def flush() -> None:
+    """Deliver what is queued, and have every queue show it now (a queue re-reads the open
+    alarms at most every REFRESH_EVERY_MS while they change)."""
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     QCoreApplication.processEvents()
+    for widget in QApplication.allWidgets():
+        if isinstance(widget, AlarmQueueView):
+            widget.catch_up()
 
 
 def jpeg(width: int = 320, height: int = 180) -> bytes:
