@@ -72,7 +72,7 @@ def test_an_untouched_night_verifies(night_db: tuple[Path, Night], capsys) -> No
     code, out = verify(db, capsys)
     assert code == 0, out
     assert out.startswith("ok: ")
-    assert "files (snapshots, walk test frames)" in out
+    assert "files (snapshots, clips, walk test frames)" in out
     assert "signed heads" in out
 
 
