@@ -2,7 +2,7 @@
 and hour of the week) and the supervisor's switch of the feature. No track, position or
 appearance is ever stored.
 
-Self-contained, like 0001: it never imports the models. (The lead renumbers it when merging.)
+Self-contained, like 0001: it never imports the models.
 
 Revision ID: 0005
 Revises: 0004

@@ -7,12 +7,9 @@ Existing snapshots become `annotated`.
 
 Self-contained (never imports the models), like 0001.
 
-The file is named 00xx on its branch: the lead numbers it at merge (revision and down_revision
-below), after the other branches' migrations.
-
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-02 00:00:00+00:00
+Create Date: 2026-11-30 00:00:00+00:00
 """
 
 from __future__ import annotations
