@@ -5,7 +5,7 @@
 #
 # Not for production: a museum runs NVIDIA's Triton container on its GPU server
 # (docs/triton.md). Here it serves the tests (tests/integration/test_triton.py) and the
-# benchmark (bench/triton.py), which find it here or where NIGHTWATCH_TRITON_HOME points.
+# benchmark (bench/triton_backend.py), which find it here or where NIGHTWATCH_TRITON_HOME points.
 # What is here, measured on Debian 12 (glibc 2.36), Python 3.11, no GPU:
 # - PyPI's `tritonserver` 2.73.0 (the in-process Python API) has only cp312 wheels for glibc 2.39:
 #   it cannot install here.

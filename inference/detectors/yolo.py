@@ -202,7 +202,7 @@ class YoloDetector:
             # The verified copy, never `path`: the file may have changed since it was hashed.
             self._model = yolo_class(str(self._copy.path), task="detect")
             self._person = _person_class(dict(self._model.names), shown)
-            self._half = fmt == "pt" and self.device.startswith("cuda")
+            self._half = fmt in ("pt", "yaml") and self.device.startswith("cuda")
             # ONNX and TensorRT files are opened at the first predict: do it now, from the copy.
             self.detect([np.zeros((self.image_size, self.image_size, 3), np.uint8)])
         except DetectorUnavailable:
@@ -266,7 +266,7 @@ class YoloDetector:
             device=self.device,
             classes=[self._person],
             max_det=self.max_detections,
-            half=self._half,
+            quantize=16 if self._half else None,  # `half` is deprecated: a warning per call
             verbose=False,
             save=False,
         )

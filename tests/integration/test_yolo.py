@@ -401,3 +401,41 @@ def test_batch_on_the_gpu(photos):
         assert len(dets) > 0
         assert set(dets.class_id.tolist()) == {PERSON_CLASS_ID}
         assert_inside(dets, image)
+
+
+@pytest.mark.gpu
+def test_the_pool_puts_its_yolo_worker_on_the_gpu(photos):
+    """A real worker process, placed by `default_devices`, detects a batch on the card: the
+    pool's own path (frame ring in shared memory, pipe, FP16 predict), not the detector alone."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here")
+    import time
+
+    from inference.frame_ring import FrameRing
+    from inference.worker_pool import DetectorSpec, WorkerPool
+
+    largest = max(image.nbytes for image in photos)
+    ring = FrameRing.create("gpu-cam", slots=len(photos), max_frame_bytes=largest)
+    pool = WorkerPool(DetectorSpec("yolo", weights="yolo11n.yaml"), cpu_workers=None)
+    try:
+        pool.start()
+        assert pool.size() == 1
+        deadline = time.monotonic() + 180
+        while not pool.idle_workers() and time.monotonic() < deadline:
+            pool.poll(timeout_s=0.1)
+        assert pool.idle_workers() == [0], pool.all_failed()
+        refs = [ring.publish(image, ts=float(i)) for i, image in enumerate(photos)]
+        pool.submit(0, [(ref, ring.name) for ref in refs])
+        results = []
+        while len(results) < len(photos) and time.monotonic() < deadline:
+            results.extend(pool.poll(timeout_s=0.1)[0])
+        assert len(results) == len(photos)
+        info = pool.detector_info()
+        assert info is not None
+        assert info.device == "cuda:0"
+        assert all(r.batch_size == len(photos) and r.detections is not None for r in results)
+    finally:
+        pool.stop()
+        ring.close()
+        ring.unlink()

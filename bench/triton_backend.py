@@ -12,7 +12,7 @@ Reported: ms per frame one frame at a time, and per frame in batches of `--batch
 worker sends when several cameras are due), medians of the rounds, and whether both sides found
 the same number of people on every frame.
 
-    .venv/bin/python bench/triton.py [--frames 16] [--batch 8] [--rounds 3] [--threads 2]
+    .venv/bin/python bench/triton_backend.py [--frames 16] [--batch 8] [--rounds 3] [--threads 2]
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     reason = TritonServer.unavailable()
     if reason:
-        print(f"bench/triton.py: {reason}", file=sys.stderr)
+        print(f"bench/triton_backend.py: {reason}", file=sys.stderr)
         return 1
     frames = vtest_frames(args.frames)
     with tempfile.TemporaryDirectory(prefix="nightwatch-triton-") as tmp:
