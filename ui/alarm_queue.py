@@ -140,6 +140,15 @@ COLUMNS: tuple[str, ...] = (
     "Escalation",
 )
 STATUS, SNAPSHOT, SEVERITY, CAMERA, PLACE, RULE, PEOPLE, RAISED, ESCALATION = range(len(COLUMNS))
+# what the escalation column says with the time left, worked out on each ask (not kept)
+_CLOCKED_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+    }
+)
 
 HEADER_TIPS: dict[int, str] = {
     STATUS: "NEW, NEW ACTIVITY, Acknowledged, Guard sent, Guard on scene",
@@ -330,7 +339,28 @@ class AlarmQueueModel(QAbstractTableModel):
         self.thumbnails = thumbnails or SnapshotThumbnails()
         self._alarms: list[Alarm] = []
         self._rows: dict[int, int] = {}
-        self.store_fault: str | None = None  # the store's fault now, if any
+        self._store_fault: str | None = None
+        # What each row's cells say, by alarm id, for as long as the alarm (a frozen value) is
+        # the same object: a paint or a column fit asks each cell for eight roles, and
+        # working them out anew on every ask made a flood of alarms freeze the GUI.
+        self._cells: dict[int, tuple[Alarm, dict[tuple[int, int], Any]]] = {}
+
+    @property
+    def store_fault(self) -> str | None:
+        """The store's fault now, if any (the status column says "not stored yet")."""
+        return self._store_fault
+
+    @store_fault.setter
+    def store_fault(self, fault: str | None) -> None:
+        if fault != self._store_fault:
+            self._store_fault = fault
+            self._cells.clear()
+
+    def set_site(self, site: Site) -> None:
+        """An edited site: names and places are read from it from now on."""
+        self._site = site
+        self._cells.clear()
+        self.layoutChanged.emit()
 
     # -- contents
 
@@ -345,6 +375,7 @@ class AlarmQueueModel(QAbstractTableModel):
         self.beginResetModel()
         self._alarms = alarms
         self._rows = {a.alarm_id: row for row, a in enumerate(alarms)}
+        self._cells = {i: cells for i, cells in self._cells.items() if i in self._rows}
         self.endResetModel()
 
     def alarms(self) -> list[Alarm]:
@@ -400,6 +431,29 @@ class AlarmQueueModel(QAbstractTableModel):
         column = index.column()
         if role == ALARM_ROLE:
             return alarm
+        return self._cached(alarm, column, role)
+
+    def text_at(self, row: int, column: int) -> str:
+        """What a cell says (the DisplayRole, without a round trip through Qt)."""
+        return str(self._cached(self._alarms[row], column, Qt.ItemDataRole.DisplayRole) or "")
+
+    def bold_at(self, row: int) -> bool:
+        """Whether a row is in bold (an alarm not acknowledged yet)."""
+        return not self._alarms[row].acknowledged
+
+    def _cached(self, alarm: Alarm, column: int, role: int) -> Any:
+        if column == ESCALATION and role in _CLOCKED_ROLES:
+            return self._cell(alarm, column, role)  # the time left changes by itself
+        known = self._cells.get(alarm.alarm_id)
+        if known is None or known[0] is not alarm:
+            known = self._cells[alarm.alarm_id] = (alarm, {})
+        cells = known[1]
+        key = (column, role)
+        if key not in cells:
+            cells[key] = self._cell(alarm, column, role)
+        return cells[key]
+
+    def _cell(self, alarm: Alarm, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(alarm, column)
         if role == Qt.ItemDataRole.FontRole and not alarm.acknowledged:
@@ -666,6 +720,7 @@ class AlarmQueueView(QWidget):
         # a flood of alarms refits the columns at most every FIT_EVERY_MS, not once per alarm
         # (each fit reads every row: once per alarm made a flood quadratic, the GUI froze)
         self._fit_pending = False
+        self._advances: dict[tuple[str, bool, str], int] = {}  # text widths, by font and text
         self._fit_throttle = QTimer(self)
         self._fit_throttle.setSingleShot(True)
         self._fit_throttle.setInterval(FIT_EVERY_MS)
@@ -710,8 +765,7 @@ class AlarmQueueView(QWidget):
         """An edited site applied without a restart: places, cameras and guards named from it
         (an alarm on a subject the edit deleted keeps its id in the row)."""
         self._site = site
-        self.model._site = site
-        self.model.layoutChanged.emit()
+        self.model.set_site(site)
 
     def set_user(self, user: str) -> None:
         """Who acts from now on (the console's signed-in user; a hand-over changes it)."""
@@ -725,13 +779,17 @@ class AlarmQueueView(QWidget):
         The queue is re-read at once, or, in a flood, once REFRESH_EVERY_MS after the last
         re-read: each re-read costs as much as the open alarms, and once per alarm a flood
         outran the screen (the event loop froze for seconds behind its backlog)."""
+        self._refresh_soon()
+        if self.detail is not None:
+            self.detail.alarm_changed(alarm)
+
+    def _refresh_soon(self) -> None:
+        """Re-read the queue now, or once the last re-read is REFRESH_EVERY_MS old."""
         if self._refresh_throttle.isActive():
             self._refresh_pending = True
         else:
             self.refresh()
             self._refresh_throttle.start()
-        if self.detail is not None:
-            self.detail.alarm_changed(alarm)
 
     @Slot()
     def refresh(self) -> None:
@@ -844,10 +902,12 @@ class AlarmQueueView(QWidget):
         least: list[int] = []
         for column in range(len(COLUMNS)):
             heading = header.sectionSizeHint(column)
-            content = self.table.sizeHintForColumn(column) if rows else 0
+            content = full = word = 0
+            if rows:
+                full, word = self._text_widths(column)
+                content = full + self._cell_spending(column)
             wants.append(max(content, heading))
             if column in WRAPPING_COLUMNS and rows:
-                full, word = self._text_widths(column)
                 least.append(max(heading, content - full + word))
             else:
                 least.append(wants[-1])
@@ -899,21 +959,39 @@ class AlarmQueueView(QWidget):
             self._fit_throttle.start()
 
     def _text_widths(self, column: int) -> tuple[int, int]:
-        """The widest text of a column on one line, and its widest word (in each row's font)."""
+        """The widest text of a column on one line, and its widest word (in each row's font).
+        Read from the model in Python and measured once per text and font: asking Qt for each
+        cell's size calls back into Python for every role of every row, and in a flood (the
+        core's threads busy) each call back waited for the interpreter, for seconds."""
         full = word = 0
-        plain = self.table.font()
-        measures: dict[str, QFontMetrics] = {}  # a few fonts for many rows
         for row in range(self.model.rowCount()):
-            index = self.model.index(row, column)
-            text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
-            font = index.data(Qt.ItemDataRole.FontRole)
-            font = font if isinstance(font, QFont) else plain
-            metrics = measures.get(key := font.key())
-            if metrics is None:
-                metrics = measures[key] = QFontMetrics(font)
-            full = max(full, metrics.horizontalAdvance(text))
-            word = max([word, *(metrics.horizontalAdvance(w) for w in text.split())])
+            bold = self.model.bold_at(row)
+            text = self.model.text_at(row, column)
+            full = max(full, self._advance(text, bold))
+            for part in text.split():
+                word = max(word, self._advance(part, bold))
         return full, word
+
+    def _advance(self, text: str, bold: bool) -> int:
+        font = self.table.font()
+        key = (font.key(), bold, text)
+        width = self._advances.get(key)
+        if width is None:
+            if len(self._advances) > 4096:  # texts change (times, counts): keep it small
+                self._advances.clear()
+            if bold:
+                font = QFont(font)
+                font.setBold(True)
+            width = self._advances[key] = QFontMetrics(font).horizontalAdvance(text)
+        return width
+
+    def _cell_spending(self, column: int) -> int:
+        """What a cell of `column` takes besides its text (margins, its mark), as the view's
+        own one-line size hint of the first row says; plus the grid line, as Qt counts it."""
+        index = self.model.index(0, column)
+        hint = self.table.sizeHintForIndex(index).width()
+        spent = hint - self._advance(self.model.text_at(0, column), self.model.bold_at(0))
+        return spent + (1 if self.table.showGrid() else 0)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
@@ -969,7 +1047,7 @@ class AlarmQueueView(QWidget):
             self._answered_one(answer, batch.note)
         else:
             self._answered_batch(batch)
-        self.refresh()
+        self._refresh_soon()  # in a flood, answers come as fast as alarms
 
     def _answered_one(self, answer: ActionAnswer, note: str) -> None:
         action = answer.action
@@ -1198,7 +1276,7 @@ class AlarmQueueView(QWidget):
     @Slot()
     def tick_countdown(self) -> None:
         self.model.refresh_countdown()
-        self.fit_columns()
+        self._fit_soon()  # the time left may need a wider column (at most every FIT_EVERY_MS)
 
     @property
     def is_running(self) -> bool:

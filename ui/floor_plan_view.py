@@ -30,6 +30,7 @@ of the plan's size; cameras, objects, zones, alarms and people are still drawn a
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -37,6 +38,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QBrush,
@@ -98,6 +100,7 @@ MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
 CAMERA_ICON_PX = 22
 MIN_CAMERA_ICON_PX = 14  # the whole plan in a small panel: smaller icons, more room for words
 PERSON_DOT_PX = 12
+LABELS_EVERY_MS = 250  # a flood of alarms places the labels again at most this often
 
 _Z_PLAN, _Z_ZONE, _Z_OBJECT, _Z_PERSON, _Z_CAMERA, _Z_MARK = 0, 1, 2, 3, 4, 5
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -520,7 +523,15 @@ class _Placeable:
 
 def _candidate_offsets(box: QRectF, reach: int = 3) -> list[QPointF]:
     """Where to try a label, nearest first: its own place, a line or a few below or above
-    (stacked), or beside; `reach`: how many lines away at most."""
+    (stacked), or beside; `reach`: how many lines away at most. (The same few label sizes
+    come back on every pass: the places are worked out once per size.)"""
+    return list(_offsets_for(box.width(), box.height(), reach)[0])
+
+
+@functools.lru_cache(maxsize=512)
+def _offsets_for(width: float, height: float, reach: int) -> tuple[tuple[QPointF, ...], np.ndarray]:
+    """The places of `_candidate_offsets`, as points and as an (n, 2) array of x, y."""
+    box = QRectF(0, 0, width, height)
     step = box.height() + 2
     rows = [0] + [d * sign for d in range(1, reach + 1) for sign in (1, -1)]
     found = [QPointF(0, dy * step) for dy in rows]
@@ -529,14 +540,87 @@ def _candidate_offsets(box: QRectF, reach: int = 3) -> list[QPointF]:
         across += [192.0, 240.0]
     for dx in across:  # along a wall, past a camera
         found += [QPointF(sign * dx, dy * step) for sign in (1, -1) for dy in rows[: 2 * reach]]
-    return sorted(found, key=lambda p: abs(p.x()) / 3 + abs(p.y()))
+    ordered = tuple(sorted(found, key=lambda p: abs(p.x()) / 3 + abs(p.y())))
+    shifts = np.array([(p.x(), p.y()) for p in ordered], dtype=np.float64)
+    shifts.setflags(write=False)
+    return ordered, shifts
 
 
-def _covered(rect: QRectF, taken: Sequence[QRectF], inside: QRectF) -> float:
-    """How much of `rect` is covered by what is taken or lies outside `inside` (pixels²)."""
-    area = sum((rect.intersected(t).width() * rect.intersected(t).height()) for t in taken)
-    within = rect.intersected(inside)
-    return area + rect.width() * rect.height() - within.width() * within.height()
+def _edges(rect: QRectF) -> tuple[float, float, float, float]:
+    return rect.left(), rect.top(), rect.right(), rect.bottom()
+
+
+class _Taken:
+    """The screen rectangles labels must not cover (camera icons, alarm marks, labels placed),
+    tested against all of a label's candidate places at once: a flood of alarms places every
+    label again several times a second, and one rectangle at a time froze the GUI."""
+
+    def __init__(self, rects: Iterable[QRectF]) -> None:
+        self._edges = [_edges(r) for r in rects]
+        self._array: np.ndarray | None = None
+
+    def add(self, rect: QRectF) -> None:
+        self._edges.append(_edges(rect))
+        self._array = None
+
+    def _boxes(self) -> np.ndarray:
+        if self._array is None:
+            self._array = np.array(self._edges, dtype=np.float64).reshape(-1, 4)
+        return self._array
+
+    @staticmethod
+    def _candidates(base: QRectF, offsets: Sequence[QPointF] | np.ndarray) -> np.ndarray:
+        if isinstance(offsets, np.ndarray):
+            shift = offsets
+        else:
+            shift = np.array([(o.x(), o.y()) for o in offsets], dtype=np.float64).reshape(-1, 2)
+        return np.array(_edges(base), dtype=np.float64) + np.hstack([shift, shift])
+
+    def _overlaps(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate and taken rectangle: the overlap's width and height (0 when apart)."""
+        taken = self._boxes()
+        wide = np.minimum(boxes[:, None, 2], taken[None, :, 2]) - np.maximum(
+            boxes[:, None, 0], taken[None, :, 0]
+        )
+        high = np.minimum(boxes[:, None, 3], taken[None, :, 3]) - np.maximum(
+            boxes[:, None, 1], taken[None, :, 1]
+        )
+        return wide, high
+
+    def first_free(
+        self, base: QRectF, offsets: Sequence[QPointF] | np.ndarray, inside: QRectF
+    ) -> int | None:
+        """The first offset at which `base` moved lies within `inside` and covers nothing
+        taken (QRectF.contains and QRectF.intersects, for all offsets at once)."""
+        boxes = self._candidates(base, offsets)
+        left, top, right, bottom = _edges(inside)
+        fits = (
+            (boxes[:, 0] >= left)
+            & (boxes[:, 1] >= top)
+            & (boxes[:, 2] <= right)
+            & (boxes[:, 3] <= bottom)
+        )
+        if self._edges:
+            wide, high = self._overlaps(boxes)
+            fits &= ~((wide > 0) & (high > 0)).any(axis=1)
+        found = np.flatnonzero(fits)
+        return int(found[0]) if found.size else None
+
+    def least_covered(
+        self, base: QRectF, offsets: Sequence[QPointF] | np.ndarray, inside: QRectF
+    ) -> int:
+        """The first offset at which `base` moved is covered least by what is taken or lies
+        outside `inside` (pixels²)."""
+        boxes = self._candidates(base, offsets)
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        left, top, right, bottom = _edges(inside)
+        within = np.clip(np.minimum(boxes[:, 2], right) - np.maximum(boxes[:, 0], left), 0, None)
+        within *= np.clip(np.minimum(boxes[:, 3], bottom) - np.maximum(boxes[:, 1], top), 0, None)
+        covered = area - within
+        if self._edges:
+            wide, high = self._overlaps(boxes)
+            covered += (np.clip(wide, 0, None) * np.clip(high, 0, None)).sum(axis=1)
+        return int(np.argmin(covered))
 
 
 def _shorter_forms(text: str, *, essential: bool, bare: bool = False) -> list[str]:
@@ -767,6 +851,12 @@ class FloorPlanView(QWidget):
         self._layout_timer.setInterval(0)
         self._layout_timer.timeout.connect(self.place_labels)
         self.view.view_changed.connect(self._layout_timer.start)
+        # alarms place the labels again at once, or, in a flood, at most every LABELS_EVERY_MS
+        self._labels_pending = False
+        self._labels_throttle = QTimer(self)
+        self._labels_throttle.setSingleShot(True)
+        self._labels_throttle.setInterval(LABELS_EVERY_MS)
+        self._labels_throttle.timeout.connect(self._labels_if_pending)
         self.labels_placed = 0  # layout passes done (for tests)
 
         for floor in site.floors:
@@ -958,7 +1048,26 @@ class FloorPlanView(QWidget):
                 outline.set_alarms(by_subject.get(subject_id, ()))
             for camera_id, icon in built.cameras.items():
                 icon.set_alarms(by_camera.get(camera_id, ()))
-        self._layout_timer.start()
+        if self._labels_throttle.isActive():
+            self._labels_pending = True
+        else:
+            self._layout_timer.start()
+            self._labels_throttle.start()
+
+    @Slot()
+    def _labels_if_pending(self) -> None:
+        if self._labels_pending:
+            self._labels_pending = False
+            self._layout_timer.start()
+            self._labels_throttle.start()
+
+    def catch_up(self) -> None:
+        """Place the labels now if a throttled pass is pending (tests that look right after
+        a change; nothing else needs it sooner than LABELS_EVERY_MS)."""
+        if self._labels_pending:
+            self._labels_pending = False
+            self._labels_throttle.stop()
+            self.place_labels()
 
     # -- watched visitors (console.behaviour) ---------------------------------------------------
 
@@ -1184,8 +1293,9 @@ class FloorPlanView(QWidget):
         side = round(min(CAMERA_ICON_PX, max(MIN_CAMERA_ICON_PX, 10 + 40 * self.view.zoom)))
         for icon in self._floors[self.current_floor].cameras.values():
             icon.set_size(side)
-        taken = self._obstacles()
+        taken = _Taken(self._obstacles())
         bounds = QRectF(self.view.viewport().rect())
+        origin = QPointF(0, 0)
         for label in self._placeables():
             label.tag.setToolTip(label.tag.full_text)
             placed = False
@@ -1199,26 +1309,26 @@ class FloorPlanView(QWidget):
             for text in forms:
                 label.tag.setText(text)
                 reach = 6 if label.essential else 3
-                for offset in _candidate_offsets(label.tag.boundingRect(), reach):
-                    rect = label.screen_rect(self.view, offset)
-                    if inside.contains(rect) and not any(rect.intersects(t) for t in taken):
-                        label.move(offset)
-                        label.tag.setVisible(True)
-                        taken.append(rect)
-                        placed = True
-                        break
-                if placed:
+                box = label.tag.boundingRect()
+                offsets, shifts = _offsets_for(box.width(), box.height(), reach)
+                free = taken.first_free(label.screen_rect(self.view, origin), shifts, inside)
+                if free is not None:
+                    label.move(offsets[free])
+                    label.tag.setVisible(True)
+                    taken.add(label.screen_rect(self.view, offsets[free]))
+                    placed = True
                     break
             if not placed:
                 if label.essential:  # an alarm is always said: where it covers the least
                     label.tag.setText(forms[-1])
-                    offset = min(
-                        _candidate_offsets(label.tag.boundingRect(), 6),
-                        key=lambda o: _covered(label.screen_rect(self.view, o), taken, inside),
+                    box = label.tag.boundingRect()
+                    offsets, shifts = _offsets_for(box.width(), box.height(), 6)
+                    best = taken.least_covered(
+                        label.screen_rect(self.view, origin), offsets, inside
                     )
-                    label.move(offset)
+                    label.move(offsets[best])
                     label.tag.setVisible(True)
-                    taken.append(label.screen_rect(self.view, offset))
+                    taken.add(label.screen_rect(self.view, offsets[best]))
                 else:
                     label.tag.setVisible(False)
         self.labels_placed += 1

@@ -794,3 +794,34 @@ def test_an_advisory_shows_its_reason_and_n_dismisses_it_as_normal(
     assert dismissal.user == USER
     assert dismissal.detail["advisory"] == advisory(clock).detail.reason  # type: ignore[union-attr]
     assert store.read(verify_chain).ok
+
+
+def test_the_model_keeps_a_cells_words_only_while_its_alarm_is_the_same(
+    qapp: QApplication, site: Site, clock: FakeClock
+) -> None:
+    """Cells are worked out once per alarm value (a flood asks each cell many times), yet a
+    changed alarm, a store fault and the passing time all show at once."""
+    from ui.alarm_queue import AlarmQueueModel
+
+    raised = Alarm(
+        7, site.cameras[0].id, "proximity", "somewhere", Severity.HIGH, AlarmState.RAISED,
+        START, START, START, (3,), 0.4, 0.4,
+    )  # fmt: skip
+    model = AlarmQueueModel(site, clock)
+    model.set_alarms([raised])
+    status, escalation = model.index(0, STATUS), model.index(0, ESCALATION)
+    assert status.data() == "NEW"
+    assert status.data(Qt.ItemDataRole.FontRole).bold()
+    left = escalation.data()
+    assert left not in ("", "ESCALATED")
+    clock.advance(61)
+    assert escalation.data() not in ("", left)  # the time left moves on by itself
+    model.set_alarms([replace(raised, state=AlarmState.ACKNOWLEDGED)])  # same row, new value
+    assert status.data() != "NEW"
+    assert status.data(Qt.ItemDataRole.FontRole) is None
+    model.set_alarms([replace(raised, state=AlarmState.ACKNOWLEDGED, unsaved=1)])
+    before = status.data()
+    model.store_fault = "disk full"
+    assert status.data() == f"{before} · not stored yet"
+    model.store_fault = None
+    assert status.data() == before

@@ -45,6 +45,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 
 def shown(plan: FloorPlanView) -> tuple[list[tuple[str, QRectF]], dict[str, QRectF]]:
+    plan.catch_up()  # an alarm right after another: its pass waits for the flood throttle
     QApplication.processEvents()  # the labels are placed after the event that moved the view
     QApplication.processEvents()
     return plan.shown_labels(), plan.camera_rects()
@@ -168,3 +169,39 @@ def test_forms_of_a_name() -> None:
         "ALARM · HIGH · NEW",
         "HIGH · NEW",
     ]
+
+
+def test_label_places_are_tested_as_qt_tests_rectangles() -> None:
+    """The vectorised test of a label's candidate places gives what QRectF's own `contains`,
+    `intersects` and `intersected` give, one rectangle at a time."""
+    import random
+
+    from ui.floor_plan_view import _candidate_offsets, _Taken
+
+    rng = random.Random(7)
+    for _ in range(200):
+        taken = [
+            QRectF(rng.uniform(0, 300), rng.uniform(0, 200), rng.uniform(0, 60), rng.uniform(0, 30))
+            for _ in range(rng.randint(0, 12))
+        ]
+        base = QRectF(rng.uniform(0, 300), rng.uniform(0, 200), rng.uniform(5, 80), 14)
+        inside = QRectF(0, 0, 320, rng.choice([150.0, 220.0]))
+        offsets = _candidate_offsets(base, rng.choice([3, 6]))
+        boxes = [base.translated(o) for o in offsets]
+        free = [
+            i
+            for i, box in enumerate(boxes)
+            if inside.contains(box) and not any(box.intersects(t) for t in taken)
+        ]
+        placed = _Taken(taken)
+        assert placed.first_free(base, offsets, inside) == (free[0] if free else None)
+        least = min(_covered(box, taken, inside) for box in boxes)
+        best = placed.least_covered(base, offsets, inside)
+        assert abs(_covered(boxes[best], taken, inside) - least) < 1e-6
+
+
+def _covered(box: QRectF, taken: list[QRectF], inside: QRectF) -> float:
+    """How much of `box` is covered by `taken` or lies outside `inside`, by QRectF alone."""
+    area = sum(box.intersected(t).width() * box.intersected(t).height() for t in taken)
+    within = box.intersected(inside)
+    return area + box.width() * box.height() - within.width() * within.height()
