@@ -52,7 +52,7 @@ from console.store.keys import AuditKeyError, AuditKeys, load_audit_keys
 from console.store.lock import DatabaseLock, command_line
 from console.store.migrations import current_revision, head_revision, upgrade_to_head
 from console.store.snapshots import SnapshotRecord
-from console.store.tasks import FILE_MODE, StoreFiles, WriteTask, make_folders
+from console.store.tasks import FILE_MODE, StoreFiles, WriteTask, fsync_folders, make_folders
 from console.store.watch import DatabaseWatch, unwritable_reason
 
 log = logging.getLogger(__name__)
@@ -213,12 +213,13 @@ class _Writer:
         commit. A disk fault anywhere raises, and the whole group is rolled back and held."""
         outcomes: list[tuple[bool, Any]] = []
         made: list[StoreFiles] = []
+        folders: set[Path] = set()  # fsynced once each, after all the tasks, before the commit
         try:
             with self.session() as session:
                 with session.begin():
                     for job in jobs:
                         assert job.fn is not None
-                        files = StoreFiles(self.files_root, self.where)
+                        files = StoreFiles(self.files_root, self.where, folders)
                         made.append(files)
                         try:
                             with session.begin_nested():
@@ -228,6 +229,7 @@ class _Writer:
                             if self._disk_fault_within(exc) is not None:
                                 raise  # SQLite may have rolled back the whole transaction
                             outcomes.append((False, exc))
+                    fsync_folders(folders)  # a fault here rolls the whole group back
                 head = session.info.get(INFO_HEAD)
         except BaseException:
             for files in made:

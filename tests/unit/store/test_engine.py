@@ -421,3 +421,52 @@ def test_writes_queued_behind_a_slow_disk_commit_together_and_a_refusal_stays_al
     assert len(commits) <= 3  # the slow task, then the 51 queued ones together (not 51 fsyncs)
     with Store(url_of(db_path)) as again:
         assert again.read(verify_chain).ok
+
+
+def test_files_of_a_group_are_durable_with_one_fsync_of_their_folder(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tasks queued behind a slow disk that write files into one folder wait for one fsync of
+    that folder (before their rows commit), not one each; each file is still fsynced itself,
+    and every file and row is there afterwards."""
+    from console.store import tasks
+
+    synced: list[Path] = []
+    real_fsync_dir = tasks.fsync_dir
+
+    def counting_fsync_dir(path: Path) -> None:  # the real fsync, counted
+        synced.append(path)
+        real_fsync_dir(path)
+
+    monkeypatch.setattr(tasks, "fsync_dir", counting_fsync_dir)
+    busy, go_on = threading.Event(), threading.Event()
+
+    class SlowDisk:
+        name: ClassVar[str] = "test.slow"
+
+        def run(self, session: Session, files: StoreFiles) -> None:
+            busy.set()
+            assert go_on.wait(30)
+
+    class WriteEvidence:
+        name: ClassVar[str] = "test.evidence"
+
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def run(self, session: Session, files: StoreFiles) -> Path:
+            return files.write_file(f"evidence/e-{self.n:02d}.jpg", JPEG)
+
+    with Store(url_of(db_path), snapshots_dir=db_path.parent / "snaps") as s:
+        s.write(WriteEvidence(99)).result(timeout=30)  # makes the folder (and fsyncs it alone)
+        held = s.write(SlowDisk())
+        assert busy.wait(30)
+        synced.clear()
+        queued = [s.write(WriteEvidence(n)) for n in range(20)]
+        go_on.set()
+        held.result(timeout=30)
+        written = [f.result(timeout=30) for f in queued]
+    assert all(p.read_bytes() == JPEG for p in written)
+    folder = written[0].parent
+    assert synced.count(folder) < len(written) / 4  # one per group, not twenty
+    assert synced.count(folder) >= 1
