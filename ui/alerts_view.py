@@ -61,6 +61,7 @@ __all__ = [
     "AlertsView",
     "EscalationBanner",
     "no_sound_text",
+    "setup_count_text",
     "setup_line",
 ]
 
