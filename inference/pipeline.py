@@ -36,6 +36,7 @@ from inference.capture import CaptureAssignment, capture_host_main
 from inference.detections import PERSON_CLASS_ID, Detections
 from inference.frame_ring import FrameRef, FrameRing, sweep_orphan_rings
 from inference.pipeline_stats import CameraFigures, PipelineStats
+from inference.processes import reap
 from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
 from inference.scheduler import (
     CameraView,
@@ -688,16 +689,9 @@ class VisionPipeline:
     def _reap_host(self, host: _CaptureHost, timeout_s: float) -> None:
         if host.process is None:
             return
-        host.process.join(timeout_s)
-        if host.process.is_alive():
-            log.warning("capture process %d did not stop; killing it", host.host_id)
-            host.process.kill()
-            host.process.join(5.0)
-        host.process.close()
+        reap(host.process, host.pipe, timeout_s=timeout_s, name=f"capture process {host.host_id}")
         host.process = None
-        if host.pipe is not None:
-            host.pipe.close()
-            host.pipe = None
+        host.pipe = None
 
     def _supervise_hosts(self) -> None:
         """Restart capture processes that died, with `RestartBackoff`: after `capture_backoff_s[0]`

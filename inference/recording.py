@@ -51,6 +51,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from inference.processes import reap
 from inference.restarts import RestartBackoff, RestartPolicy
 from inference.sources import Backoff, mask_credentials, split_start
 from inference.worker_pool import SPAWN
@@ -706,16 +707,9 @@ class StreamRecorders:
     def _reap(self, host: _Host, timeout_s: float) -> None:
         if host.process is None:
             return
-        host.process.join(timeout_s)
-        if host.process.is_alive():
-            log.warning("recorder process %d did not stop; killing it", host.host_id)
-            host.process.kill()
-            host.process.join(5.0)
-        host.process.close()
+        reap(host.process, host.pipe, timeout_s=timeout_s, name=f"recorder process {host.host_id}")
         host.process = None
-        if host.pipe is not None:
-            host.pipe.close()
-            host.pipe = None
+        host.pipe = None
 
     def _supervise(self) -> None:
         while not self._stop.wait(0.2):

@@ -57,6 +57,13 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
 DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
 DEFAULT_OPEN_TIMEOUT_S = 5.0
 DEFAULT_READ_TIMEOUT_S = 3.0
+# While a reader waits out its back-off after "nobody answers", it asks the server every
+# PROBE_EVERY_S (a TCP connect and an RTSP OPTIONS, outside OpenCV's open lock, each at most
+# PROBE_TIMEOUT_S) and reopens as soon as it answers: a restarted server's cameras come back
+# within about a second of it, not at the end of a back-off of up to 10 s. A server that answers
+# but refuses the stream is retried on the back-off alone.
+PROBE_EVERY_S = 1.0
+PROBE_TIMEOUT_S = 1.0
 DEFAULT_STALL_AFTER_S = 2.0
 FALLBACK_FILE_FPS = 25.0
 
@@ -105,6 +112,11 @@ class SourceError(Exception):
 
 class SourceOpenError(SourceError):
     """The source could not be opened (refused, not found, unauthorised, timed out)."""
+
+
+class SourceUnreachableError(SourceOpenError):
+    """Nobody answers at the source's address (refused, unreachable, no answer in time): the
+    server or the camera is down, not refusing this stream."""
 
 
 class SourceReadError(SourceError):
@@ -255,6 +267,11 @@ class FrameSource(ABC):
     def pace(self, stop: threading.Event) -> None:  # noqa: B027 - optional hook, no-op by default
         """Wait until the next frame is due (paced file playback); returns early on ``stop``."""
 
+    def answers(self) -> bool | None:
+        """Whether the source's server answers now, cheaply and without opening it (None: this
+        kind of source cannot tell). Asked while a reader waits to retry an unreachable one."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.description})"
 
@@ -340,8 +357,17 @@ class StreamSource(_CaptureSource):
             )
         self._cap = cap
 
-    def _preflight(self) -> None:
-        """Check, without OpenCV, that the server answers; raise :class:`SourceOpenError` if not.
+    def answers(self) -> bool:
+        """The preflight alone (TCP connect, RTSP ``OPTIONS``), within ``PROBE_TIMEOUT_S``."""
+        try:
+            self._preflight(PROBE_TIMEOUT_S)
+        except SourceOpenError:
+            return False
+        return True
+
+    def _preflight(self, timeout_s: float | None = None) -> None:
+        """Check, without OpenCV, that the server answers; raise :class:`SourceUnreachableError`
+        if not (:class:`SourceOpenError` for a bad address).
 
         OpenCV's FFmpeg backend opens captures one at a time (a process-wide lock): one
         ``cv2.VideoCapture`` stuck on a host that never answers holds up every other camera's
@@ -357,9 +383,10 @@ class StreamSource(_CaptureSource):
             raise SourceOpenError(f"bad address in {self.description}: {exc}") from None
         if not host:
             raise SourceOpenError(f"no host in {self.description}")
-        deadline = self._clock.monotonic() + self.open_timeout_s
+        limit_s = self.open_timeout_s if timeout_s is None else min(timeout_s, self.open_timeout_s)
+        deadline = self._clock.monotonic() + limit_s
         try:
-            with socket.create_connection((host, port), timeout=self.open_timeout_s) as sock:
+            with socket.create_connection((host, port), timeout=limit_s) as sock:
                 if scheme != "rtsp":
                     return
                 netloc = host if ":" not in host else f"[{host}]"
@@ -370,15 +397,15 @@ class StreamSource(_CaptureSource):
                 sock.sendall(request.encode("ascii", "replace"))
                 reply = sock.recv(16)
         except TimeoutError:
-            raise SourceOpenError(
-                f"no answer from {self.description} within {self.open_timeout_s:.1f} s"
+            raise SourceUnreachableError(
+                f"no answer from {self.description} within {limit_s:.1f} s"
             ) from None
         except OSError as exc:
             why = exc.strerror or type(exc).__name__
-            raise SourceOpenError(f"cannot reach {self.description}: {why}") from None
+            raise SourceUnreachableError(f"cannot reach {self.description}: {why}") from None
         if not reply.startswith(b"RTSP/"):
             shown = "closed the connection" if not reply else "answered, but not in RTSP"
-            raise SourceOpenError(f"{self.description} {shown}")
+            raise SourceUnreachableError(f"{self.description} {shown}")
 
     def read(self) -> Frame:
         image = self._read_image()
@@ -795,6 +822,8 @@ class CameraReader:
         self._reason = ""
         self._read_since: float | None = None  # monotonic start of the read() in progress
         self._in_open = False
+        self._unreachable = False  # the last open found nobody answering (see _wait_to_retry)
+        self.early_retries = 0  # waits cut short because the server answered again
         self.frames_delivered = 0
         self.stale_frames_dropped = 0
         self._frame_callback_failed = False
@@ -926,15 +955,37 @@ class CameraReader:
             delay = self.backoff.delay_s(attempt)
             attempt += 1
             log.debug("camera %s: retry in %.1f s (%s)", self.camera_id, delay, reason)
-            if self._clock.wait(self._stop, delay):
+            if self._wait_to_retry(delay):
                 return
+
+    def _wait_to_retry(self, delay_s: float) -> bool:
+        """Wait `delay_s` before the next open (True: stopped meanwhile). After an open that
+        found nobody answering, the server is asked every `PROBE_EVERY_S` whether it answers
+        again, and the wait ends as soon as it does."""
+        if not self._unreachable or delay_s <= PROBE_EVERY_S:
+            return self._clock.wait(self._stop, delay_s)
+        end = self._clock.monotonic() + delay_s
+        while (left := end - self._clock.monotonic()) > 0:
+            if self._clock.wait(self._stop, min(PROBE_EVERY_S, left)):
+                return True
+            if end - self._clock.monotonic() <= 0:
+                break
+            if self.source.answers():
+                self.early_retries += 1
+                log.info("camera %s: %s answers again", self.camera_id, self.source.description)
+                break
+        return self._stop.is_set()
 
     def _one_connection(self) -> tuple[str | None, bool]:
         """Open and read until failure: (offline reason or None to finish, got a frame)."""
         source = self.source
         self._in_open = True
+        self._unreachable = False
         try:
             source.open()
+        except SourceUnreachableError as exc:
+            self._unreachable = True
+            return f"open failed: {exc}", False
         except SourceError as exc:
             return f"open failed: {exc}", False
         except Exception as exc:

@@ -39,6 +39,7 @@ from inference.detections import Detections
 from inference.detectors.base import DetectorInfo
 from inference.frame_ring import FrameRef, FrameRing
 from inference.pipeline_stats import WorkerFigures
+from inference.processes import reap
 from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
 
 log = logging.getLogger(__name__)
@@ -281,19 +282,12 @@ class WorkerPool:
         )
 
     def _reap(self, worker: _Worker, deadline: float) -> None:
-        process = worker.process
-        if process is None:
+        if worker.process is None:
             return
-        process.join(max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            log.warning("detector worker %d did not stop; killing it", worker.worker_id)
-            process.kill()
-            process.join(5.0)
-        process.close()
+        name = f"detector worker {worker.worker_id}"
+        reap(worker.process, worker.pipe, timeout_s=deadline - time.monotonic(), name=name)
         worker.process = None
-        if worker.pipe is not None:
-            worker.pipe.close()
-            worker.pipe = None
+        worker.pipe = None
 
     # -- state -------------------------------------------------------------------------------
 

@@ -5,15 +5,21 @@
   what became of the supervisor's page ("escalated: supervisor paged via MQTT at 02:14:07",
   "escalated: NO supervisor destination configured — only this console knows", "... supervisor
   NOT paged: ..."). An alarm's line goes once it is acknowledged; the check's once answered.
+- `AlertSetupBanner`: what is wrong with the alert setup, above the walls, one warning a line in
+  red, word-wrapped (never cut at the window's edge), each with its fix where the code knows it:
+  "⚠ ALERTS · gallery alerts go nowhere: no gallery destination is configured
+  (alert_destinations.gallery) — fix: add alert_destinations.gallery ...". It stays until an
+  edit of the site that cures it is applied.
 - `AlertStatusLine`: a permanent line in the status bar for what is off: "NO SOUND: no audio
-  output device — alarms are silent on this console", alert routes that go nowhere ("gallery
-  alerts go nowhere: no gallery destination is configured"), and the last alert that could not
-  be delivered (until a later one to the same destination gets through).
+  output device — alarms are silent on this console", the count of alert setup warnings ("ALERTS:
+  2 setup warnings, see above the walls"), and the last alert that could not be delivered (until
+  a later one to the same destination gets through).
 - `AlertsView` wires them to the runtime and the bridge, audits a missing sound device, and
   pages the supervisor when the still-there check escalates:
 
     alerts = AlertsView(runtime, bridge, sound, parent=window)
     column.insertWidget(1, alerts.banner)                    # under the storage banner
+    column.insertWidget(2, alerts.setup_banner)              # above the walls
     window.statusBar().addPermanentWidget(alerts.status_line)
     alerts.follow_operator_check(operator_check_controller)
     ...
@@ -31,13 +37,14 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from console.alarms import Alarm
+from console.alerts.config import AlertWarning
 from console.alerts.router import AlertNotice
 from console.operator_check import (
     UNANSWERED_EVENT,
     OperatorCheckListener,
     page_on_escalation,
 )
-from console.runtime import SiteRuntime
+from console.runtime import SiteNotice, SiteRuntime
 from console.store import SYSTEM_USER
 from console.store.audit import AppendAudit
 from ui.bridge import PipelineBridge
@@ -47,13 +54,32 @@ from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ESCALATIONS", "AlertStatusLine", "AlertsView", "EscalationBanner", "no_sound_text"]
+__all__ = [
+    "ESCALATIONS",
+    "AlertSetupBanner",
+    "AlertStatusLine",
+    "AlertsView",
+    "EscalationBanner",
+    "no_sound_text",
+    "setup_count_text",
+    "setup_line",
+]
 
 ESCALATIONS = frozenset({"escalated", UNANSWERED_EVENT})
 
 
 def no_sound_text(reason: str) -> str:
     return f"NO SOUND: {reason} — alarms are silent on this console"
+
+
+def setup_line(warning: AlertWarning) -> str:
+    """One alert setup warning in words, with its fix where known."""
+    fix = f" — fix: {warning.fix}" if warning.fix else ""
+    return f"⚠ ALERTS · {warning.text}{fix}"
+
+
+def setup_count_text(count: int) -> str:
+    return f"ALERTS: {count} setup warning{'s' if count != 1 else ''}, see above the walls"
 
 
 def _outcome(notice: AlertNotice) -> str:
@@ -129,6 +155,47 @@ class EscalationBanner(QFrame):
         self.show()
 
 
+class AlertSetupBanner(QFrame):
+    """The alert setup's warnings, one a line, in red, whole: hidden while there are none."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("alertSetupBanner")
+        self.setAccessibleName("alert setup warnings")
+        self.setStyleSheet(
+            f"#alertSetupBanner {{ border-left: 6px solid {PALETTE.offline}; }}"
+            f" QLabel {{ color: {PALETTE.offline}; font-weight: bold; }}"
+        )
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(10, 4, 10, 4)
+        self._layout.setSpacing(2)
+        self.labels: list[QLabel] = []
+        self._warnings: tuple[AlertWarning, ...] = ()
+        self.hide()
+
+    @property
+    def warnings(self) -> tuple[AlertWarning, ...]:
+        return self._warnings
+
+    def set_warnings(self, warnings: tuple[AlertWarning, ...]) -> None:
+        if warnings == self._warnings:
+            return
+        self._warnings = warnings
+        for label in self.labels:
+            self._layout.removeWidget(label)
+            label.deleteLater()
+        self.labels = []
+        for warning in warnings:
+            label = QLabel(setup_line(warning), self)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setWordWrap(True)  # a long warning wraps; it is never cut at the window's edge
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setToolTip(f"site file field: {warning.path}")
+            self._layout.addWidget(label)
+            self.labels.append(label)
+        self.setVisible(bool(warnings))
+
+
 class AlertStatusLine(QWidget):
     """The status bar's alert line: permanent warnings and the last failed delivery."""
 
@@ -153,9 +220,13 @@ class AlertStatusLine(QWidget):
         return self._label.text()
 
     def set_warning(self, key: str, text: str) -> None:
-        """A warning that stays (NO SOUND, routes that go nowhere)."""
+        """A warning that stays (NO SOUND, the count of alert setup warnings)."""
         self._warnings[key] = text
         self._render()
+
+    def clear_warning(self, key: str) -> None:
+        if self._warnings.pop(key, None) is not None:
+            self._render()
 
     @Slot(object)
     def show_notice(self, notice: AlertNotice) -> None:
@@ -200,8 +271,9 @@ class AlertsView(QObject):
         self._station = station
         self.banner = EscalationBanner()
         self.status_line = AlertStatusLine()
-        for warning in runtime.alerts.warnings:
-            self.status_line.set_warning(f"config:{warning.path}", f"ALERTS: {warning.text}")
+        self.setup_banner = AlertSetupBanner()
+        self.show_setup(runtime.alerts.warnings)
+        bridge.site_notice.connect(self._site_notice)
         self._sound_audited = False
         self._controller: OperatorCheckController | None = None
         self._check_listener: OperatorCheckListener | None = None
@@ -210,6 +282,20 @@ class AlertsView(QObject):
         sound.silenced.connect(self.no_sound)
         if sound.silent_reason is not None:
             self.no_sound(sound.silent_reason)
+
+    def show_setup(self, warnings: tuple[AlertWarning, ...]) -> None:
+        """The alert setup's warnings in the banner, their count in the status line."""
+        self.setup_banner.set_warnings(warnings)
+        if warnings:
+            self.status_line.set_warning("setup", setup_count_text(len(warnings)))
+        else:
+            self.status_line.clear_warning("setup")
+
+    @Slot(object)
+    def _site_notice(self, notice: SiteNotice) -> None:
+        """An edited site runs now: its routes are the router's, and so are its warnings."""
+        if notice.kind == "applied":
+            self.show_setup(self._runtime.alerts.warnings)
 
     def follow_operator_check(self, controller: OperatorCheckController) -> None:
         """An unanswered still-there check pages the supervisor (through the runtime's alert
@@ -252,4 +338,5 @@ class AlertsView(QObject):
             controller.check.remove_listener(self._check_listener)
             self._check_listener = None
         self.banner.close()
+        self.setup_banner.close()
         self.status_line.close()

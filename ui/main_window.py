@@ -204,10 +204,12 @@ class ConsoleWindow(QMainWindow):
         )
         self.operator_check.escalated.connect(self._operator_unanswered)
 
-        # -- alerts (ui/alerts_view.py): escalations in a banner, NO SOUND and routes that go
-        # nowhere in the status line, the still-there check's page to the supervisor
+        # -- alerts (ui/alerts_view.py): escalations in a banner, routes that go nowhere in a
+        # banner above the walls (their count and NO SOUND in the status line), the still-there
+        # check's page to the supervisor
         self.alerts_view = AlertsView(runtime, bridge, self.sound, parent=self)
         column.insertWidget(1, self.alerts_view.banner)
+        column.insertWidget(2, self.alerts_view.setup_banner)
         self.statusBar().addPermanentWidget(self.alerts_view.status_line)
         self.alerts_view.follow_operator_check(self.operator_check)
         self.alerts_view.message.connect(self._message)

@@ -31,10 +31,11 @@ DESTINATIONS = ("gallery", "supervisor")
 @dataclass(frozen=True, slots=True)
 class AlertWarning:
     """Something about the alert setup the operator must know; `path` names the site file's
-    field."""
+    field, `fix` says in words what would cure it (None where the code cannot tell)."""
 
     path: str
     text: str
+    fix: str | None = None
 
 
 def route_warnings(site: Site) -> list[AlertWarning]:
@@ -53,6 +54,9 @@ def route_warnings(site: Site) -> list[AlertWarning]:
                     f"alert_routes[{first}].to",
                     f"{destination} alerts go nowhere: no {destination} destination is "
                     f"configured (alert_destinations.{destination})",
+                    f"add alert_destinations.{destination} (MQTT or webhook) to the site file, "
+                    f"or take {destination} out of alert_routes[{first}].to (a new destination "
+                    "takes effect at the next start)",
                 )
             )
     if configured.supervisor is None:
@@ -61,6 +65,8 @@ def route_warnings(site: Site) -> list[AlertWarning]:
                 "alert_destinations.supervisor",
                 "escalations page nobody: no supervisor destination is configured, only this "
                 "console knows",
+                "add alert_destinations.supervisor (the supervisor's MQTT topic or webhook) to "
+                "the site file",
             )
         )
     return warnings
@@ -105,6 +111,7 @@ def transports(site: Site, secrets_file: Path | None = None) -> Transports:
                         f"{path}.mqtt.credentials",
                         f"{destination} MQTT: no credentials {key!r} in the secrets store; "
                         "connecting without",
+                        f"add the credentials {key!r} to the secrets file",
                     )
                 )
             made.append(MqttTransport(config.mqtt, destination, creds))
@@ -117,6 +124,7 @@ def transports(site: Site, secrets_file: Path | None = None) -> Transports:
                         f"{path}.webhook.secret",
                         f"{destination} webhook: no shared secret {key!r} in the secrets store; "
                         "posting unsigned",
+                        f"add the shared secret {key!r} to the secrets file",
                     )
                 )
             made.append(WebhookTransport(config.webhook, secret))

@@ -189,6 +189,10 @@ class AlertRouter:
             built = endpoints
         else:
             built = transports(site, secrets_file) if send else Transports({}, (), {})
+        self._transport_warnings = built.warnings
+        self._started_destinations = site.alert_destinations
+        # replaced whole (never changed in place) when an edit changes the routes: any thread
+        # may read it
         self.warnings: tuple[AlertWarning, ...] = (*route_warnings(site), *built.warnings)
         self._retry_for_s = built.retry_for_s
         self._workers: dict[str, tuple[DeliveryWorker, ...]] = {
@@ -258,8 +262,11 @@ class AlertRouter:
         False when the edit changed `alert_destinations`, which then take effect at the next
         start (the caller says so)."""
         same = site.alert_destinations == self.site.alert_destinations
+        # the routes are the edit's, the destinations still those the console started with
+        running = site.model_copy(update={"alert_destinations": self._started_destinations})
         self.site = site
         self._places = Places(site)
+        self.warnings = (*route_warnings(running), *self._transport_warnings)
         return same
 
     def announce_start(self) -> list[AlertWarning]:

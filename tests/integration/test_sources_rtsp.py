@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from inference.sources import (
+    PROBE_EVERY_S,
     Backoff,
     CameraReader,
     CameraStatus,
@@ -99,10 +100,12 @@ def cameras() -> Iterator[Callable[..., tuple[CameraReader, Recorder]]]:
     dog = StallWatchdog(period_s=0.1)
     made: list[CameraReader] = []
 
-    def make(camera_id: str, source: str | StreamSource) -> tuple[CameraReader, Recorder]:
+    def make(
+        camera_id: str, source: str | StreamSource, backoff: Backoff = FAST_RETRY
+    ) -> tuple[CameraReader, Recorder]:
         rec = Recorder()
         reader = CameraReader(
-            camera_id, source, rec.on_frame, rec.on_status, backoff=FAST_RETRY, watchdog=dog
+            camera_id, source, rec.on_frame, rec.on_status, backoff=backoff, watchdog=dog
         )
         made.append(reader)
         reader.start()
@@ -143,6 +146,53 @@ def test_killed_server_goes_offline_then_comes_back_live(servers, cameras) -> No
     frames = rec.frames
     assert rec.wait_for(lambda: rec.frames > frames + 5)
     assert reader.is_alive()
+
+
+# The first retry after a lost stream comes at once, every later one 10 minutes after the last:
+# a camera back within the test's deadline came back because its reader asked the server
+# whether it answers again (PROBE_EVERY_S), not because the back-off ran out.
+LONG_WAIT = Backoff(initial_s=0.2, factor=3000.0, max_s=600.0)
+
+
+class CountingSource(StreamSource):
+    """The real stream source, counting its opens."""
+
+    opens = 0
+
+    def open(self) -> None:
+        self.opens += 1
+        super().open()
+
+
+def test_a_restarted_server_is_reopened_as_soon_as_it_answers(servers, cameras) -> None:
+    server = servers()
+    reader, rec = cameras("lobby", server.url, LONG_WAIT)
+    assert rec.wait_status(CameraStatus.LIVE)
+    server.kill()
+    # the retry right after the lost stream finds nobody: the next wait is the long one
+    assert rec.wait_for(lambda: "cannot reach" in rec.changes[-1].reason)
+    assert reader.early_retries == 0
+    server.start()
+    assert rec.wait_status(CameraStatus.LIVE)
+    assert reader.early_retries == 1
+    frames = rec.frames
+    assert rec.wait_for(lambda: rec.frames > frames + 5)
+
+
+def test_a_server_that_answers_but_refuses_the_stream_waits_out_its_back_off(
+    servers, cameras
+) -> None:
+    server = servers()
+    source = CountingSource(server.url.replace("/cam", "/no-such-camera"))
+    reader, rec = cameras("lobby", source, LONG_WAIT)
+    assert rec.wait_status(CameraStatus.OFFLINE)
+    assert rec.wait_for(lambda: source.opens == 2)  # the first retry, after 0.2 s
+    # it answers OPTIONS but refuses the stream: no probe cuts the 10 minutes short, however
+    # long we look (several probe periods here)
+    time.sleep(4 * PROBE_EVERY_S)  # an observation window, not a timing assertion
+    assert source.opens == 2
+    assert reader.early_retries == 0
+    assert "cannot reach" not in rec.changes[-1].reason
 
 
 def test_frozen_server_stalls_then_thaw_brings_it_back(servers, cameras) -> None:

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.reliability.children import Child
+from tests.reliability.old_release import OLD_REVISION, write_old_night
 
 CHILD = "tests.reliability.kill_child"
-OLD_REVISION = "0001"
 
 
 class ChildLines(Child):
@@ -170,9 +170,12 @@ def check_steps(rows: _Rows, steps: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def check_restart(db: Path, site_path: Path, expected_head: str | None) -> tuple[list[str], str]:
+def check_restart(
+    db: Path, site_path: Path, expected_head: str | None, *, plain_rows: int | None = None
+) -> tuple[list[str], str]:
     """Open the store as the next start would, verify the chain and the snapshots, and start an
-    `AlarmManager` on it; returns the problems and the chain's head hash."""
+    `AlarmManager` on it; returns the problems and the chain's head hash. `plain_rows`: the
+    chain must be keyed right after that many plain rows (a database from before keys)."""
     from console.alarms import AlarmManager
     from console.clock import SystemClock
     from console.site_file import load_site
@@ -184,6 +187,11 @@ def check_restart(db: Path, site_path: Path, expected_head: str | None) -> tuple
         chain = store.read(verify_chain, expected_head=expected_head)
         if not chain.ok:
             problems.append(f"audit chain: {chain.reason}")
+        if plain_rows is not None and chain.keyed_from != plain_rows + 1:
+            problems.append(
+                f"audit chain keyed from seq {chain.keyed_from}, not right after the "
+                f"{plain_rows} plain rows of the old release"
+            )
         conn = sqlite3.connect(db)
         try:
             snapshot_ids = [r[0] for r in conn.execute("SELECT id FROM snapshots")]
@@ -288,6 +296,7 @@ class OldDatabase:
     rows: dict[str, list[tuple[Any, ...]]]
     head_hash: str
     alarms: int
+    audit_rows: int  # the plain (unkeyed) part of the chain: the upgrade keys it after these
 
 
 # the columns revision 0001 has, per table: what an upgrade must keep
@@ -295,11 +304,21 @@ _KEPT = {
     "alarms": "id, camera_id, rule, subject, severity, track_id, state, raised_at, updated_at, "
     "outcome, note, episode_key, snapshot_id",
     "alarm_events": "id, alarm_id, kind, at, user, detail",
-    "dispatches": "*",
-    "snapshots": "*",
-    "audit_log": "*",
+    "dispatches": "id, alarm_id, guard_id, post, sent_at, arrived_at, outcome",
+    "snapshots": "id, alarm_id, path, sha256, taken_at, expires_at, purged_at",
+    "audit_log": 'id, seq, at, "user", action, target, detail, prev_hash, row_hash',
     "users": "id, name, role, created_at",
+    "shifts": "id, user_id, started_at, ended_at",
 }
+
+
+def as_upgraded(table: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The old rows as the upgrade must leave them: what the migrations change on purpose (0003
+    renamed the role `monitor` to `operator`), everything else as it was."""
+    if table == "users":
+        renamed = {"monitor": "operator"}
+        return [(i, name, renamed.get(role, role), at) for i, name, role, at in rows]
+    return rows
 
 
 def table_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -325,82 +344,14 @@ def revision_of(db: Path) -> str | None:
 
 
 def make_old_database(path: Path, site_path: Path, *, alarms: int, seed: int = 7) -> OldDatabase:
-    """Write `alarms` alarms through their lifecycle (and their audit rows) with today's store,
-    then take the schema back to revision 0001 (Alembic's downgrade): a database as the first
-    release left it, with records in every table the upgrade rebuilds."""
-    from alembic import command
-
-    from console.store import (
-        AddAlarmEvent,
-        AddUser,
-        AppendAudit,
-        ChangeAlarmState,
-        RaiseAlarm,
-        RecordArrival,
-        RecordDispatch,
-        Store,
-        verify_chain,
-    )
-    from console.store.migrations import _migration_engine, alembic_config
-
-    rng = random.Random(seed)
-    url = f"sqlite:///{path}"
-    with Store(url) as store:
-        store.write(AddUser("night-supervisor", "supervisor")).result()
-        futures, sent = [], []
-        still_open: set[str] = set()  # one open alarm per incident, as a console leaves it
-        for n in range(1, alarms + 1):
-            camera = f"cam-{rng.randint(0, 15):02d}"
-            subject = rng.choice(["obj-a", "obj-b"])
-            key = f"{camera}/proximity/{subject}"
-            futures.append(
-                store.write(
-                    RaiseAlarm(
-                        n,
-                        camera,
-                        "proximity",
-                        "high",
-                        subject=subject,
-                        track_id=n,
-                        episode_key=key,
-                    )
-                )
-            )
-            fate = (
-                "resolved"
-                if key in still_open
-                else rng.choice(["raised", "acknowledged", "dispatched", "resolved", "resolved"])
-            )
-            if fate != "raised":
-                store.write(ChangeAlarmState(n, "acknowledged", "night-monitor"))
-                store.write(AddAlarmEvent(n, "comment", "night-monitor", {"text": f"old {n}"}))
-            if fate in ("dispatched", "resolved") and n % 2:
-                sent.append(store.write(RecordDispatch(n, "g-anna", "night-monitor")))
-                store.write(AppendAudit("night-monitor", "operator.note", f"old:{n}"))
-            if fate == "resolved":
-                store.write(ChangeAlarmState(n, "resolved", "night-monitor", outcome="other"))
-            else:
-                still_open.add(key)
-        for future in futures:
-            future.result()
-        for future in sent[::2]:  # half the guards have arrived
-            store.write(RecordArrival(future.result(), "night-monitor")).result()
-        head = store.read(verify_chain).head_hash
-    engine = _migration_engine(url)
-    try:
-        with engine.begin() as conn:
-            command.downgrade(alembic_config(connection=conn), OLD_REVISION)
-    finally:
-        engine.dispose()
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # one file to copy
-    finally:
-        conn.close()
+    """A database as the first release left it (tests/reliability/old_release.py): its schema by
+    migration 0001, `alarms` alarms through their lifecycle, users, a shift and operator notes,
+    with the first release's plain SHA-256 audit chain, written as that release wrote them."""
+    head, audit_rows = write_old_night(path, alarms=alarms, seed=seed)
     if revision_of(path) != OLD_REVISION:
-        raise RuntimeError(f"{path}: the downgrade to {OLD_REVISION} did not take")
+        raise RuntimeError(f"{path}: not at revision {OLD_REVISION}")
     del site_path  # the old database needs no site; kept for symmetry with the callers
-    return OldDatabase(path, table_rows(path), head, alarms)
+    return OldDatabase(path, table_rows(path), head, alarms, audit_rows)
 
 
 @dataclass
@@ -445,16 +396,16 @@ def check_upgraded(db: Path, old: OldDatabase, site_path: Path) -> list[str]:
     before = table_rows(db)
     for table, rows in old.rows.items():
         kept = before[table] if table != "audit_log" else before[table][: len(rows)]
-        if kept != rows:
+        if kept != (rows if revision == OLD_REVISION else as_upgraded(table, rows)):
             problems.append(f"after the kill, {table} differs from before the upgrade")
-    restart, _ = check_restart(db, site_path, old.head_hash)
+    restart, _ = check_restart(db, site_path, old.head_hash, plain_rows=old.audit_rows)
     problems += restart
     if revision_of(db) != head_revision():
         problems.append(f"the next open left it at {revision_of(db)}")
     after = table_rows(db)
     for table, rows in old.rows.items():
         kept = after[table] if table != "audit_log" else after[table][: len(rows)]
-        if kept != rows:
+        if kept != as_upgraded(table, rows):
             problems.append(f"after the next open, {table} lost or changed rows")
     return problems
 

@@ -61,25 +61,16 @@ def test_sigkill_during_alarm_steps_loses_no_committed_step(
     assert figures.alarms > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "harness, not product: the old database is made by downgrading one that today's store "
-        "wrote, whose audit chain is already keyed; after the downgrade its keyed rows sit in a "
-        "revision-0001 schema, which no real console ever wrote, and verify rightly calls them a "
-        "chain rebuilt without the key. The harness must write the old database with the plain "
-        "chain of the first release (keying of an older database: tests/unit/store/"
-        "test_keys.py)"
-    ),
-)
 def test_sigkill_during_the_upgrade_of_an_old_database_loses_nothing(
     tmp_path: Path, site_file: Path
 ) -> None:
-    """A database at revision 0001 with a night's records (alarms in every state, events,
-    dispatches, arrivals, audit rows) is upgraded by a console that is SIGKILLed before one of the
-    upgrade's statements (table rebuilds in batch mode included) or at a random moment of it: it
-    is left intact at 0001 (or at head, once committed), and the next open upgrades it keeping
-    every row, the audit chain and one open alarm per incident."""
+    """A database as the first release wrote it (revision 0001, its plain SHA-256 audit chain;
+    tests/reliability/old_release.py) with a night's records (users, a shift, alarms in every
+    state, events, dispatches, arrivals, audit rows) is upgraded by a console that is SIGKILLed
+    before one of the upgrade's statements (table rebuilds in batch mode included) or at a random
+    moment of it: it is left intact at 0001 (or at head, once committed), and the next open
+    upgrades it keeping every row (the role `monitor` renamed `operator` by 0003), the audit chain
+    (its plain part verified as such, keyed right after it) and one open alarm per incident."""
     old = make_old_database(tmp_path / "old" / "nightwatch.db", site_file, alarms=OLD_ALARMS)
     assert revision_of(old.path) == OLD_REVISION
     figures = kill_migrations(

@@ -1,5 +1,6 @@
 """What the console says about alerts: escalations in a banner in the router's exact words, a
-permanent NO SOUND and "gallery alerts go nowhere" in the status line (and audited), a failed
+permanent NO SOUND in the status line, "gallery alerts go nowhere" with its fix in the banner
+above the walls and counted in the status line (and audited), a failed
 delivery shown until one gets through, and a still-there prompt that claims no more than was
 sent.
 
@@ -194,11 +195,18 @@ def test_no_sound_and_routes_that_go_nowhere_are_on_screen_and_audited(
         player.start()
         text = view.status_line.text
         assert "NO SOUND: no audio output device — alarms are silent on this console" in text
-        assert (
-            "ALERTS: gallery alerts go nowhere: no gallery destination is configured "
-            "(alert_destinations.gallery)"
-        ) in text
+        assert "ALERTS: 2 setup warnings, see above the walls" in text
+        assert [label.text() for label in view.setup_banner.labels] == [
+            "⚠ ALERTS · gallery alerts go nowhere: no gallery destination is configured "
+            "(alert_destinations.gallery) — fix: add alert_destinations.gallery (MQTT or "
+            "webhook) to the site file, or take gallery out of alert_routes[0].to (a new "
+            "destination takes effect at the next start)",
+            "⚠ ALERTS · escalations page nobody: no supervisor destination is configured, only "
+            "this console knows — fix: add alert_destinations.supervisor (the supervisor's MQTT "
+            "topic or webhook) to the site file",
+        ]
         assert not view.status_line.isHidden()
+        assert not view.setup_banner.isHidden()
 
         def rows() -> list[tuple[str, str]]:
             return [(e.action, str(e.detail)) for e in runtime.store.read(audit_entries)]
@@ -213,6 +221,7 @@ def test_no_sound_and_routes_that_go_nowhere_are_on_screen_and_audited(
         player.close()
         player.deleteLater()
         view.banner.deleteLater()
+        view.setup_banner.deleteLater()
         view.status_line.deleteLater()
         flush_deleted()
 
@@ -262,5 +271,6 @@ def test_an_unanswered_check_says_exactly_what_became_of_the_page(
         player.close()
         player.deleteLater()
         view.banner.deleteLater()
+        view.setup_banner.deleteLater()
         view.status_line.deleteLater()
         flush_deleted()

@@ -515,3 +515,35 @@ def test_an_unanswered_check_is_handed_to_the_router(site: Site) -> None:
             "nobody answered the still-there check at console control-room within 60 s (check 1)",
         )
     ]
+
+
+def test_an_applied_edit_renews_the_warnings_with_the_destinations_that_run(
+    tmp_path: Path,
+) -> None:
+    """Routes follow an edit at once; destinations only at the next start: a route fixed in an
+    edit takes its warning away, a destination added in one does not (it sends nothing yet)."""
+    site = site_with(tmp_path / "a")
+    router = AlertRouter(site, FakeClock(START), audit_log=None, report=lambda _o: None)
+    assert [w.path for w in router.warnings] == [
+        "alert_routes[0].to",
+        "alert_destinations.supervisor",
+    ]
+    assert all(w.fix for w in router.warnings)  # each says how to cure it
+    with_supervisor = site_with(
+        tmp_path / "b",
+        "alert_destinations:\n  supervisor: {webhook: {url: 'https://hooks.museum.example/p'}}\n",
+    )
+    assert router.use_site(with_supervisor) is False  # takes effect at the next start
+    assert [w.path for w in router.warnings] == [
+        "alert_routes[0].to",
+        "alert_destinations.supervisor",
+    ]
+    text = (tmp_path / "a" / "site" / "site.yaml").read_text()
+    fixed = tmp_path / "c" / "site.yaml"
+    fixed.parent.mkdir(parents=True)
+    for item in (tmp_path / "a" / "site").iterdir():
+        if item.name != "site.yaml":
+            (fixed.parent / item.name).symlink_to(item)
+    fixed.write_text(text.replace("to: [control_room, gallery]", "to: [control_room]"))
+    router.use_site(load_site(fixed))
+    assert [w.path for w in router.warnings] == ["alert_destinations.supervisor"]
