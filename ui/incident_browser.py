@@ -543,7 +543,8 @@ class IncidentBrowser(QWidget):
         self.blur_box = QCheckBox("Blur people")
         self.blur_box.setToolTip(
             "Exported pictures are blurred except the incident's own subject and the object; "
-            "clips are exported only without blurring (privacy.blur_exported_people)"
+            "clips go out as derived copies with everyone but the subject blurred, the "
+            "original's SHA-256 in the manifest (privacy.blur_exported_people)"
         )
         self.blur_box.setChecked(self.site.privacy.blur_exported_people)
         grid = QGridLayout()
