@@ -482,8 +482,9 @@ class IncidentBrowser(QWidget):
             self.key_label.setText(f"Export signing key: {answer.refusal or 'none'}")
             return
         self.signing_key = key
-        self.key_label.setText(f"Export signing key: {key.fingerprint}")
-        self.key_label.setToolTip(f"{key.public_pem}\nkept in {key.folder}")
+        where = "the OS keyring" if key.location.startswith("the OS keyring") else "key files"
+        self.key_label.setText(f"Export signing key: {key.fingerprint} (in {where})")
+        self.key_label.setToolTip(f"{key.public_pem}\nkept in {key.location or key.folder}")
         self.copy_key_button.setEnabled(True)
 
     @Slot()
