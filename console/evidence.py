@@ -28,9 +28,10 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ from console.store import ClipState, Store, StoreError
 from console.store.clips import (
     ClipFailed,
     ClipRecord,
+    CloseClipOf,
     CloseUnfinishedClips,
     KeepClip,
     OpenClip,
@@ -66,6 +68,7 @@ BOX_SAMPLE_S = 0.2  # at most five box samples a second per clip
 MAX_BOXES = 12_000  # per clip: about 40 minutes of one person at five samples a second
 SEGMENT_GRACE_S = 3.0  # after the deadline, wait this long (plus two segments) for the last one
 WORKER_PERIOD_S = 0.5
+ROW_WAIT_S = 20.0  # at stop: how long the clips wait, together, for rows the store has not written
 STAGING = ".evidence"
 
 
@@ -185,6 +188,7 @@ class EvidenceKeeper:
         self._finishing: list[_Finish] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._row_deadline = 0.0  # monotonic; set by stop()
         self._thread: threading.Thread | None = None
         self.kept = 0
         self.failed = 0
@@ -199,10 +203,14 @@ class EvidenceKeeper:
 
     def stop(self, timeout_s: float = 60.0) -> None:
         """Cut every running clip short (said in its row), keep what was recorded, join the
-        worker. Call after the core thread stopped (it owns the collections)."""
+        worker. Call after the core thread stopped (it owns the collections), before the store
+        closes. A clip whose row the store has not yet written (a slow disk, a burst of alarms)
+        waits for it up to ROW_WAIT_S (all such clips together); one still unwritten then is
+        closed as failed with that reason, by a write queued behind its row (audited)."""
         now = self._now()
         for collection in list(self._collections.values()):
             self._hand_over(collection, now, "cut short: the console stopped")
+        self._row_deadline = time.monotonic() + min(ROW_WAIT_S, timeout_s / 2)
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
@@ -262,8 +270,10 @@ class EvidenceKeeper:
 
     def alarm_changed(self, alarm: Alarm) -> None:
         """The alarm manager's listener: a new alarm or a new camera of one opens a clip; the
-        occurrences say whether its risk on each camera is present or since when it cleared."""
-        if alarm.replayed:
+        occurrences say whether its risk on each camera is present or since when it cleared.
+        A stopped keeper opens no clip (an alarm's change may still arrive as the store catches
+        up with it)."""
+        if alarm.replayed or self._stopping.is_set():
             return
         if alarm.alarm_id not in self._seen_set:
             if len(self._seen_alarms) == self._seen_alarms.maxlen:
@@ -477,10 +487,24 @@ class EvidenceKeeper:
         key = (job.alarm_id, job.camera_id)
         self._stage(key, job.window_start)
         stage = self._staging_dir(key)
+        # ready jobs have their row; at stop, a row still queued is waited for (bounded)
+        wait_s = max(0.0, self._row_deadline - time.monotonic()) if self._stopping.is_set() else 0
         try:
-            record = job.clip.result(timeout=0)
+            record = job.clip.result(timeout=wait_s)
+        except TimeoutError:  # still queued in the store: said in the row once it is written
+            reason = (
+                "the console stopped while the store had not yet written this clip's row "
+                f"(waited {wait_s:.0f} s): no clip was kept"
+            )
+            self._unstored(job, reason)
+            shutil.rmtree(stage, ignore_errors=True)
+            return
+        except CancelledError:
+            self._unstored(job, "the store closed before it wrote this clip's row")
+            shutil.rmtree(stage, ignore_errors=True)
+            return
         except Exception as exc:  # the row itself was refused: nothing to fill in
-            log.error("alarm %d: the clip row of %s was not stored: %s", *key, exc)
+            self._unstored(job, f"the store refused it: {exc or type(exc).__name__}")
             shutil.rmtree(stage, ignore_errors=True)
             return
         try:
@@ -554,6 +578,21 @@ class EvidenceKeeper:
                 log.error("alarm %d: the clip's row was refused (%s)", job.alarm_id, error)
 
         written.add_done_callback(check)
+
+    def _unstored(self, job: _Finish, reason: str) -> None:
+        """A clip whose row is not stored (yet): said in the log, and in the row (closed as
+        failed, audited) by a write queued behind it, if the store still takes writes."""
+        self.failed += 1
+        log.error("alarm %d: no clip of %s: %s", job.alarm_id, job.camera_id, reason)
+        try:
+            self.store.write(CloseClipOf(job.alarm_id, job.camera_id, reason, _at(job.window_end)))
+        except StoreError as exc:
+            log.error(
+                "alarm %d: the clip of %s stays `recording` until the next start closes it: %s",
+                job.alarm_id,
+                job.camera_id,
+                exc,
+            )
 
     def _why_none(self, job: _Finish) -> str:
         if self.recorders is None:

@@ -12,10 +12,12 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -407,3 +409,94 @@ def test_a_running_console_keeps_an_alarms_clip_and_leaves_no_recorder(
     actions = [e.action for e in store.read(audit_entries)]
     assert "clip.store" in actions
     assert store.close().all_stored
+
+
+class SlowDiskWrite:
+    """A real write task that holds the store's writer until `released` is set: a disk far
+    behind, as in bench/alarm_burst.py (`--fsync-ms`), so the writes queued after it wait."""
+
+    name: ClassVar[str] = "test.slow_disk"
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self.running = threading.Event()
+
+    def run(self, session: object, files: object) -> None:
+        self.running.set()
+        assert self.released.wait(120), "the slow disk was never released"
+
+
+def alarm_behind_a_slow_disk(evidence: Evidence, camera_id: str) -> tuple[int, SlowDiskWrite]:
+    """An alarm raised (its clip collecting) while the store's writer is held: the clip's row
+    is still queued."""
+    wait_for(lambda: evidence.recorded_for(camera_id, PRE_ROLL_S + 1), 90, "the pre-roll")
+    slow = SlowDiskWrite()
+    evidence.store.write(slow)
+    assert slow.running.wait(30)
+    alarm_id = evidence.raise_alarm(camera_id)
+    evidence.boxes(camera_id, count=2)
+    assert evidence.keeper.recording  # the clip is being collected, its row not written
+    return alarm_id, slow
+
+
+def test_a_clip_row_still_queued_when_the_console_closes_is_waited_for_and_kept(
+    site: Site, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stop while the clip's row waits behind a slow write: the keeper waits for the row
+    (bounded) and keeps the clip, instead of giving up at once with an empty reason."""
+    camera = site.cameras[0]
+    evidence = Evidence(
+        site, store, [RecordingSpec(camera.id, camera.resolved_source)], tmp_path / "rec"
+    )
+    evidence.start()
+    slow: SlowDiskWrite | None = None
+    try:
+        alarm_id, slow = alarm_behind_a_slow_disk(evidence, camera.id)
+        threading.Timer(2.0, slow.released.set).start()  # the disk catches up during the stop
+    finally:
+        if slow is None:
+            evidence.recorders.stop()
+        evidence.stop()
+    (clip,) = store.read(clips, alarm_id)  # and no new clip opened by a stopped keeper
+    assert clip.state == ClipState.KEPT, clip.reason
+    assert "cut short: the console stopped" in (clip.reason or "")
+    assert not [r for r in caplog.records if r.getMessage().rstrip().endswith(":")]
+
+
+def test_a_clip_row_the_store_never_wrote_in_time_is_closed_with_the_reason(
+    site: Site,
+    store: Store,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stop while the clip's row waits behind a write that outlasts the keeper's wait: the row,
+    once written, is closed as failed with the reason (audited), and the log says it too."""
+    monkeypatch.setattr("console.evidence.ROW_WAIT_S", 1.0)
+    camera = site.cameras[0]
+    evidence = Evidence(
+        site, store, [RecordingSpec(camera.id, camera.resolved_source)], tmp_path / "rec"
+    )
+    evidence.start()
+    slow: SlowDiskWrite | None = None
+    try:
+        alarm_id, slow = alarm_behind_a_slow_disk(evidence, camera.id)
+        evidence.recorders.stop()
+        evidence.keeper.stop()  # the console closes; the disk is still behind
+        assert not slow.released.is_set()
+    finally:
+        if slow is not None:
+            slow.released.set()
+        evidence.stop()
+    (clip,) = store.read(clips, alarm_id)
+    assert clip.state == ClipState.FAILED
+    assert clip.reason is not None
+    assert "the store had not yet written this clip's row" in clip.reason
+    failed = [e for e in store.read(audit_entries) if e.action == "clip.failed"]
+    assert [e.detail["reason"] for e in failed] == [clip.reason]
+    said = [
+        r.getMessage() for r in caplog.records if f"alarm {alarm_id}: no clip" in r.getMessage()
+    ]
+    assert said
+    assert all("had not yet written" in m for m in said)
+    assert not [r for r in caplog.records if r.getMessage().rstrip().endswith(":")]
