@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from console.export.clip_people import ClipPeople, PersonFinder
 from console.export.media import MEDIA_STATES, ExportedMedia, export_snapshot
-from console.export.query import Incident, SnapshotFile
+from console.export.query import ExportFilters, Incident, SnapshotFile, count_kept_clips
 from console.site_file import Site
 from console.store.models import Clip, ClipState, Snapshot, SnapshotKind
 from console.store.tasks import StoreFiles
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 __all__ = ["ClipMedia"]
 
 BLOCK = 1 << 20
+BLUR_STAGE = "blurring clips"
 
 
 class ClipMedia:
@@ -58,16 +59,23 @@ class ClipMedia:
         site: Site,
         *,
         progress: Callable[[str, int, int], None] | None = None,
+        filters: ExportFilters | None = None,
     ) -> None:
         self.files = files
         self.site = site
         self.progress = progress  # (stage, done, total), as the export's own
+        self.filters = filters  # the export's: how many clips the progress counts
         self.finder = PersonFinder()  # loaded on the first frame without tracked boxes
         self.blurred_clips = 0
+        self.to_blur: int | None = None  # counted at the first incident (blurring exports)
+        self.blur_done = 0
 
     def export(
         self, session: Session, incident: Incident, out_dir: Path, *, blur: bool
     ) -> list[ExportedMedia]:
+        if blur and self.to_blur is None and self.filters is not None:
+            self.to_blur = count_kept_clips(session, self.filters)
+            self._report()
         exported = [
             self._clean(incident, snap, out_dir, blur) for snap in _clean(session, incident)
         ]
@@ -161,15 +169,11 @@ class ClipMedia:
         kind = f"clip of {self.site_camera_name(row.camera_id)}"
         start = row.start_at.timestamp() if row.start_at else 0.0
         people = ClipPeople(row.overlay, start, self.finder)
-        stage = f"blurring the clip of alarm {incident.id}"
-
-        def progress(done: int, total: int) -> None:
-            if self.progress is not None:
-                self.progress(stage, done, total)
-
         try:
-            made = blur_clip(source, target, people, progress=progress)
+            made = blur_clip(source, target, people)
         except (ClipBlurError, DetectorUnavailable) as exc:
+            self.blur_done += 1
+            self._report()
             log.warning("alarm %d: clip %d not exported: %s", incident.id, row.id, exc)
             return ExportedMedia(
                 kind,
@@ -181,11 +185,19 @@ class ClipMedia:
                 "people in it exports with --no-blur",
             )
         self.blurred_clips += 1
+        self.blur_done += 1
+        self._report()
         how = (
             f"{people.words()}; {made.frames} frames encoded again ({made.encoder}); the "
             f"original's SHA-256 is {row.sha256}"
         )
         return made.sha256, how
+
+    def _report(self) -> None:
+        """("blurring clips", done, total): a clip takes seconds to blur, an export may have
+        hundreds."""
+        if self.progress is not None and self.to_blur:
+            self.progress(BLUR_STAGE, min(self.blur_done, self.to_blur), self.to_blur)
 
     def site_camera_name(self, camera_id: str) -> str:
         try:

@@ -189,7 +189,8 @@ def export_incidents(
             keys_fingerprint=store.keys.fingerprint if store.keys else "",
             progress=report,
             renderer=renderer,
-            media=(ClipMedia(store.files, site, progress=report), *media),  # every export
+            # every export has the clips
+            media=(ClipMedia(store.files, site, progress=report, filters=request.filters), *media),
         )
 
     try:
