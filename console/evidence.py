@@ -28,7 +28,6 @@ import logging
 import os
 import shutil
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError, Future
@@ -46,6 +45,7 @@ from console.store.clips import (
     CloseClipOf,
     CloseUnfinishedClips,
     KeepClip,
+    KeepClipOf,
     OpenClip,
     clip_relative_path,
 )
@@ -68,7 +68,6 @@ BOX_SAMPLE_S = 0.2  # at most five box samples a second per clip
 MAX_BOXES = 12_000  # per clip: about 40 minutes of one person at five samples a second
 SEGMENT_GRACE_S = 3.0  # after the deadline, wait this long (plus two segments) for the last one
 WORKER_PERIOD_S = 0.5
-ROW_WAIT_S = 20.0  # at stop: how long the clips wait, together, for rows the store has not written
 STAGING = ".evidence"
 
 
@@ -188,7 +187,6 @@ class EvidenceKeeper:
         self._finishing: list[_Finish] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._row_deadline = 0.0  # monotonic; set by stop()
         self._thread: threading.Thread | None = None
         self.kept = 0
         self.failed = 0
@@ -204,13 +202,13 @@ class EvidenceKeeper:
     def stop(self, timeout_s: float = 60.0) -> None:
         """Cut every running clip short (said in its row), keep what was recorded, join the
         worker. Call after the core thread stopped (it owns the collections), before the store
-        closes. A clip whose row the store has not yet written (a slow disk, a burst of alarms)
-        waits for it up to ROW_WAIT_S (all such clips together); one still unwritten then is
-        closed as failed with that reason, by a write queued behind its row (audited)."""
+        closes. A clip whose row the store has not yet written (a slow disk under a burst of
+        alarms) is assembled all the same and handed to the store as `KeepClipOf` (or
+        `CloseClipOf` with the reason): queued behind its row, it fills that row in when the
+        store gets to it, before the store closes."""
         now = self._now()
         for collection in list(self._collections.values()):
             self._hand_over(collection, now, "cut short: the console stopped")
-        self._row_deadline = time.monotonic() + min(ROW_WAIT_S, timeout_s / 2)
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
@@ -487,32 +485,26 @@ class EvidenceKeeper:
         key = (job.alarm_id, job.camera_id)
         self._stage(key, job.window_start)
         stage = self._staging_dir(key)
-        # ready jobs have their row; at stop, a row still queued is waited for (bounded)
-        wait_s = max(0.0, self._row_deadline - time.monotonic()) if self._stopping.is_set() else 0
-        try:
-            record = job.clip.result(timeout=wait_s)
-        except TimeoutError:  # still queued in the store: said in the row once it is written
-            reason = (
-                "the console stopped while the store had not yet written this clip's row "
-                f"(waited {wait_s:.0f} s): no clip was kept"
-            )
-            self._unstored(job, reason)
-            shutil.rmtree(stage, ignore_errors=True)
-            return
-        except CancelledError:
-            self._unstored(job, "the store closed before it wrote this clip's row")
-            shutil.rmtree(stage, ignore_errors=True)
-            return
-        except Exception as exc:  # the row itself was refused: nothing to fill in
-            self._unstored(job, f"the store refused it: {exc or type(exc).__name__}")
-            shutil.rmtree(stage, ignore_errors=True)
-            return
+        # a job is ready once its row is written, except at stop: then a row still queued in
+        # the store (None here) is filled in by a task queued behind it
+        record: ClipRecord | None = None
+        if job.clip.done():
+            try:
+                record = job.clip.result()
+            except CancelledError:
+                self._unstored(job, "the store closed before it wrote this clip's row")
+                shutil.rmtree(stage, ignore_errors=True)
+                return
+            except Exception as exc:  # the row itself was refused: nothing to fill in
+                self._unstored(job, f"the store refused its row: {exc or type(exc).__name__}")
+                shutil.rmtree(stage, ignore_errors=True)
+                return
         try:
             self._assemble(job, record, stage)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
 
-    def _assemble(self, job: _Finish, record: ClipRecord, stage: Path) -> None:
+    def _assemble(self, job: _Finish, record: ClipRecord | None, stage: Path) -> None:
         segments = [s for s in finished_segments(stage) if s.start <= job.window_end]
         relative = clip_relative_path(job.alarm_id, job.camera_id, _at(job.window_start))
         try:
@@ -544,7 +536,7 @@ class EvidenceKeeper:
         if facts.note:
             notes.append(facts.note)
         task = KeepClip(
-            record.id,
+            record.id if record is not None else 0,  # 0: found by KeepClipOf
             relative,
             facts.sha256,
             facts.size_bytes,
@@ -557,42 +549,38 @@ class EvidenceKeeper:
             overlay=job.overlay,
             note="; ".join(notes) or None,
         )
+        queued = record is None
         try:
-            written = self.store.write(task)
+            written = self.store.write(
+                task if record is not None else KeepClipOf(job.alarm_id, job.camera_id, task)
+            )
         except StoreError as exc:
             log.error("alarm %d: clip of %s not stored: %s", job.alarm_id, job.camera_id, exc)
             return
         self.kept += 1
         log.info(
-            "alarm %d: clip of %s kept: %.1f s, %d packets, %s",
+            "alarm %d: clip of %s kept: %.1f s, %d packets, %s%s",
             job.alarm_id,
             job.camera_id,
             facts.end - facts.start,
             facts.packets,
             relative,
+            " (its row, still queued in the store, is filled in when written)" if queued else "",
         )
 
         def check(done: Future[Any]) -> None:
             error = done.exception()
             if error is not None:
-                log.error("alarm %d: the clip's row was refused (%s)", job.alarm_id, error)
+                why = str(error) or type(error).__name__
+                log.error("alarm %d: the clip's row was refused (%s)", job.alarm_id, why)
 
         written.add_done_callback(check)
 
     def _unstored(self, job: _Finish, reason: str) -> None:
-        """A clip whose row is not stored (yet): said in the log, and in the row (closed as
-        failed, audited) by a write queued behind it, if the store still takes writes."""
+        """A clip whose row the store refused or gave up: nothing to fill in; said in the log
+        (the store's own fault report says why it refused)."""
         self.failed += 1
         log.error("alarm %d: no clip of %s: %s", job.alarm_id, job.camera_id, reason)
-        try:
-            self.store.write(CloseClipOf(job.alarm_id, job.camera_id, reason, _at(job.window_end)))
-        except StoreError as exc:
-            log.error(
-                "alarm %d: the clip of %s stays `recording` until the next start closes it: %s",
-                job.alarm_id,
-                job.camera_id,
-                exc,
-            )
 
     def _why_none(self, job: _Finish) -> str:
         if self.recorders is None:
@@ -602,8 +590,12 @@ class EvidenceKeeper:
             return "the recorder was recording, but not at that time"
         return f"the recorder was {state.value} since {_at(since):%H:%M:%S} UTC ({reason})"
 
-    def _failed(self, job: _Finish, record: ClipRecord, reason: str) -> None:
+    def _failed(self, job: _Finish, record: ClipRecord | None, reason: str) -> None:
         self.failed += 1
         log.warning("alarm %d: no clip of %s: %s", job.alarm_id, job.camera_id, reason)
+        at = _at(job.window_end)
         with contextlib.suppress(StoreError):
-            self.store.write(ClipFailed(record.id, reason, _at(job.window_end)))
+            if record is not None:
+                self.store.write(ClipFailed(record.id, reason, at))
+            else:  # its row still queued in the store: closed when written
+                self.store.write(CloseClipOf(job.alarm_id, job.camera_id, reason, at))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
@@ -246,6 +246,38 @@ class KeepClip:
             session, SYSTEM_USER, "clip.store", f"alarm:{row.alarm_id}", facts, self.at, rows=[row]
         )
         return _record(row)
+
+
+@dataclass(frozen=True, slots=True)
+class KeepClipOf:
+    """`keep` (its `clip_id` a placeholder) for the alarm's clip of one camera still
+    `recording`, found by alarm and camera: for a clip whose row id is not known yet (its
+    `OpenClip` still queued when the console stopped). The writer runs tasks in order, so this
+    finds the row the queued `OpenClip` writes."""
+
+    name: ClassVar[str] = "clip.store"
+
+    alarm_id: int
+    camera_id: str
+    keep: KeepClip
+
+    def run(self, session: Session, files: StoreFiles) -> ClipRecord:
+        row_id = session.scalar(
+            select(Clip.id)
+            .where(
+                Clip.alarm_id == self.alarm_id,
+                Clip.camera_id == self.camera_id,
+                Clip.state == ClipState.RECORDING,
+            )
+            .order_by(Clip.id.desc())
+            .limit(1)
+        )
+        if row_id is None:
+            raise ValueError(
+                f"alarm {self.alarm_id}: no clip of {self.camera_id} is being recorded (its row "
+                "was never written)"
+            )
+        return replace(self.keep, clip_id=row_id).run(session, files)
 
 
 @dataclass(frozen=True, slots=True)
