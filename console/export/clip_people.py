@@ -7,7 +7,10 @@ Two sources, the first that covers a frame:
   A frame takes the sample nearest in time within `COVER_S`; the subject's tracks stay sharp,
   every other tracked person is blurred;
 - else the offline person detector the console ships (SSDLite, OpenVINO or OpenCV, bundled
-  model) on the frame itself: every person it finds is blurred, but one whose box overlaps the
+  model, with its tile pass for small people) on the frame itself, at most every
+  `DETECT_EVERY_S` (the frames between take the last answer, as they would a tracked sample;
+  the detector costs about ten times the decoding and encoding): every person it finds is
+  blurred, but one whose box overlaps the
   subject's tracked box of a nearby moment (within `SUBJECT_NEAR_S`) stays sharp. With no
   overlay at all the subject is unknown and every person found is blurred.
 
@@ -33,6 +36,7 @@ from inference.detectors.base import Detector, DetectorUnavailable
 __all__ = ["ClipPeople", "PersonFinder"]
 
 COVER_S = 0.3  # a frame this close to an overlay sample takes its boxes
+DETECT_EVERY_S = 0.2  # frames without a sample: the detector at most five times a second
 SUBJECT_NEAR_S = 1.0  # the subject's tracked box this close in time marks it in a detector frame
 SUBJECT_IOU = 0.3
 MARGIN = 0.15
@@ -106,7 +110,7 @@ class ClipPeople:
     _subject_times: list[float] = field(default_factory=list, repr=False)
     _subject_at: dict[float, list[list[float]]] = field(default_factory=dict, repr=False)
     _subjects: frozenset[int] = frozenset()
-    _scale: tuple[float, float] | None = None
+    _detected: tuple[float, list[list[float]]] | None = None  # (wall, boxes) of the last run
 
     def __post_init__(self) -> None:
         overlay = self.overlay or {}
@@ -153,7 +157,9 @@ class ClipPeople:
                 (sharp if track in self._subjects else blur).append(wide)
             return FramePeople(blur, sharp)
         self.detected_frames += 1
-        found = self.finder.find(image)
+        if self._detected is None or abs(wall - self._detected[0]) >= DETECT_EVERY_S:
+            self._detected = (wall, self.finder.find(image))
+        found = self._detected[1]
         near = self._nearest(self._subject_times, wall, SUBJECT_NEAR_S)
         subject = [self._scaled(b, image) for b in self._subject_at.get(near, [])] if near else []
         blur, sharp = [], []
