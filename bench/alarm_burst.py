@@ -154,7 +154,8 @@ def report(name: str, r: dict[str, Any]) -> None:
         f"p99 {r['gui_p99_ms']:.1f} ms (time-weighted), longest stall {r['gui_max_ms']:.0f} ms; "
         f"finding to screen p50 {r['screen_p50_ms']:.0f} ms, "
         f"p95 {r['screen_p95_ms']:.0f} ms; alarms raised {r['raised']}, shown {r['shown']}, "
-        f"acknowledged {r['acknowledged']}, rows stored {r['rows']}"
+        f"acknowledged {r['acknowledged']}, rows stored {r['rows']}; clips after the stop "
+        + (", ".join(f"{state} {n}" for state, n in sorted(r.get("clips", {}).items())) or "none")
     )
 
 
@@ -425,7 +426,9 @@ def main_child(args: argparse.Namespace) -> None:
     bridge.close()
     runtime.stop()
     store.close()
-    rows = sqlite3.connect(db).execute("select count(*) from alarms").fetchone()[0]
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("select count(*) from alarms").fetchone()[0]
+        clip_states = dict(conn.execute("select state, count(*) from clips group by state"))
     burst_lateness = [ms for at, ms in lateness if burst_started <= at <= t2]
     screen = [(shown_at[s] - made_at[s]) * 1000 for s in shown_at]
     det_quiet = (d1 - d0) / (t1 - t0)
@@ -445,6 +448,7 @@ def main_child(args: argparse.Namespace) -> None:
         "shown": len(shown_at),
         "acknowledged": len(acked),
         "rows": rows,
+        "clips": clip_states,  # after the clean stop: none left `recording`
     }
     print("RESULT " + json.dumps(result), flush=True)
     shutil.rmtree(tmp, ignore_errors=True)

@@ -30,7 +30,7 @@ import shutil
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,8 +42,10 @@ from console.store import ClipState, Store, StoreError
 from console.store.clips import (
     ClipFailed,
     ClipRecord,
+    CloseClipOf,
     CloseUnfinishedClips,
     KeepClip,
+    KeepClipOf,
     OpenClip,
     clip_relative_path,
 )
@@ -199,7 +201,11 @@ class EvidenceKeeper:
 
     def stop(self, timeout_s: float = 60.0) -> None:
         """Cut every running clip short (said in its row), keep what was recorded, join the
-        worker. Call after the core thread stopped (it owns the collections)."""
+        worker. Call after the core thread stopped (it owns the collections), before the store
+        closes. A clip whose row the store has not yet written (a slow disk under a burst of
+        alarms) is assembled all the same and handed to the store as `KeepClipOf` (or
+        `CloseClipOf` with the reason): queued behind its row, it fills that row in when the
+        store gets to it, before the store closes."""
         now = self._now()
         for collection in list(self._collections.values()):
             self._hand_over(collection, now, "cut short: the console stopped")
@@ -262,8 +268,10 @@ class EvidenceKeeper:
 
     def alarm_changed(self, alarm: Alarm) -> None:
         """The alarm manager's listener: a new alarm or a new camera of one opens a clip; the
-        occurrences say whether its risk on each camera is present or since when it cleared."""
-        if alarm.replayed:
+        occurrences say whether its risk on each camera is present or since when it cleared.
+        A stopped keeper opens no clip (an alarm's change may still arrive as the store catches
+        up with it)."""
+        if alarm.replayed or self._stopping.is_set():
             return
         if alarm.alarm_id not in self._seen_set:
             if len(self._seen_alarms) == self._seen_alarms.maxlen:
@@ -477,18 +485,26 @@ class EvidenceKeeper:
         key = (job.alarm_id, job.camera_id)
         self._stage(key, job.window_start)
         stage = self._staging_dir(key)
-        try:
-            record = job.clip.result(timeout=0)
-        except Exception as exc:  # the row itself was refused: nothing to fill in
-            log.error("alarm %d: the clip row of %s was not stored: %s", *key, exc)
-            shutil.rmtree(stage, ignore_errors=True)
-            return
+        # a job is ready once its row is written, except at stop: then a row still queued in
+        # the store (None here) is filled in by a task queued behind it
+        record: ClipRecord | None = None
+        if job.clip.done():
+            try:
+                record = job.clip.result()
+            except CancelledError:
+                self._unstored(job, "the store closed before it wrote this clip's row")
+                shutil.rmtree(stage, ignore_errors=True)
+                return
+            except Exception as exc:  # the row itself was refused: nothing to fill in
+                self._unstored(job, f"the store refused its row: {exc or type(exc).__name__}")
+                shutil.rmtree(stage, ignore_errors=True)
+                return
         try:
             self._assemble(job, record, stage)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
 
-    def _assemble(self, job: _Finish, record: ClipRecord, stage: Path) -> None:
+    def _assemble(self, job: _Finish, record: ClipRecord | None, stage: Path) -> None:
         segments = [s for s in finished_segments(stage) if s.start <= job.window_end]
         relative = clip_relative_path(job.alarm_id, job.camera_id, _at(job.window_start))
         try:
@@ -520,7 +536,7 @@ class EvidenceKeeper:
         if facts.note:
             notes.append(facts.note)
         task = KeepClip(
-            record.id,
+            record.id if record is not None else 0,  # 0: found by KeepClipOf
             relative,
             facts.sha256,
             facts.size_bytes,
@@ -533,27 +549,38 @@ class EvidenceKeeper:
             overlay=job.overlay,
             note="; ".join(notes) or None,
         )
+        queued = record is None
         try:
-            written = self.store.write(task)
+            written = self.store.write(
+                task if record is not None else KeepClipOf(job.alarm_id, job.camera_id, task)
+            )
         except StoreError as exc:
             log.error("alarm %d: clip of %s not stored: %s", job.alarm_id, job.camera_id, exc)
             return
         self.kept += 1
         log.info(
-            "alarm %d: clip of %s kept: %.1f s, %d packets, %s",
+            "alarm %d: clip of %s kept: %.1f s, %d packets, %s%s",
             job.alarm_id,
             job.camera_id,
             facts.end - facts.start,
             facts.packets,
             relative,
+            " (its row, still queued in the store, is filled in when written)" if queued else "",
         )
 
         def check(done: Future[Any]) -> None:
             error = done.exception()
             if error is not None:
-                log.error("alarm %d: the clip's row was refused (%s)", job.alarm_id, error)
+                why = str(error) or type(error).__name__
+                log.error("alarm %d: the clip's row was refused (%s)", job.alarm_id, why)
 
         written.add_done_callback(check)
+
+    def _unstored(self, job: _Finish, reason: str) -> None:
+        """A clip whose row the store refused or gave up: nothing to fill in; said in the log
+        (the store's own fault report says why it refused)."""
+        self.failed += 1
+        log.error("alarm %d: no clip of %s: %s", job.alarm_id, job.camera_id, reason)
 
     def _why_none(self, job: _Finish) -> str:
         if self.recorders is None:
@@ -563,8 +590,12 @@ class EvidenceKeeper:
             return "the recorder was recording, but not at that time"
         return f"the recorder was {state.value} since {_at(since):%H:%M:%S} UTC ({reason})"
 
-    def _failed(self, job: _Finish, record: ClipRecord, reason: str) -> None:
+    def _failed(self, job: _Finish, record: ClipRecord | None, reason: str) -> None:
         self.failed += 1
         log.warning("alarm %d: no clip of %s: %s", job.alarm_id, job.camera_id, reason)
+        at = _at(job.window_end)
         with contextlib.suppress(StoreError):
-            self.store.write(ClipFailed(record.id, reason, _at(job.window_end)))
+            if record is not None:
+                self.store.write(ClipFailed(record.id, reason, at))
+            else:  # its row still queued in the store: closed when written
+                self.store.write(CloseClipOf(job.alarm_id, job.camera_id, reason, at))

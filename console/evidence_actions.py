@@ -56,7 +56,8 @@ class SigningKey:
 
     fingerprint: str  # SHA-256 of the raw public key, in groups of 4 hex digits
     public_pem: str
-    folder: str  # where the keys live (outside the database)
+    folder: str  # the key folder (the public key, the signed heads)
+    location: str = ""  # where the private keys live, in words: key files or the OS keyring
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,9 @@ class ShowSigningKey:
         keys = room.store.keys
         if keys is None:
             raise ValueError("this database was opened without its audit key folder: no key")
-        return SigningKey(keys.fingerprint, keys.public_pem.decode("ascii"), str(keys.folder))
+        return SigningKey(
+            keys.fingerprint, keys.public_pem.decode("ascii"), str(keys.folder), keys.location
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,3 +86,57 @@ def keep_clip(
             overlay=overlay,
         )
     ).result()
+
+
+def footage_clip(
+    path: Path, source: Path, start_at: datetime, first: int, frames: int, fps: int = 10
+) -> Path:
+    """Real footage as a kept clip: `frames` frames of `source` (vtest.avi) from frame `first`,
+    encoded here as MPEG-4 part 2 of high quality in Matroska, its start tagged as the evidence
+    worker tags it (time 0 is `start_at`)."""
+    import av
+    import cv2
+
+    capture = cv2.VideoCapture(str(source))
+    try:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, first)
+        with av.open(str(path), "w", format="matroska") as out:
+            out.metadata[START_TAG] = start_at.isoformat()
+            stream = None
+            for n in range(frames):
+                ok, image = capture.read()
+                if not ok:
+                    raise ValueError(f"{source}: ended before frame {first + n}")
+                if stream is None:
+                    stream = out.add_stream("mpeg4", rate=fps)
+                    stream.width, stream.height = image.shape[1], image.shape[0]
+                    stream.pix_fmt = "yuv420p"
+                    stream.time_base = Fraction(1, fps)
+                    stream.codec_context.bit_rate = 8_000_000
+                frame = av.VideoFrame.from_ndarray(np.asarray(image, np.uint8), format="bgr24")
+                frame.pts = n
+                frame.time_base = Fraction(1, fps)
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            assert stream is not None
+            for packet in stream.encode():
+                out.mux(packet)
+    finally:
+        capture.release()
+    return path
+
+
+def decoded_frames(path: Path) -> dict[float, np.ndarray]:
+    """Every frame of a clip as BGR, by its time in seconds (rounded to milliseconds)."""
+    import av
+
+    frames: dict[float, np.ndarray] = {}
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.time_base is not None
+        for frame in container.decode(stream):
+            if frame.pts is not None:
+                frames[round(float(frame.pts * stream.time_base), 3)] = frame.to_ndarray(
+                    format="bgr24"
+                )
+    return frames

@@ -482,8 +482,9 @@ class IncidentBrowser(QWidget):
             self.key_label.setText(f"Export signing key: {answer.refusal or 'none'}")
             return
         self.signing_key = key
-        self.key_label.setText(f"Export signing key: {key.fingerprint}")
-        self.key_label.setToolTip(f"{key.public_pem}\nkept in {key.folder}")
+        where = "the OS keyring" if key.location.startswith("the OS keyring") else "key files"
+        self.key_label.setText(f"Export signing key: {key.fingerprint} (in {where})")
+        self.key_label.setToolTip(f"{key.public_pem}\nkept in {key.location or key.folder}")
         self.copy_key_button.setEnabled(True)
 
     @Slot()
@@ -543,7 +544,8 @@ class IncidentBrowser(QWidget):
         self.blur_box = QCheckBox("Blur people")
         self.blur_box.setToolTip(
             "Exported pictures are blurred except the incident's own subject and the object; "
-            "clips are exported only without blurring (privacy.blur_exported_people)"
+            "clips go out as derived copies with everyone but the subject blurred, the "
+            "original's SHA-256 in the manifest (privacy.blur_exported_people)"
         )
         self.blur_box.setChecked(self.site.privacy.blur_exported_people)
         grid = QGridLayout()

@@ -110,7 +110,7 @@ def run_public_key(args: argparse.Namespace) -> int:
         return 2
     sys.stdout.write(keys.public_pem.decode("ascii"))
     print(f"fingerprint (SHA-256): {keys.fingerprint}")
-    print(f"key folder: {keys.folder}")
+    print(f"keys: {keys.location}")
     return 0
 
 
@@ -143,6 +143,7 @@ def run_verify(args: argparse.Namespace) -> int:
             return 2
         for line in describe(report):
             print(line)
+        print(f"audit keys: {keys.location}")
         return 0 if report.ok else 1
     try:
         with signed_store(args, AuthorizeVerify) as (store, user, _):
@@ -160,4 +161,5 @@ def run_verify(args: argparse.Namespace) -> int:
         return 2 if "refused" not in str(exc) else 1
     for line in describe(report):
         print(line)
+    print(f"audit keys: {keys.location}")
     return 0 if report.ok else 1

@@ -81,7 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="blur bystanders in the snapshots (default: the site's privacy setting)",
     )
     blur.add_argument(
-        "--no-blur", dest="blur", action="store_false", help="export the snapshots as stored"
+        "--no-blur",
+        dest="blur",
+        action="store_false",
+        help="export the snapshots and clips as stored (no blurring of people)",
     )
     parser.add_argument(
         "--pdf-details",

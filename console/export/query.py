@@ -23,6 +23,8 @@ from console.site_file import Site
 from console.store.models import (
     Alarm,
     AlarmEvent,
+    Clip,
+    ClipState,
     Dispatch,
     Hold,
     Occurrence,
@@ -246,6 +248,16 @@ def _where(query: Query, f: ExportFilters) -> Query:
 
 def count_incidents(session: Session, filters: ExportFilters) -> int:
     return session.scalar(_where(select(func.count()).select_from(Alarm), filters)) or 0
+
+
+def count_kept_clips(session: Session, filters: ExportFilters) -> int:
+    """The clips an export of `filters` would put out (kept, not purged): what a blurring
+    export's progress counts."""
+    alarms = _where(select(Alarm.id), filters)
+    query = select(func.count(Clip.id)).where(
+        Clip.alarm_id.in_(alarms), Clip.state == ClipState.KEPT, Clip.purged_at.is_(None)
+    )
+    return session.scalar(query) or 0
 
 
 _ALARM_COLUMNS = (

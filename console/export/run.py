@@ -189,7 +189,8 @@ def export_incidents(
             keys_fingerprint=store.keys.fingerprint if store.keys else "",
             progress=report,
             renderer=renderer,
-            media=(ClipMedia(store.files, site), *media),  # every export has the clips
+            # every export has the clips
+            media=(ClipMedia(store.files, site, progress=report, filters=request.filters), *media),
         )
 
     try:
@@ -234,6 +235,27 @@ def export_incidents(
     )
 
 
+def _derived(alarm_id: int, evidence: list[ExportedMedia]) -> list[dict[str, Any]]:
+    """The clips of one incident exported as derived copies (blurred), for the manifest: each
+    with the SHA-256 of the original the console keeps (its audit chain covers that one).
+    Blurred snapshots are many and small: the JSON lines and the CSV give both of their hashes,
+    the manifest only their count."""
+    return [
+        {
+            "path": item.file,
+            "alarm_id": alarm_id,
+            "kind": item.kind,
+            "state": item.state,
+            "original_sha256": item.stored_sha256,
+            "how": item.note,
+        }
+        for item in evidence
+        if item.file is not None
+        and item.kind.startswith("clip")
+        and item.exported_sha256 != item.stored_sha256
+    ]
+
+
 def _names_in(out_dir: Path) -> list[str]:
     return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
 
@@ -267,10 +289,13 @@ def _write_all(
     pdf = renderer if "pdf" in request.formats else None
     blur_note = (
         "People are blurred in the exported snapshots except the incident's own subject and the "
-        "protected object's outline (privacy.blur_exported_people)."
+        "protected object's outline, and in the exported clips except the subject "
+        "(privacy.blur_exported_people): those files are derived copies; the manifest lists "
+        'each under "derived" with the SHA-256 of the original the console keeps.'
         if blur
-        else "Snapshots are exported as stored (privacy.blur_exported_people is off)."
+        else "Snapshots and clips are exported as stored (privacy.blur_exported_people is off)."
     )
+    derived: list[dict[str, Any]] = []
     details = min(total, request.pdf_details)
     if pdf is not None:
         cover = ReportCover(
@@ -307,6 +332,8 @@ def _write_all(
             for source in media:
                 evidence.extend(source.export(session, incident, out_dir, blur=blur))
             counts.media += sum(1 for m in evidence if m.file is not None)
+            derived.extend(_derived(incident.id, evidence))
+            counts.blurred_snapshots += sum(1 for x in exported if x.state.startswith("blurred"))
             first = exported[0] if exported else None
             if csv_tables is not None:
                 csv_tables.add(incident, first, counts, evidence)
@@ -342,6 +369,15 @@ def _write_all(
         "filters": filters.as_dict(),
         "formats": list(request.formats),
         "blurred": blur,
+        "derived": {
+            "clips": derived,
+            "snapshots_blurred": counts.blurred_snapshots,
+            "note": (
+                "derived files are blurred copies made for this export; each clip's entry "
+                "gives the SHA-256 of the original kept by the console, which its audit chain "
+                "covers (nightwatch audit verify); snapshots give both hashes in the tables"
+            ),
+        },
         "rows": {
             "incidents": counts.incidents,
             "steps": counts.steps,

@@ -115,6 +115,7 @@ class TableCounts:
     steps: int = 0
     snapshots: int = 0
     media: int = 0
+    blurred_snapshots: int = 0
 
 
 class CsvTables:

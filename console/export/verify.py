@@ -73,6 +73,13 @@ class ExportVerification:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def derived_clips(self) -> list[dict[str, Any]]:
+        """The manifest's derived (blurred) clips: path, original_sha256, how."""
+        derived = self.manifest.get("derived")
+        clips = derived.get("clips") if isinstance(derived, dict) else None
+        return [c for c in clips if isinstance(c, dict)] if isinstance(clips, list) else []
+
     def lines(self) -> list[str]:
         out: list[str] = []
         m = self.manifest
@@ -86,6 +93,14 @@ class ExportVerification:
         else:
             out.append(f"FAILED: {self.folder}: {len(self.problems)} problem(s)")
             out.extend(f"  [{p.kind}] {p.message}" for p in self.problems)
+        derived = self.derived_clips
+        if self.ok and derived:
+            out.append(
+                f"{len(derived)} clip(s) are derived copies (people blurred for this export), "
+                "checked as signed; the SHA-256 of each original is in manifest.json under "
+                '"derived": compare it with the console\'s (nightwatch audit verify checks the '
+                "originals against its audit chain)"
+            )
         if self.signer_fingerprint is not None:
             if self.key_given:
                 out.append(f"signed by the key given: {self.signer_fingerprint}")
@@ -177,6 +192,17 @@ def verify_export(folder: Path, public_key: Path | None = None) -> ExportVerific
                     "key",
                     f"{PUBLIC_KEY}: its fingerprint {result.signer_fingerprint} is not the one "
                     f"the manifest names ({claimed})",
+                )
+            )
+    for entry in result.derived_clips:
+        path = str(entry.get("path"))
+        if path not in listed or len(str(entry.get("original_sha256", ""))) != 64:
+            problems.append(
+                FileProblem(
+                    path,
+                    "manifest",
+                    f"{MANIFEST}: the derived clip {path} is not a listed file with its "
+                    "original's SHA-256",
                 )
             )
     # -- the files

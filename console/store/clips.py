@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
@@ -249,6 +249,38 @@ class KeepClip:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepClipOf:
+    """`keep` (its `clip_id` a placeholder) for the alarm's clip of one camera still
+    `recording`, found by alarm and camera: for a clip whose row id is not known yet (its
+    `OpenClip` still queued when the console stopped). The writer runs tasks in order, so this
+    finds the row the queued `OpenClip` writes."""
+
+    name: ClassVar[str] = "clip.store"
+
+    alarm_id: int
+    camera_id: str
+    keep: KeepClip
+
+    def run(self, session: Session, files: StoreFiles) -> ClipRecord:
+        row_id = session.scalar(
+            select(Clip.id)
+            .where(
+                Clip.alarm_id == self.alarm_id,
+                Clip.camera_id == self.camera_id,
+                Clip.state == ClipState.RECORDING,
+            )
+            .order_by(Clip.id.desc())
+            .limit(1)
+        )
+        if row_id is None:
+            raise ValueError(
+                f"alarm {self.alarm_id}: no clip of {self.camera_id} is being recorded (its row "
+                "was never written)"
+            )
+        return replace(self.keep, clip_id=row_id).run(session, files)
+
+
+@dataclass(frozen=True, slots=True)
 class ClipFailed:
     """No clip could be made for this row: `failed` with the reason; audited `clip.failed`."""
 
@@ -280,11 +312,23 @@ class ClipFailed:
 
 
 def close_unfinished_clips(
-    session: Session, files: StoreFiles, reason: str, at: datetime
+    session: Session,
+    files: StoreFiles,
+    reason: str,
+    at: datetime,
+    *,
+    alarm_id: int | None = None,
+    camera_id: str | None = None,
 ) -> list[int]:
-    """Clips still `recording` from a console that stopped or died: `failed` with the reason
-    (a write task body: `store.write(CloseUnfinishedClips(...))`)."""
-    rows = session.scalars(select(Clip).where(Clip.state == ClipState.RECORDING)).all()
+    """Clips still `recording` from a console that stopped or died (only the alarm's clip of
+    that camera, when given): `failed` with the reason, audited (`clip.failed`); a write task
+    body: `store.write(CloseUnfinishedClips(...))`, `store.write(CloseClipOf(...))`."""
+    query = select(Clip).where(Clip.state == ClipState.RECORDING)
+    if alarm_id is not None:
+        query = query.where(Clip.alarm_id == alarm_id)
+    if camera_id is not None:
+        query = query.where(Clip.camera_id == camera_id)
+    rows = session.scalars(query).all()
     for row in rows:
         row.state = ClipState.FAILED
         row.reason = reason
@@ -308,6 +352,36 @@ class CloseUnfinishedClips:
     def run(self, session: Session, files: StoreFiles) -> list[int]:
         assert self.at is not None
         return close_unfinished_clips(session, files, self.reason, self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class CloseClipOf:
+    """An alarm's clip of one camera, still `recording`, closed as failed with the reason. For a
+    clip whose row id is not known yet (its `OpenClip` still queued): the writer runs tasks in
+    order, so this finds the row the queued `OpenClip` writes."""
+
+    name: ClassVar[str] = "clip.close_one"
+
+    alarm_id: int
+    camera_id: str
+    reason: str
+    at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise ValueError("a clip closed as failed says why")
+        set_field(self, "at", aware(self.at, "at"))
+
+    def run(self, session: Session, files: StoreFiles) -> list[int]:
+        assert self.at is not None
+        return close_unfinished_clips(
+            session,
+            files,
+            self.reason,
+            self.at,
+            alarm_id=self.alarm_id,
+            camera_id=self.camera_id,
+        )
 
 
 # --------------------------------------------------------------------------- retention

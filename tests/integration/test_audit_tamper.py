@@ -74,6 +74,7 @@ def test_an_untouched_night_verifies(night_db: tuple[Path, Night], capsys) -> No
     assert out.startswith("ok: ")
     assert "files (snapshots, clips, walk test frames)" in out
     assert "signed heads" in out
+    assert "audit keys: key files in " in out  # no OS keyring in tests (tests/conftest.py)
 
 
 # ------------------------------------------------------------------------ the chain itself

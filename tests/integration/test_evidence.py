@@ -9,13 +9,16 @@ No timing assertions: the waits are bounded, the checks are on what the files sa
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -407,3 +410,65 @@ def test_a_running_console_keeps_an_alarms_clip_and_leaves_no_recorder(
     actions = [e.action for e in store.read(audit_entries)]
     assert "clip.store" in actions
     assert store.close().all_stored
+
+
+class SlowDiskWrite:
+    """A real write task that holds the store's writer until `released` is set: a disk far
+    behind, as in bench/alarm_burst.py (`--fsync-ms`), so the writes queued after it wait."""
+
+    name: ClassVar[str] = "test.slow_disk"
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self.running = threading.Event()
+
+    def run(self, session: object, files: object) -> None:
+        self.running.set()
+        assert self.released.wait(120), "the slow disk was never released"
+
+
+def alarm_behind_a_slow_disk(evidence: Evidence, camera_id: str) -> tuple[int, SlowDiskWrite]:
+    """An alarm raised (its clip collecting) while the store's writer is held: the clip's row
+    is still queued."""
+    wait_for(lambda: evidence.recorded_for(camera_id, PRE_ROLL_S + 1), 90, "the pre-roll")
+    slow = SlowDiskWrite()
+    evidence.store.write(slow)
+    assert slow.running.wait(30)
+    alarm_id = evidence.raise_alarm(camera_id)
+    evidence.boxes(camera_id, count=2)
+    assert evidence.keeper.recording  # the clip is being collected, its row not written
+    return alarm_id, slow
+
+
+def test_a_clip_row_still_queued_when_the_console_closes_is_filled_in_when_written(
+    site: Site, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The console stops while the clip's row waits behind a slow write (the alarm burst of
+    bench/alarm_burst.py): the keeper does not wait and does not give up with an empty reason;
+    it assembles the clip and queues its keeping behind the row, which the store writes (and
+    fills in) before it closes."""
+    caplog.set_level(logging.INFO, logger="console.evidence")
+    camera = site.cameras[0]
+    evidence = Evidence(
+        site, store, [RecordingSpec(camera.id, camera.resolved_source)], tmp_path / "rec"
+    )
+    evidence.start()
+    slow: SlowDiskWrite | None = None
+    try:
+        alarm_id, slow = alarm_behind_a_slow_disk(evidence, camera.id)
+        evidence.recorders.stop()
+        evidence.keeper.stop()  # the console closes; the disk is still behind
+        assert not slow.released.is_set()
+        assert store.read(clips, alarm_id) == []  # its row is not written yet
+    finally:
+        if slow is not None:
+            slow.released.set()
+        evidence.stop()
+    (clip,) = store.read(clips, alarm_id)  # and no new clip opened by a stopped keeper
+    check_clip(store, clip, evidence.manager.get(alarm_id).raised_at)
+    assert "cut short: the console stopped" in (clip.reason or "")
+    kept = [e for e in store.read(audit_entries) if e.action == "clip.store"]
+    assert [e.detail["clip_id"] for e in kept] == [clip.id]
+    said = [m for m in (r.getMessage() for r in caplog.records) if f"alarm {alarm_id}:" in m]
+    assert any("still queued in the store" in m for m in said), said
+    assert not [r for r in caplog.records if r.getMessage().rstrip().endswith(":")]

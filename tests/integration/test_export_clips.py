@@ -1,7 +1,8 @@
 """Evidence clips in an export, in retention and in `nightwatch audit verify`, on a real store
 with real clip files (a grey clip encoded here): the export copies each kept clip with its boxes
-beside it and the clean snapshot, signed by the manifest; with blurring on a clip is withheld and
-says why; a clip never kept says why; retention purges old clips and spares a held incident;
+beside it and the clean snapshot, signed by the manifest; with blurring on a clip is a derived,
+blurred copy (tests/integration/test_export_blurred_clips.py checks the blurring on real footage);
+a clip never kept says why; retention purges old clips and spares a held incident;
 verify names an altered clip file and an edited clip row."""
 
 from __future__ import annotations
@@ -103,11 +104,14 @@ def test_an_export_holds_each_clip_with_its_boxes_and_the_clean_snapshot(
     assert verify_export(tmp_path / "sharp").ok
 
     blurred = {x["alarm_id"]: x for x in export(store, site, tmp_path / "blur", blur=True)}
-    [clean, withheld] = blurred[alarm]["media"]
+    [clean, copy] = blurred[alarm]["media"]
     assert clean["state"] in ("blurred", "blurred whole")
-    assert withheld["state"] == "withheld"
-    assert "--no-blur" in withheld["note"]
-    assert not (tmp_path / "blur" / "clips").exists()
+    assert copy["state"] == "blurred"
+    assert copy["sha256_stored"] == clip.sha256 != copy["sha256_exported"]
+    assert copy["file"].endswith("-blurred.mkv")
+    # no person in a grey clip, and no kept box in its three seconds: the detector looked
+    assert "by the person detector" in copy["note"]
+    assert verify_export(tmp_path / "blur").ok
 
 
 def test_retention_purges_old_clips_spares_a_held_incident_and_verify_agrees(

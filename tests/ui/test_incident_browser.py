@@ -292,6 +292,8 @@ def test_the_page_shows_the_key_that_signs_its_exports(records, qtbot, tmp_path:
     key = browser.signing_key
     assert key is not None
     assert key.fingerprint in browser.key_label.text()
+    assert "(in key files)" in browser.key_label.text()  # no OS keyring in tests
+    assert key.location.startswith("key files in ")
     browser.copy_public_key()
     assert QApplication.clipboard().text() == key.public_pem
     browser.blur_box.setChecked(False)

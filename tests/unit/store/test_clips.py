@@ -28,7 +28,13 @@ from console.store import (
     get_clip,
     verify_clip,
 )
-from console.store.clips import clip_relative_path, clips, purge_clips
+from console.store.clips import (
+    CloseClipOf,
+    KeepClipOf,
+    clip_relative_path,
+    clips,
+    purge_clips,
+)
 from console.store.snapshots import snapshots
 from tests.unit.store.support import JPEG, T0
 
@@ -187,3 +193,41 @@ def test_the_clean_snapshot_is_kept_beside_the_annotated_one(store: Store, tmp_p
     assert store.snapshot_path(clean).read_bytes() == clean_bytes
     assert clean.sha256 == hashlib.sha256(clean_bytes).hexdigest()
     assert store.read(clips, alarm_id) == []
+
+
+def test_a_clip_queued_behind_its_row_is_kept_or_closed_by_alarm_and_camera(
+    store: Store,
+) -> None:
+    """KeepClipOf / CloseClipOf find the row by alarm and camera (the evidence keeper queues
+    them behind an OpenClip the store has not written yet): only that camera's clip."""
+    alarm = raise_alarm(store)
+    relative = clip_relative_path(alarm, "cam-1", T0)
+    path = store.files.path(relative)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(CLIP_BYTES)
+    keep_task = KeepClip(
+        0,  # found by KeepClipOf
+        relative,
+        hashlib.sha256(CLIP_BYTES).hexdigest(),
+        len(CLIP_BYTES),
+        T0,
+        T0 + timedelta(seconds=5),
+        T0 + timedelta(seconds=5),
+        "h264",
+        640,
+        360,
+    )
+    with pytest.raises(ValueError, match=f"alarm {alarm}: no clip of cam-1 is being recorded"):
+        store.write(KeepClipOf(alarm, "cam-1", keep_task)).result()
+    opened = [
+        store.write(OpenClip(alarm, camera, T0, at=T0)) for camera in ("cam-1", "cam-2")
+    ]  # both queued, not waited for, like the keeper's at a burst
+    kept = store.write(KeepClipOf(alarm, "cam-1", keep_task))
+    closed = store.write(CloseClipOf(alarm, "cam-2", "the recorder was offline", at=T0))
+    assert kept.result().id == opened[0].result().id
+    assert kept.result().state == ClipState.KEPT
+    assert closed.result() == [opened[1].result().id]
+    other = store.read(get_clip, opened[1].result().id)
+    assert (other.state, other.reason) == (ClipState.FAILED, "the recorder was offline")
+    with pytest.raises(ValueError, match="says why"):
+        CloseClipOf(alarm, "cam-2", " ")
