@@ -107,6 +107,7 @@ class ReplayOptions:
 class RuntimeOptions:
     detector: DetectorSpec = field(default_factory=DetectorSpec)
     cpu_workers: int | None = None
+    cameras_per_capture_process: int = 16  # fewer: RTSP cameras back sooner, more processes
     replay: ReplayOptions | None = None
     alarm_policy: AlarmPolicy | None = None  # None: the site file's `alarms:` settings
     # live: the site file the runtime was loaded from; its changes are checked and applied
@@ -376,6 +377,7 @@ class SiteRuntime:
             PipelineConfig(
                 detector=self.options.detector,
                 cpu_workers=self.options.cpu_workers,
+                cameras_per_capture_process=self.options.cameras_per_capture_process,
                 ring_slots=8,
                 scheduler=scheduler,
             ),

@@ -36,8 +36,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--headless", action="store_true", help="no window; alarms to the log")
     parser.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the alarm store")
     parser.add_argument("--workers", type=int, help="CPU detector workers")
+    parser.add_argument(
+        "--cameras-per-capture-process",
+        type=_at_least_one,
+        default=16,
+        metavar="N",
+        help="cameras decoded by one capture process (default 16; 8 brings RTSP cameras back "
+        "sooner after a server restart, at about 110 MB more memory per 8 cameras)",
+    )
     add_detector_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def runtime_options(args: argparse.Namespace) -> RuntimeOptions:
@@ -48,6 +63,7 @@ def runtime_options(args: argparse.Namespace) -> RuntimeOptions:
     return RuntimeOptions(
         detector=DetectorSpec(args.detector, args.weights, args.device),
         cpu_workers=args.workers,
+        cameras_per_capture_process=getattr(args, "cameras_per_capture_process", 16),
     )
 
 
