@@ -21,6 +21,7 @@ JPEG files, each kept under 400 KB. Nothing is handled for real: dialogs are clo
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 from collections.abc import Callable
@@ -53,9 +54,11 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QWidget
 
+    from console.passwords import Password, PasswordHashing
+    from console.roles import Role
     from console.runtime import RuntimeOptions, SiteRuntime
     from console.site_file import load_site
-    from console.store import Store
+    from console.store import AddUser, Store
     from inference.worker_pool import DetectorSpec
     from resources.demo_museum import build_demo_site
     from ui.app import application
@@ -66,6 +69,11 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     app = application()
     site = load_site(build_demo_site(cameras=args.cameras))
     store = Store(f"sqlite:///{tmp / 'demo.db'}", snapshots_dir=tmp / "snapshots")
+    password = Password("screenshots-only-" + secrets.token_hex(8))  # a throwaway account
+    hashed = PasswordHashing().hash(password)
+    store.write(
+        AddUser("night-monitor", Role.OPERATOR, by="screenshots", password_hash=hashed)
+    ).result()
     bridge = PipelineBridge()
     options = RuntimeOptions(detector=DetectorSpec("ssdlite"), cpu_workers=args.workers)
     runtime = SiteRuntime(
@@ -79,7 +87,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     bridge.serve(runtime.post)
     settings = QSettings(str(tmp / "console.ini"), QSettings.Format.IniFormat)  # a first start
     runtime.start()
-    window = ConsoleWindow(runtime, bridge, user="night-monitor", settings=settings)
+    window = ConsoleWindow(runtime, bridge, settings=settings, sign_in=("night-monitor", password))
     window.show_as_saved()
     screen = QGuiApplication.primaryScreen()
     taken: list[str] = []
