@@ -375,6 +375,30 @@ def test_the_watch_list_asks_a_reason_and_a_tracked_person(learned: ScriptedWalk
         model.watch(EAST, 4242, "looked nervous", "night-monitor", learned.now)
 
 
+def test_taking_a_person_off_the_watch_list_needs_a_reason_and_is_audited(
+    learned: ScriptedWalks,
+) -> None:
+    model = learned.behaviour
+    walk(learned, {960: ([(0, (1100.0, 400.0)), (5, (1000.0, 400.0))], clothes(2))})
+    watched = model.watch(EAST, 960, "looked at the alarm panel", "night-monitor", learned.now)
+    (shown,) = model.view(learned.now).watched
+    assert (shown.last_camera, shown.last_room) == (EAST, "east-gallery")
+    assert shown.path
+    assert shown.path_age_s is not None
+    with pytest.raises(BehaviourRefused, match="say why"):
+        model.unwatch(watched.visitor_id, "night-monitor", learned.now, "  ")
+    assert watched.visitor_id in model.watch_list
+    model.unwatch(watched.visitor_id, "night-monitor", learned.now, "a restorer at work")
+    assert model.view(learned.now).watched == ()
+    user, action, target, detail = learned.audit[-1]
+    assert (user, action) == ("night-monitor", "behaviour.unwatch")
+    assert target == f"visitor:{watched.visitor_id}"
+    assert detail["unwatch_reason"] == "a restorer at work"
+    assert detail["reason"] == "looked at the alarm panel"
+    with pytest.raises(BehaviourRefused, match="is not on the watch list"):
+        model.unwatch(watched.visitor_id, "night-monitor", learned.now, "again")
+
+
 def test_watch_list_entries_expire_and_visitors_are_forgotten(example: Site) -> None:
     walks = ScriptedWalks(quick(example, watch_for_s=60.0, forget_after_s=120.0), OPEN)
     walk(walks, {1: ([(0, (1100.0, 400.0)), (5, (1000.0, 400.0))], clothes(2))})
