@@ -225,11 +225,11 @@ class WatchListView(QWidget):
         gone = keep is not None and self.selected() is None
         self._selected_id = keep if not gone else None
         self._enable()
-        if gone:
+        if gone:  # taken off or expired: the plan no longer shows them as selected
             self.person_selected.emit(None)
-        elif keep is not None:
-            # the same person, with a newer path: what the plan shows follows
-            self.person_selected.emit(self.selected())
+        # the same person still selected: nothing is emitted, so the plan is not centred on
+        # them again with every view (the operator may have panned it); it redraws their newer
+        # way from the same view itself
 
     def _empty_text(self) -> str:
         if self.view is not None and not self.view.enabled:

@@ -168,6 +168,11 @@ def test_the_watch_list_shows_who_is_watched_and_unwatching_asks_why_and_is_audi
     drawn = window.plan.watched_items("ground")
     assert drawn
     assert max(item.pen().width() for item in drawn if hasattr(item, "pen")) == 6
+    pass_time(window, 1)  # the core's next view: still selected, still drawn bolder
+    assert wait_until(lambda: view.row_texts()[0][2] == "11:00:03 (31 s)")
+    assert window.plan.selected_watched == person.visitor_id
+    drawn = window.plan.watched_items("ground")
+    assert max(item.pen().width() for item in drawn if hasattr(item, "pen")) == 6
     # Enter on the row: the camera that saw them last onto the focus wall
     QTest.keyClick(view.table, Qt.Key.Key_Return)
     assert EAST in window.focus.focus_wall.pinned
