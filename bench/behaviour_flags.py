@@ -24,7 +24,10 @@ exactly the same followed visitors, so only the judging differs.
    scripted hand-overs between cameras that kept the same person. The boxes and clothes are
    scripted (painted colours), so the hand-over figure is an upper bound for real crops.
 
-    .venv/bin/python bench/behaviour_flags.py [--replays 70] [--warm-up 20]
+    .venv/bin/python bench/behaviour_flags.py [--replays 70] [--warm-up 20] [--explain]
+
+`--explain` also prints, for every ordinary visitor the learned model flagged, the advisory's
+reasons in words and who else (by ground truth) was linked into the same visitor.
 """
 
 from __future__ import annotations
@@ -369,7 +372,9 @@ def unusual(kind: str, start: float) -> list[Segment]:
 UNUSUAL = ("returns", "stays 9 min", "against the flow", "three rooms")
 
 
-def scripted(learning_s: float, judged_s: float, folder: Path) -> dict[str, object]:
+def scripted(
+    learning_s: float, judged_s: float, folder: Path, explain: bool = False
+) -> dict[str, object]:
     rng = random.Random(20)
     site = museum_site(folder, warm_up_h=learning_s / 3600.0 - 0.01)
     start = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Amsterdam
@@ -393,6 +398,7 @@ def scripted(learning_s: float, judged_s: float, folder: Path) -> dict[str, obje
     tally = Tally()
     handovers_kept = handovers = 0
     linked_to: dict[tuple[str, int], str] = {}
+    why: dict[str, list[str]] = {}  # an ordinary person flagged: what was said, first time
     started = time.perf_counter()
     for t in range(int(end_s)):
         judged = t >= learning_s
@@ -420,6 +426,15 @@ def scripted(learning_s: float, judged_s: float, folder: Path) -> dict[str, obje
                 for advisory in found:
                     person_id = who[advisory.track.track_id]
                     tally.learned[person_id] |= {r.kind for r in advisory.assessment.reasons}
+                    if owner[(camera_id, advisory.track.track_id)].kind == "ordinary":
+                        why.setdefault(
+                            person_id,
+                            [
+                                f"t={t} {camera_id} track {advisory.track.track_id} "
+                                f"{advisory.visitor_id} score {advisory.assessment.score}",
+                                *(r.words for r in advisory.assessment.reasons),
+                            ],
+                        )
                 judge_fixed(walks.behaviour, camera_id, walks.now, who, tally)
     # hand-overs: each person's later segments against their first one's visitor
     for person in people:
@@ -431,6 +446,16 @@ def scripted(learning_s: float, judged_s: float, folder: Path) -> dict[str, obje
             handovers += 1
             handovers_kept += linked == first
     kinds = {p.person: p.kind for p in people}
+    if explain:
+        members: dict[str, set[str]] = defaultdict(set)
+        for (camera_id, track_id), visitor_id in linked_to.items():
+            members[visitor_id].add(owner[(camera_id, track_id)].person)
+        for person_id, lines in why.items():
+            visitor_id = lines[0].split()[4]
+            print(f"flagged ordinary {person_id}: {lines[0]}")
+            for line in lines[1:]:
+                print(f"    {line}")
+            print(f"    linked into {visitor_id}: {sorted(members[visitor_id])}")
     ordinary_judged = sum(
         1 for p in people if p.kind == "ordinary" and p.segments[-1].end_s >= learning_s
     )
@@ -469,11 +494,14 @@ def main() -> None:
     parser.add_argument("--learning-s", type=float, default=3600.0)
     parser.add_argument("--judged-s", type=float, default=2700.0)
     parser.add_argument("--skip-footage", action="store_true")
+    parser.add_argument(
+        "--explain", action="store_true", help="print why each ordinary visitor was flagged"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         if not args.skip_footage:
             print("real footage:", real_footage(args.replays, args.warm_up, Path(folder)))
-        print("scripted:", scripted(args.learning_s, args.judged_s, Path(folder)))
+        print("scripted:", scripted(args.learning_s, args.judged_s, Path(folder), args.explain))
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ _ACT_WORDS: dict[Act, str] = {
     Act.VIEW_ESCALATIONS: "view escalations",
     Act.READ_INCIDENT_LOG: "read the incident log",
     Act.EXPORT: "export the incident log",
-    Act.WATCH_PERSON: "put a person on the watch list",
+    Act.WATCH_PERSON: "put a person on the watch list, or take them off",
     Act.DISMISS_ADVISORY: "dismiss an advisory as normal",
     Act.SWITCH_BEHAVIOUR: "switch behaviour learning on or off",
     Act.HOLD_EVIDENCE: "keep an incident's evidence past retention (a hold)",

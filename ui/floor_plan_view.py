@@ -79,7 +79,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.alarms import Alarm
-from console.behaviour.model import BehaviourView
+from console.behaviour.model import BehaviourView, WatchedPerson
 from console.site_file import Camera, Floor, ProtectedObject, Site, Zone
 from console.store import AlarmState
 from inference.pipeline import TrackedFrame
@@ -815,6 +815,8 @@ class FloorPlanView(QWidget):
         self._people: dict[tuple[str, int], PersonMark] = {}
         self._floors: dict[str, _FloorScene] = {}
         self._current: str | None = None
+        self._watched_view: BehaviourView | None = None  # the newest, redrawn on a selection
+        self.selected_watched: str | None = None  # the watch list's selection: drawn bolder
         self.setAccessibleName("floor plan panel")
 
         self._fade_timer = QTimer(self)
@@ -1073,7 +1075,9 @@ class FloorPlanView(QWidget):
 
     def show_watched(self, view: BehaviourView) -> None:
         """Draw each watched visitor's way (the last few minutes the model keeps) as a line
-        that fades with age, and their label at its newest point."""
+        that fades with age, and their label at its newest point (the watch list's selected
+        visitor bolder)."""
+        self._watched_view = view
         for built in self._floors.values():
             for item in built.watched:
                 built.scene.removeItem(item)
@@ -1084,13 +1088,14 @@ class FloorPlanView(QWidget):
             if not points:
                 continue
             span = max(1.0, now_s - points[0].at_s)
+            width = 6 if person.visitor_id == self.selected_watched else 3
             for a, b in itertools.pairwise(points):
                 scene = self._floors.get(b.floor_id)
                 if scene is None or a.floor_id != b.floor_id:
                     continue
                 fresh = max(0.15, 1.0 - (now_s - b.at_s) / span)
                 line = QGraphicsLineItem(a.x, a.y, b.x, b.y)
-                line.setPen(QPen(PALETTE.qcolor("focus", round(255 * fresh)), 3))
+                line.setPen(QPen(PALETTE.qcolor("focus", round(255 * fresh)), width))
                 line.setZValue(_Z_PERSON)
                 scene.scene.addItem(line)
                 scene.watched.append(line)
@@ -1102,6 +1107,27 @@ class FloorPlanView(QWidget):
                 tag.setZValue(_Z_MARK)
                 end.scene.addItem(tag)
                 end.watched.append(tag)
+
+    def focus_watched(self, person: WatchedPerson | None) -> None:
+        """The watch list's selection: their floor, centred on where they were last placed
+        (their newest path point, else the camera that saw them last), their way drawn
+        bolder. None: no selection."""
+        self.selected_watched = person.visitor_id if person is not None else None
+        target: tuple[str, QPointF] | None = None
+        if person is not None and person.path:
+            last = person.path[-1]
+            target = (last.floor_id, QPointF(last.x, last.y))
+        elif person is not None and person.last_camera is not None:
+            for floor_id, built in self._floors.items():
+                icon = built.cameras.get(person.last_camera)
+                if icon is not None:
+                    target = (floor_id, icon.pos())
+                    break
+        if target is not None and target[0] in self._floors:
+            self.set_floor(target[0])
+            self.view.centerOn(target[1])
+        if self._watched_view is not None:
+            self.show_watched(self._watched_view)
 
     def watched_items(self, floor_id: str) -> list[QGraphicsItem]:
         """What `show_watched` drew on a floor (for tests)."""

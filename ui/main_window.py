@@ -49,7 +49,7 @@ from console.accounts import SignedIn
 from console.actions import ActionAnswer
 from console.alarms import Alarm
 from console.behaviour.actions import WatchPerson
-from console.behaviour.model import BehaviourView
+from console.behaviour.model import BehaviourView, WatchedPerson
 from console.export.run import ExportRequest, ExportResult, export_incidents
 from console.focus_wall import FocusWall
 from console.operator_check import OperatorCheck, OperatorCheckEvent
@@ -73,6 +73,7 @@ from ui.storage_banner import StorageBanner
 from ui.supervisor import BehaviourDialog, EscalationsDialog, SettingsDialog, UsersDialog
 from ui.theme import apply_theme
 from ui.video_wall import VideoWall, WallCamera, cameras_from_pipeline
+from ui.watch_list_view import WatchListView
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +246,17 @@ class ConsoleWindow(QMainWindow):
         bridge.behaviour_changed.connect(self.follow_watched)
         bridge.behaviour_changed.connect(self.plan.show_watched)
         runtime.add_behaviour_listener(bridge.on_behaviour)
+        # -- watch list (ui/watch_list_view.py): who is watched, and unwatching with a reason
+        self.watch_list = WatchListView(self.desk, site)
+        self.watch_dock = self._dock(
+            "watched", "Watched people", self.watch_list, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.splitDockWidget(self.queue_dock, self.watch_dock, Qt.Orientation.Vertical)
+        bridge.behaviour_changed.connect(self.watch_list.show_view)
+        self.watch_list.person_selected.connect(self.plan.focus_watched)
+        self.watch_list.person_activated.connect(self.show_watched_camera)
+        self.watch_list.message.connect(self._message)
+        # -- end watch list
         self.focus.slot_count_changed.connect(lambda n: self.settings.setValue("focus/slots", n))
         self.plan.camera_clicked.connect(self.focus.show_camera)
         # -- site editor: an edit applied without a restart is shown, and the views follow it
@@ -267,6 +279,10 @@ class ConsoleWindow(QMainWindow):
         if sign_in is not None:  # the demo: straight onto the wall as its operator
             self.sign_in_panel.set_busy(True)
             self.desk.sign_in(*sign_in)
+
+    @property
+    def docks(self) -> tuple[QDockWidget, ...]:
+        return (self.focus_dock, self.queue_dock, self.plan_dock, self.health_dock, self.watch_dock)
 
     @property
     def user(self) -> str | None:
@@ -303,9 +319,11 @@ class ConsoleWindow(QMainWindow):
         self._go_to_alarms = self._action("Go to the alarm queue", "F2", self._focus_queue)
         alarm_menu.addSeparator()
         alarm_menu.addAction(self._go_to_alarms)
+        self.go_to_watch_list = self._action("Go to the watch list", "F3", self._focus_watch_list)
+        alarm_menu.addAction(self.go_to_watch_list)
 
         view = bar.addMenu("&View")
-        for dock in (self.focus_dock, self.queue_dock, self.plan_dock, self.health_dock):
+        for dock in self.docks:
             view.addAction(dock.toggleViewAction())
         self.float_focus_action = self._action(
             "Focus wall in a window of its own (second screen)", "F8", self._float_focus
@@ -521,7 +539,7 @@ class ConsoleWindow(QMainWindow):
             action.setVisible(signed is None or signed.may(act))
             action.setEnabled(acting and signed is not None and signed.may(act))
         self._alarm_menu.menuAction().setVisible(signed is not None and signed.may(Act.WATCH))
-        for dock in (self.focus_dock, self.queue_dock, self.plan_dock, self.health_dock):
+        for dock in self.docks:
             dock.toggleViewAction().setEnabled(watching)
         self.shift_menu.menuAction().setVisible(signed is not None)
         self.lock_action.setEnabled(signed is not None and not signed.locked)
@@ -547,7 +565,7 @@ class ConsoleWindow(QMainWindow):
         if self._docks_hidden:
             return
         self._dock_state = self.saveState()
-        for dock in (self.focus_dock, self.queue_dock, self.plan_dock, self.health_dock):
+        for dock in self.docks:
             dock.hide()
         self._docks_hidden = True
 
@@ -694,6 +712,7 @@ class ConsoleWindow(QMainWindow):
             cameras.append(WallCamera(camera.id, ring, camera.name, status, reason))
         self.wall.set_cameras(cameras)
         self.plan.set_site(site)
+        self.watch_list.set_site(site)
         self.focus.set_site(site)
         self.queue.set_site(site)
         self._refresh_alarms()
@@ -704,6 +723,20 @@ class ConsoleWindow(QMainWindow):
         self.queue_dock.show()
         self.queue_dock.raise_()
         self.queue.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _focus_watch_list(self) -> None:
+        self.watch_dock.show()
+        self.watch_dock.raise_()
+        self.watch_list.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def show_watched_camera(self, person: WatchedPerson) -> None:
+        """The watch list's Enter: the camera that sees them now (else saw them last) on the
+        focus wall, pinned like a camera clicked on the plan."""
+        camera = person.cameras_now[0] if person.cameras_now else person.last_camera
+        if camera is None:
+            self._message(f"{person.label} has not been placed on a camera yet")
+            return
+        self.focus.show_camera(camera)
 
     def _float_focus(self) -> None:
         """F8: the focus wall in a window of its own (on the second screen when there is one);

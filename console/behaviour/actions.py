@@ -2,12 +2,12 @@
 (`console.control_room.ControlRoom`: the role table is checked, refusals are audited).
 
     runtime.post(WatchPerson("ana", "cam-03", 12, "hid a bag behind the plinth"))  # operator
-    runtime.post(UnwatchPerson("ana", "visitor-17"))                               # operator
+    runtime.post(UnwatchPerson("ana", "visitor-17", "a restorer at work"))         # operator
     runtime.post(DismissAsNormal("ana", alarm_id=41, note="a restorer at work"))   # operator
     runtime.post(SwitchBehaviour("boss", False, "filming night"))                  # supervisor
 
-Each addition to the watch list and each dismissal is audited with its reason; a switch is
-stored (it survives a restart) and audited.
+Each addition to the watch list, each removal and each dismissal is audited with its reason; a
+switch is stored (it survives a restart) and audited.
 """
 
 from __future__ import annotations
@@ -64,13 +64,19 @@ class WatchPerson:
 
 @dataclass(frozen=True, slots=True)
 class UnwatchPerson:
+    """Take visitor `visitor_id` off the watch list: no longer followed, their path leaves
+    the plan. The reason is required and audited (`behaviour.unwatch`, with the actor)."""
+
     user: str
     visitor_id: str
+    reason: str
     verb: ClassVar[str] = "take a person off the watch list"
     act: ClassVar[Act | None] = Act.WATCH_PERSON
 
     def perform(self, room: ControlRoom) -> str:
-        room.behaviour_model().unwatch(self.visitor_id, self.user, room.accounts.clock.now())
+        room.behaviour_model().unwatch(
+            self.visitor_id, self.user, room.accounts.clock.now(), self.reason
+        )
         return self.visitor_id
 
 

@@ -11,7 +11,8 @@ size), split into the upper body (the coat, 15-55 % of the height) and the lower
 skirt: 55-95 %; the head and the feet say little), and each part becomes a histogram of 20 bins:
 8 hues x 2 brightness levels for coloured pixels, 4 grey levels for pixels with little colour
 (an infrared or night camera gives only those). Each part sums to 1; `similarity` is the mean
-Bhattacharyya coefficient of the two parts.
+Bhattacharyya coefficient of the two parts, `part_similarities` each part's own (a visitor in
+the same coat but other trousers is alike in one part only: the follower asks both).
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["APPEARANCE_SIZE", "appearance_vector", "appearances", "blend", "similarity"]
+__all__ = [
+    "APPEARANCE_SIZE",
+    "appearance_vector",
+    "appearances",
+    "blend",
+    "part_similarities",
+    "similarity",
+]
 
 CROP_W, CROP_H = 12, 24
 HUES = 8
@@ -83,15 +91,24 @@ def _part_histogram(hsv: NDArray[np.uint8]) -> NDArray[np.float64]:
     return counts / total if total > 0 else counts
 
 
-def similarity(a: Vector | None, b: Vector | None) -> float | None:
-    """How alike two appearances are: 0 to 1 (None when either is unknown)."""
+def part_similarities(a: Vector | None, b: Vector | None) -> tuple[float, ...] | None:
+    """How alike each part (upper body, lower body) of two appearances is: 0 to 1 each (None
+    when either is unknown)."""
     if a is None or b is None:
         return None
-    coefficients = [
-        float(np.sum(np.sqrt(a[k : k + PART_BINS] * b[k : k + PART_BINS])))
+    return tuple(
+        min(1.0, float(np.sum(np.sqrt(a[k : k + PART_BINS] * b[k : k + PART_BINS]))))
         for k in range(0, APPEARANCE_SIZE, PART_BINS)
-    ]
-    return min(1.0, sum(coefficients) / len(coefficients))
+    )
+
+
+def similarity(a: Vector | None, b: Vector | None) -> float | None:
+    """How alike two appearances are: 0 to 1, the mean of the parts' (None when either is
+    unknown)."""
+    parts = part_similarities(a, b)
+    if parts is None:
+        return None
+    return min(1.0, sum(parts) / len(parts))
 
 
 def blend(old: Vector | None, new: Vector | None, keep: float = 0.7) -> Vector | None:

@@ -10,7 +10,10 @@ track that the tracker lost and found again on the same spot (`follows_track_id`
   `max_transit_s`); never in a camera far away, never in two views at once;
 - **appearance**: the colours of their box (`console.behaviour.appearance`), which must be at
   least `handover_min_similarity` alike (`return_min_similarity` for the same camera, where a
-  lookalike is more likely to be someone else coming by).
+  lookalike is more likely to be someone else coming by), and each part (upper and lower body)
+  at least `min_part_similarity` alike: the same coat over other trousers is someone else, however
+  alike the coats (without it, visitors who shared one colour of clothes were joined into one
+  across cameras, and their visits added up to "came back 4 times").
 
 Each new track is matched to the best candidate (similarity, less a little for a long gap); each
 candidate takes at most one track. A track that matches nobody is a new visitor; for its first
@@ -28,7 +31,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from console.behaviour.appearance import Vector, similarity
+from console.behaviour.appearance import Vector, part_similarities
 from console.behaviour.site_map import SiteMap
 from console.behaviour.visitors import Visitor
 from console.presence import CameraPresence
@@ -41,6 +44,7 @@ __all__ = ["FollowTuning", "Follower", "HandOver"]
 @dataclass(frozen=True, slots=True)
 class FollowTuning:
     handover_min_similarity: float = 0.6
+    min_part_similarity: float = 0.4  # each of upper and lower body (one alike part is not enough)
     return_min_similarity: float = 0.85
     return_window_s: float = 120.0
     slow_walk_m_s: float = 0.5
@@ -217,13 +221,14 @@ class Follower:
             return None
         if gap > window:
             return None
-        sim = similarity(visitor.appearance, look)
+        parts = part_similarities(visitor.appearance, look)
         penalty = tuning.gap_penalty * gap / max(window, 1e-6)
-        if sim is None:
+        if parts is None:
             if came_from == cam:
                 return None  # back in the same view, unseen: too likely someone else
             return 0.5 - penalty, gap, None, came_from
-        if sim < least:
+        sim = min(1.0, sum(parts) / len(parts))
+        if sim < least or min(parts) < tuning.min_part_similarity:
             return None
         return sim - penalty, gap, sim, came_from
 

@@ -87,6 +87,15 @@ class WatchedPerson:
     tracks_now: tuple[tuple[str, int], ...]
     path: tuple[PathPoint, ...]
     advisory: str | None  # the open advisory's one line, when the system flagged them
+    last_camera: str | None = None  # the camera that saw them last (None: not seen since added)
+    last_room: str | None = None  # the room (zone id) they were last seen in, when known
+
+    @property
+    def path_age_s(self) -> float | None:
+        """How far back (seconds before `last_seen_at`) the path drawn on the plan goes."""
+        if not self.path:
+            return None
+        return max(0.0, self.path[-1].at_s - self.path[0].at_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,12 +395,28 @@ class BehaviourModel:
             )
         return self._watched(self.watch_list.get(visitor.visitor_id), now)  # type: ignore[arg-type]
 
-    def unwatch(self, visitor_id: str, user: str, now: datetime) -> None:
+    def unwatch(self, visitor_id: str, user: str, now: datetime, reason: str) -> WatchEntry:
+        """Take a visitor off the watch list (audited with who and why); their path leaves
+        the plan with the next view. Returns the entry taken off."""
+        reason = " ".join(reason.split())
+        if not reason:
+            raise BehaviourRefused(
+                "say why this person is no longer to be watched (the reason is audited)"
+            )
         entry = self.watch_list.remove(visitor_id)
         if entry is None:
-            raise BehaviourRefused(f"{_label(visitor_id)} is not on the watch list")
-        self._audit(user, "behaviour.unwatch", entry, {"why": "taken off by the operator"})
+            raise BehaviourRefused(
+                f"{_label(visitor_id)} is not on the watch list (any more): the entry may have "
+                "expired or been taken off by someone else"
+            )
+        self._audit(
+            user,
+            "behaviour.unwatch",
+            entry,
+            {"why": "taken off by the operator", "unwatch_reason": reason[:500]},
+        )
         self._notify(now)
+        return entry
 
     def dismiss(self, visitor_id: str, user: str, now: datetime) -> tuple[str, ...]:
         """The operator calls this visitor's behaviour normal: the reasons are not held against
@@ -530,6 +555,8 @@ class BehaviourModel:
             tuple((c, visitor.tracks_now[c]) for c in cameras if c in visitor.tracks_now),
             tuple(p for p in visitor.path if now_s - p.at_s <= path_s),
             flag.line if flag else None,
+            visitor.last_camera,
+            visitor.last_room,
         )
 
     def _judging(self, now: datetime) -> bool:

@@ -18,7 +18,7 @@ The reasons (strength 1 at):
 - `dwell_object`: the current visit to an artwork goes beyond its usual; likewise.
 - `returns`: separate visits to one artwork; 1 at max(4, the usual 99th percentile + 2).
 - `high_value_rooms`: lingering (15 s) near high-value works in several rooms; 1 at max(3, the
-  usual 99th percentile + 1) rooms.
+  usual 99th percentile + 1) rooms, nothing at or below the usual.
 - `against_flow`: walking at least 3 m through a view in a direction near which (within one
   sector of 45 degrees either side) at most 5 % of the view's visitors walk; 1 to 1.5 (the fewer,
   the stronger). The neighbouring sectors count because a way still under way (in from the
@@ -244,7 +244,11 @@ def _high_value_rooms(
         return []
     typical = math.floor(usual.histogram.quantile(t.count_quantile) or 0.0)
     limit = max(t.rooms_min, typical + 1)
-    strength = _cap(len(rooms) / limit, t) if len(rooms) >= limit - 1 else 0.0
+    # half-unusual one room short of the limit, but never at or below the usual: a visitor who
+    # lingered in as many rooms as this museum's visitors do is not a half of anything (it
+    # added 0.67 to every lookalike's returns and made ordinary visitors advisories)
+    beyond = len(rooms) > typical and len(rooms) >= limit - 1
+    strength = _cap(len(rooms) / limit, t) if beyond else 0.0
     if strength <= 0:
         return []
     works = ", ".join(_name(site, o) for o in sorted(visitor.high_value))

@@ -158,6 +158,7 @@ class Visitor:
     dismissed: set[str] = field(default_factory=set)  # reason keys an operator called normal
     flagged: bool = False  # an advisory is open: nothing of this visit is learned
     teach_weight: float = 1.0  # dismissed as normal: learned with more weight
+    last_room: str | None = None  # the room (zone) of the last look that placed them in one
 
     @property
     def label(self) -> str:
@@ -195,6 +196,8 @@ class Visitor:
             return now_s - max(0.0, ago - camera_ts)
 
         # rooms
+        if track.zones:
+            self.last_room = min(track.zones)
         for zone_id, since_ts in track.zones.items():
             stay = self.stays.get(zone_id)
             if stay is not None and now_s - stay.last_s > tuning.stay_gap_s:

@@ -17,15 +17,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from console.behaviour.baseline import ALL_HOURS, Baseline, hour_of_week
+from console.behaviour.appearance import appearances, part_similarities, similarity
+from console.behaviour.baseline import ALL_HOURS, SITE_PLACE, Baseline, hour_of_week
 from console.behaviour.model import BehaviourModel, BehaviourRefused
+from console.behaviour.scoring import assess
+from console.behaviour.site_map import SiteMap
 from console.behaviour.statistics import COUNT, DIRECTION, DWELL_S, Histogram, direction_bin
+from console.behaviour.visitors import Visitor
 from console.rules import Severity
 from console.rules.behaviour import advisories
 from console.rules.details import BehaviourDetail
 from console.site_file import Site, load_site
 from console.store import CellRow
-from tests.behaviour_walks import Clothes, ScriptedWalks, clothes
+from tests.behaviour_walks import Clothes, ScriptedWalks, clothes, paint
 
 SITE_FILE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
 OPEN = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # Tuesday 11:00 in Amsterdam (open 10-17)
@@ -366,6 +370,56 @@ def test_a_watched_visitor_is_followed_to_the_next_camera(learned: ScriptedWalks
     assert {p.camera_id for p in shown.path} == {EAST, WEST}
 
 
+def test_a_lookalike_in_the_same_trousers_but_another_coat_is_not_followed_as_them(
+    learned: ScriptedWalks,
+) -> None:
+    """The cause of most false advisories in bench/behaviour_flags.py: ordinary visitors who
+    shared one colour of clothes were joined into one visitor across cameras (similar enough on
+    average), and their visits to The Milkmaid added up to "came back 3 (4) times"."""
+    model = learned.behaviour
+    first, other = clothes(3), clothes(30)  # another coat over the same trousers
+    assert first[0] != other[0]
+    assert first[1] == other[1]
+    walk(learned, {910: ([(0, (1100.0, 400.0)), (10, (700.0, 300.0))], first)})
+    them = model.follower.visitor_of(EAST, 910)
+    learned.idle(4)
+    lookalike = learned.at_image((600.0, 600.0), other)
+    look = appearances(paint([lookalike]), [lookalike.box])[0]
+    tuning = model.follower.tuning
+    assert similarity(them.appearance, look) >= tuning.handover_min_similarity  # alike on average
+    assert min(part_similarities(them.appearance, look)) < tuning.min_part_similarity
+    learned.look(WEST, {41: lookalike})
+    assert model.follower.visitor_of(WEST, 41).visitor_id != them.visitor_id
+    # the same person in the same clothes is still followed
+    learned.look(WEST, {42: learned.at_image((900.0, 600.0), first)})
+    assert model.follower.visitor_of(WEST, 42).visitor_id == them.visitor_id
+
+
+def test_lingering_in_as_many_high_value_rooms_as_usual_is_not_half_unusual(
+    example: Site,
+) -> None:
+    """The other half of the false advisories: "lingered near high-value works in 2 rooms; usual
+    is at most 2" weighed 0.67, enough with any half reason for an advisory."""
+    site = quick(example)
+    baseline = Baseline.of_site(site)
+    baseline.learning_since = OPEN - timedelta(days=1)
+    for k in range(60):
+        baseline.learn("site", SITE_PLACE, "high_value_rooms", 2.0 if k % 2 else 1.0, OPEN)
+    plan = SiteMap.of(site)
+    now_s = OPEN.timestamp()
+    visitor = Visitor("visitor-1", 1, now_s - 300, now_s)
+    visitor.high_value = {"milkmaid": "east-gallery", "night-watch": "west-gallery"}
+    usual = assess(visitor, baseline, site, plan, OPEN, site.behaviour)
+    assert usual.judged
+    assert [r for r in usual.reasons if r.kind == "high_value_rooms"] == []
+    visitor.high_value["vase"] = "corridor"  # three rooms: beyond the usual, an advisory
+    three = assess(visitor, baseline, site, plan, OPEN, site.behaviour)
+    (reason,) = [r for r in three.reasons if r.kind == "high_value_rooms"]
+    assert reason.strength == 1.0
+    assert three.score >= float(site.behaviour.threshold)
+    assert "lingered near high-value works in 3 rooms" in reason.words
+
+
 def test_the_watch_list_asks_a_reason_and_a_tracked_person(learned: ScriptedWalks) -> None:
     model = learned.behaviour
     walk(learned, {950: ([(0, (1100.0, 400.0)), (5, (1000.0, 400.0))], clothes(2))})
@@ -373,6 +427,30 @@ def test_the_watch_list_asks_a_reason_and_a_tracked_person(learned: ScriptedWalk
         model.watch(EAST, 950, "   ", "night-monitor", learned.now)
     with pytest.raises(BehaviourRefused, match="#4242 on camera cam-east is not tracked"):
         model.watch(EAST, 4242, "looked nervous", "night-monitor", learned.now)
+
+
+def test_taking_a_person_off_the_watch_list_needs_a_reason_and_is_audited(
+    learned: ScriptedWalks,
+) -> None:
+    model = learned.behaviour
+    walk(learned, {960: ([(0, (1100.0, 400.0)), (5, (1000.0, 400.0))], clothes(2))})
+    watched = model.watch(EAST, 960, "looked at the alarm panel", "night-monitor", learned.now)
+    (shown,) = model.view(learned.now).watched
+    assert (shown.last_camera, shown.last_room) == (EAST, "east-gallery")
+    assert shown.path
+    assert shown.path_age_s is not None
+    with pytest.raises(BehaviourRefused, match="say why"):
+        model.unwatch(watched.visitor_id, "night-monitor", learned.now, "  ")
+    assert watched.visitor_id in model.watch_list
+    model.unwatch(watched.visitor_id, "night-monitor", learned.now, "a restorer at work")
+    assert model.view(learned.now).watched == ()
+    user, action, target, detail = learned.audit[-1]
+    assert (user, action) == ("night-monitor", "behaviour.unwatch")
+    assert target == f"visitor:{watched.visitor_id}"
+    assert detail["unwatch_reason"] == "a restorer at work"
+    assert detail["reason"] == "looked at the alarm panel"
+    with pytest.raises(BehaviourRefused, match="is not on the watch list"):
+        model.unwatch(watched.visitor_id, "night-monitor", learned.now, "again")
 
 
 def test_watch_list_entries_expire_and_visitors_are_forgotten(example: Site) -> None:

@@ -206,7 +206,10 @@ ENTRIES: list[tuple[Act, Callable[[Case], object]]] = [
             c.user, "cam-east", c.tracked_person(), "asked about the alarm wiring"
         ),
     ),
-    (Act.WATCH_PERSON, lambda c: behaviour_actions.UnwatchPerson(c.user, c.watched_visitor())),
+    (
+        Act.WATCH_PERSON,
+        lambda c: behaviour_actions.UnwatchPerson(c.user, c.watched_visitor(), "left"),
+    ),
     (
         Act.DISMISS_ADVISORY,
         lambda c: behaviour_actions.DismissAsNormal(c.user, c.advisory().alarm_id),
