@@ -428,7 +428,10 @@ def main_child(args: argparse.Namespace) -> None:
     store.close()
     with contextlib.closing(sqlite3.connect(db)) as conn:
         rows = conn.execute("select count(*) from alarms").fetchone()[0]
-        clip_states = dict(conn.execute("select state, count(*) from clips group by state"))
+        try:
+            clip_states = dict(conn.execute("select state, count(*) from clips group by state"))
+        except sqlite3.OperationalError:  # the baseline keeps no clips
+            clip_states = {}
     burst_lateness = [ms for at, ms in lateness if burst_started <= at <= t2]
     screen = [(shown_at[s] - made_at[s]) * 1000 for s in shown_at]
     det_quiet = (d1 - d0) / (t1 - t0)
