@@ -962,27 +962,30 @@ class AlarmQueueView(QWidget):
         """The widest text of a column on one line, and its widest word (in each row's font).
         Read from the model in Python and measured once per text and font: asking Qt for each
         cell's size calls back into Python for every role of every row, and in a flood (the
-        core's threads busy) each call back waited for the interpreter, for seconds."""
+        core's threads busy) each call back waited for the interpreter, for seconds. Rows that
+        say the same (most do) are measured once."""
+        font = self.table.font()
+        key = font.key()
+        texts = {
+            (self.model.bold_at(row), self.model.text_at(row, column))
+            for row in range(self.model.rowCount())
+        }
         full = word = 0
-        for row in range(self.model.rowCount()):
-            bold = self.model.bold_at(row)
-            text = self.model.text_at(row, column)
-            full = max(full, self._advance(text, bold))
-            for part in text.split():
-                word = max(word, self._advance(part, bold))
+        for bold, text in texts:
+            full = max(full, self._advance(font, key, bold, text))
+            for part in set(text.split()):
+                word = max(word, self._advance(font, key, bold, part))
         return full, word
 
-    def _advance(self, text: str, bold: bool) -> int:
-        font = self.table.font()
-        key = (font.key(), bold, text)
-        width = self._advances.get(key)
+    def _advance(self, font: QFont, key: str, bold: bool, text: str) -> int:
+        width = self._advances.get((key, bold, text))
         if width is None:
             if len(self._advances) > 4096:  # texts change (times, counts): keep it small
                 self._advances.clear()
             if bold:
                 font = QFont(font)
                 font.setBold(True)
-            width = self._advances[key] = QFontMetrics(font).horizontalAdvance(text)
+            width = self._advances[(key, bold, text)] = QFontMetrics(font).horizontalAdvance(text)
         return width
 
     def _cell_spending(self, column: int) -> int:
@@ -990,7 +993,9 @@ class AlarmQueueView(QWidget):
         own one-line size hint of the first row says; plus the grid line, as Qt counts it."""
         index = self.model.index(0, column)
         hint = self.table.sizeHintForIndex(index).width()
-        spent = hint - self._advance(self.model.text_at(0, column), self.model.bold_at(0))
+        font = self.table.font()
+        text, bold = self.model.text_at(0, column), self.model.bold_at(0)
+        spent = hint - self._advance(font, font.key(), bold, text)
         return spent + (1 if self.table.showGrid() else 0)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
