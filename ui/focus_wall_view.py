@@ -1164,8 +1164,24 @@ class FocusWallView(QWidget):
         self._summary.setText(text)
 
 
+def beside_console(screen_area: QRect, keep_left_of: int | None = None) -> QRect:
+    """Where the floated wall goes on the console's own screen: the left three fifths, below
+    the console's title and menu bar and above its status line, ending before `keep_left_of`
+    (the queue's left edge) when that comes sooner."""
+    top, bottom = 80, 48
+    width = round(screen_area.width() * 0.6)
+    if keep_left_of is not None and keep_left_of - screen_area.left() > 200:
+        width = min(width, keep_left_of - screen_area.left() - 4)
+    height = screen_area.height() - top - bottom
+    return QRect(screen_area.left(), screen_area.top() + top, width, height)
+
+
 def float_on_screen(
-    dock: QDockWidget, screen: QScreen | None = None, *, keep_visible: QWidget | None = None
+    dock: QDockWidget,
+    screen: QScreen | None = None,
+    *,
+    keep_visible: QWidget | None = None,
+    keep_left_of: int | None = None,
 ) -> None:
     """Undock the focus wall's dock onto a screen (by default the second one, if there is one)
     and fill it; `dock.setFloating(False)` docks it back.
@@ -1173,7 +1189,8 @@ def float_on_screen(
     On the screen of `keep_visible` (the console, when there is only one screen), it does not
     fill the screen: it takes the left three fifths below the console's menu bar and above its
     status line, so the alarm queue (docked on the right), the menus and the status line stay in
-    sight and in reach (and F8 docks it back)."""
+    sight and in reach (and F8 docks it back). `keep_left_of`: the screen x where what must stay
+    in sight begins (the queue's left edge); the wall ends before it, however wide the docks."""
     if screen is None:
         screens = QGuiApplication.screens()
         screen = screens[1] if len(screens) > 1 else (screens[0] if screens else None)
@@ -1183,10 +1200,7 @@ def float_on_screen(
     area = screen.availableGeometry()
     shared = keep_visible is not None and keep_visible.screen() is screen
     if shared:
-        top, bottom = 80, 48  # the console's title and menu bar, its status line
-        area = QRect(
-            area.left(), area.top() + top, round(area.width() * 0.6), area.height() - top - bottom
-        )
+        area = beside_console(area, keep_left_of)
     dock.setGeometry(area)
     log.info(
         "focus wall floated onto screen %s (%dx%d%s)",

@@ -29,7 +29,7 @@ import logging
 import socket
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -746,7 +746,10 @@ class ConsoleWindow(QMainWindow):
             self.focus_dock.show()
             self._message("Focus wall docked in the console again")
             return
-        float_on_screen(self.focus_dock, keep_visible=self)
+        queue_left = None
+        if self.queue_dock.isVisible() and not self.queue_dock.isFloating():
+            queue_left = self.queue_dock.mapToGlobal(QPoint(0, 0)).x()
+        float_on_screen(self.focus_dock, keep_visible=self, keep_left_of=queue_left)
         if len(QApplication.screens()) < 2:
             self._message("Focus wall in its own window: F8 docks it back")
 

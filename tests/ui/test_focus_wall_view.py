@@ -24,7 +24,13 @@ from console.store import AlarmState, Store
 from inference.frame_ring import FrameRing
 from inference.sources import CameraStatus, StatusChange
 from tests.media import media
-from ui.focus_wall_view import FocusTile, FocusWallView, alarm_summary, float_on_screen
+from ui.focus_wall_view import (
+    FocusTile,
+    FocusWallView,
+    alarm_summary,
+    beside_console,
+    float_on_screen,
+)
 from ui.theme import PALETTE
 
 SITE = Path(__file__).resolve().parents[1] / "data" / "example_site" / "site.yaml"
@@ -480,6 +486,11 @@ def test_timers_stop_on_hide_and_close_and_the_dock_can_float(
     assert dock.isFloating()
     assert view.is_running  # still shown, now in a window of its own
     dock.setFloating(False)
+    # beside the console on its one screen: three fifths of it, yet never past the queue's edge
+    screen = QRect(0, 0, 1920, 1080)
+    assert beside_console(screen) == QRect(0, 80, 1152, 952)
+    assert beside_console(screen, keep_left_of=1500).right() < 1152  # the queue is further
+    assert beside_console(screen, keep_left_of=1100).right() < 1100  # a wider queue
     dock.hide()
     assert not view.is_running
     dock.show()
