@@ -54,6 +54,7 @@ from console.behaviour.model import BehaviourModel, BehaviourView
 from console.clock import Clock, FakeClock, SystemClock
 from console.control_room import ControlRoom
 from console.core_loop import CoreLoop
+from console.detection import choose_detector, detection_change_note
 from console.evidence import EvidenceKeeper, recording_settings, recording_specs
 from console.presence import CameraPresence, Observation, Presence
 from console.reader import StoreReader
@@ -105,8 +106,10 @@ class ReplayOptions:
 
 @dataclass(frozen=True, slots=True)
 class RuntimeOptions:
-    detector: DetectorSpec = field(default_factory=DetectorSpec)
-    cpu_workers: int | None = None
+    # chosen where the runtime is started (the command line): wins over the site file's
+    # `detection:` section; None: the section's, else auto (console.detection)
+    detector: DetectorSpec | None = None
+    cpu_workers: int | None = None  # None: the section's `workers`, else the pool's default
     cameras_per_capture_process: int = 16  # fewer: RTSP cameras back sooner, more processes
     replay: ReplayOptions | None = None
     alarm_policy: AlarmPolicy | None = None  # None: the site file's `alarms:` settings
@@ -372,11 +375,14 @@ class SiteRuntime:
             scheduler = SchedulerConfig(
                 active_interval_s=0, idle_interval_s=0, alarmed_interval_s=0, aim_for_coverage=False
             )
+        # the command line's detector, else the site file's, else auto: chosen once, here
+        self.detection = choose_detector(self.options.detector, self.options.cpu_workers, site)
+        log.info("detector: %s", self.detection.describe())
         self.pipeline = VisionPipeline(
             camera_specs(site, replay),
             PipelineConfig(
-                detector=self.options.detector,
-                cpu_workers=self.options.cpu_workers,
+                detector=self.detection.spec,
+                cpu_workers=self.detection.workers,
                 cameras_per_capture_process=self.options.cameras_per_capture_process,
                 ring_slots=8,
                 scheduler=scheduler,
@@ -681,6 +687,8 @@ class SiteRuntime:
         notes: list[str] = []
         if not self.alerts.use_site(site):
             notes.append("the new alert destinations take effect at the next start")
+        if site.detection != old.detection:  # the worker pool keeps the detector it started
+            notes.append(detection_change_note(self.detection))
         if self.evidence is not None:  # evidence: the recorders keep their cameras until then
             evidence_note = self.evidence.use_site(site)
             if evidence_note is not None:

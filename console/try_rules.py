@@ -157,7 +157,7 @@ def try_rules(
             raised.append(alarm.alarm_id)
 
     options = RuntimeOptions(
-        detector=detector or DetectorSpec("auto"),
+        detector=detector,  # None: the site file's detection section, else auto
         cpu_workers=cpu_workers,
         replay=ReplayOptions(start, realtime=False, detect_every_s=detect_every_s),
     )

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--cameras", type=int, default=64, help="demo cameras (default 64)")
     parser.add_argument("--db", metavar="URL", help="alarm store (default: the demo's own)")
     parser.add_argument("--workers", type=int, help="CPU detector workers")
-    add_detector_arguments(parser)
+    add_detector_arguments(parser, site_chooses=True)
     parser.set_defaults(func=run)
 
 

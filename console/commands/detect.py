@@ -28,16 +28,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
+def add_detector_arguments(parser: argparse.ArgumentParser, *, site_chooses: bool = False) -> None:
+    """--detector, --weights, --device. `site_chooses`: the command runs a site, whose file's
+    `detection:` section applies when none of them is given (console.detection); --detector
+    is then None when not given."""
     from inference.detectors.loading import KIND_HELP  # no backend is imported by this
 
     kinds = "; ".join(f"{kind}: {text}" for kind, text in KIND_HELP.items())
+    default = "the site file's detection section, else auto" if site_chooses else "auto"
     parser.add_argument(
         "--detector",
         choices=tuple(KIND_HELP),
-        default="auto",
+        default=None if site_chooses else "auto",
         metavar="KIND",
-        help=f"which detector runs ({kinds})",
+        help=f"which detector runs (default: {default}; {kinds})",
     )
     parser.add_argument("--weights", help="YOLO weights: a path or an installed name")
     parser.add_argument(

@@ -64,22 +64,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write the alarms into this store (default: OUT.replay.db beside the events file, "
         "made afresh; never the console's own database unless named here)",
     )
-    parser.add_argument("--workers", type=int, help="CPU detector workers")
+    parser.add_argument(
+        "--workers", type=int, help="detector workers (default: the site file's, else cores / 2)"
+    )
     parser.add_argument(
         "--timeout-s",
         type=float,
         default=3600.0,
         help="give up after this many seconds (default 3600)",
     )
-    add_detector_arguments(parser)
+    add_detector_arguments(parser, site_chooses=True)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from console.detection import asked_detector
     from console.runtime import ReplayOptions, RuntimeOptions, SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
     from console.store import StoreError
-    from inference.worker_pool import DetectorSpec
 
     try:
         site = load_site(args.site)
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     options = RuntimeOptions(
-        detector=DetectorSpec(args.detector, args.weights, args.device),
+        detector=asked_detector(args.detector, args.weights, args.device),
         cpu_workers=args.workers,
         replay=ReplayOptions(start, realtime=args.realtime, detect_every_s=args.detect_every_s),
     )
@@ -124,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         f"replaying {len(site.cameras)} camera(s) of {site.site.name} from {start.isoformat()}",
         file=sys.stderr,
     )
+    print(f"detector: {runtime.detection.describe()}", file=sys.stderr)
     deadline = time.monotonic() + args.timeout_s
     finished = False
     try:

@@ -35,7 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("site", type=Path, metavar="SITE")
     parser.add_argument("--headless", action="store_true", help="no window; alarms to the log")
     parser.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the alarm store")
-    parser.add_argument("--workers", type=int, help="CPU detector workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="detector workers: CPU workers, or Triton clients (default: the site file's, else "
+        "cores / 2; 2 Triton clients)",
+    )
     parser.add_argument(
         "--cameras-per-capture-process",
         type=_at_least_one,
@@ -44,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="cameras decoded by one capture process (default 16; 8 brings RTSP cameras back "
         "sooner after a server restart, at about 110 MB more memory per 8 cameras)",
     )
-    add_detector_arguments(parser)
+    add_detector_arguments(parser, site_chooses=True)
     parser.set_defaults(func=run)
 
 
@@ -56,12 +61,13 @@ def _at_least_one(text: str) -> int:
 
 
 def runtime_options(args: argparse.Namespace) -> RuntimeOptions:
-    """The runtime options the detector and worker arguments ask for."""
+    """The runtime options the detector and worker arguments ask for: the detector None when
+    none of --detector, --weights, --device is given (the site file's choice, else auto)."""
+    from console.detection import asked_detector
     from console.runtime import RuntimeOptions
-    from inference.worker_pool import DetectorSpec
 
     return RuntimeOptions(
-        detector=DetectorSpec(args.detector, args.weights, args.device),
+        detector=asked_detector(args.detector, args.weights, args.device),
         cpu_workers=args.workers,
         cameras_per_capture_process=getattr(args, "cameras_per_capture_process", 16),
     )
@@ -175,6 +181,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
                 f"{SERVICE_USER}; Ctrl-C stops",
                 flush=True,
             )
+            print(f"detector: {runtime.detection.describe()}", flush=True)
             try:
                 with runtime:
                     while not stop.wait(1.0):

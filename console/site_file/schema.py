@@ -37,6 +37,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from console.floor_plan import CameraCalibration, polygon_area, polygon_self_intersects
+from console.site_file.problems import MISSING
+from inference.detectors.loading import KINDS as DETECTOR_KINDS
 from inference.sources import mask_credentials, split_start
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "BehaviourSettings",
     "Calibration",
     "Camera",
+    "DetectionSettings",
     "EvidenceSettings",
     "Floor",
     "Guard",
@@ -979,6 +982,161 @@ class EvidenceSettings(_Strict):
     )
 
 
+TRITON_KINDS = frozenset({"ssdlite-triton"})  # kinds whose detector runs on a Triton server
+# kinds whose network runs on this machine's CPU, whatever device is named (load_detector)
+CPU_ONLY_KINDS = frozenset({"ssdlite", "ssdlite-openvino", "ssdlite-opencv", "yolo-openvino"})
+WEIGHTS_KINDS = frozenset({"auto", "yolo", "yolo-openvino", "yolo-ultralytics"})
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:[0-9]{1,2})?)$"
+SERVER_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}$"
+MAX_DETECTOR_WORKERS = 64
+
+
+def _check_detector_kind(value: str) -> str:
+    if value not in DETECTOR_KINDS:
+        raise _custom(
+            "bad_detector", "unknown detector kind (use " + ", ".join(DETECTOR_KINDS) + ")", value
+        )
+    return value
+
+
+def split_server(value: str) -> tuple[str, int]:
+    """'host:port' (or '[v6]:port') -> (host, port); ValueError saying what is wrong."""
+    host, colon, port_text = value.rpartition(":")
+    if not colon or not host:
+        raise ValueError("a Triton server is written HOST:PORT, e.g. triton.museum.lan:8001")
+    if "://" in value or "/" in value:
+        raise ValueError("a Triton server is HOST:PORT, not a URL")
+    if "@" in value:
+        raise ValueError("a Triton server is HOST:PORT; it takes no user or password")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError("the port of a Triton server is a number from 1 to 65535")
+    if not re.match(SERVER_PATTERN, value):
+        raise ValueError(
+            "a Triton server is HOST:PORT: a host name or address (letters, digits, '.', '-'; "
+            "an IPv6 address in [brackets]) and a port"
+        )
+    return host.strip("[]"), int(port_text)
+
+
+def _kind_of(info: ValidationInfo) -> str | None:
+    """The detection section's detector kind, when it validated."""
+    kind = info.data.get("detector")
+    return kind if isinstance(kind, str) else None
+
+
+DetectorKind = Annotated[
+    str,
+    AfterValidator(_check_detector_kind),
+    Field(json_schema_extra={"enum": list(DETECTOR_KINDS)}),
+]
+
+
+class DetectionSettings(_Strict):
+    """Which person detector every console of the site runs (the command line's `--detector`,
+    `--weights`, `--device`, `--workers` win over it on one console). Read at start: a change
+    takes effect when a console starts again."""
+
+    detector: DetectorKind = _field(
+        "Detector",
+        "The detector kind, as `nightwatch run --detector` takes it: "
+        + "; ".join(DETECTOR_KINDS)
+        + ". ssdlite-triton runs it on a Triton Inference Server (see server).",
+    )
+    server: Annotated[
+        str | None, Field(max_length=300, json_schema_extra={"pattern": SERVER_PATTERN})
+    ] = _field(
+        "Triton server",
+        "For ssdlite-triton (required there, refused for the other kinds): the server's gRPC "
+        "address, HOST:PORT, e.g. triton.museum.lan:8001.",
+        default=None,
+        validate_default=True,
+    )
+    weights: Annotated[str | None, Field(min_length=1, max_length=1024)] = _field(
+        "Weights",
+        "For auto and the yolo kinds: the YOLO weights, an installed name (nightwatch models "
+        "list) or a path (relative to this file's folder). Loaded only when pinned, like "
+        "--weights. Omitted: the default weights.",
+        default=None,
+    )
+    device: Annotated[str | None, Field(json_schema_extra={"pattern": DEVICE_PATTERN})] = _field(
+        "Device",
+        "For the kinds that run on this machine: auto (the best available), cpu, cuda or "
+        "cuda:N. Refused for ssdlite-triton (its device is the server) and cuda for the kinds "
+        "that run on the CPU only.",
+        default=None,
+    )
+    workers: Annotated[int, Strict()] | None = _field(
+        "Workers",
+        "Detector worker processes: CPU workers of a local detector (default: cores / 2; a "
+        "YOLO detector on CUDA runs one per device instead), or clients of the Triton server "
+        "(default 2).",
+        default=None,
+        ge=1,
+        le=MAX_DETECTOR_WORKERS,
+    )
+
+    @field_validator("server")
+    @classmethod
+    def _server_for_triton(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = _kind_of(info)
+        if value is None:
+            if kind in TRITON_KINDS:
+                raise _custom(
+                    "server_missing",
+                    f"{kind} needs the Triton server's gRPC address, HOST:PORT "
+                    "(e.g. triton.museum.lan:8001)",
+                    MISSING,
+                )
+            return None
+        text = value.strip()
+        if kind is not None and kind not in TRITON_KINDS:
+            raise _custom(
+                "server_refused",
+                f"detector {kind} runs on this machine: a server is only for ssdlite-triton",
+                text,
+            )
+        try:
+            split_server(text)
+        except ValueError as exc:
+            raise _custom("bad_server", str(exc), text) from None
+        return text
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_for_yolo(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = _kind_of(info)
+        if value is not None and kind is not None and kind not in WEIGHTS_KINDS:
+            raise _custom(
+                "weights_refused",
+                f"detector {kind} runs its bundled model: weights are only for auto and the "
+                "yolo kinds",
+                value,
+            )
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _device_for_local_kinds(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        text = value.strip().lower()
+        kind = _kind_of(info)
+        if kind in TRITON_KINDS:
+            raise _custom(
+                "device_refused",
+                f"detector {kind} runs on the Triton server named in `server`, not on a device "
+                "here",
+                value,
+            )
+        if not re.match(DEVICE_PATTERN, text):
+            raise _custom("bad_device", "a device is auto, cpu, cuda or cuda:N", value)
+        if kind in CPU_ONLY_KINDS and text.startswith("cuda"):
+            raise _custom(
+                "device_refused", f"detector {kind} runs on the CPU only (use cpu or auto)", value
+            )
+        return text
+
+
 class RouteMatch(_Strict):
     """Which alarms a route applies to."""
 
@@ -1251,6 +1409,13 @@ class Site(_Strict):
         "Privacy",
         "What exports show of people (default: bystanders blurred).",
         default_factory=PrivacySettings,
+    )
+    detection: DetectionSettings | None = _field(
+        "Detection",
+        "Which person detector the site's consoles run, e.g. a Triton server (default: auto, "
+        "YOLO when its weights are installed, else the offline SSDLite model). The command "
+        "line's --detector wins over it.",
+        default=None,
     )
 
     _base_dir: Path = PrivateAttr(default=Path())

@@ -148,3 +148,66 @@ def test_ssdlite_triton_without_a_server_address_says_what_it_needs() -> None:
         pytest.skip(str(exc))
     with pytest.raises(DetectorUnavailable, match=r"gRPC address as its device \(HOST:PORT\)"):
         load_detector("ssdlite-triton", device="cpu")
+
+
+def test_a_site_file_that_names_the_server_runs_the_console_through_it(
+    server, tmp_path: Path
+) -> None:
+    """A site file's `detection:` section, and nothing on the command line: the console's pool
+    detects people on real footage through the server; an edit of the section is applied
+    without a restart but says the detector changes at the next start (and it does not)."""
+    from console.runtime import RuntimeOptions, SiteRuntime
+    from console.site_file import load_site, load_site_text, read_site_text
+    from console.store import Store
+    from inference.pipeline import TrackedFrame
+    from tests.sites import courtyard_site
+
+    site_path = courtyard_site(tmp_path)
+    text = read_site_text(site_path) + (
+        f"evidence: {{record: false}}\ndetection:\n  detector: ssdlite-triton\n"
+        f"  server: {server.grpc}\n"
+    )
+    site_path.write_text(text, encoding="utf-8")
+    people: list[int] = []  # people tracked per judged frame (the dispatch thread appends)
+
+    def tracked(frame: TrackedFrame) -> None:
+        people.append(len(frame.people))
+
+    store = Store(f"sqlite:///{tmp_path / 'console.db'}", snapshots_dir=tmp_path / "snapshots")
+    runtime = SiteRuntime(load_site(site_path), store, RuntimeOptions(), on_tracks=tracked)
+    assert runtime.detection.describe() == f"ssdlite-triton at {server.grpc} (from the site file)"
+    try:
+        with runtime:
+            deadline = time.monotonic() + 240
+            while not any(people) and time.monotonic() < deadline:
+                assert runtime.pipeline.stats().error is None
+                time.sleep(0.5)
+            assert any(people), "nobody tracked on vtest.avi through the Triton server"
+            stats = runtime.pipeline.stats()
+            assert stats.detector is not None
+            assert stats.detector.device == server.grpc  # what the health tooltip names
+            assert stats.detector.runtime.startswith("Triton ")
+            assert len(stats.workers) == 2
+
+            moved = load_site_text(
+                text.replace(f"server: {server.grpc}", "server: 127.0.0.1:9"),
+                str(site_path),
+                site_path.parent,
+            )
+            report = runtime.apply_site(moved).result(timeout=120)
+            assert report.applied
+            assert (
+                "the changed detection section takes effect at the next start; until then this "
+                f"console runs ssdlite-triton at {server.grpc} (from the site file)"
+            ) in report.summary()
+            judged = runtime.pipeline.stats().detected
+            deadline = time.monotonic() + 240
+            while runtime.pipeline.stats().detected <= judged and time.monotonic() < deadline:
+                time.sleep(0.5)
+            after = runtime.pipeline.stats()
+            assert after.detected > judged  # still detecting: through the server it started with
+            assert after.error is None
+            assert after.detector is not None
+            assert after.detector.device == server.grpc
+    finally:
+        store.close()

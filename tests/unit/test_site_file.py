@@ -142,6 +142,31 @@ def test_optional_sections_take_documented_defaults(site_dir: Path, example_data
     assert load_site(write(site_dir, example_data)).retention.snapshots_days is None
 
 
+def test_a_detection_section_names_the_detector(site_dir: Path, example_data: dict) -> None:
+    assert load_site(write(site_dir, example_data)).detection is None  # optional
+    example_data["detection"] = {"detector": "ssdlite-triton", "server": " triton.lan:8001"}
+    section = load_site(write(site_dir, example_data)).detection
+    assert section is not None
+    assert (section.detector, section.server, section.workers) == (
+        "ssdlite-triton",
+        "triton.lan:8001",
+        None,
+    )
+    example_data["detection"] = {"detector": "ssdlite-triton", "server": "[::1]:8001"}
+    section = load_site(write(site_dir, example_data)).detection
+    assert section is not None
+    assert section.server == "[::1]:8001"
+    example_data["detection"] = {
+        "detector": "yolo",
+        "weights": "yolo11s.pt",
+        "device": "CUDA:1",
+        "workers": 3,
+    }
+    section = load_site(write(site_dir, example_data)).detection
+    assert section is not None
+    assert (section.weights, section.device, section.workers) == ("yolo11s.pt", "cuda:1", 3)
+
+
 def test_site_model_checks_cross_references_without_load_site(example_data: dict) -> None:
     example_data["cameras"][0]["floor"] = "attic"
     with pytest.raises(ValidationError, match=r"cameras\[0\]\.floor: no floor with this id"):
@@ -449,6 +474,86 @@ MALFORMED: list[tuple[str, Edit, str]] = [
         "privacy-misspelt",
         _set("privacy", {"blur_people": True}),
         "privacy.blur_people: unknown field, did you mean 'blur_exported_people'? (got true)",
+    ),
+    (
+        "detection-unknown-kind",
+        _set("detection", {"detector": "yolov9"}),
+        "site.yaml: detection.detector: unknown detector kind (use auto, yolo, yolo-openvino, "
+        "yolo-ultralytics, ssdlite, ssdlite-openvino, ssdlite-opencv, ssdlite-triton) "
+        "(got 'yolov9')",
+    ),
+    (
+        "detection-triton-without-server",
+        _set("detection", {"detector": "ssdlite-triton"}),
+        "site.yaml: detection.server: ssdlite-triton needs the Triton server's gRPC address, "
+        "HOST:PORT (e.g. triton.museum.lan:8001) (got nothing)",
+    ),
+    (
+        "detection-server-without-port",
+        _set("detection", {"detector": "ssdlite-triton", "server": "triton.museum.lan"}),
+        "site.yaml: detection.server: a Triton server is written HOST:PORT, e.g. "
+        "triton.museum.lan:8001 (got 'triton.museum.lan')",
+    ),
+    (
+        "detection-server-port-out-of-range",
+        _set("detection", {"detector": "ssdlite-triton", "server": "triton.museum.lan:70000"}),
+        "site.yaml: detection.server: the port of a Triton server is a number from 1 to 65535 "
+        "(got 'triton.museum.lan:70000')",
+    ),
+    (
+        "detection-server-port-zero",
+        _set("detection", {"detector": "ssdlite-triton", "server": "10.0.0.5:0"}),
+        "detection.server: the port of a Triton server is a number from 1 to 65535 "
+        "(got '10.0.0.5:0')",
+    ),
+    (
+        "detection-server-as-url",
+        _set("detection", {"detector": "ssdlite-triton", "server": "grpc://triton:8001"}),
+        "detection.server: a Triton server is HOST:PORT, not a URL (got 'grpc://triton:8001')",
+    ),
+    (
+        "detection-server-bad-host",
+        _set("detection", {"detector": "ssdlite-triton", "server": "tri ton:8001"}),
+        "detection.server: a Triton server is HOST:PORT: a host name or address",
+    ),
+    (
+        "detection-server-for-a-local-kind",
+        _set("detection", {"detector": "ssdlite", "server": "triton.museum.lan:8001"}),
+        "site.yaml: detection.server: detector ssdlite runs on this machine: a server is only "
+        "for ssdlite-triton (got 'triton.museum.lan:8001')",
+    ),
+    (
+        "detection-device-for-triton",
+        _set("detection", {"detector": "ssdlite-triton", "server": "t:8001", "device": "cuda:0"}),
+        "site.yaml: detection.device: detector ssdlite-triton runs on the Triton server named "
+        "in `server`, not on a device here (got 'cuda:0')",
+    ),
+    (
+        "detection-bad-device",
+        _set("detection", {"detector": "yolo", "device": "gpu"}),
+        "site.yaml: detection.device: a device is auto, cpu, cuda or cuda:N (got 'gpu')",
+    ),
+    (
+        "detection-cuda-for-a-cpu-kind",
+        _set("detection", {"detector": "yolo-openvino", "device": "cuda:0"}),
+        "detection.device: detector yolo-openvino runs on the CPU only (use cpu or auto) "
+        "(got 'cuda:0')",
+    ),
+    (
+        "detection-weights-for-ssdlite",
+        _set("detection", {"detector": "ssdlite-triton", "server": "t:8001", "weights": "x.pt"}),
+        "detection.weights: detector ssdlite-triton runs its bundled model: weights are only "
+        "for auto and the yolo kinds (got 'x.pt')",
+    ),
+    (
+        "detection-no-workers",
+        _set("detection", {"detector": "ssdlite", "workers": 0}),
+        "detection.workers: should be greater than or equal to 1 (got 0)",
+    ),
+    (
+        "detection-misspelt",
+        _set("detection", {"detector": "ssdlite-triton", "sever": "t:8001"}),
+        "detection.sever: unknown field, did you mean 'server'? (got 't:8001')",
     ),
 ]
 
