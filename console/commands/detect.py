@@ -43,10 +43,13 @@ def add_detector_arguments(parser: argparse.ArgumentParser, *, site_chooses: boo
         metavar="KIND",
         help=f"which detector runs (default: {default}; {kinds})",
     )
-    parser.add_argument("--weights", help="YOLO weights: a path or an installed name")
+    # any of the three given: the command line chooses the detector, not the site file
+    replaces = "; replaces the site file's detection section" if site_chooses else ""
+    parser.add_argument("--weights", help=f"YOLO weights: a path or an installed name{replaces}")
     parser.add_argument(
         "--device",
-        help="cpu, cuda:0, ... (default: the best available); ssdlite-triton: the server HOST:PORT",
+        help="cpu, cuda:0, ... (default: the best available); ssdlite-triton: the server "
+        f"HOST:PORT{replaces}",
     )
 
 
