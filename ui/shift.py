@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QGuiApplication, QWindow
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -191,10 +192,19 @@ class ShiftDesk(QObject):
 
 
 class InactivityLock(QObject):
-    """Emits `idle` after `timeout_s` without a key, click, wheel or mouse move anywhere in the
-    application (restarted by each); `set_timeout_s(None)` switches it off."""
+    """Emits `idle` after `timeout_s` without a key, click, wheel or mouse move in any of the
+    console's windows (restarted by each); `set_timeout_s(None)` switches it off.
+
+    Input is watched on each top-level window (every key and mouse event reaches its window
+    first), not on the whole application: an application-wide filter ran Python for every
+    paint, timer and signal event of the video wall, and in a burst of alarms each of those
+    calls waited for the interpreter lock. Windows opened later (a floated focus wall, a
+    dialog) are watched from when they get the focus, or from the next look round
+    (`LOOK_ROUND_MS`)."""
 
     idle = Signal()
+
+    LOOK_ROUND_MS = 2000
 
     _INPUT = frozenset(
         {
@@ -211,6 +221,9 @@ class InactivityLock(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.idle)
+        self._look_round = QTimer(self)
+        self._look_round.setInterval(self.LOOK_ROUND_MS)
+        self._look_round.timeout.connect(self._watch_windows)
         self._timeout_s: float | None = None
         self._watching = False
 
@@ -228,20 +241,33 @@ class InactivityLock(QObject):
     def start(self) -> None:
         """Count from now (called when a session starts or the console is unlocked)."""
         app = QApplication.instance()
-        if self._timeout_s is None or app is None:
+        if self._timeout_s is None or not isinstance(app, QGuiApplication):
             self.stop()
             return
         if not self._watching:
-            app.installEventFilter(self)
+            app.focusWindowChanged.connect(self._watch_window)
+            self._look_round.start()
             self._watching = True
+        self._watch_windows()
         self._timer.start(max(1, round(self._timeout_s * 1000)))
 
     def stop(self) -> None:
         self._timer.stop()
+        self._look_round.stop()
         app = QApplication.instance()
-        if self._watching and app is not None:
-            app.removeEventFilter(self)
+        if self._watching and isinstance(app, QGuiApplication):
+            app.focusWindowChanged.disconnect(self._watch_window)
+            for window in QGuiApplication.topLevelWindows():
+                window.removeEventFilter(self)
         self._watching = False
+
+    def _watch_windows(self) -> None:
+        for window in QGuiApplication.topLevelWindows():
+            window.installEventFilter(self)  # Qt keeps one copy of a filter per object
+
+    def _watch_window(self, window: QWindow | None) -> None:
+        if window is not None:
+            window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in self._INPUT and self._timer.isActive():
