@@ -28,6 +28,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError, Future
@@ -55,6 +56,7 @@ from inference.recording import (
     RecorderState,
     RecordingSettings,
     RecordingSpec,
+    Segment,
     StreamRecorders,
     finished_segments,
     recordable,
@@ -185,6 +187,8 @@ class EvidenceKeeper:
         self._lock = threading.Lock()  # the worker's view: staging and finishing jobs
         self._staging: dict[tuple[int, str], float] = {}  # key -> window start
         self._finishing: list[_Finish] = []
+        # the worker's own: segment names already linked into each clip's staging folder
+        self._linked: dict[tuple[int, str], set[str]] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -425,6 +429,12 @@ class EvidenceKeeper:
         return self.recorders.folder / STAGING / f"alarm-{key[0]}-{key[1]}"
 
     def _work(self) -> None:
+        """Stage the clips being collected (at most every `WORKER_PERIOD_S`: the recorder keeps
+        more than that of pre-roll) and finish those whose end is recorded. Each pass lists a
+        camera's folder once, however many of its clips are collected: in a burst of alarms a
+        listing per clip and per wake-up held the interpreter lock long enough to stall the
+        screen."""
+        staged_at = float("-inf")
         while True:
             self._wake.wait(WORKER_PERIOD_S)
             self._wake.clear()
@@ -432,10 +442,14 @@ class EvidenceKeeper:
                 with self._lock:
                     staging = dict(self._staging)
                     finishing = list(self._finishing)
-                for key, start in staging.items():
-                    self._stage(key, start)
+                listings: dict[str, list[Segment]] = {}
+                if time.monotonic() - staged_at >= WORKER_PERIOD_S:
+                    staged_at = time.monotonic()
+                    for key, start in staging.items():
+                        self._stage(key, start, self._listing(key[1], listings))
+                    self._forget_linked(staging)
                 for job in finishing:
-                    if self._ready(job) or self._stopping.is_set():
+                    if self._stopping.is_set() or self._ready(job, listings):
                         with self._lock:
                             self._finishing.remove(job)
                             self._staging.pop((job.alarm_id, job.camera_id), None)
@@ -447,21 +461,42 @@ class EvidenceKeeper:
             if self._stopping.is_set() and idle:
                 return
 
-    def _stage(self, key: tuple[int, str], start: float) -> None:
+    def _listing(self, camera_id: str, listings: dict[str, list[Segment]]) -> list[Segment]:
+        """The camera's finished segments, listed once per worker pass."""
+        assert self.recorders is not None
+        if camera_id not in listings:
+            listings[camera_id] = finished_segments(self.recorders.folder_of(camera_id))
+        return listings[camera_id]
+
+    def _forget_linked(self, staging: dict[tuple[int, str], float]) -> None:
+        for key in [k for k in self._linked if k not in staging]:
+            del self._linked[key]
+
+    def _stage(
+        self, key: tuple[int, str], start: float, recorded: list[Segment] | None = None
+    ) -> None:
         """Hard-link the camera's finished segments of this clip into its staging folder, so
-        the recorder's rolling deletion cannot take them."""
+        the recorder's rolling deletion cannot take them (`recorded`: the folder as this pass
+        listed it; None lists it now)."""
         if self.recorders is None:
             return
         stage = self._staging_dir(key)
-        recorded = finished_segments(self.recorders.folder_of(key[1]))
+        if recorded is None:
+            recorded = finished_segments(self.recorders.folder_of(key[1]))
+        linked = self._linked.setdefault(key, set())
         for segment in covering(recorded, start, float("inf")):  # from the keyframe before it
-            target = stage / segment.path.name
+            name = segment.path.name
+            if name in linked:
+                continue
+            linked.add(name)
+            target = stage / name
             if target.exists():
                 continue
             stage.mkdir(parents=True, exist_ok=True, mode=0o700)
             try:
                 os.link(segment.path, target)
             except FileNotFoundError:
+                linked.discard(name)
                 continue  # deleted by the recorder meanwhile
             except FileExistsError:
                 continue
@@ -469,13 +504,13 @@ class EvidenceKeeper:
                 with contextlib.suppress(FileNotFoundError):
                     shutil.copy2(segment.path, target)
 
-    def _ready(self, job: _Finish) -> bool:
+    def _ready(self, job: _Finish, listings: dict[str, list[Segment]]) -> bool:
         """The segment holding the clip's end is finished (or it is not coming)."""
         if not job.clip.done():
             return False
         if self.recorders is None:
             return True
-        segments = finished_segments(self.recorders.folder_of(job.camera_id))
+        segments = self._listing(job.camera_id, listings)
         if segments and segments[-1].end >= job.window_end:
             return True
         wait_s = 2 * self.recorders.settings.segment_s + SEGMENT_GRACE_S
@@ -483,7 +518,8 @@ class EvidenceKeeper:
 
     def _finish(self, job: _Finish) -> None:
         key = (job.alarm_id, job.camera_id)
-        self._stage(key, job.window_start)
+        self._stage(key, job.window_start)  # listed afresh: the clip's last segments
+        self._linked.pop(key, None)
         stage = self._staging_dir(key)
         # a job is ready once its row is written, except at stop: then a row still queued in
         # the store (None here) is filled in by a task queued behind it
