@@ -94,12 +94,28 @@ def _part_histogram(hsv: NDArray[np.uint8]) -> NDArray[np.float64]:
 def part_similarities(a: Vector | None, b: Vector | None) -> tuple[float, ...] | None:
     """How alike each part (upper body, lower body) of two appearances is: 0 to 1 each (None
     when either is unknown)."""
-    if a is None or b is None:
-        return None
-    return tuple(
-        min(1.0, float(np.sum(np.sqrt(a[k : k + PART_BINS] * b[k : k + PART_BINS]))))
-        for k in range(0, APPEARANCE_SIZE, PART_BINS)
+    return part_similarities_many([a], b)[0]
+
+
+def part_similarities_many(
+    many: Sequence[Vector | None], b: Vector | None
+) -> list[tuple[float, ...] | None]:
+    """`part_similarities(a, b)` for each `a` of `many`, computed in one pass (a new track
+    is compared with every visitor who could have walked into view)."""
+    out: list[tuple[float, ...] | None] = [None] * len(many)
+    if b is None:
+        return out
+    known = [i for i, a in enumerate(many) if a is not None]
+    if not known:
+        return out
+    stacked = np.stack([many[i] for i in known])  # type: ignore[misc]  # None filtered out
+    parts = np.minimum(
+        np.sqrt(stacked * b).reshape(len(known), APPEARANCE_SIZE // PART_BINS, PART_BINS).sum(2),
+        1.0,
     )
+    for i, row in zip(known, parts.tolist(), strict=True):
+        out[i] = tuple(row)
+    return out
 
 
 def similarity(a: Vector | None, b: Vector | None) -> float | None:

@@ -31,7 +31,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from console.behaviour.appearance import Vector, part_similarities
+from console.behaviour.appearance import Vector, part_similarities_many
 from console.behaviour.site_map import SiteMap
 from console.behaviour.visitors import Visitor
 from console.presence import CameraPresence
@@ -74,6 +74,18 @@ class _Born:
     camera_id: str
     track_id: int
     at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Gate:
+    """A visitor who could be a new track: where they were last seen, how long ago, the time
+    window they had to get here and the similarity their look must then reach."""
+
+    came_from: str
+    gap: float
+    window: float
+    least: float
+    same_view: bool
 
 
 @dataclass
@@ -140,11 +152,18 @@ class Follower:
             if v.visitor_id not in here and v.visitor_id not in provisional
         ]
         pairs: list[tuple[float, int, str, float, float | None, str | None]] = []
+        # who could have walked here in time: the same for every fresh track of this camera
+        reachable = [
+            (visitor, gate)
+            for visitor in candidates
+            if (gate := self._gate(visitor, cam, now_s)) is not None
+        ]
         for tid, _ in fresh:
             look = looks.get(tid)
             blind: list[tuple[float, str, float, str | None]] = []
-            for visitor in candidates:
-                fit = self._fit(visitor, cam, now_s, look)
+            alike = part_similarities_many([v.appearance for v, _ in reachable], look)
+            for (visitor, gate), parts in zip(reachable, alike, strict=True):
+                fit = self._fit(gate, parts)
                 if fit is None:
                     continue
                 score, gap, sim, came_from = fit
@@ -192,11 +211,9 @@ class Follower:
             known[tid] = visitor.visitor_id
             out[tid] = visitor
 
-    def _fit(
-        self, visitor: Visitor, cam: str, now_s: float, look: Vector | None
-    ) -> tuple[float, float, float | None, str | None] | None:
-        """(score, gap, similarity, camera they came from) when `visitor` could be the new
-        track on `cam`; None when they cannot."""
+    def _gate(self, visitor: Visitor, cam: str, now_s: float) -> _Gate | None:
+        """Whether `visitor` could have walked onto `cam` by now, and what their look must
+        then match; None when they cannot be here."""
         tuning = self.tuning
         came_from = visitor.last_camera
         if came_from is None:
@@ -221,16 +238,22 @@ class Follower:
             return None
         if gap > window:
             return None
-        parts = part_similarities(visitor.appearance, look)
-        penalty = tuning.gap_penalty * gap / max(window, 1e-6)
+        return _Gate(came_from, gap, window, least, same_view=came_from == cam)
+
+    def _fit(
+        self, gate: _Gate, parts: tuple[float, ...] | None
+    ) -> tuple[float, float, float | None, str | None] | None:
+        """(score, gap, similarity, camera they came from) when a reachable visitor whose look
+        matches the new track's by `parts` could be that track; None when they cannot."""
+        penalty = self.tuning.gap_penalty * gate.gap / max(gate.window, 1e-6)
         if parts is None:
-            if came_from == cam:
+            if gate.same_view:
                 return None  # back in the same view, unseen: too likely someone else
-            return 0.5 - penalty, gap, None, came_from
+            return 0.5 - penalty, gate.gap, None, gate.came_from
         sim = min(1.0, sum(parts) / len(parts))
-        if sim < least or min(parts) < tuning.min_part_similarity:
+        if sim < gate.least or min(parts) < self.tuning.min_part_similarity:
             return None
-        return sim - penalty, gap, sim, came_from
+        return sim - penalty, gate.gap, sim, gate.came_from
 
     def _merge(self, provisional: Visitor, into: Visitor) -> None:
         into.absorb(provisional)

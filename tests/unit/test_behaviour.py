@@ -17,7 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from console.behaviour.appearance import appearances, part_similarities, similarity
+from console.behaviour.appearance import (
+    appearances,
+    part_similarities,
+    part_similarities_many,
+    similarity,
+)
 from console.behaviour.baseline import ALL_HOURS, SITE_PLACE, Baseline, hour_of_week
 from console.behaviour.model import BehaviourModel, BehaviourRefused
 from console.behaviour.scoring import assess
@@ -513,3 +518,32 @@ def test_a_restarted_model_judges_from_the_stored_normal(
     stayer = [(0, (1100.0, 400.0)), (15, MILKMAID_SPOT), (560, MILKMAID_SPOT)]
     walk(walks, {1: (stayer, clothes(5))})
     assert walks.advisories
+
+
+def test_many_visitors_are_compared_with_a_new_look_at_once_as_one_by_one() -> None:
+    """The follower compares a new track with every visitor who could have walked into view in
+    one numpy pass; each visitor's figures are those of comparing the two alone (the unknown
+    ones stay unknown, in their places)."""
+    image = np.zeros((240, 320, 3), np.uint8)
+    image[:, :160] = (30, 40, 200)  # a red coat on the left, a blue one on the right
+    image[:, 160:] = (200, 60, 20)
+    image[120:, :] = (90, 90, 90)  # grey trousers for both
+    left, right, look = appearances(
+        image, [(10, 10, 150, 230), (170, 10, 310, 230), (20, 20, 140, 220)]
+    )
+    assert look is not None
+    assert left is not None
+    assert right is not None
+    many = [right, None, left]
+    together = part_similarities_many(many, look)
+    one_by_one = [part_similarities(v, look) for v in many]
+    assert together[1] is None
+    assert one_by_one[1] is None
+    for pair, alone in ((together[0], one_by_one[0]), (together[2], one_by_one[2])):
+        assert pair is not None
+        assert alone is not None
+        assert pair == pytest.approx(alone, abs=1e-6)
+    assert together[2] is not None
+    assert together[0] is not None
+    assert together[2][0] > together[0][0]  # the same red coat is more alike than the blue
+    assert part_similarities_many(many, None) == [None, None, None]
