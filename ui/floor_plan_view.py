@@ -523,27 +523,32 @@ class _Placeable:
 
 def _candidate_offsets(box: QRectF, reach: int = 3) -> list[QPointF]:
     """Where to try a label, nearest first: its own place, a line or a few below or above
-    (stacked), or beside; `reach`: how many lines away at most. (The same few label sizes
-    come back on every pass: the places are worked out once per size.)"""
-    return list(_offsets_for(box.width(), box.height(), reach)[0])
+    (stacked), or beside; `reach`: how many lines away at most."""
+    return [QPointF(x, y) for x, y in _offsets_for(box.width(), box.height(), reach).tolist()]
+
+
+def _offsets_for(width: float, height: float, reach: int) -> np.ndarray:
+    """The places of `_candidate_offsets` as an (n, 2) array of x, y shifts. The same few
+    label sizes come back on every pass, so they are worked out once per size in whole pixels
+    (and in plain numbers: building a QPointF per place cost a call into Qt each, which in a
+    flood of alarms waited for the interpreter lock every time)."""
+    return _offsets_in_pixels(math.ceil(width), math.ceil(height), reach)
 
 
 @functools.lru_cache(maxsize=512)
-def _offsets_for(width: float, height: float, reach: int) -> tuple[tuple[QPointF, ...], np.ndarray]:
-    """The places of `_candidate_offsets`, as points and as an (n, 2) array of x, y."""
-    box = QRectF(0, 0, width, height)
-    step = box.height() + 2
+def _offsets_in_pixels(width: int, height: int, reach: int) -> np.ndarray:
+    step = height + 2
     rows = [0] + [d * sign for d in range(1, reach + 1) for sign in (1, -1)]
-    found = [QPointF(0, dy * step) for dy in rows]
-    across = [24.0, 48.0, 96.0, 144.0, box.width() / 2 + 6]
+    found = [(0.0, float(dy * step)) for dy in rows]
+    across = [24.0, 48.0, 96.0, 144.0, width / 2 + 6]
     if reach > 3:
         across += [192.0, 240.0]
     for dx in across:  # along a wall, past a camera
-        found += [QPointF(sign * dx, dy * step) for sign in (1, -1) for dy in rows[: 2 * reach]]
-    ordered = tuple(sorted(found, key=lambda p: abs(p.x()) / 3 + abs(p.y())))
-    shifts = np.array([(p.x(), p.y()) for p in ordered], dtype=np.float64)
+        found += [(sign * dx, float(dy * step)) for sign in (1, -1) for dy in rows[: 2 * reach]]
+    found.sort(key=lambda p: abs(p[0]) / 3 + abs(p[1]))
+    shifts = np.array(found, dtype=np.float64)
     shifts.setflags(write=False)
-    return ordered, shifts
+    return shifts
 
 
 def _edges(rect: QRectF) -> tuple[float, float, float, float]:
@@ -1336,25 +1341,25 @@ class FloorPlanView(QWidget):
                 label.tag.setText(text)
                 reach = 6 if label.essential else 3
                 box = label.tag.boundingRect()
-                offsets, shifts = _offsets_for(box.width(), box.height(), reach)
+                shifts = _offsets_for(box.width(), box.height(), reach)
                 free = taken.first_free(label.screen_rect(self.view, origin), shifts, inside)
                 if free is not None:
-                    label.move(offsets[free])
+                    shift = QPointF(*shifts[free].tolist())
+                    label.move(shift)
                     label.tag.setVisible(True)
-                    taken.add(label.screen_rect(self.view, offsets[free]))
+                    taken.add(label.screen_rect(self.view, shift))
                     placed = True
                     break
             if not placed:
                 if label.essential:  # an alarm is always said: where it covers the least
                     label.tag.setText(forms[-1])
                     box = label.tag.boundingRect()
-                    offsets, shifts = _offsets_for(box.width(), box.height(), 6)
-                    best = taken.least_covered(
-                        label.screen_rect(self.view, origin), offsets, inside
-                    )
-                    label.move(offsets[best])
+                    shifts = _offsets_for(box.width(), box.height(), 6)
+                    best = taken.least_covered(label.screen_rect(self.view, origin), shifts, inside)
+                    shift = QPointF(*shifts[best].tolist())
+                    label.move(shift)
                     label.tag.setVisible(True)
-                    taken.add(label.screen_rect(self.view, offsets[best]))
+                    taken.add(label.screen_rect(self.view, shift))
                 else:
                     label.tag.setVisible(False)
         self.labels_placed += 1
