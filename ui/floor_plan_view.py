@@ -380,6 +380,7 @@ class CameraIcon(QGraphicsPathItem):
         self.alarm_tag.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
         self.alarm_tag.want(False)
         self.alarms: tuple[Alarm, ...] = ()
+        self._shown: tuple[int, str] | None = None  # (count, role) the icon shows
         self.size_px = 0
         self.set_size(CAMERA_ICON_PX)
 
@@ -429,10 +430,15 @@ class CameraIcon(QGraphicsPathItem):
         if alarms == self.alarms:
             return
         self.alarms = alarms
+        # what the icon shows: redrawn only when that changes (in a burst the alarms change
+        # many times a second, their count and worst severity seldom)
+        shown = (len(alarms), severity_role(_most_urgent(alarms).severity)) if alarms else None
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.label.want(bool(alarms) or self.hovered)
         if alarms:
-            top = _most_urgent(alarms)
-            role = severity_role(top.severity)
+            role = severity_role(_most_urgent(alarms).severity)
             self.ring.setPen(QPen(PALETTE.qcolor(role), 4))
             self.ring.show()
             self.setPen(QPen(PALETTE.qcolor(role), 3))
