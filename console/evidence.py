@@ -439,27 +439,34 @@ class EvidenceKeeper:
             self._wake.wait(WORKER_PERIOD_S)
             self._wake.clear()
             try:
-                with self._lock:
-                    staging = dict(self._staging)
-                    finishing = list(self._finishing)
-                listings: dict[str, list[Segment]] = {}
-                if time.monotonic() - staged_at >= WORKER_PERIOD_S:
-                    staged_at = time.monotonic()
-                    for key, start in staging.items():
-                        self._stage(key, start, self._listing(key[1], listings))
-                    self._forget_linked(staging)
-                for job in finishing:
-                    if self._stopping.is_set() or self._ready(job, listings):
-                        with self._lock:
-                            self._finishing.remove(job)
-                            self._staging.pop((job.alarm_id, job.camera_id), None)
-                        self._finish(job)
+                staged_at = self._pass(staged_at)
             except Exception:  # one clip's trouble must not end the worker
                 log.exception("evidence worker step failed")
             with self._lock:
                 idle = not self._finishing
             if self._stopping.is_set() and idle:
                 return
+
+    def _pass(self, staged_at: float) -> float:
+        """One pass of the worker: stage (when `staged_at`, the monotonic time of the last
+        staging, is `WORKER_PERIOD_S` old) and finish what is ready; returns the new
+        `staged_at`."""
+        with self._lock:
+            staging = dict(self._staging)
+            finishing = list(self._finishing)
+        listings: dict[str, list[Segment]] = {}
+        if time.monotonic() - staged_at >= WORKER_PERIOD_S:
+            staged_at = time.monotonic()
+            for key, start in staging.items():
+                self._stage(key, start, self._listing(key[1], listings))
+            self._forget_linked(staging)
+        for job in finishing:
+            if self._stopping.is_set() or self._ready(job, listings):
+                with self._lock:
+                    self._finishing.remove(job)
+                    self._staging.pop((job.alarm_id, job.camera_id), None)
+                self._finish(job)
+        return staged_at
 
     def _listing(self, camera_id: str, listings: dict[str, list[Segment]]) -> list[Segment]:
         """The camera's finished segments, listed once per worker pass."""
