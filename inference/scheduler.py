@@ -34,6 +34,9 @@ many looks a second the worker pool gives (`set_capacity`, measured from its bat
   the batches the pool sends out), then the same back to `active_interval_s`; the cameras left
   at the floor share what remains evenly. Alarmed cameras still come first in line, on every
   frame. The cameras chosen stay chosen while the budget allows (no flapping between plans).
+- in either case, what the budget still holds goes to the cameras with people near a protected
+  object: looked at on every batch, like alarmed ones, so their alarm comes when the rule's
+  dwell ends rather than up to a covered interval after it (bench/alert_latency.py).
 
 A camera has one frame in flight, so the time of the batch it is in is the shortest gap between
 two of its looks: when frames are slow, the pipeline sends batches no larger than a worker
@@ -302,9 +305,14 @@ class DetectionScheduler:
         count = len(everyone) + len(alarmed)
         if count / self._capacity <= cfg.coverage_target_s:
             # an even spread keeps every camera within the target: all at the covered interval,
-            # so that none takes more than it needs (those near objects first in line anyway)
-            for _, state in everyone:
-                state.planned_interval_s = covered[0]
+            # so that none takes more than it needs; what is left goes to people near objects
+            interval = {camera_id: covered[0] for camera_id, _ in everyone}
+            looks_every = {camera_id: covered[1] for camera_id, _ in everyone}
+            budget -= sum(self._rate(s, covered[1]) for _, s in everyone)
+            budget -= sum(self._rate(s, covered[1]) for s in alarmed)
+            self._hurry_near_objects(moving[Watch.NEAR_OBJECT], interval, looks_every, budget)
+            for camera_id, state in everyone:
+                state.planned_interval_s = interval[camera_id]
             return
         # still cameras may have taken most of it; a tenth is kept for the moving ones anyway
         floor = max(cfg.max_wait_s, 2.0 * count / max(budget, 0.1 * self._capacity))
@@ -327,6 +335,7 @@ class DetectionScheduler:
                     break  # the rest of this step costs as much: none fits
                 budget -= cost
                 interval[camera_id], looks_every[camera_id] = target, every
+        budget = self._hurry_near_objects(moving[Watch.NEAR_OBJECT], interval, looks_every, budget)
         left = [(c, s) for c, s in everyone if interval[c] >= floor]
         if left and budget > 0:  # what is left, shared by those at the floor
             share = len(left) / (budget + sum(self._rate(s, floor) for _, s in left))
@@ -334,6 +343,28 @@ class DetectionScheduler:
                 interval[camera_id] = min(floor, max(cfg.covered_interval_s, share))
         for camera_id, state in everyone:
             state.planned_interval_s = interval[camera_id]
+
+    def _hurry_near_objects(
+        self,
+        near: list[tuple[str, _CameraState]],
+        interval: dict[str, float],
+        looks_every: dict[str, float],
+        budget: float,
+    ) -> float:
+        """People near a protected object have their dwell clock running: as far as the
+        budget goes, those the plan already keeps within the target are looked at on every
+        batch (as alarmed cameras are), so their alarm comes when the dwell ends, not up to an
+        interval after it. Returns the budget left."""
+        every = self._batch_every_s or 0.0
+        for camera_id, state in near:
+            if interval[camera_id] > self.config.covered_interval_s:
+                continue  # not even within the target: the plan could not afford it
+            cost = self._rate(state, every) - self._rate(state, looks_every[camera_id])
+            if cost > budget:
+                break
+            budget -= cost
+            interval[camera_id], looks_every[camera_id] = 0.0, every
+        return budget
 
     # -- picking -----------------------------------------------------------------------------
 
