@@ -3,8 +3,9 @@ application: real widgets offscreen, input sent to their windows with QTest."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
@@ -33,6 +34,17 @@ class CountingLock(InactivityLock):
         return answer
 
 
+@pytest.fixture
+def lock() -> Iterator[CountingLock]:
+    """A lock with a minute's quiet time (the test starts it, as signing in does once the
+    window is up), stopped at the end."""
+    lock = CountingLock()
+    lock.set_timeout_s(60)
+    yield lock
+    lock.stop()
+    assert not lock.is_running
+
+
 def window_with_labels(widgets: Callable[[QWidget], QWidget]) -> tuple[QWidget, list[QLabel]]:
     window = widgets(QWidget())
     column = QVBoxLayout(window)
@@ -45,73 +57,62 @@ def window_with_labels(widgets: Callable[[QWidget], QWidget]) -> tuple[QWidget, 
 
 
 def test_input_on_a_window_restarts_the_count(
-    widgets: Callable[[QWidget], QWidget], qtbot: QtBot
+    widgets: Callable[[QWidget], QWidget], qtbot: QtBot, lock: CountingLock
 ) -> None:
     window, _ = window_with_labels(widgets)
     qtbot.waitExposed(window)
-    lock = CountingLock()
-    lock.set_timeout_s(60)
     lock.start()
-    try:
-        qtbot.wait(400)
-        assert lock._timer.remainingTime() <= 59_700
-        handle = window.windowHandle()
-        assert handle is not None
-        QTest.keyClick(handle, Qt.Key.Key_A)
-        QTest.mouseClick(handle, Qt.MouseButton.LeftButton, pos=QPoint(60, 70))
-        qtbot.waitUntil(lambda: len({kind for kind, _ in lock.input}) >= 2, timeout=5000)
-        kinds = {kind for kind, _ in lock.input}
-        assert QEvent.Type.KeyPress in kinds
-        assert QEvent.Type.MouseButtonPress in kinds
-        # each input counted the quiet time again from its moment: the whole minute was left
-        assert all(left > 59_700 for _, left in lock.input)
-    finally:
-        lock.stop()
-    assert not lock.is_running
+    qtbot.wait(400)
+    assert lock._timer.remainingTime() <= 59_700
+    handle = window.windowHandle()
+    assert handle is not None
+    QTest.keyClick(handle, Qt.Key.Key_A)
+    QTest.mouseClick(handle, Qt.MouseButton.LeftButton, pos=QPoint(60, 70))
+    qtbot.waitUntil(lambda: len({kind for kind, _ in lock.input}) >= 2, timeout=5000)
+    kinds = {kind for kind, _ in lock.input}
+    assert QEvent.Type.KeyPress in kinds
+    assert QEvent.Type.MouseButtonPress in kinds
+    # each input counted the quiet time again from its moment: the whole minute was left
+    assert all(left > 59_700 for _, left in lock.input)
 
 
 def test_a_dialog_opened_later_is_watched_too(
-    widgets: Callable[[QWidget], QWidget], qtbot: QtBot
+    widgets: Callable[[QWidget], QWidget], qtbot: QtBot, lock: CountingLock
 ) -> None:
     window, _ = window_with_labels(widgets)
     qtbot.waitExposed(window)
-    lock = CountingLock()
-    lock.set_timeout_s(60)
     lock.start()
-    try:
-        dialog = widgets(QDialog())
-        dialog.resize(200, 100)
-        dialog.show()
-        qtbot.waitExposed(dialog)
-        lock._watch_windows()  # the look round (every 2 s), or the dialog taking the focus
-        handle = dialog.windowHandle()
-        assert handle is not None
-        QTest.keyClick(handle, Qt.Key.Key_B)
-        qtbot.waitUntil(lambda: bool(lock.input), timeout=5000)
-        assert lock.input[0][0] == QEvent.Type.KeyPress
-    finally:
-        lock.stop()
+    dialog = widgets(QDialog())
+    dialog.resize(200, 100)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    lock._watch_windows()  # the look round (every 2 s), or the dialog taking the focus
+    handle = dialog.windowHandle()
+    assert handle is not None
+    QTest.keyClick(handle, Qt.Key.Key_B)
+    qtbot.waitUntil(lambda: bool(lock.input), timeout=5000)
+    assert lock.input[0][0] == QEvent.Type.KeyPress
 
 
 def test_painting_the_wall_does_not_call_the_lock(
-    widgets: Callable[[QWidget], QWidget], qtbot: QtBot
+    widgets: Callable[[QWidget], QWidget], qtbot: QtBot, lock: CountingLock
 ) -> None:
     """An application-wide filter was asked about every paint of every tile: thousands of
     calls into Python a second on a busy wall, each waiting for the interpreter lock."""
     window, labels = window_with_labels(widgets)
     qtbot.waitExposed(window)
-    lock = CountingLock()
-    lock.set_timeout_s(60)
     lock.start()
-    try:
-        qtbot.wait(100)
-        before = lock.asked
-        for round_ in range(20):
-            for label in labels:
-                label.setText(f"tile {round_}")
-                label.repaint()
-        qtbot.wait(100)
-        # 320 repaints of the tiles: the window's own few events at most, not one per paint
-        assert lock.asked - before < 40
-    finally:
-        lock.stop()
+    qtbot.wait(100)
+    before = lock.asked
+    for round_ in range(20):
+        for label in labels:
+            label.setText(f"tile {round_}")
+            label.repaint()
+    qtbot.wait(100)
+    # 320 repaints of the tiles: the window's own few events at most, not one per paint
+    assert lock.asked - before < 40
+    # and the lock does watch this window: a key on it is seen
+    handle = window.windowHandle()
+    assert handle is not None
+    QTest.keyClick(handle, Qt.Key.Key_C)
+    qtbot.waitUntil(lambda: bool(lock.input), timeout=5000)

@@ -334,38 +334,32 @@ def test_batches_shrink_to_what_a_worker_finishes_within_the_target() -> None:
     assert full.covered_interval()[1] > SchedulerConfig().coverage_target_s
 
 
+def planned_near(cams: list[str], near: list[str], looks_per_s: float) -> DetectionScheduler:
+    """A plan for cameras that all see people, some near an object, batches every 0.15 s."""
+    sched = DetectionScheduler(cams, SchedulerConfig())
+    for c in cams:
+        sched.set_has_tracks(c, True)
+    for c in near:
+        sched.set_near_object(c, True)
+    sched.set_capacity(looks_per_s, batch_every_s=0.15)
+    sched.pick(1.0, live_views(cams, 1.0), capacity=0)
+    return sched
+
+
 def test_people_near_an_object_are_looked_at_on_every_batch_when_the_budget_allows() -> None:
     """Their dwell clock runs: a look every 0.45 s would bring the alarm up to 0.45 s after the
     dwell ends. With room left after every moving camera is within the target, they are looked
     at on every batch; without it, they stay at the target like everyone."""
     cams = [f"c{i:02d}" for i in range(16)]
-    sched = DetectionScheduler(cams, SchedulerConfig())
-    for c in cams:
-        sched.set_has_tracks(c, True)
-    sched.set_near_object("c03", True)
-    sched.set_near_object("c09", True)
-    # 58 looks/s in batches every 0.15 s: 16 cameras at a look every 0.45 s take 35.6 of the
-    # 52.2 to spend; a look every batch costs 4.4 more a camera
-    sched.set_capacity(58.0, batch_every_s=0.15)
-    sched.pick(1.0, live_views(cams, 1.0), capacity=0)
+    # 58 looks/s: 16 cameras at a look every 0.45 s take 35.6 of the 52.2 to spend; a look
+    # every batch costs 4.4 more a camera
+    sched = planned_near(cams, ["c03", "c09"], 58.0)
     interval = {c: sched.interval_s(c, 1.0, 1.0) for c in cams}
     assert interval["c03"] == interval["c09"] == 0.0
     assert all(0.0 < interval[c] <= 0.45 for c in cams if c not in ("c03", "c09"))
     # 38 looks/s: 16 cameras at 0.45 s would take 35.6 of 34.2 -- no room: nobody is hurried
-    tight = DetectionScheduler(cams, SchedulerConfig())
-    for c in cams:
-        tight.set_has_tracks(c, True)
-    tight.set_near_object("c03", True)
-    tight.set_capacity(38.0, batch_every_s=0.15)
-    tight.pick(1.0, live_views(cams, 1.0), capacity=0)
-    assert tight.interval_s("c03", 1.0, 1.0) > 0.0
+    assert planned_near(cams, ["c03"], 38.0).interval_s("c03", 1.0, 1.0) > 0.0
     # room for one: the first near an object in the site's order
-    one = DetectionScheduler(cams, SchedulerConfig())
-    for c in cams:
-        one.set_has_tracks(c, True)
-    one.set_near_object("c03", True)
-    one.set_near_object("c09", True)
-    one.set_capacity(48.0, batch_every_s=0.15)
-    one.pick(1.0, live_views(cams, 1.0), capacity=0)
+    one = planned_near(cams, ["c03", "c09"], 48.0)
     assert one.interval_s("c03", 1.0, 1.0) == 0.0
     assert one.interval_s("c09", 1.0, 1.0) > 0.0
