@@ -52,7 +52,14 @@ from console.store.keys import AuditKeyError, AuditKeys, load_audit_keys
 from console.store.lock import DatabaseLock, command_line
 from console.store.migrations import current_revision, head_revision, upgrade_to_head
 from console.store.snapshots import SnapshotRecord
-from console.store.tasks import FILE_MODE, StoreFiles, WriteTask, fsync_folders, make_folders
+from console.store.tasks import (
+    FILE_MODE,
+    StoreFiles,
+    WriteTask,
+    fsync_folders,
+    make_folders,
+    sweep_half_written,
+)
 from console.store.watch import DatabaseWatch, unwritable_reason
 
 log = logging.getLogger(__name__)
@@ -126,6 +133,7 @@ class _Writer:
         self._listeners: list[FaultListener] = []
         self._retry_s = RETRY_FIRST_S
         self._next_watch = 0.0
+        self._opened_at = time.time()  # files half-written before this are a dead writer's
         self.thread = threading.Thread(target=self._run, name=WRITER_THREAD_NAME, daemon=True)
 
     # ---------------------------------------------------------------- callers' side
@@ -270,6 +278,8 @@ class _Writer:
         self.thread.start()
 
     def _run(self) -> None:
+        if self.files_root is not None:
+            sweep_half_written(self.files_root, self._opened_at)
         try:
             while True:
                 self._watch_if_due()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from console.store.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -131,6 +134,31 @@ def make_folders(folder: Path) -> None:
                 raise
             continue
         fsync_dir(new.parent)
+
+
+def sweep_half_written(root: Path, before: float) -> int:
+    """Remove the `.part` files a killed console left in the file area: those last written
+    before `before` (this store's opening; one console per database, so nobody else writes
+    them), never one a live write is filling. Returns how many went; a file that cannot be
+    removed is logged and left."""
+    removed = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if not name.endswith(".part"):
+                continue
+            path = Path(folder) / name
+            try:
+                if path.stat().st_mtime >= before:
+                    continue
+                path.unlink()
+                removed += 1
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("cannot remove the half-written %s: %s", path, exc.strerror)
+    if removed:
+        log.info("removed %d half-written file(s) a stopped console left in %s", removed, root)
+    return removed
 
 
 class StoreFiles:

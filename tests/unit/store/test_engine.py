@@ -97,6 +97,34 @@ def test_sqlite_settings_wal_full_foreign_keys(store: Store, db_path: Path) -> N
     assert store.url == url_of(db_path)
 
 
+def test_half_written_files_a_killed_console_left_are_removed_at_the_next_open(
+    db_path: Path,
+) -> None:
+    """A SIGKILL between writing a snapshot's `.part` and renaming it leaves the part behind:
+    the next console to open the store removes it (the kill battery counted 5 after 200
+    kills), and leaves whole files and anything written after it opened."""
+    with Store(url_of(db_path)) as s:
+        raise_alarm(s)
+        day = s.snapshots_dir / "2026" / "11" / "30"
+    day.mkdir(parents=True, exist_ok=True)
+    clips = day.parent.parent.parent / "clips" / "2026" / "11" / "30"
+    clips.mkdir(parents=True)
+    left = [day / "alarm-7-010203000000-0123456789ab.jpg.part", clips / "alarm-7-cam.mkv.part"]
+    for path in left:
+        path.write_bytes(b"half")
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    whole = day / "alarm-6-010203000000-0123456789ab.jpg"
+    whole.write_bytes(JPEG)
+    later = day / "alarm-8-010203000000-0123456789ab.jpg.part"
+    later.write_bytes(b"being written")
+    os.utime(later, (4_000_000_000, 4_000_000_000))  # written after the store opened
+    with Store(url_of(db_path)) as again:
+        assert again.flush(30)
+        assert not any(p.exists() for p in left)
+        assert whole.exists()
+        assert later.exists()
+
+
 def test_default_location_is_the_user_data_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
