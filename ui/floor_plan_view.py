@@ -527,17 +527,12 @@ class _Placeable:
         return self.tag.boundingRect().translated(at)
 
 
-def _candidate_offsets(box: QRectF, reach: int = 3) -> list[QPointF]:
-    """Where to try a label, nearest first: its own place, a line or a few below or above
-    (stacked), or beside; `reach`: how many lines away at most."""
-    return [QPointF(x, y) for x, y in _offsets_for(box.width(), box.height(), reach).tolist()]
-
-
 def _offsets_for(width: float, height: float, reach: int) -> np.ndarray:
-    """The places of `_candidate_offsets` as an (n, 2) array of x, y shifts. The same few
-    label sizes come back on every pass, so they are worked out once per size in whole pixels
-    (and in plain numbers: building a QPointF per place cost a call into Qt each, which in a
-    flood of alarms waited for the interpreter lock every time)."""
+    """Where to try a label, nearest first, as an (n, 2) array of x, y shifts: its own place, a
+    line or a few below or above (stacked), or beside; `reach`: how many lines away at most.
+    The same few label sizes come back on every pass, so they are worked out once per size in
+    whole pixels (and in plain numbers: building a QPointF per place cost a call into Qt each,
+    which in a flood of alarms waited for the interpreter lock every time)."""
     return _offsets_in_pixels(math.ceil(width), math.ceil(height), reach)
 
 
@@ -580,12 +575,8 @@ class _Taken:
         return self._array
 
     @staticmethod
-    def _candidates(base: QRectF, offsets: Sequence[QPointF] | np.ndarray) -> np.ndarray:
-        if isinstance(offsets, np.ndarray):
-            shift = offsets
-        else:
-            shift = np.array([(o.x(), o.y()) for o in offsets], dtype=np.float64).reshape(-1, 2)
-        return np.array(_edges(base), dtype=np.float64) + np.hstack([shift, shift])
+    def _candidates(base: QRectF, shifts: np.ndarray) -> np.ndarray:
+        return np.array(_edges(base), dtype=np.float64) + np.hstack([shifts, shifts])
 
     def _overlaps(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per candidate and taken rectangle: the overlap's width and height (0 when apart)."""
@@ -598,12 +589,10 @@ class _Taken:
         )
         return wide, high
 
-    def first_free(
-        self, base: QRectF, offsets: Sequence[QPointF] | np.ndarray, inside: QRectF
-    ) -> int | None:
+    def first_free(self, base: QRectF, shifts: np.ndarray, inside: QRectF) -> int | None:
         """The first offset at which `base` moved lies within `inside` and covers nothing
         taken (QRectF.contains and QRectF.intersects, for all offsets at once)."""
-        boxes = self._candidates(base, offsets)
+        boxes = self._candidates(base, shifts)
         left, top, right, bottom = _edges(inside)
         fits = (
             (boxes[:, 0] >= left)
@@ -617,12 +606,10 @@ class _Taken:
         found = np.flatnonzero(fits)
         return int(found[0]) if found.size else None
 
-    def least_covered(
-        self, base: QRectF, offsets: Sequence[QPointF] | np.ndarray, inside: QRectF
-    ) -> int:
+    def least_covered(self, base: QRectF, shifts: np.ndarray, inside: QRectF) -> int:
         """The first offset at which `base` moved is covered least by what is taken or lies
         outside `inside` (pixels²)."""
-        boxes = self._candidates(base, offsets)
+        boxes = self._candidates(base, shifts)
         area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
         left, top, right, bottom = _edges(inside)
         within = np.clip(np.minimum(boxes[:, 2], right) - np.maximum(boxes[:, 0], left), 0, None)

@@ -176,7 +176,7 @@ def test_label_places_are_tested_as_qt_tests_rectangles() -> None:
     `intersects` and `intersected` give, one rectangle at a time."""
     import random
 
-    from ui.floor_plan_view import _candidate_offsets, _Taken
+    from ui.floor_plan_view import _offsets_for, _Taken
 
     rng = random.Random(7)
     for _ in range(200):
@@ -186,8 +186,8 @@ def test_label_places_are_tested_as_qt_tests_rectangles() -> None:
         ]
         base = QRectF(rng.uniform(0, 300), rng.uniform(0, 200), rng.uniform(5, 80), 14)
         inside = QRectF(0, 0, 320, rng.choice([150.0, 220.0]))
-        offsets = _candidate_offsets(base, rng.choice([3, 6]))
-        boxes = [base.translated(o) for o in offsets]
+        offsets = _offsets_for(base.width(), base.height(), rng.choice([3, 6]))
+        boxes = [base.translated(x, y) for x, y in offsets.tolist()]
         free = [
             i
             for i, box in enumerate(boxes)
