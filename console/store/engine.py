@@ -134,6 +134,7 @@ class _Writer:
         self._retry_s = RETRY_FIRST_S
         self._next_watch = 0.0
         self._opened_at = time.time()  # files half-written before this are a dead writer's
+        self.sweep_half_written = False  # set when the last console did not close cleanly
         self.thread = threading.Thread(target=self._run, name=WRITER_THREAD_NAME, daemon=True)
 
     # ---------------------------------------------------------------- callers' side
@@ -278,7 +279,7 @@ class _Writer:
         self.thread.start()
 
     def _run(self) -> None:
-        if self.files_root is not None:
+        if self.files_root is not None and self.sweep_half_written:
             sweep_half_written(self.files_root, self._opened_at)
         try:
             while True:
@@ -670,6 +671,12 @@ class Store:
             reconnect=not memory,
             chain=ChainState(self.keys),
         )
+        if self._lock is not None and self._lock.left_by is not None:
+            # the last console stopped without closing the store: it may have left half-written
+            # files (only then is the file area walked for them, not at every open)
+            left_by = self._lock.left_by
+            log.warning("%s: the last console did not close it: %s", self._where, left_by)
+            self._writer.sweep_half_written = True
         self._probe()
         self._writer.heads.chain_id = self._writer.chain.chain_id
         self._writer.heads.sign()  # the head at open: the file exists from the first start

@@ -40,6 +40,9 @@ class DatabaseLock:
     def __init__(self, db_path: Path) -> None:
         self.path = db_path.with_name(db_path.name + ".lock")
         self._fd: int | None = None
+        # who held it and never let go (a console that was killed, or lost power): a clean
+        # release empties the file, so a holder still written in it did not stop cleanly
+        self.left_by: str | None = None
         if fcntl is None:
             return
         try:
@@ -59,6 +62,8 @@ class DatabaseLock:
             os.close(fd)
             raise
         self._fd = fd
+        if os.fstat(fd).st_size > 0:
+            self.left_by = _read_holder(fd, taken_over=True)
         self._write_holder(fd)
 
     @staticmethod
@@ -83,14 +88,16 @@ class DatabaseLock:
         os.close(fd)  # closing drops the flock
 
 
-def _read_holder(fd: int) -> str:
+def _read_holder(fd: int, *, taken_over: bool = False) -> str:
     try:
         raw = os.pread(fd, 4096, 0).decode("utf-8", "replace")
         holder = json.loads(raw)
-        return (
+        who = (
             f"nightwatch pid {holder['pid']} ({holder['command']}) on {holder['host']} "
-            f"since {holder['since']}; stop that console first, or open this database "
-            "read-only"
+            f"since {holder['since']}"
         )
+        if taken_over:
+            return who
+        return f"{who}; stop that console first, or open this database read-only"
     except (OSError, ValueError, KeyError, TypeError):
         return "another program (its lock file names no holder)"

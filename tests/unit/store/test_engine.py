@@ -42,6 +42,12 @@ from console.store.migrations import head_revision
 from console.store.models import Base
 from tests.unit.store.support import JPEG, T0, raw, url_of, writer_threads
 
+# what a killed console leaves in `<database>.lock` (a clean close empties the file)
+KILLED_HOLDER = (
+    '{"pid": 999999, "command": "nightwatch run site.yaml", "host": "desk", '
+    '"since": "2026-11-30T03:00:00+00:00"}\n'
+)
+
 TABLES = {
     "alarms",
     "alarm_events",
@@ -118,11 +124,28 @@ def test_half_written_files_a_killed_console_left_are_removed_at_the_next_open(
     later = day / "alarm-8-010203000000-0123456789ab.jpg.part"
     later.write_bytes(b"being written")
     os.utime(later, (4_000_000_000, 4_000_000_000))  # written after the store opened
+    lock = db_path.with_name(db_path.name + ".lock")
+    lock.write_text(KILLED_HOLDER)  # the killed console's record, never emptied by a release
     with Store(url_of(db_path)) as again:
         assert again.flush(30)
         assert not any(p.exists() for p in left)
         assert whole.exists()
         assert later.exists()
+
+
+def test_after_a_clean_close_the_file_area_is_not_walked(db_path: Path) -> None:
+    """Only a console that did not close the store can have left half-written files: after a
+    clean close the next open does not walk the file area (years of snapshots) for them."""
+    with Store(url_of(db_path)) as s:
+        raise_alarm(s)
+        part = s.snapshots_dir / "2026" / "11" / "30" / "alarm-7-0102-0123456789ab.jpg.part"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"half")
+    os.utime(part, (1_700_000_000, 1_700_000_000))
+    assert db_path.with_name(db_path.name + ".lock").read_bytes() == b""  # released cleanly
+    with Store(url_of(db_path)) as again:
+        assert again.flush(30)
+        assert part.exists()
 
 
 def test_default_location_is_the_user_data_dir(
