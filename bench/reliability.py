@@ -195,6 +195,8 @@ def bench_rtsp(args: argparse.Namespace) -> bool:
         f"({BACKOFF_CAP_S:g} s) + 5 s; start-up video-loss alarms {figures.startup_alarms}; "
         f"video-loss alarms stored per camera {sorted(set(figures.stored.values()))}"
     )
+    for hang in figures.server_hangs:
+        say(f"  TEST SERVER HUNG (power-cycled) {hang}")
     for problem in figures.problems[:20]:
         say(f"  PROBLEM {problem}")
     return not figures.problems

@@ -206,17 +206,20 @@ class LiveTimeline:
 _ffmpeg_options_lock = threading.Lock()
 
 
-STREAM_ANALYZE_US = 1_000_000  # FFmpeg's stream probing at open (its default: 5 s)
+STREAM_ANALYZE_US = 250_000  # FFmpeg's stream probing at open (its default: 5 s)
 
 
 def _ensure_rtsp_over_tcp() -> None:
     """Set ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` before a stream is opened: RTSP over TCP, and at
-    most 1 s of stream probing (``analyzeduration``).
+    most 0.25 s of stream probing (``analyzeduration``).
 
-    Probing happens inside OpenCV's process-wide open lock: with FFmpeg's default a healthy RTSP
-    open held it 3.8 s here (gst-rtsp-server, H.264), so the 16 cameras of a restarted capture
-    process came back one every 3.8 s, the last after a minute. With 1 s: 1.25 s per open and
-    the first frame as soon (0.5 s probing gave 0.73 s per open, first frame also at 1.23 s).
+    Probing happens inside OpenCV's process-wide open lock, so the cameras of one capture
+    process open one after another. Measured on gst-rtsp-server (H.264, 10 fps), the open's
+    share of that lock: 3.8 s with FFmpeg's default, 1.25 s with 1 s of probing, 0.54 s with
+    0.25 s; the first frame comes 1.24 s after the open starts in every case (the stream's own
+    start), outside the lock. A stream's size and codec come from its RTSP description, so a
+    short probe loses nothing there; a camera whose description lacks them can be given more
+    time by the user (below).
 
     The variable is process-wide and read by OpenCV at every open, so it is set once (under a
     lock) and never changed afterwards. A transport or probing time the user already chose is

@@ -21,6 +21,11 @@ Each time, checked with generous deadlines and measured:
 - after every cycle: no process below this one but the runtime's own and the servers, no frame
   ring of this process beyond one per camera, no more open file descriptors than after the first
   cycle (plus a little slack);
+- a camera not back by the deadline: the harness asks its server itself (TCP connect and RTSP
+  `OPTIONS`, as the reader's probe does). A server that does not answer its own port is the test
+  server's fault, not the console's: it is recorded under `server_hangs` with its process state,
+  power-cycled (killed and started again), and the camera must then be back within the deadline
+  from that restart. A server that answers while its camera stays dark is the console's problem;
 - at the end, after a clean stop: no process, ring or descriptor left over, and in the store
   exactly one video-loss alarm per camera per outage (none lost, none twice), every one resolved,
   and no video loss silenced by re-arming (a camera lost again right after its alarm was
@@ -30,6 +35,7 @@ Each time, checked with generous deadlines and measured:
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections import Counter, defaultdict
@@ -59,6 +65,7 @@ class DropFigures:
     rings: list[int] = field(default_factory=list)
     stored: dict[str, int] = field(default_factory=dict)  # video-loss alarms per camera
     seconds: float = 0.0
+    server_hangs: list[str] = field(default_factory=list)  # test servers that stopped answering
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -77,6 +84,7 @@ class DropFigures:
             f"{self.seconds:.0f} s: video-loss alarm after {spread(alarms)}; back after "
             f"{spread(backs)}; fds {self.fds[:1]}..{self.fds[-1:]}, processes "
             f"{sorted(set(self.processes))}, rings {sorted(set(self.rings))}; "
+            f"{len(self.server_hangs)} test servers hung and power-cycled; "
             f"{len(self.problems)} problems"
         )
 
@@ -116,6 +124,32 @@ class _Watch:
         with self.lock:
             changes = [s for at, s in self.status[camera] if at >= since]
         return bool(changes) and changes[-1] == "live"
+
+
+def server_answers(server: RtspServer, timeout_s: float = 2.0) -> str | None:
+    """None when the test server answers an RTSP ``OPTIONS`` on its port within `timeout_s`,
+    else what happened, with the server process's state (from /proc) to tell a stopped, a
+    sleeping and a dead one apart."""
+    request = f"OPTIONS {server.url} RTSP/1.0\r\nCSeq: 1\r\n\r\n".encode("ascii")
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=timeout_s) as sock:
+            sock.settimeout(timeout_s)
+            sock.sendall(request)
+            reply = sock.recv(64)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+    else:
+        if reply.startswith(b"RTSP/1.0 200"):
+            return None
+        why = f"answered {reply[:32]!r}"
+    state = "no process"
+    if server.pid is not None:
+        try:
+            stat = Path(f"/proc/{server.pid}/stat").read_text()
+            state = f"pid {server.pid} state {stat.rsplit(')', 1)[1].split()[0]}"
+        except OSError:
+            state = f"pid {server.pid} gone"
+    return f"port {server.port}: {why} ({state})"
 
 
 def _poll(condition: Callable[[], bool], deadline_s: float) -> bool:
@@ -318,16 +352,45 @@ def _one_cycle(
         else:
             server.restart()
     waiting = set(ids)
-    end = time.monotonic() + deadline_s
-    while waiting and time.monotonic() < end:
-        for camera in list(waiting):
-            if rings[camera].write_seq > before[camera]:  # type: ignore[attr-defined]
-                figures.back_s[kinds[camera]].append(time.monotonic() - back[camera])
-                waiting.discard(camera)
-        time.sleep(0.02)
+    _wait_back(waiting, rings, before, back, kinds, figures, deadline_s)
+    for server, camera in zip(servers, ids, strict=True):
+        if camera not in waiting:
+            continue
+        hung = server_answers(server)
+        if hung is None:  # the server answers, the camera stays dark: the console's fault
+            continue
+        figures.server_hangs.append(f"cycle {cycle}: {camera} ({kinds[camera]}): {hung}")
+        server.restart()  # a camera that stopped answering, power-cycled
+        back[camera] = time.monotonic()
+    if waiting:
+        _wait_back(waiting, rings, before, back, kinds, figures, deadline_s, count=False)
     if waiting:
         figures.problems.append(f"cycle {cycle}: {sorted(waiting)} not back in {deadline_s:.0f} s")
         return
     for camera in ids:  # the core hears of it
         if not _poll(lambda c=camera: watch.live_after(c, back[c]), deadline_s):
             figures.problems.append(f"cycle {cycle}: {camera} never reported live again")
+
+
+def _wait_back(
+    waiting: set[str],
+    rings: dict[str, object],
+    before: dict[str, int],
+    back: dict[str, float],
+    kinds: dict[str, str],
+    figures: DropFigures,
+    deadline_s: float,
+    *,
+    count: bool = True,
+) -> None:
+    """Until `deadline_s` has passed, take each camera with a new frame out of `waiting`, and
+    (with `count`) record the seconds since its server returned. A camera back only after its
+    hung test server was power-cycled is not counted: that time measures the test server."""
+    end = time.monotonic() + deadline_s
+    while waiting and time.monotonic() < end:
+        for camera in list(waiting):
+            if rings[camera].write_seq > before[camera]:  # type: ignore[attr-defined]
+                if count:
+                    figures.back_s[kinds[camera]].append(time.monotonic() - back[camera])
+                waiting.discard(camera)
+        time.sleep(0.02)
