@@ -51,7 +51,7 @@ from console.store.heads import HeadSigner
 from console.store.keys import AuditKeyError, AuditKeys, load_audit_keys
 from console.store.lock import DatabaseLock, command_line
 from console.store.migrations import current_revision, head_revision, upgrade_to_head
-from console.store.snapshots import SnapshotRecord
+from console.store.snapshots import SnapshotRecord, sweep_unrecorded_snapshots
 from console.store.tasks import (
     FILE_MODE,
     StoreFiles,
@@ -278,9 +278,20 @@ class _Writer:
     def start(self) -> None:
         self.thread.start()
 
+    def _sweep_dead_writers_files(self, root: Path) -> None:
+        """What a console that did not close left in the file area: half-written files, and
+        whole snapshots whose rows it never committed. A database that cannot be read now is
+        left for the fault path (the first task reports it); nothing is removed then."""
+        sweep_half_written(root, self._opened_at)
+        try:
+            with Session(self.engine) as session:
+                sweep_unrecorded_snapshots(session, root, self._opened_at)
+        except DBAPIError as exc:
+            log.warning("%s: unrecorded snapshots not swept: %s", self.where, exc.orig)
+
     def _run(self) -> None:
         if self.files_root is not None and self.sweep_half_written:
-            sweep_half_written(self.files_root, self._opened_at)
+            self._sweep_dead_writers_files(self.files_root)
         try:
             while True:
                 self._watch_if_due()

@@ -8,9 +8,13 @@ database and its snapshots folder can move together; `Store.snapshot_path(record
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
 from sqlalchemy import select
@@ -55,6 +59,48 @@ def _record(r: Snapshot) -> SnapshotRecord:
 def _check_jpeg(data: bytes, what: str) -> None:
     if not data.startswith(JPEG_MAGIC):
         raise ValueError(f"{what}: not a JPEG image (no FF D8 start marker)")
+
+
+log = logging.getLogger(__name__)
+
+# what snapshot_relative_path makes: YYYY/MM/DD/alarm-<id>-<HHMMSSffffff>[-clean]-<sha12>.jpg
+_SNAPSHOT_NAME = re.compile(r"alarm-\d+-\d{12}(?:-clean)?-[0-9a-f]{12}\.jpg")
+_DAY_FOLDER = re.compile(r"\d{4}/\d{2}/\d{2}")
+
+
+def sweep_unrecorded_snapshots(session: Session, root: Path, before: float) -> int:
+    """Remove the snapshot files a killed console wrote whole but never recorded: the kill came
+    after the file's rename and before its row's commit, so no row, export or chain entry
+    names it. Only files named as `snapshot_relative_path` names them, in a day folder, last
+    written before `before` (this store's opening: one console per database, so no live task
+    is between its file and its row), and absent from the snapshots table. Returns how many
+    went; a file that cannot be removed is logged and left."""
+    recorded = set(session.scalars(select(Snapshot.path)))
+    removed = 0
+    for folder, _, names in os.walk(root):
+        day = Path(folder).relative_to(root).as_posix()
+        if not _DAY_FOLDER.fullmatch(day):
+            continue
+        for name in names:
+            if not _SNAPSHOT_NAME.fullmatch(name) or f"{day}/{name}" in recorded:
+                continue
+            path = Path(folder) / name
+            try:
+                if path.stat().st_mtime >= before:
+                    continue
+                path.unlink()
+                removed += 1
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("cannot remove the unrecorded snapshot %s: %s", path, exc.strerror)
+    if removed:
+        log.info(
+            "removed %d snapshot file(s) a stopped console wrote but never recorded, in %s",
+            removed,
+            root,
+        )
+    return removed
 
 
 def snapshot_relative_path(

@@ -55,6 +55,7 @@ class KillFigures:
     steps: Counter[str] = field(default_factory=Counter)
     alarms: int = 0
     open_after: int = 0
+    # left after the last restart (each restart removes what its kill left): goal 0 and 0
     part_files: int = 0  # snapshot files a kill left half-written (.part): disk, not records
     orphan_files: int = 0  # snapshot files whole on disk whose row was never committed
     seconds: float = 0.0
@@ -65,7 +66,8 @@ class KillFigures:
         return (
             f"{self.kills} kills ({self.killed_starting} while starting) in {self.seconds:.0f} s: "
             f"{sum(self.steps.values())} committed steps checked ({kinds}); {self.alarms} alarms, "
-            f"{self.open_after} open; snapshot files left by kills: {self.part_files} "
+            f"{self.open_after} open; snapshot files left after the last restart: "
+            f"{self.part_files} "
             f"half-written, {self.orphan_files} without a row; "
             f"{len(self.problems)} problems"
         )
@@ -281,6 +283,11 @@ def kill_alarm_steps(
         conn.close()
     whole = [p.relative_to(snapshots_dir).as_posix() for p in snapshots_dir.rglob("*.jpg")]
     figures.orphan_files = len(set(whole) - recorded)
+    if figures.part_files or figures.orphan_files:  # each restart sweeps what its kill left
+        figures.problems.append(
+            f"after the last restart: {figures.part_files} half-written and "
+            f"{figures.orphan_files} unrecorded snapshot files left"
+        )
     figures.seconds = time.monotonic() - began
     return figures
 

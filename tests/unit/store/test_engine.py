@@ -108,9 +108,12 @@ def test_half_written_files_a_killed_console_left_are_removed_at_the_next_open(
 ) -> None:
     """A SIGKILL between writing a snapshot's `.part` and renaming it leaves the part behind:
     the next console to open the store removes it (the kill battery counted 5 after 200
-    kills), and leaves whole files and anything written after it opened."""
+    kills), and leaves recorded files and anything written after it opened."""
     with Store(url_of(db_path)) as s:
-        raise_alarm(s)
+        alarm_id = raise_alarm(s)
+        record = s.write(StoreSnapshot(alarm_id, JPEG, taken_at=T0)).result()
+        assert record is not None
+        recorded = s.snapshot_path(record)
         day = s.snapshots_dir / "2026" / "11" / "30"
     day.mkdir(parents=True, exist_ok=True)
     clips = day.parent.parent.parent / "clips" / "2026" / "11" / "30"
@@ -119,8 +122,6 @@ def test_half_written_files_a_killed_console_left_are_removed_at_the_next_open(
     for path in left:
         path.write_bytes(b"half")
         os.utime(path, (1_700_000_000, 1_700_000_000))
-    whole = day / "alarm-6-010203000000-0123456789ab.jpg"
-    whole.write_bytes(JPEG)
     later = day / "alarm-8-010203000000-0123456789ab.jpg.part"
     later.write_bytes(b"being written")
     os.utime(later, (4_000_000_000, 4_000_000_000))  # written after the store opened
@@ -129,8 +130,48 @@ def test_half_written_files_a_killed_console_left_are_removed_at_the_next_open(
     with Store(url_of(db_path)) as again:
         assert again.flush(30)
         assert not any(p.exists() for p in left)
-        assert whole.exists()
+        assert recorded.read_bytes() == JPEG
         assert later.exists()
+
+
+def test_snapshots_a_killed_console_wrote_but_never_recorded_are_removed_at_the_next_open(
+    db_path: Path,
+) -> None:
+    """A SIGKILL after a snapshot's rename and before its row's commit leaves a whole JPEG
+    that no row, export or chain entry names (the kill battery counted 14 after 200 kills).
+    The next console removes those, and nothing else: not a recorded snapshot, not a file
+    named otherwise (a clip, a walk test's evidence), not one written after it opened."""
+    with Store(url_of(db_path)) as s:
+        alarm_id = raise_alarm(s)
+        annotated = s.write(StoreSnapshot(alarm_id, JPEG, taken_at=T0)).result()
+        clean = s.write(StoreSnapshot(alarm_id, JPEG, taken_at=T0, kind="clean")).result()
+        assert annotated is not None
+        assert clean is not None
+        kept = [s.snapshot_path(annotated), s.snapshot_path(clean)]
+        day = s.snapshots_dir / "2026" / "11" / "30"
+    day.mkdir(parents=True, exist_ok=True)
+    unrecorded = [
+        day / "alarm-6-010203000000-0123456789ab.jpg",
+        day / "alarm-6-010203000000-clean-0123456789ab.jpg",
+    ]
+    others = [
+        day / "walk-test-entrance.jpg",  # not a snapshot's name
+        s.snapshots_dir / "alarm-6-010203000000-0123456789ab.jpg",  # not in a day folder
+        s.snapshots_dir / "clips" / "2026" / "11" / "30" / "alarm-6-cam-1-010203000000.mkv",
+    ]
+    for path in unrecorded + others:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(JPEG)
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    later = day / "alarm-9-010203000000-0123456789ab.jpg"  # a live write's, after the opening
+    later.write_bytes(JPEG)
+    os.utime(later, (4_000_000_000, 4_000_000_000))
+    db_path.with_name(db_path.name + ".lock").write_text(KILLED_HOLDER)
+    with Store(url_of(db_path)) as again:
+        assert again.flush(30)
+        assert [p.exists() for p in unrecorded] == [False, False]
+        assert all(p.read_bytes() == JPEG for p in kept + others + [later])
+        assert again.read(verify_chain).ok
 
 
 def test_after_a_clean_close_the_file_area_is_not_walked(db_path: Path) -> None:
