@@ -112,6 +112,7 @@ from ui.alarm_words import (
 )
 from ui.bridge import PipelineBridge
 from ui.dispatch_dialog import DispatchDialog, ResolveDialog, camera_name, place_name
+from ui.pacing import Pacer
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
@@ -712,19 +713,12 @@ class AlarmQueueView(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
 
-        self._refresh_pending = False
-        self._refresh_throttle = QTimer(self)
-        self._refresh_throttle.setSingleShot(True)
-        self._refresh_throttle.setInterval(REFRESH_EVERY_MS)
-        self._refresh_throttle.timeout.connect(self._refresh_if_pending)
-        # a flood of alarms refits the columns at most every FIT_EVERY_MS, not once per alarm
-        # (each fit reads every row: once per alarm made a flood quadratic, the GUI froze)
-        self._fit_pending = False
+        # a flood of alarms re-reads the queue at most every REFRESH_EVERY_MS and refits the
+        # columns at most every FIT_EVERY_MS, each less often when it costs more (ui/pacing.py):
+        # once per alarm made a flood quadratic and the GUI froze
+        self._refresh_pacer = Pacer(self.refresh, REFRESH_EVERY_MS, self)
         self._advances: dict[tuple[str, bool, str], int] = {}  # text widths, by font and text
-        self._fit_throttle = QTimer(self)
-        self._fit_throttle.setSingleShot(True)
-        self._fit_throttle.setInterval(FIT_EVERY_MS)
-        self._fit_throttle.timeout.connect(self._fit_if_pending)
+        self._fit_pacer = Pacer(self.fit_columns, FIT_EVERY_MS, self)
         self._countdown = QTimer(self)
         self._countdown.setInterval(countdown_ms)
         self._countdown.timeout.connect(self.tick_countdown)
@@ -784,12 +778,8 @@ class AlarmQueueView(QWidget):
             self.detail.alarm_changed(alarm)
 
     def _refresh_soon(self) -> None:
-        """Re-read the queue now, or once the last re-read is REFRESH_EVERY_MS old."""
-        if self._refresh_throttle.isActive():
-            self._refresh_pending = True
-        else:
-            self.refresh()
-            self._refresh_throttle.start()
+        """Re-read the queue now, or once its pacing allows (ui/pacing.py)."""
+        self._refresh_pacer.request()
 
     @Slot()
     def refresh(self) -> None:
@@ -931,32 +921,13 @@ class AlarmQueueView(QWidget):
 
     @Slot()
     def catch_up(self) -> None:
-        """Re-read now what a throttled re-read would show within REFRESH_EVERY_MS (tests that
+        """Re-read now what a paced re-read would show within REFRESH_EVERY_MS (tests that
         look right after a change; nothing else needs it sooner)."""
-        if self._refresh_pending:
-            self._refresh_throttle.stop()
-            self._refresh_if_pending()
-
-    def _refresh_if_pending(self) -> None:
-        if self._refresh_pending:
-            self._refresh_pending = False
-            self.refresh()
-            self._refresh_throttle.start()
+        self._refresh_pacer.flush()
 
     def _fit_soon(self) -> None:
-        """Fit the columns now, or once the last fit is FIT_EVERY_MS old if it is younger."""
-        if self._fit_throttle.isActive():
-            self._fit_pending = True
-            return
-        self.fit_columns()
-        self._fit_throttle.start()
-
-    @Slot()
-    def _fit_if_pending(self) -> None:
-        if self._fit_pending:
-            self._fit_pending = False
-            self.fit_columns()
-            self._fit_throttle.start()
+        """Fit the columns now, or once its pacing allows (ui/pacing.py)."""
+        self._fit_pacer.request()
 
     def _text_widths(self, column: int) -> tuple[int, int]:
         """The widest text of a column on one line, and its widest word (in each row's font).

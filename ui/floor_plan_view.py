@@ -85,6 +85,7 @@ from console.store import AlarmState
 from inference.pipeline import TrackedFrame
 from ui.alarm_words import rule_words, severity_role, state_word
 from ui.bridge import PipelineBridge
+from ui.pacing import Pacer
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
@@ -852,11 +853,8 @@ class FloorPlanView(QWidget):
         self._layout_timer.timeout.connect(self.place_labels)
         self.view.view_changed.connect(self._layout_timer.start)
         # alarms place the labels again at once, or, in a flood, at most every LABELS_EVERY_MS
-        self._labels_pending = False
-        self._labels_throttle = QTimer(self)
-        self._labels_throttle.setSingleShot(True)
-        self._labels_throttle.setInterval(LABELS_EVERY_MS)
-        self._labels_throttle.timeout.connect(self._labels_if_pending)
+        # and less often when a placing costs more (ui/pacing.py)
+        self._labels_pacer = Pacer(self.place_labels, LABELS_EVERY_MS, self, deferred=True)
         self.labels_placed = 0  # layout passes done (for tests)
 
         for floor in site.floors:
@@ -1048,26 +1046,12 @@ class FloorPlanView(QWidget):
                 outline.set_alarms(by_subject.get(subject_id, ()))
             for camera_id, icon in built.cameras.items():
                 icon.set_alarms(by_camera.get(camera_id, ()))
-        if self._labels_throttle.isActive():
-            self._labels_pending = True
-        else:
-            self._layout_timer.start()
-            self._labels_throttle.start()
-
-    @Slot()
-    def _labels_if_pending(self) -> None:
-        if self._labels_pending:
-            self._labels_pending = False
-            self._layout_timer.start()
-            self._labels_throttle.start()
+        self._labels_pacer.request()
 
     def catch_up(self) -> None:
-        """Place the labels now if a throttled pass is pending (tests that look right after
-        a change; nothing else needs it sooner than LABELS_EVERY_MS)."""
-        if self._labels_pending:
-            self._labels_pending = False
-            self._labels_throttle.stop()
-            self.place_labels()
+        """Place the labels now if a paced pass is pending (tests that look right after a
+        change; nothing else needs it sooner than LABELS_EVERY_MS)."""
+        self._labels_pacer.flush()
 
     # -- watched visitors (console.behaviour) ---------------------------------------------------
 

@@ -29,7 +29,7 @@ import logging
 import socket
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -67,6 +67,7 @@ from ui.health_panel import HealthMonitor, HealthPanel, HealthStatusLine
 from ui.incident_browser import IncidentBrowser, IncidentsDialog
 from ui.login import LockBar, SignInPanel
 from ui.operator_check import OperatorCheckController
+from ui.pacing import Pacer
 from ui.shift import ChangePasswordDialog, HandOverDialog, InactivityLock, ShiftDesk
 from ui.sound import AlarmSoundPlayer
 from ui.storage_banner import StorageBanner
@@ -229,11 +230,7 @@ class ConsoleWindow(QMainWindow):
         self.desk.refused.connect(self._desk_refused)
 
         # the one door: the runtime's alarms arrive through the bridge, on this thread
-        self._alarms_pending = False
-        self._alarms_throttle = QTimer(self)
-        self._alarms_throttle.setSingleShot(True)
-        self._alarms_throttle.setInterval(REFRESH_EVERY_MS)
-        self._alarms_throttle.timeout.connect(self._refresh_alarms_if_pending)
+        self._alarms_pacer = Pacer(self._refresh_alarms, REFRESH_EVERY_MS, self)
         bridge.alarm_changed.connect(self._on_alarm_changed)
         self.queue.message.connect(self._message)
         self.queue.alarms_changed.connect(self.sound.set_alarms)
@@ -380,18 +377,8 @@ class ConsoleWindow(QMainWindow):
     # -- what arrives --------------------------------------------------------------------------
 
     def _on_alarm_changed(self, _alarm: Alarm) -> None:
-        # at once, or in a flood once REFRESH_EVERY_MS after the last (as the queue does)
-        if self._alarms_throttle.isActive():
-            self._alarms_pending = True
-        else:
-            self._refresh_alarms()
-            self._alarms_throttle.start()
-
-    def _refresh_alarms_if_pending(self) -> None:
-        if self._alarms_pending:
-            self._alarms_pending = False
-            self._refresh_alarms()
-            self._alarms_throttle.start()
+        # at once, or in a flood as the pacing allows (as the queue does: ui/pacing.py)
+        self._alarms_pacer.request()
 
     def _store_health_changed(self, health: StoreHealth) -> None:
         self.queue.set_store_fault(health.fault)
