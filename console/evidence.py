@@ -487,15 +487,17 @@ class EvidenceKeeper:
         listed it; None lists it now)."""
         if self.recorders is None:
             return
-        stage = self._staging_dir(key)
         if recorded is None:
             recorded = finished_segments(self.recorders.folder_of(key[1]))
         linked = self._linked.setdefault(key, set())
+        stage: Path | None = None  # made only when a segment is new: most passes link nothing
         for segment in covering(recorded, start, float("inf")):  # from the keyframe before it
             name = segment.path.name
             if name in linked:
                 continue
             linked.add(name)
+            if stage is None:
+                stage = self._staging_dir(key)
             target = stage / name
             if target.exists():
                 continue
