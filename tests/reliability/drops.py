@@ -270,6 +270,7 @@ def drop_cycles(
                         f"cycle {cycle}: {figures.fds[-1]} file descriptors open, "
                         f"{figures.fds[0]} after the first cycle"
                     )
+                figures.seconds = time.monotonic() - began  # so far (the end sets it again)
                 if progress is not None:
                     progress(cycle, figures)
                 if figures.problems:
