@@ -436,7 +436,15 @@ class AlarmQueueModel(QAbstractTableModel):
 
     def text_at(self, row: int, column: int) -> str:
         """What a cell says (the DisplayRole, without a round trip through Qt)."""
-        return str(self._cached(self._alarms[row], column, Qt.ItemDataRole.DisplayRole) or "")
+        return self.text_of(self._alarms[row], column)
+
+    def text_of(self, alarm: Alarm, column: int) -> str:
+        """What `alarm`'s cell in `column` says."""
+        return str(self._cached(alarm, column, Qt.ItemDataRole.DisplayRole) or "")
+
+    def alarms_view(self) -> Sequence[Alarm]:
+        """The rows' alarms in order, not copied (read it, do not keep it)."""
+        return self._alarms
 
     def bold_at(self, row: int) -> bool:
         """Whether a row is in bold (an alarm not acknowledged yet)."""
@@ -718,6 +726,8 @@ class AlarmQueueView(QWidget):
         # once per alarm made a flood quadratic and the GUI froze
         self._refresh_pacer = Pacer(self.refresh, REFRESH_EVERY_MS, self)
         self._advances: dict[tuple[str, bool, str], int] = {}  # text widths, by font and text
+        # per alarm: (the alarm object, the font's key, per column (text width, widest word))
+        self._row_widths: dict[int, tuple[Alarm, str, list[tuple[int, int]]]] = {}
         self._fit_pacer = Pacer(self.fit_columns, FIT_EVERY_MS, self)
         self._countdown = QTimer(self)
         self._countdown.setInterval(countdown_ms)
@@ -890,11 +900,12 @@ class AlarmQueueView(QWidget):
         rows = self.model.rowCount()
         wants: list[int] = []
         least: list[int] = []
+        measured = self._text_widths() if rows else []
         for column in range(len(COLUMNS)):
             heading = header.sectionSizeHint(column)
             content = full = word = 0
             if rows:
-                full, word = self._text_widths(column)
+                full, word = measured[column]
                 content = full + self._cell_spending(column)
             wants.append(max(content, heading))
             if column in WRAPPING_COLUMNS and rows:
@@ -929,24 +940,51 @@ class AlarmQueueView(QWidget):
         """Fit the columns now, or once its pacing allows (ui/pacing.py)."""
         self._fit_pacer.request()
 
-    def _text_widths(self, column: int) -> tuple[int, int]:
-        """The widest text of a column on one line, and its widest word (in each row's font).
+    def _text_widths(self) -> list[tuple[int, int]]:
+        """Per column, the widest text on one line and its widest word (in each row's font).
         Read from the model in Python and measured once per text and font: asking Qt for each
         cell's size calls back into Python for every role of every row, and in a flood (the
-        core's threads busy) each call back waited for the interpreter, for seconds. Rows that
-        say the same (most do) are measured once."""
+        core's threads busy) each call back waited for the interpreter, for seconds. A row's
+        widths are kept while its alarm is the same object (the core replaces an alarm that
+        changes), so a fit measures only the rows that changed; the escalation column, whose
+        words change with the clock, is measured on each fit."""
         font = self.table.font()
         key = font.key()
-        texts = {
-            (self.model.bold_at(row), self.model.text_at(row, column))
-            for row in range(self.model.rowCount())
-        }
+        widest = [(0, 0)] * len(COLUMNS)
+        kept = self._row_widths
+        alarms = self.model.alarms_view()
+        for alarm in alarms:
+            known = kept.get(alarm.alarm_id)
+            if known is None or known[0] is not alarm or known[1] != key:
+                known = kept[alarm.alarm_id] = (alarm, key, self._measure_row(font, key, alarm))
+            widest = [
+                (max(a, c), max(b, d)) for (a, b), (c, d) in zip(widest, known[2], strict=True)
+            ]
         full = word = 0
-        for bold, text in texts:
+        for row, alarm in enumerate(alarms):  # the time left: measured afresh
+            bold, text = not alarm.acknowledged, self.model.text_at(row, ESCALATION)
             full = max(full, self._advance(font, key, bold, text))
-            for part in set(text.split()):
-                word = max(word, self._advance(font, key, bold, part))
-        return full, word
+            word = max(word, self._widest_word(font, key, bold, text))
+        widest[ESCALATION] = (full, word)
+        if len(kept) > 2 * max(64, len(alarms)):  # alarms resolved long ago
+            showing = {a.alarm_id for a in alarms}
+            for alarm_id in [i for i in kept if i not in showing]:
+                del kept[alarm_id]
+        return widest
+
+    def _measure_row(self, font: QFont, key: str, alarm: Alarm) -> list[tuple[int, int]]:
+        """Per column: the width of the alarm's row's text on one line, and of its widest word."""
+        bold = not alarm.acknowledged
+        found = []
+        for column in range(len(COLUMNS)):
+            text = self.model.text_of(alarm, column)
+            found.append(
+                (self._advance(font, key, bold, text), self._widest_word(font, key, bold, text))
+            )
+        return found
+
+    def _widest_word(self, font: QFont, key: str, bold: bool, text: str) -> int:
+        return max((self._advance(font, key, bold, w) for w in set(text.split())), default=0)
 
     def _advance(self, font: QFont, key: str, bold: bool, text: str) -> int:
         width = self._advances.get((key, bold, text))

@@ -449,6 +449,32 @@ def test_resolve_needs_an_outcome(queue, manager, store, clock, qtbot) -> None:
     )
 
 
+def test_the_column_fit_measures_again_only_what_changed(queue, manager, clock) -> None:
+    """The fit keeps each row's widths while its alarm is the same object: after an alarm
+    changes (acknowledged: its words and its font change) what it measures is what a fit
+    from nothing measures, and the rows that did not change are not measured again."""
+    subjects = ["milkmaid", "store", "night-watch"]
+    raised = [raise_alarm(manager, clock, subject=s, track=i) for i, s in enumerate(subjects)]
+    assert manager.flush(timeout_s=30)  # stored, snapshots too: the alarms change no more
+    flush()
+    queue.catch_up()
+    assert queue.model.rowCount() == len(subjects)
+    before = queue._text_widths()
+    kept = dict(queue._row_widths)
+    assert set(kept) == {a.alarm_id for a in raised}
+    manager.acknowledge(raised[0].alarm_id, USER)
+    assert manager.flush(timeout_s=30)
+    flush()
+    queue.catch_up()
+    after = queue._text_widths()
+    assert queue._row_widths[raised[0].alarm_id][0] is not kept[raised[0].alarm_id][0]
+    for alarm in raised[1:]:  # unchanged: the very same measurement
+        assert queue._row_widths[alarm.alarm_id] is kept[alarm.alarm_id]
+    queue._row_widths.clear()
+    assert queue._text_widths() == after  # as a fit from nothing
+    assert after != before  # "Acknowledged" in a plain font is another width than "NEW"
+
+
 def test_escalation_countdown(queue, manager, store, clock) -> None:
     alarm = raise_alarm(manager, clock)  # high: escalates after 30 s
     clock.advance(1)
