@@ -112,7 +112,7 @@ from ui.alarm_words import (
 )
 from ui.bridge import PipelineBridge
 from ui.dispatch_dialog import DispatchDialog, ResolveDialog, camera_name, place_name
-from ui.pacing import Pacer
+from ui.pacing import QUEUE_SHARE, Pacer
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
@@ -724,7 +724,7 @@ class AlarmQueueView(QWidget):
         # a flood of alarms re-reads the queue at most every REFRESH_EVERY_MS and refits the
         # columns at most every FIT_EVERY_MS, each less often when it costs more (ui/pacing.py):
         # once per alarm made a flood quadratic and the GUI froze
-        self._refresh_pacer = Pacer(self.refresh, REFRESH_EVERY_MS, self)
+        self._refresh_pacer = Pacer(self.refresh, REFRESH_EVERY_MS, self, QUEUE_SHARE)
         self._advances: dict[tuple[str, bool, str], int] = {}  # text widths, by font and text
         # per alarm: (the alarm object, the font's key, per column (text width, widest word))
         self._row_widths: dict[int, tuple[Alarm, str, list[tuple[int, int]]]] = {}

@@ -16,10 +16,12 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
-# At most this share of the GUI thread goes to one paced refresh. The window paces four (the
-# queue's re-read and its column fit, the walls, the plan's labels): together at most 60%, so
-# the screen keeps at least 40% of the thread for painting and keys, whatever the flood.
-SHARE = 0.15
+# At most this share of the GUI thread goes to one paced refresh. The window paces four: the
+# queue's re-read (new alarms show with it) gets QUEUE_SHARE, its column fit, the walls and the
+# plan's labels SHARE each: together at most 60%, so the screen keeps at least 40% of the
+# thread for painting and keys, whatever the flood.
+SHARE = 0.1
+QUEUE_SHARE = 0.3
 
 
 def spacing_ms(cost_s: float, least_ms: int, share: float = SHARE) -> int:

@@ -16,7 +16,7 @@ def test_spacing_keeps_a_refresh_to_its_share_of_the_thread() -> None:
     assert spacing_ms(0.001, 100) == 100  # cheap: the least spacing
     assert spacing_ms(0.2, 100, share=0.25) == 600  # 200 ms of work, 600 ms rest: a quarter
     assert spacing_ms(0.2, 100, share=0.5) == 200
-    assert spacing_ms(0.15, 100) == 850  # the default share, 15%
+    assert spacing_ms(0.1, 100) == 900  # the default share, 10%
     assert spacing_ms(0.0, 0) == 0
     with pytest.raises(ValueError, match="share"):
         spacing_ms(0.1, 100, share=0.0)
