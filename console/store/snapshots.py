@@ -24,7 +24,7 @@ from console.store import audit
 from console.store.alarms import load_alarm
 from console.store.errors import AlarmNotFoundError
 from console.store.models import Snapshot, SnapshotKind
-from console.store.tasks import SYSTEM_USER, StoreFiles, aware, set_field
+from console.store.tasks import SYSTEM_USER, StoreFiles, aware, remove_if_older, set_field
 
 JPEG_MAGIC = b"\xff\xd8"
 
@@ -82,18 +82,8 @@ def sweep_unrecorded_snapshots(session: Session, root: Path, before: float) -> i
         if not _DAY_FOLDER.fullmatch(day):
             continue
         for name in names:
-            if not _SNAPSHOT_NAME.fullmatch(name) or f"{day}/{name}" in recorded:
-                continue
-            path = Path(folder) / name
-            try:
-                if path.stat().st_mtime >= before:
-                    continue
-                path.unlink()
-                removed += 1
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                log.warning("cannot remove the unrecorded snapshot %s: %s", path, exc.strerror)
+            if _SNAPSHOT_NAME.fullmatch(name) and f"{day}/{name}" not in recorded:
+                removed += remove_if_older(Path(folder) / name, before, "unrecorded snapshot")
     if removed:
         log.info(
             "removed %d snapshot file(s) a stopped console wrote but never recorded, in %s",

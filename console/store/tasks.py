@@ -136,6 +136,22 @@ def make_folders(folder: Path) -> None:
         fsync_dir(new.parent)
 
 
+def remove_if_older(path: Path, before: float, what: str) -> bool:
+    """Remove `path` if it was last written before `before` (a dead console's file, never a
+    live write's); True when it went. A file that cannot be removed is logged (as `what`) and
+    left."""
+    try:
+        if path.stat().st_mtime >= before:
+            return False
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        log.warning("cannot remove the %s %s: %s", what, path, exc.strerror)
+        return False
+    return True
+
+
 def sweep_half_written(root: Path, before: float) -> int:
     """Remove the `.part` files a killed console left in the file area: those last written
     before `before` (this store's opening; one console per database, so nobody else writes
@@ -144,18 +160,8 @@ def sweep_half_written(root: Path, before: float) -> int:
     removed = 0
     for folder, _, names in os.walk(root):
         for name in names:
-            if not name.endswith(".part"):
-                continue
-            path = Path(folder) / name
-            try:
-                if path.stat().st_mtime >= before:
-                    continue
-                path.unlink()
-                removed += 1
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                log.warning("cannot remove the half-written %s: %s", path, exc.strerror)
+            if name.endswith(".part"):
+                removed += remove_if_older(Path(folder) / name, before, "half-written")
     if removed:
         log.info("removed %d half-written file(s) a stopped console left in %s", removed, root)
     return removed
