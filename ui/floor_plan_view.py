@@ -174,11 +174,6 @@ class _Tag(QGraphicsSimpleTextItem):
         self.setText(self.full_text)
         self.setVisible(shown)
 
-    def show_full(self) -> None:
-        """Shown in full, whatever the layout did to it (a camera's name under the pointer)."""
-        self.setText(self.full_text)
-        self.setVisible(True)
-
     def boundingRect(self) -> QRectF:
         return super().boundingRect().adjusted(-3, -1, 3, 1)
 
@@ -427,7 +422,6 @@ class CameraIcon(QGraphicsPathItem):
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self.hovered = True
         self.label.want(True)
-        self.label.show_full()  # wanted already (an alarm), the layout may have cut or hidden it
         self.label.setPos(self.label_natural)
         self.label.setZValue(1)  # on hover, in full, over whatever is near
         super().hoverEnterEvent(event)

@@ -9,14 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import (
-    QGraphicsLineItem,
-    QGraphicsSceneHoverEvent,
-    QGraphicsSimpleTextItem,
-    QWidget,
-)
+from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsSimpleTextItem, QWidget
 
 from console.alarms import Alarm
 from console.behaviour.model import BehaviourView, WatchedPerson
@@ -333,20 +328,3 @@ def test_a_watched_visitors_way_is_drawn_fading_with_age(widgets, site) -> None:
     # nobody watched any more: the way is gone
     plan.show_watched(BehaviourView(at, True, True, "judging", ()))
     assert plan.watched_items("ground") == []
-
-
-def test_an_alarmed_cameras_name_shows_in_full_under_the_pointer(widgets, site) -> None:
-    """The layout may cut or hide the name of an alarmed camera where there is no room; the
-    pointer over the camera shows it in full all the same."""
-    plan = make_plan(widgets, site)
-    plan.update_alarms([alarm(1)])
-    icon = plan.camera_icon("cam-east")
-    assert icon.label.wanted
-    full = icon.label.full_text
-    icon.label.setText(full[:2])  # as the layout leaves a name it had to cut, then hide
-    icon.label.setVisible(False)
-    icon.hoverEnterEvent(QGraphicsSceneHoverEvent(QEvent.Type.GraphicsSceneHoverEnter))
-    assert icon.label.isVisible()
-    assert icon.label.text() == full
-    icon.hoverLeaveEvent(QGraphicsSceneHoverEvent(QEvent.Type.GraphicsSceneHoverLeave))
-    assert icon.label.wanted  # still alarmed: still wanted
