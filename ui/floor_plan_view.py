@@ -158,18 +158,12 @@ class _Tag(QGraphicsSimpleTextItem):
         self.setBrush(PALETTE.qcolor(role))
 
     def say(self, text: str) -> None:
-        """Its words (in full; the label layout shortens them where there is no room). The
-        same words again leave it as the layout left it (shortened, or hidden)."""
-        if text == self.full_text:
-            return
+        """Its words (in full; the label layout shortens them where there is no room)."""
         self.full_text = text
         self.setText(text)
 
     def want(self, shown: bool) -> None:
-        """Shown or not, as its owner wants it (the label layout then places it). Wanted as
-        before, it stays as the layout left it."""
-        if shown == self.wanted:
-            return
+        """Shown or not, as its owner wants it (the label layout then places it)."""
         self.wanted = shown
         self.setText(self.full_text)
         self.setVisible(shown)
@@ -480,9 +474,6 @@ class PersonMark(QGraphicsEllipseItem):
 # ---------------------------------------------------------------------------------------------
 # placing labels
 # ---------------------------------------------------------------------------------------------
-
-
-_LabelState = tuple[int, bool, bool, str, str]  # identity, essential, shown, words or width, full
 
 
 @dataclass(slots=True)
@@ -865,7 +856,6 @@ class FloorPlanView(QWidget):
         # and less often when a placing costs more (ui/pacing.py)
         self._labels_pacer = Pacer(self.place_labels, LABELS_EVERY_MS, self, deferred=True)
         self.labels_placed = 0  # layout passes done (for tests)
-        self._placed_for: tuple[_LabelState, ...] | None = None  # as the last placing left them
 
         for floor in site.floors:
             self._floors[floor.id] = self._build_floor(floor)
@@ -1056,11 +1046,7 @@ class FloorPlanView(QWidget):
                 outline.set_alarms(by_subject.get(subject_id, ()))
             for camera_id, icon in built.cameras.items():
                 icon.set_alarms(by_camera.get(camera_id, ()))
-        # the labels move only when one is wanted, gone or says something else: in a flood most
-        # new alarms change no label (a camera's tag says its worst alarm), and a placing of
-        # a hundred labels is the plan's dearest work
-        if self._wanted_labels() != self._placed_for:
-            self._labels_pacer.request()
+        self._labels_pacer.request()
 
     def catch_up(self) -> None:
         """Place the labels now if a paced pass is pending (tests that look right after a
@@ -1219,21 +1205,6 @@ class FloorPlanView(QWidget):
 
     # -- labels that never cover each other or a camera ----------------------------------------
 
-    def _wanted_labels(self) -> tuple[_LabelState, ...] | None:
-        """The labels to place as they stand: the same as the last placing left them means the
-        same places. A label the layout may not shorten counts by its width, not its words
-        ("ALARM ×7" takes the place "ALARM ×6" had); one its owner said anew (full words again)
-        or showed again differs from what the layout left, and is placed again."""
-        if self._current is None:
-            return None
-        found = []
-        for p in self._placeables():
-            tag = p.tag
-            said = tag.text() if p.shorten else f"{round(tag.boundingRect().width())} px"
-            full = tag.full_text if p.shorten else ""
-            found.append((id(tag), p.essential, tag.isVisible(), said, full))
-        return tuple(found)
-
     def _placeables(self) -> list[_Placeable]:
         """The labels the operator wants shown on this floor, most important first."""
         built = self._floors[self.current_floor]
@@ -1369,7 +1340,6 @@ class FloorPlanView(QWidget):
                 else:
                     label.tag.setVisible(False)
         self.labels_placed += 1
-        self._placed_for = self._wanted_labels()
 
     def shown_labels(self) -> list[tuple[str, QRectF]]:
         """The labels on screen now: their words and where (viewport pixels)."""

@@ -123,31 +123,6 @@ def test_alarms_are_always_said_and_still_cover_nothing(widgets, demo_site: Site
     assert all("Acknowledged" in t.split(" · ") for t in said)
 
 
-def test_new_alarms_that_change_no_label_do_not_place_the_labels_again(
-    widgets, demo_site: Site
-) -> None:
-    """In a flood, alarms on subjects the plan does not draw change only their camera's count
-    ("ALARM ×3" takes the place of "ALARM ×2"), and placing a hundred labels is the plan's
-    dearest work, so the labels stay where they are."""
-    plan = make_plan(widgets, demo_site)
-    artwork = _object_ids(demo_site, "g1-dutch")[0]
-    first = alarm(1, "cam-01", artwork, severity="high")
-    more = [first, *(alarm(i, "cam-01", f"flood-{i}", severity="low") for i in range(2, 10))]
-    plan.update_alarms(more[:2])  # the camera's tag: "ALARM ×2"
-    labels, _ = shown(plan)
-    placed = plan.labels_placed
-    for n in range(3, len(more) + 1):  # one more (milder) alarm each time: "ALARM ×3" ... "×9"
-        plan.update_alarms(more[:n])
-    again, _ = shown(plan)
-    assert plan.labels_placed == placed
-    assert [rect for _, rect in again] == [rect for _, rect in labels]  # where they were
-    assert "ALARM ×9" in [text for text, _ in again]  # saying the new count
-    plan.update_alarms([replace_state(first), *more[1:]])  # its words change: placed again
-    changed, _ = shown(plan)
-    assert plan.labels_placed > placed
-    assert any("Acknowledged" in t.split(" · ") for t, _ in changed)
-
-
 def replace_state(a: Alarm) -> Alarm:
     from dataclasses import replace
 
