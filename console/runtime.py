@@ -81,6 +81,7 @@ from inference.pipeline import (
     TrackedFrame,
     VisionPipeline,
 )
+from inference.priority import BACKGROUND_NICE
 from inference.recording import RecorderState, RecorderStatus, StreamRecorders
 from inference.scheduler import SchedulerConfig
 from inference.sources import CameraStatus, StatusChange
@@ -119,6 +120,9 @@ class RuntimeOptions:
     # live: how often cameras are detected (None: SchedulerConfig's defaults); a replay always
     # detects every frame it publishes
     scheduler: SchedulerConfig | None = None
+    # capture, detector and recorder processes run this much lower in CPU priority than the
+    # console process (inference/priority.py): the window and the core first; 0: the same
+    background_nice: int = BACKGROUND_NICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +390,7 @@ class SiteRuntime:
                 cameras_per_capture_process=self.options.cameras_per_capture_process,
                 ring_slots=8,
                 scheduler=scheduler,
+                background_nice=self.options.background_nice,
             ),
             on_tracks=self._tracks,
             on_status=self._status,
@@ -407,7 +412,10 @@ class SiteRuntime:
                 self.recorders = StreamRecorders(
                     recording_specs(site, sources),
                     files_root.parent / "recordings",
-                    recording_settings(site.evidence),
+                    replace(
+                        recording_settings(site.evidence),
+                        background_nice=self.options.background_nice,
+                    ),
                     on_status=self._recorder_status,
                 )
             self.evidence = EvidenceKeeper(

@@ -28,6 +28,7 @@ import numpy as np
 
 from inference.frame_ring import FrameRing, FrameTooLarge
 from inference.motion_gate import MotionGate
+from inference.priority import run_as_background
 from inference.sources import (
     CameraReader,
     CameraStatus,
@@ -163,12 +164,14 @@ def capture_host_main(
     assignments: list[CaptureAssignment],
     pipe: Connection,
     source_options: dict[str, Any],
+    nice: int = 0,
 ) -> None:
     """Entry point of a capture process: read cameras until told to stop (or orphaned).
 
     `pipe` is this process's private line to the pipeline: commands come in, status changes go
     out. Private, so that a capture process killed in the middle of a write breaks nothing but
-    its own line."""
+    its own line. `nice`: how much lower than the console it runs (inference/priority.py)."""
+    run_as_background(nice, f"capture process {host_id}")  # before any thread starts
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     cv2.setNumThreads(1)
     parent = os.getppid()

@@ -36,6 +36,7 @@ from inference.capture import CaptureAssignment, capture_host_main
 from inference.detections import PERSON_CLASS_ID, Detections
 from inference.frame_ring import FrameRef, FrameRing, sweep_orphan_rings
 from inference.pipeline_stats import CameraFigures, PipelineStats
+from inference.priority import BACKGROUND_NICE, checked_nice
 from inference.processes import reap
 from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
 from inference.scheduler import (
@@ -102,6 +103,12 @@ class PipelineConfig:
     # dying counts as a first death again (so do detector workers, with their own delays)
     capture_backoff_s: tuple[float, float] = (0.2, 30.0)
     restart_healthy_after_s: float = DEFAULT_HEALTHY_AFTER_S
+    # capture processes and detector workers run this much lower in CPU priority than the
+    # console (inference/priority.py); 0: the same priority
+    background_nice: int = BACKGROUND_NICE
+
+    def __post_init__(self) -> None:
+        checked_nice(self.background_nice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +235,7 @@ class VisionPipeline:
                 cpu_workers=cfg.cpu_workers,
                 healthy_after_s=cfg.restart_healthy_after_s,
                 on_event=self._worker_event,
+                nice=cfg.background_nice,
             )
             self._pool.start()
         except BaseException:
@@ -662,7 +670,13 @@ class VisionPipeline:
         ours, theirs = SPAWN.Pipe(duplex=True)
         process = SPAWN.Process(
             target=capture_host_main,
-            args=(host.host_id, host.assignments, theirs, self.config.source_options),
+            args=(
+                host.host_id,
+                host.assignments,
+                theirs,
+                self.config.source_options,
+                self.config.background_nice,
+            ),
             name=f"nightwatch-capture-{host.host_id}",
             daemon=True,
         )

@@ -51,6 +51,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from inference.priority import BACKGROUND_NICE, checked_nice, run_as_background
 from inference.processes import reap
 from inference.restarts import RestartBackoff, RestartPolicy
 from inference.sources import Backoff, mask_credentials, split_start
@@ -113,8 +114,12 @@ class RecordingSettings:
     cameras_per_process: int = 16
     restart_first_s: float = 0.5
     restart_max_s: float = 30.0
+    # recorder processes run this much lower in CPU priority than the console
+    # (inference/priority.py); 0: the same priority
+    background_nice: int = BACKGROUND_NICE
 
     def __post_init__(self) -> None:
+        checked_nice(self.background_nice)
         if not 0.5 <= self.segment_s <= 60:
             raise ValueError(f"segment_s must be 0.5..60 s, got {self.segment_s}")
         if self.keep_s < 3 * self.segment_s:
@@ -541,6 +546,7 @@ def recorder_host_main(
     pipe: Connection,
 ) -> None:
     """Entry point of a recorder process: record its cameras until told to stop (or orphaned)."""
+    run_as_background(settings.background_nice, f"recorder process {host_id}")  # threads inherit
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the console decides when to stop
     parent = os.getppid()
     sending = threading.Lock()

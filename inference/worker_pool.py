@@ -39,6 +39,7 @@ from inference.detections import Detections
 from inference.detectors.base import DetectorInfo
 from inference.frame_ring import FrameRef, FrameRing
 from inference.pipeline_stats import WorkerFigures
+from inference.priority import BACKGROUND_NICE, checked_nice, run_as_background
 from inference.processes import reap
 from inference.restarts import DEFAULT_HEALTHY_AFTER_S, RestartBackoff, RestartPolicy
 
@@ -129,8 +130,14 @@ def threads_per_worker(spec: DetectorSpec, devices: list[str]) -> int:
 
 
 def _worker_main(
-    worker_id: int, spec: DetectorSpec, device: str, threads: int, pipe: Connection
+    worker_id: int,
+    spec: DetectorSpec,
+    device: str,
+    threads: int,
+    pipe: Connection,
+    nice: int = 0,
 ) -> None:
+    run_as_background(nice, f"detector worker {worker_id}")  # before any thread starts
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     import cv2
 
@@ -215,8 +222,10 @@ class WorkerPool:
         backoff_s: tuple[float, float] = (0.5, 15.0),
         healthy_after_s: float = DEFAULT_HEALTHY_AFTER_S,
         on_event: Callable[[WorkerEvent], None] | None = None,
+        nice: int = BACKGROUND_NICE,
     ) -> None:
         self.spec = spec
+        self.nice = checked_nice(nice, "nice")
         self.job_timeout_s = job_timeout_s
         self.start_timeout_s = start_timeout_s
         self.backoff_s = backoff_s
@@ -255,7 +264,14 @@ class WorkerPool:
         ours, theirs = SPAWN.Pipe(duplex=True)
         process = SPAWN.Process(
             target=_worker_main,
-            args=(worker.worker_id, self.spec, worker.device, self.threads_per_worker, theirs),
+            args=(
+                worker.worker_id,
+                self.spec,
+                worker.device,
+                self.threads_per_worker,
+                theirs,
+                self.nice,
+            ),
             name=f"nightwatch-detector-{worker.worker_id}",
             daemon=True,
         )

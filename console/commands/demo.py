@@ -24,7 +24,7 @@ from pathlib import Path
 import platformdirs
 
 from console.commands.detect import add_detector_arguments
-from console.commands.run import run_headless, runtime_options
+from console.commands.run import add_priority_argument, run_headless, runtime_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--cameras", type=int, default=64, help="demo cameras (default 64)")
     parser.add_argument("--db", metavar="URL", help="alarm store (default: the demo's own)")
     parser.add_argument("--workers", type=int, help="CPU detector workers")
+    add_priority_argument(parser)
     add_detector_arguments(parser, site_chooses=True)
     parser.set_defaults(func=run)
 

@@ -49,8 +49,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="cameras decoded by one capture process (default 16; 8 brings RTSP cameras back "
         "sooner after a server restart, at about 110 MB more memory per 8 cameras)",
     )
+    add_priority_argument(parser)
     add_detector_arguments(parser, site_chooses=True)
     parser.set_defaults(func=run)
+
+
+def add_priority_argument(parser: argparse.ArgumentParser) -> None:
+    from inference.priority import BACKGROUND_NICE
+
+    parser.add_argument(
+        "--background-nice",
+        type=_nice,
+        default=BACKGROUND_NICE,
+        metavar="N",
+        help=f"run the capture, detector and recorder processes N steps lower in CPU priority "
+        f"than the console, so that its window and alarm core come first on a busy machine "
+        f"(0..19, default {BACKGROUND_NICE}; 0: the same priority)",
+    )
 
 
 def _at_least_one(text: str) -> int:
@@ -60,16 +75,27 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _nice(text: str) -> int:
+    from inference.priority import checked_nice
+
+    try:
+        return checked_nice(int(text), "--background-nice")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def runtime_options(args: argparse.Namespace) -> RuntimeOptions:
     """The runtime options the detector and worker arguments ask for: the detector None when
     none of --detector, --weights, --device is given (the site file's choice, else auto)."""
     from console.detection import asked_detector
     from console.runtime import RuntimeOptions
+    from inference.priority import BACKGROUND_NICE
 
     return RuntimeOptions(
         detector=asked_detector(args.detector, args.weights, args.device),
         cpu_workers=args.workers,
         cameras_per_capture_process=getattr(args, "cameras_per_capture_process", 16),
+        background_nice=getattr(args, "background_nice", BACKGROUND_NICE),
     )
 
 

@@ -1,0 +1,60 @@
+"""The console's helper processes yield the CPU to the console itself.
+
+Capture, detector and recorder processes run at a lower CPU priority (a higher `nice` value)
+than the console process that holds the window and the core. On a machine whose cores are all
+busy (the normal state of a 2-core console with dozens of cameras), the kernel then gives the
+console's threads the CPU as soon as they want it: the screen keeps answering and the core keeps
+judging, and the helpers take what is left. When the console has nothing to do, the helpers
+get every core, so a quiet night loses no detection.
+
+Measured with `bench/alarm_burst.py` (docs/ARCHITECTURE.md, "The window and the interpreter
+lock"). Linux gives each thread its own nice value and new threads inherit their creator's, so
+each helper lowers its own priority first thing, for each thread it already has.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+BACKGROUND_NICE = 10
+"""How much lower than the console the helper processes run (0: the same priority)."""
+
+MAX_NICE = 19
+
+
+def checked_nice(value: int, what: str = "background_nice") -> int:
+    """`value` when it is a nice increment the kernel takes (0..19), else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_NICE:
+        raise ValueError(f"{what} must be a whole number from 0 to {MAX_NICE}, got {value!r}")
+    return value
+
+
+def run_as_background(nice: int, what: str) -> None:
+    """Lower this process's CPU priority by `nice` (0: leave it), every thread of it. Called
+    first thing in a helper process: threads it starts later inherit the priority, and the
+    ones already there (a numerical library's pool, started when the process imported it) are
+    lowered one by one, since Linux keeps a nice value per thread. A refusal (a sandbox
+    without the call) is logged, and the helper runs on at the console's priority."""
+    if nice <= 0:
+        return
+    try:
+        target = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+        try:
+            threads = [int(task) for task in os.listdir("/proc/self/task")]
+        except OSError:  # no /proc: this thread only (and those it starts)
+            threads = [0]
+        for thread in threads:
+            try:
+                os.setpriority(os.PRIO_PROCESS, thread, target)
+            except ProcessLookupError:  # the thread ended meanwhile
+                continue
+    except (OSError, AttributeError) as exc:  # AttributeError: no setpriority on this platform
+        log.warning(
+            "%s: could not lower the CPU priority by %d (%s); it runs at the console's",
+            what,
+            nice,
+            exc,
+        )
