@@ -775,6 +775,8 @@ class FocusWallView(QWidget):
         self._layout = focus_wall.layout
         self._failing: set[str] = set()
 
+        self._display_fps = display_fps
+        self._rate_factor = 1.0  # ui/display_budget.py
         self._display_timer = QTimer(self)
         self._display_timer.setInterval(max(1, round(1000.0 / display_fps)))
         self._display_timer.timeout.connect(self.refresh_now)
@@ -849,6 +851,18 @@ class FocusWallView(QWidget):
         button = self._count_buttons.button(count)
         assert isinstance(button, QToolButton)
         return button
+
+    @property
+    def rate_factor(self) -> float:
+        return self._rate_factor
+
+    def set_rate_factor(self, factor: float) -> None:
+        """Redraw at `factor` (0..1] of the display rate: the window's CPU budget
+        (ui/display_budget.py) lowers it in an alarm storm on a busy machine."""
+        if not 0 < factor <= 1:
+            raise ValueError(f"rate factor must be in (0, 1], got {factor}")
+        self._rate_factor = factor
+        self._display_timer.setInterval(max(1, round(1000.0 / (self._display_fps * factor))))
 
     @property
     def is_running(self) -> bool:

@@ -29,7 +29,7 @@ import logging
 import socket
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt
+from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -60,6 +60,7 @@ from console.store import StoreHealth
 from ui.alarm_queue import REFRESH_EVERY_MS, AlarmQueueView
 from ui.alerts_view import AlertsView
 from ui.bridge import PipelineBridge
+from ui.display_budget import DisplayBudget
 from ui.export_pdf import PdfReport
 from ui.floor_plan_view import FloorPlanView
 from ui.focus_wall_view import FocusWallView, float_on_screen
@@ -196,6 +197,14 @@ class ConsoleWindow(QMainWindow):
         self.health_dock.hide()  # on demand: View > Health
         self.health.sampled.connect(self.health_line.show_sample)
         self.health.sampled.connect(self.health_panel.refresh)
+        # the walls redraw less often while the window takes more than its share of the CPU
+        # (ui/display_budget.py), and the status line says so
+        self.display_budget = DisplayBudget(self)
+        self.display_budget.rate_changed.connect(self._display_rate)
+        self.display_line = QLabel("")
+        self.display_line.setObjectName("display_line")
+        self.display_line.hide()
+        self.statusBar().addPermanentWidget(self.display_line)
 
         self.operator_check = OperatorCheckController(
             OperatorCheck(site, runtime.clock, runtime.audit_log),
@@ -271,6 +280,7 @@ class ConsoleWindow(QMainWindow):
         self._update_for_session()
         self._refresh_alarms()
         self.health.start()
+        self.display_budget.start()
         self.sound.start()
         self.operator_check.start()
         if sign_in is not None:  # the demo: straight onto the wall as its operator
@@ -795,6 +805,24 @@ class ConsoleWindow(QMainWindow):
         self.settings.setValue("focus/slots", self.focus_model.slot_count)
         self.settings.sync()
 
+    @Slot(float)
+    def _display_rate(self, factor: float) -> None:
+        """The display budget stepped: both walls redraw at `factor` of their rate."""
+        self.wall.set_rate_factor(factor)
+        self.focus.set_rate_factor(factor)
+        if factor < 1:
+            self.display_line.setText(f"Live pictures at {factor:.0%} of their rate: busy")
+            self.display_line.setToolTip(
+                f"The window used {self.display_budget.last_used:.0%} of a processor core, more "
+                f"than its {self.display_budget.share:.0%}: live pictures are redrawn less often "
+                "so that detection keeps its share. Alarms, the plan and the keys are not slowed. "
+                "The full rate comes back when the window is quieter."
+            )
+            self.display_line.show()
+        else:
+            self.display_line.hide()
+            self.display_line.setText("")
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.desk.session is not None and not self.desk.locked:
             self.desk.sign_out("console closed")  # the core runs it before it stops
@@ -803,6 +831,7 @@ class ConsoleWindow(QMainWindow):
         self.idle_lock.stop()
         self.save_layout()
         self.health.stop()
+        self.display_budget.stop()
         self.alerts_view.close()  # alerts
         self.operator_check.close()
         self.sound.close()

@@ -770,6 +770,7 @@ class VideoWall(QWidget):
         super().__init__(parent)
         self._display_fps = _checked_fps(display_fps)
         self._enlarged_fps = _checked_fps(enlarged_fps)
+        self._rate_factor = 1.0  # ui/display_budget.py
         self._main_streams = main_streams
         self._stale_after_s = stale_after_s
         self._track_hold_s = track_hold_s
@@ -894,6 +895,18 @@ class VideoWall(QWidget):
         self._display_fps = _checked_fps(fps)
         if enlarged_fps is not None:
             self._enlarged_fps = _checked_fps(enlarged_fps)
+        self._timer.setInterval(self._interval_ms())
+
+    @property
+    def rate_factor(self) -> float:
+        return self._rate_factor
+
+    def set_rate_factor(self, factor: float) -> None:
+        """Redraw at `factor` (0..1] of the display rate: the window's CPU budget
+        (ui/display_budget.py) lowers it in an alarm storm on a busy machine."""
+        if not 0 < factor <= 1:
+            raise ValueError(f"rate factor must be in (0, 1], got {factor}")
+        self._rate_factor = factor
         self._timer.setInterval(self._interval_ms())
 
     @property
@@ -1061,7 +1074,7 @@ class VideoWall(QWidget):
         tiles = 1 if self._big is not None else len(self._order)
         self._phases = max(1, min(MAX_TICK_PHASES, math.ceil(tiles / TILES_PER_TICK)))
         self._phase = 0
-        return max(1, round(1000.0 / (self.display_fps * self._phases)))
+        return max(1, round(1000.0 / (self.display_fps * self._rate_factor * self._phases)))
 
     def _layout(self) -> None:
         if self._big is not None:
