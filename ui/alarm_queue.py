@@ -932,8 +932,10 @@ class AlarmQueueView(QWidget):
 
     @Slot()
     def catch_up(self) -> None:
-        """Re-read now what a paced re-read would show within REFRESH_EVERY_MS (tests that
-        look right after a change; nothing else needs it sooner)."""
+        """Re-read now what a paced re-read would show within its spacing. Every action of
+        the monitor's calls it first, so that it acts on the alarms as they are, not as the
+        last re-read saw them (A then D at once: D sees the acknowledgement instead of
+        refusing a dispatch to an alarm "raised"); tests that look right after a change."""
         self._refresh_pacer.flush()
 
     def _fit_soon(self) -> None:
@@ -1094,6 +1096,7 @@ class AlarmQueueView(QWidget):
         self.show_error("\n".join([*lines, summary]))
 
     def _target(self, verb: str) -> Alarm | None:
+        self.catch_up()
         alarm = self.selected_alarm()
         if alarm is None:
             self.show_error(f"Cannot {verb}: no alarm is selected")
@@ -1125,6 +1128,7 @@ class AlarmQueueView(QWidget):
     @Slot()
     def acknowledge_selected(self) -> None:
         """Acknowledge the selected alarms that can be (a re-flagged one is marked seen)."""
+        self.catch_up()
         chosen = self.selected_alarms()
         if not chosen:
             self.show_error("Cannot acknowledge: no alarm is selected")

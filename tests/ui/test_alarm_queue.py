@@ -361,6 +361,28 @@ def test_keyboard_handles_an_alarm_from_raise_to_resolve(queue, manager, store, 
     assert store.read(verify_chain).ok
 
 
+def test_a_key_acts_on_the_alarm_as_it_is_not_as_the_last_paced_re_read(
+    queue, manager, store, clock, qtbot
+):
+    """In a flood the queue re-reads the open alarms only once its pacing allows: an alarm
+    acknowledged meanwhile still shows "raised" in the last re-read. D must not refuse to
+    dispatch to it; every action catches the queue up first."""
+    alarm = raise_alarm(manager, clock)
+    flush()
+    # the last re-read was costly (a flood): the next one waits a long spacing
+    queue._refresh_pacer._timer.start(60_000)
+    manager.acknowledge(alarm.alarm_id, USER)  # answered meanwhile (by another key, the core)
+    assert manager.flush()
+    QCoreApplication.processEvents()  # the change arrives; the re-read is held back
+    assert queue._refresh_pacer.pending
+    assert queue.model.alarm_at(0).state == AlarmState.RAISED  # what the queue last read
+
+    qtbot.keyClick(queue.table, Qt.Key.Key_D)  # at once, no waiting for the pacing
+    assert queue.last_error is None, queue.last_error
+    assert isinstance(queue.active_dialog, DispatchDialog)
+    assert queue.model.alarm_at(0).state == AlarmState.ACKNOWLEDGED
+
+
 def test_space_also_acknowledges_and_escape_cancels_a_dialog(queue, manager, store, clock, qtbot):
     alarm = raise_alarm(manager, clock)
     flush()
