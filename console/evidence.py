@@ -70,6 +70,10 @@ BOX_SAMPLE_S = 0.2  # at most five box samples a second per clip
 MAX_BOXES = 12_000  # per clip: about 40 minutes of one person at five samples a second
 SEGMENT_GRACE_S = 3.0  # after the deadline, wait this long (plus two segments) for the last one
 WORKER_PERIOD_S = 0.5
+ABANDONED = (
+    "not put together: the console stopped before it got to this clip (a storm of alarms left "
+    "more clips waiting than it could make while stopping)"
+)
 STAGING = ".evidence"
 
 
@@ -191,6 +195,7 @@ class EvidenceKeeper:
         self._linked: dict[tuple[int, str], set[str]] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._abandon = threading.Event()  # stop: the clips still waiting are closed, not made
         self._thread: threading.Thread | None = None
         self.kept = 0
         self.failed = 0
@@ -209,7 +214,11 @@ class EvidenceKeeper:
         closes. A clip whose row the store has not yet written (a slow disk under a burst of
         alarms) is assembled all the same and handed to the store as `KeepClipOf` (or
         `CloseClipOf` with the reason): queued behind its row, it fills that row in when the
-        store gets to it, before the store closes."""
+        store gets to it, before the store closes.
+
+        The clips not put together within `timeout_s` (dozens after a storm of alarms on a
+        slow machine) are not assembled after the store has closed: their rows are closed
+        with the reason, queued before the store closes, and the worker is joined again."""
         now = self._now()
         for collection in list(self._collections.values()):
             self._hand_over(collection, now, "cut short: the console stopped")
@@ -218,7 +227,18 @@ class EvidenceKeeper:
         if self._thread is not None:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
-                log.error("the evidence worker did not finish its clips within %.0f s", timeout_s)
+                with self._lock:
+                    waiting = len(self._finishing)
+                log.error(
+                    "the evidence worker did not finish its clips within %.0f s: the %d still "
+                    "waiting are closed without a clip",
+                    timeout_s,
+                    waiting,
+                )
+                self._abandon.set()
+                self._thread.join(timeout_s)
+                if self._thread.is_alive():
+                    log.error("the evidence worker did not stop within %.0f s more", timeout_s)
             self._thread = None
 
     def use_site(self, site: Site) -> str | None:
@@ -527,8 +547,6 @@ class EvidenceKeeper:
 
     def _finish(self, job: _Finish) -> None:
         key = (job.alarm_id, job.camera_id)
-        self._stage(key, job.window_start)  # listed afresh: the clip's last segments
-        self._linked.pop(key, None)
         stage = self._staging_dir(key)
         # a job is ready once its row is written, except at stop: then a row still queued in
         # the store (None here) is filled in by a task queued behind it
@@ -538,12 +556,21 @@ class EvidenceKeeper:
                 record = job.clip.result()
             except CancelledError:
                 self._unstored(job, "the store closed before it wrote this clip's row")
+                self._linked.pop(key, None)
                 shutil.rmtree(stage, ignore_errors=True)
                 return
             except Exception as exc:  # the row itself was refused: nothing to fill in
                 self._unstored(job, f"the store refused its row: {exc or type(exc).__name__}")
+                self._linked.pop(key, None)
                 shutil.rmtree(stage, ignore_errors=True)
                 return
+        if self._abandon.is_set():  # the console stops and cannot wait for this clip
+            self._linked.pop(key, None)
+            self._failed(job, record, ABANDONED)
+            shutil.rmtree(stage, ignore_errors=True)
+            return
+        self._stage(key, job.window_start)  # listed afresh: the clip's last segments
+        self._linked.pop(key, None)
         try:
             self._assemble(job, record, stage)
         finally:

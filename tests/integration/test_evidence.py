@@ -23,6 +23,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
+import console.evidence as evidence_module
 from console.alarms import AlarmManager, AlarmPolicy
 from console.clock import SystemClock
 from console.evidence import EvidenceKeeper
@@ -472,3 +473,54 @@ def test_a_clip_row_still_queued_when_the_console_closes_is_filled_in_when_writt
     said = [m for m in (r.getMessage() for r in caplog.records) if f"alarm {alarm_id}:" in m]
     assert any("still queued in the store" in m for m in said), said
     assert not [r for r in caplog.records if r.getMessage().rstrip().endswith(":")]
+
+
+def test_clips_a_stopping_console_cannot_wait_for_are_closed_with_the_reason_not_lost(
+    site: Site, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a storm of alarms on a slow machine, more clips wait than the keeper can put
+    together while the console stops (bench/alarm_burst.py: 50 of 200). The one in hand is
+    finished; every other row is closed with the reason before the store closes, instead of
+    being assembled after it and left `recording` ("not stored: the store is closed")."""
+    camera = site.cameras[0]
+    evidence = Evidence(
+        site, store, [RecordingSpec(camera.id, camera.resolved_source)], tmp_path / "rec"
+    )
+    real = evidence_module.assemble_clip
+
+    def slow_assembly(*args: object, **kwargs: object) -> object:  # a fake slow machine
+        time.sleep(2.5)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    evidence.start()
+    try:
+        wait_for(lambda: evidence.recorded_for(camera.id, PRE_ROLL_S + 1), 90, "the pre-roll")
+        near = evidence.raise_alarm(camera.id)
+        (loiter,) = evidence.manager.ingest(
+            [
+                Finding(
+                    "loitering",
+                    camera.id,
+                    "courtyard",
+                    8,
+                    Severity.MEDIUM,
+                    datetime.now(UTC),
+                    None,
+                    LoiteringDetail(kind="zone", dwell_s=700.0, loiter_s=600.0),
+                )
+            ]
+        )
+        assert evidence.manager.flush()
+        assert store.flush(30)
+        assert len(evidence.keeper.recording) == 2
+        monkeypatch.setattr(evidence_module, "assemble_clip", slow_assembly)
+        evidence.recorders.stop()
+        evidence.keeper.stop(timeout_s=2.0)  # the first clip takes 2.5 s: the second must wait
+    finally:
+        evidence.stop()
+    rows = {alarm_id: store.read(clips, alarm_id) for alarm_id in (near, loiter.alarm_id)}
+    states = sorted((c.state, c.reason or "") for found in rows.values() for c in found)
+    assert len(states) == 2, rows
+    assert [s for s, _ in states] == [ClipState.FAILED, ClipState.KEPT]  # none left recording
+    assert states[0][1] == evidence_module.ABANDONED
+    assert "cut short: the console stopped" in states[1][1]
