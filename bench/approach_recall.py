@@ -35,11 +35,13 @@ import json
 import logging
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime
+from math import nan
 from pathlib import Path
 from types import ModuleType
 from zoneinfo import ZoneInfo
@@ -218,19 +220,23 @@ def main() -> int:
     print(f"code: {args.code.resolve()}; ground truth: {len(truth.episodes)} episodes, "
           f"{len(truth.short())} of at most 1.5 s")  # fmt: skip
     print("| every | found | short (<=1.5 s) found | false per hour | alarms | episodes "
-          "under an alarm or occurrence | false spans per hour |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+          "under an alarm or occurrence | false spans per hour | first finding after the "
+          "episode's start, p50 / p95 / max (video s) |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         site = courtyard(Path(tmp))
         for every_s in cadences:
             result, cli_alarms = measure(args.code.resolve(), site, every_s, Path(tmp))
             result = approaches.ReplayResult(result.findings, tuple(cli_alarms), 0)
             s = approaches.scores(truth, result)
+            delays = sorted(approaches.finding_delays(truth, result.findings).values()) or [nan]
+            p95 = delays[min(len(delays) - 1, int(0.95 * len(delays)))]
             print(
                 f"| {every_s} s | {s['found']}/{s['episodes']} | {s['short_found']}/{s['short']} "
                 f"| {s['false_per_hour']:.0f} ({s['false_findings']} findings) | {s['alarms']} "
                 f"({s['spans']} spans) "
-                f"| {s['under_alarms']}/{s['episodes']} | {s['false_alarms_per_hour']:.0f} |"
+                f"| {s['under_alarms']}/{s['episodes']} | {s['false_alarms_per_hour']:.0f} "
+                f"| {statistics.median(delays):.2f} / {p95:.2f} / {delays[-1]:.2f} |"
             )
             missed = [e for e in truth.episodes
                       if e.id not in approaches.found_episodes(truth, result.findings)]  # fmt: skip

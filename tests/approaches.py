@@ -117,6 +117,27 @@ def found_episodes(truth: Truth, findings: Iterable[SeenFinding]) -> set[int]:
     return found
 
 
+def finding_delays(truth: Truth, findings: Iterable[SeenFinding]) -> dict[int, float]:
+    """Per found episode: video seconds from its first frame to the first finding on this
+    person (the rule's dwell included). The floor under any live alert latency: the live path
+    adds the frame's age when judged and the core's hand-off on top."""
+    ours = sorted(
+        (f for f in findings if f.subject_id == truth.object_id and f.box is not None),
+        key=lambda f: f.video_ts,
+    )
+    delays: dict[int, float] = {}
+    for episode in truth.episodes:
+        for finding in ours:
+            if not episode.start_s - 0.05 <= finding.video_ts <= episode.end_s + 0.05:
+                continue
+            boxes = [episode.boxes[f] for f in _frames_near(finding.video_ts, truth.fps)
+                     if f in episode.boxes]  # fmt: skip
+            if any(_iou(finding.box, b) >= SAME_PERSON_IOU for b in boxes):  # type: ignore[arg-type]
+                delays[episode.id] = max(0.0, finding.video_ts - episode.start_s)
+                break
+    return delays
+
+
 def false_findings(truth: Truth, findings: Iterable[SeenFinding]) -> list[SeenFinding]:
     """Findings on the object whose box is nobody's within the envelope at that moment."""
     false: list[SeenFinding] = []

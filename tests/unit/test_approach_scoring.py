@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.approaches import (
     Episode,
     SeenFinding,
@@ -10,6 +12,7 @@ from tests.approaches import (
     false_alarms,
     false_findings,
     false_people,
+    finding_delays,
     found_episodes,
     load_truth,
 )
@@ -34,6 +37,13 @@ def test_an_episode_is_found_only_by_a_finding_on_that_person_while_it_lasts() -
     assert found_episodes(TRUTH, [finding(2.5, HIM)]) == set()  # somebody else
     assert found_episodes(TRUTH, [finding(3.5, HER)]) == set()  # after it ended
     assert found_episodes(TRUTH, [finding(2.5, HER, "milkmaid")]) == set()  # another object
+
+
+def test_the_delay_is_from_the_episodes_first_frame_to_the_first_finding_on_that_person() -> None:
+    # somebody else first, then her twice: the earlier of hers counts, whatever the order given
+    found = [finding(2.9, HER), finding(2.1, HIM), finding(2.6, HER)]
+    assert finding_delays(TRUTH, found) == {1: pytest.approx(0.6)}
+    assert finding_delays(TRUTH, [finding(2.1, HIM), finding(3.5, HER)]) == {}  # not found
 
 
 def test_a_finding_is_false_when_nobody_is_within_the_envelope() -> None:
