@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -108,7 +109,7 @@ def test_a_helper_lowers_its_own_priority_and_threads_it_starts_inherit_it() -> 
     assert (main_nice, thread_nice) == (expected(3), expected(3))
 
 
-def _lowered_child(nice: int, pipe: object) -> None:
+def _lowered_child(nice: int, pipe: Connection) -> None:
     import threading
 
     run_as_background(nice, "test helper")
@@ -116,7 +117,7 @@ def _lowered_child(nice: int, pipe: object) -> None:
     thread = threading.Thread(target=lambda: seen.append(os.getpriority(os.PRIO_PROCESS, 0)))
     thread.start()
     thread.join()
-    pipe.send((os.getpriority(os.PRIO_PROCESS, 0), seen[0]))  # type: ignore[attr-defined]
+    pipe.send((os.getpriority(os.PRIO_PROCESS, 0), seen[0]))
 
 
 @pytest.mark.parametrize("bad", [-1, 20, 2.5, True, "5"])
@@ -124,11 +125,11 @@ def test_a_nice_value_outside_what_the_kernel_takes_is_refused_with_its_value(ba
     with pytest.raises(
         ValueError, match=f"background_nice must be a whole number from 0 to 19, got {bad!r}"
     ):
-        checked_nice(bad)  # type: ignore[arg-type]
+        checked_nice(bad)  # type: ignore[arg-type] # wrong on purpose
     with pytest.raises(ValueError, match="background_nice"):
-        PipelineConfig(background_nice=bad)  # type: ignore[arg-type]
+        PipelineConfig(background_nice=bad)  # type: ignore[arg-type] # wrong on purpose
     with pytest.raises(ValueError, match="background_nice"):
-        RecordingSettings(background_nice=bad)  # type: ignore[arg-type]
+        RecordingSettings(background_nice=bad)  # type: ignore[arg-type] # wrong on purpose
 
 
 def test_the_command_line_sets_the_priority_and_refuses_a_bad_one(

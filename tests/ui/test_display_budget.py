@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject
@@ -37,12 +38,12 @@ class FakeClocks:
         self.wall += 1.0
 
 
-def budget_with(clocks: FakeClocks, owner: QObject, **kwargs: float) -> DisplayBudget:
+def budget_with(clocks: FakeClocks, owner: QObject, share: float) -> DisplayBudget:
     budget = DisplayBudget(
         owner,
         thread_time=lambda: clocks.cpu,
         clock=lambda: clocks.wall,
-        **kwargs,  # type: ignore[arg-type]
+        share=share,
     )
     budget.start()
     budget.stop()  # the test samples by hand: no real timer
@@ -119,7 +120,7 @@ def test_both_walls_redraw_at_the_factor_and_refuse_a_bad_one(
     qtbot: QtBot,
     rings: Callable[..., FrameRing],
     widgets: Callable[[QWidget], QWidget],
-    tmp_path,
+    tmp_path: Path,
 ) -> None:
     ring = rings("cam-a")
     wall = VideoWall([WallCamera("cam-a", ring, "Gallery A")], display_fps=10)
