@@ -103,18 +103,7 @@ def _frames_near(ts: float, fps: float) -> list[int]:
 
 def found_episodes(truth: Truth, findings: Iterable[SeenFinding]) -> set[int]:
     """Ids of the episodes a finding on this person was made during."""
-    found: set[int] = set()
-    ours = [f for f in findings if f.subject_id == truth.object_id and f.box is not None]
-    for episode in truth.episodes:
-        for finding in ours:
-            if not episode.start_s - 0.05 <= finding.video_ts <= episode.end_s + 0.05:
-                continue
-            boxes = [episode.boxes[f] for f in _frames_near(finding.video_ts, truth.fps)
-                     if f in episode.boxes]  # fmt: skip
-            if any(_iou(finding.box, b) >= SAME_PERSON_IOU for b in boxes):  # type: ignore[arg-type]
-                found.add(episode.id)
-                break
-    return found
+    return set(finding_delays(truth, findings))
 
 
 def finding_delays(truth: Truth, findings: Iterable[SeenFinding]) -> dict[int, float]:

@@ -26,6 +26,13 @@ CALM_BELOW = 0.6  # of the share: a second this quiet counts towards stepping ba
 CALM_SAMPLES = 3
 
 
+def checked_factor(factor: float) -> float:
+    """A wall's rate factor: in (0, 1], else ValueError with the value."""
+    if not 0 < factor <= 1:
+        raise ValueError(f"rate factor must be in (0, 1], got {factor}")
+    return factor
+
+
 class DisplayBudget(QObject):
     """Samples the calling (GUI) thread's CPU time every `every_ms` and emits `rate_changed`
     with the walls' rate factor (1.0: as chosen) whenever it steps.

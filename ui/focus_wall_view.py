@@ -89,6 +89,7 @@ from inference.pipeline import TrackedFrame
 from inference.sources import CameraStatus, StatusChange
 from ui.alarm_words import advisory_reason, rule_words, severity_role, shown_state
 from ui.bridge import PipelineBridge
+from ui.display_budget import checked_factor
 from ui.theme import PALETTE
 from ui.video_wall import DEFAULT_STALE_AFTER_S, CameraTile, WallCamera
 
@@ -859,9 +860,7 @@ class FocusWallView(QWidget):
     def set_rate_factor(self, factor: float) -> None:
         """Redraw at `factor` (0..1] of the display rate: the window's CPU budget
         (ui/display_budget.py) lowers it in an alarm storm on a busy machine."""
-        if not 0 < factor <= 1:
-            raise ValueError(f"rate factor must be in (0, 1], got {factor}")
-        self._rate_factor = factor
+        self._rate_factor = checked_factor(factor)
         self._display_timer.setInterval(max(1, round(1000.0 / (self._display_fps * factor))))
 
     @property

@@ -63,6 +63,7 @@ from inference.pipeline import TrackedFrame, VisionPipeline
 from inference.sources import CameraStatus, StatusChange
 from ui.alarm_words import severity_role
 from ui.bridge import PipelineBridge
+from ui.display_budget import checked_factor
 from ui.theme import PALETTE
 
 log = logging.getLogger(__name__)
@@ -904,9 +905,7 @@ class VideoWall(QWidget):
     def set_rate_factor(self, factor: float) -> None:
         """Redraw at `factor` (0..1] of the display rate: the window's CPU budget
         (ui/display_budget.py) lowers it in an alarm storm on a busy machine."""
-        if not 0 < factor <= 1:
-            raise ValueError(f"rate factor must be in (0, 1], got {factor}")
-        self._rate_factor = factor
+        self._rate_factor = checked_factor(factor)
         self._timer.setInterval(self._interval_ms())
 
     @property
