@@ -171,7 +171,7 @@ def capture_host_main(
     `pipe` is this process's private line to the pipeline: commands come in, status changes go
     out. Private, so that a capture process killed in the middle of a write breaks nothing but
     its own line. `nice`: how much lower than the console it runs (inference/priority.py)."""
-    run_as_background(nice, f"capture process {host_id}")  # before any thread starts
+    run_as_background(nice, f"capture process {host_id}")  # first: every thread, now and later
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     cv2.setNumThreads(1)
     parent = os.getppid()

@@ -546,7 +546,7 @@ def recorder_host_main(
     pipe: Connection,
 ) -> None:
     """Entry point of a recorder process: record its cameras until told to stop (or orphaned)."""
-    run_as_background(settings.background_nice, f"recorder process {host_id}")  # threads inherit
+    run_as_background(settings.background_nice, f"recorder process {host_id}")  # first thing
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the console decides when to stop
     parent = os.getppid()
     sending = threading.Lock()

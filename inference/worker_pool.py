@@ -137,7 +137,7 @@ def _worker_main(
     pipe: Connection,
     nice: int = 0,
 ) -> None:
-    run_as_background(nice, f"detector worker {worker_id}")  # before any thread starts
+    run_as_background(nice, f"detector worker {worker_id}")  # first: every thread, now and later
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     import cv2
 
