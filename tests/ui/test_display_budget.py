@@ -45,9 +45,7 @@ def budget_with(clocks: FakeClocks, owner: QObject, share: float) -> DisplayBudg
         clock=lambda: clocks.wall,
         share=share,
     )
-    budget.start()
-    budget.stop()  # the test samples by hand: no real timer
-    budget._last = (clocks.cpu, clocks.wall)
+    budget.sample()  # by hand, no timer: the first sample is the baseline
     return budget
 
 
