@@ -24,7 +24,8 @@ Reported per tree, and as ratios:
   weighted by time (a 3 s freeze is one late probe but 3 s of frozen screen), and the longest
   stall (goal: p99 under 100 ms);
 - from finding to alarm on screen (the queue's `alarm_raised`), p50 and p95;
-- alarms raised, shown, acknowledged, and rows in the database after a clean stop.
+- alarms raised, shown, acknowledged, and rows in the database after a clean stop;
+- the longest garbage collection pause during the burst (each stops every thread of the console).
 
     .venv/bin/python bench/alarm_burst.py [--baseline-rev 0aacc7b] [--cameras 32]
         [--alarms 200] [--burst-s 10] [--quiet-s 15] [--fsync-ms 200] [--workers 2]
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import gc
 import json
 import os
 import shutil
@@ -159,7 +161,10 @@ def report(name: str, r: dict[str, Any]) -> None:
         f"finding to screen p50 {r['screen_p50_ms']:.0f} ms, "
         f"p95 {r['screen_p95_ms']:.0f} ms; alarms raised {r['raised']}, shown {r['shown']}, "
         f"acknowledged {r['acknowledged']}, rows stored {r['rows']}; GUI thread CPU quiet "
-        f"{r['gui_cpu_quiet']:.0%}, burst {r['gui_cpu_burst']:.0%} of a core; clips after the stop "
+        f"{r['gui_cpu_quiet']:.0%}, burst {r['gui_cpu_burst']:.0%} of a core; garbage "
+        f"collection in the burst: longest {r['gc_max_ms']:.0f} ms, {r['gc_full']} full "
+        f"(longest {r['gc_full_max_ms']:.0f} ms), over the whole run {r['gc_full_run']} full "
+        f"(longest {r['gc_full_run_max_ms']:.0f} ms); clips after the stop "
         + (", ".join(f"{state} {n}" for state, n in sorted(r.get("clips", {}).items())) or "none")
     )
 
@@ -356,6 +361,25 @@ def main_child(args: argparse.Namespace) -> None:
         window = ConsoleWindow(runtime, bridge, user="bench-monitor", settings=settings)
     window.resize(1600, 900)
     window.show()
+    try:  # this tree: as the window's entry point does (ui/app.py)
+        from console.collector import freeze_startup_objects
+
+        freeze_startup_objects()
+    except ImportError:  # the baseline kept every object in the full collections
+        pass
+
+    # every garbage collection's pause, on any thread (each holds the interpreter lock)
+    collections: list[tuple[float, int, float]] = []
+    collecting: dict[int, float] = {}
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            collecting[threading.get_ident()] = now
+        elif (began := collecting.pop(threading.get_ident(), None)) is not None:
+            collections.append((now, info["generation"], (now - began) * 1000))
+
+    gc.callbacks.append(on_collection)
 
     # the monitor: acknowledge each new alarm as it appears
     shown_at: dict[str, float] = {}
@@ -428,6 +452,7 @@ def main_child(args: argparse.Namespace) -> None:
         spin(0.2)
     spin(2)
     probe.stop()
+    gc.callbacks.remove(on_collection)
 
     window.close()
     bridge.close()
@@ -440,6 +465,7 @@ def main_child(args: argparse.Namespace) -> None:
         except sqlite3.OperationalError:  # the baseline keeps no clips
             clip_states = {}
     burst_lateness = [ms for at, ms in lateness if burst_started <= at <= t2]
+    burst_collections = [(gen, ms) for at, gen, ms in collections if burst_started <= at <= t2]
     screen = [(shown_at[s] - made_at[s]) * 1000 for s in shown_at]
     det_quiet = (d1 - d0) / (t1 - t0)
     det_burst = (d2 - d1) / (t2 - t1)
@@ -461,6 +487,15 @@ def main_child(args: argparse.Namespace) -> None:
         # the GUI thread's CPU, as a share of one core (the window's own work, not its waits)
         "gui_cpu_quiet": (c1 - c0) / (t1 - t0),
         "gui_cpu_burst": (c2 - c1) / (t2 - t1),
+        # the longest garbage collection pause of the burst, and the full ones
+        "gc_max_ms": max((ms for _, ms in burst_collections), default=0.0),
+        "gc_full": sum(1 for gen, _ in burst_collections if gen == 2),
+        "gc_full_max_ms": max((ms for gen, ms in burst_collections if gen == 2), default=0.0),
+        # and from the quiet spell to the end of the measuring (a full collection is rarer)
+        "gc_full_run": sum(1 for at, gen, _ in collections if gen == 2 and at >= t0),
+        "gc_full_run_max_ms": max(
+            (ms for at, gen, ms in collections if gen == 2 and at >= t0), default=0.0
+        ),
         "clips": clip_states,  # after the clean stop: none left `recording`
     }
     print("RESULT " + json.dumps(result), flush=True)

@@ -117,6 +117,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
     from console.accounts import SERVICE_USER
     from console.alarms import Alarm
     from console.alerts.router import AlertNotice
+    from console.collector import freeze_startup_objects
     from console.commands.sign_in import first_supervisor_on_terminal, station
     from console.runtime import SiteNotice, SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
@@ -208,6 +209,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
                 flush=True,
             )
             print(f"detector: {runtime.detection.describe()}", flush=True)
+            freeze_startup_objects()  # no full collection walks them again
             try:
                 with runtime:
                     while not stop.wait(1.0):

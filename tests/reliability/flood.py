@@ -19,12 +19,14 @@ every write is stored and the database holds every alarm.
     python -m tests.reliability.flood --cameras 16 --alarms 200 --burst-s 12 [--no-decode]
 
 `--no-decode` points the cameras at a port nobody serves (no frame is decoded; the cameras stay
-offline, with the camera-health rule off) to measure the alarm path alone.
+offline, with the camera-health rule off) to measure the alarm path alone. `--no-freeze` leaves
+the console's startup objects in every full garbage collection (as before console.collector).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import inspect
 import json
 import os
@@ -64,7 +66,9 @@ class FloodFigures:
             f"{r['gui_p50_ms']:.1f} ms, p99 {r['gui_p99_ms']:.1f} ms (time-weighted), longest "
             f"stall {r['gui_max_ms']:.0f} ms; finding to queue p50 {r['screen_p50_ms']:.0f} ms, "
             f"p95 {r['screen_p95_ms']:.0f} ms; frames painted per second "
-            f"{r['painted_per_s']:.0f}. Before the flood (baseline, same console): GUI latency "
+            f"{r['painted_per_s']:.0f}; full garbage collections {r['full_collections']} "
+            f"(longest {r['full_collection_max_ms']:.0f} ms). Before the flood (baseline, same "
+            f"console): GUI latency "
             f"p50 {r['quiet_p50_ms']:.1f} ms, p99 {r['quiet_p99_ms']:.1f} ms, frames painted per "
             f"second {r['quiet_painted_per_s']:.0f}"
         )
@@ -78,6 +82,7 @@ def run_flood(
     quiet_s: float = 5.0,
     decode: bool = True,
     workers: int = 1,
+    freeze: bool = True,
 ) -> FloodFigures:
     """Run the flood in a child console; check what it reports."""
     figures = FloodFigures(cameras, alarms, burst_s, decode)
@@ -99,6 +104,8 @@ def run_flood(
     ]
     if not decode:
         command.append("--no-decode")
+    if not freeze:
+        command.append("--no-freeze")
     env = {**child_env(), "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1"}
     done = subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
@@ -152,6 +159,7 @@ def main_child(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console.alarms import Alarm
+    from console.collector import freeze_startup_objects
     from console.rules import Finding
     from console.rules.details import ProximityDetail
     from console.runtime import RuntimeOptions, SiteRuntime
@@ -191,6 +199,8 @@ def main_child(args: argparse.Namespace) -> int:
     window = ConsoleWindow(runtime, bridge, settings=QSettings(str(tmp / "console.ini")), **who)
     window.resize(1600, 900)
     window.show()
+    if not args.no_freeze:
+        freeze_startup_objects()  # as the window's entry point does (ui/app.py)
 
     def spin(seconds: float) -> None:
         end = time.perf_counter() + seconds
@@ -236,6 +246,20 @@ def main_child(args: argparse.Namespace) -> int:
 
     probe.timeout.connect(on_probe)
     probe.start()
+    # every full garbage collection (it holds the interpreter lock: every thread waits)
+    full_collections: list[tuple[float, float]] = []
+    collecting: dict[int, float] = {}
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        now = time.perf_counter()
+        if phase == "start":
+            collecting[threading.get_ident()] = now
+        elif (start := collecting.pop(threading.get_ident(), None)) is not None:
+            full_collections.append((now, (now - start) * 1000))
+
+    gc.callbacks.append(on_collection)
     quiet_began = time.perf_counter()
     painted_quiet = _painted(window)
     spin(args.quiet_s)  # the same console before the flood: the baseline
@@ -280,6 +304,7 @@ def main_child(args: argparse.Namespace) -> int:
     # stopped before the flush: the flush waits on this (GUI) thread for the store, which the
     # console never does, so a probe spanning it would count the harness's wait as a stall
     probe.stop()
+    gc.callbacks.remove(on_collection)
     runtime.alarms.flush(timeout_s=120)
     spin(1.0)
 
@@ -295,6 +320,7 @@ def main_child(args: argparse.Namespace) -> int:
     during = [ms for at, ms in lateness if at - (ms + 10) / 1000 <= until and at >= began]
     screen = [(shown_at[s] - made_at[s]) * 1000 for s in shown_at]
     quiet = [ms for at, ms in lateness if quiet_began <= at <= quiet_ended]
+    collections = [ms for at, ms in full_collections if began <= at <= until]
     result = {
         "quiet_p50_ms": time_weighted_quantile(quiet, 0.5),
         "quiet_p99_ms": time_weighted_quantile(quiet, 0.99),
@@ -311,6 +337,8 @@ def main_child(args: argparse.Namespace) -> int:
         "screen_p50_ms": quantile(screen, 0.5),
         "screen_p95_ms": quantile(screen, 0.95),
         "painted_per_s": painted / max(ended - began, 1e-9),
+        "full_collections": len(collections),
+        "full_collection_max_ms": max(collections, default=0.0),
     }
     print("RESULT " + json.dumps(result), flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -343,6 +371,11 @@ def main() -> int:
     parser.add_argument("--quiet-s", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-decode", action="store_true")
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="leave the startup objects in every full garbage collection (console.collector)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -354,6 +387,7 @@ def main() -> int:
         quiet_s=args.quiet_s,
         decode=not args.no_decode,
         workers=args.workers,
+        freeze=not args.no_freeze,
     )
     print(figures.line())
     print("\n".join(figures.problems))

@@ -1,0 +1,60 @@
+"""Startup objects are kept out of later garbage collections, once per process, and no garbage
+is kept with them. Run in a fresh interpreter: freezing is process-wide and once only."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = """
+import gc, json, weakref
+from console.collector import freeze_startup_objects
+
+class Room:
+    pass
+
+# garbage made before the console is up: a cycle only a collection frees
+cycle = Room(); cycle.me = cycle
+gone = weakref.ref(cycle)
+del cycle
+# a long-lived object: the site, say
+kept = Room()
+first = freeze_startup_objects()
+after_first = gc.get_freeze_count()
+# made after startup: a window closed again
+later = Room(); later.me = later
+later_ref = weakref.ref(later)
+del later
+later_alive = Room()
+second = freeze_startup_objects()
+gc.collect()
+print(json.dumps({
+    "first": first,
+    "after_first": after_first,
+    "second": second,
+    "after_second": gc.get_freeze_count(),
+    "startup_garbage_freed": gone() is None,
+    # frozen: in none of the generations a collection walks
+    "kept_frozen": not any(o is kept for o in gc.get_objects()),
+    "later_walked": any(o is later_alive for o in gc.get_objects()),
+    "later_garbage_freed": later_ref() is None,
+}))
+"""
+
+
+def test_startup_objects_are_frozen_once_and_garbage_is_not_kept() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["first"] > 1000  # the interpreter's modules at least
+    assert seen["kept_frozen"]
+    assert seen["startup_garbage_freed"]  # collected before the freeze, not frozen with it
+    assert seen["second"] == 0  # once per process
+    assert seen["after_second"] <= seen["after_first"]  # nothing made later was frozen
+    assert seen["later_walked"]
+    assert seen["later_garbage_freed"]  # and what is made later is still collected
