@@ -43,6 +43,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QBrush,
     QCloseEvent,
+    QFont,
     QFontMetricsF,
     QHideEvent,
     QImageReader,
@@ -102,6 +103,9 @@ CAMERA_ICON_PX = 22
 MIN_CAMERA_ICON_PX = 14  # the whole plan in a small panel: smaller icons, more room for words
 PERSON_DOT_PX = 12
 LABELS_EVERY_MS = 250  # a flood of alarms places the labels again at most this often
+TAG_BOXES_KEPT = 32  # texts a label remembers the size of
+
+Edges = tuple[float, float, float, float]  # a screen rectangle: left, top, right, bottom
 
 _Z_PLAN, _Z_ZONE, _Z_OBJECT, _Z_PERSON, _Z_CAMERA, _Z_MARK = 0, 1, 2, 3, 4, 5
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -153,6 +157,41 @@ class _Tag(QGraphicsSimpleTextItem):
         self.setPen(Qt.PenStyle.NoPen)
         self.full_text = text  # what it says when there is room (the layout may shorten it)
         self.wanted = True  # its owner wants it shown (the layout may still hide it)
+        self.shown_text = text  # what it says now (text(), without a call into Qt)
+        self._boxes: dict[str, Edges] = {}  # its box per text it was measured saying
+        self._tip: str | None = None
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.shown_text = text
+
+    def setFont(self, font: QFont | str | Sequence[str]) -> None:
+        super().setFont(font)
+        self._boxes.clear()  # measured in the old font
+
+    def box_of(self, text: str) -> Edges:
+        """Its box (`boundingRect`, as left, top, right, bottom) when it says `text`: measured
+        once per text (it says `text` afterwards). The label layout asks for every form of
+        every label on every pass, and each call into Qt may wait for the interpreter lock
+        while other threads run Python: in an alarm flood that multiplied a pass's time."""
+        box = self._boxes.get(text)
+        if box is None:
+            if len(self._boxes) >= TAG_BOXES_KEPT:  # an alarm's count changes its words
+                self._boxes.clear()
+            self.setText(text)
+            box = self._boxes[text] = _edges(self.boundingRect())
+        return box
+
+    def say_shortly(self, text: str) -> None:
+        """Say `text` (a form the layout chose), calling into Qt only if it changed."""
+        if text != self.shown_text:
+            self.setText(text)
+
+    def tip(self, text: str) -> None:
+        """Its tooltip, set only if it changed."""
+        if text != self._tip:
+            self._tip = text
+            self.setToolTip(text)
 
     def set_role(self, role: str) -> None:
         self.setBrush(PALETTE.qcolor(role))
@@ -515,7 +554,15 @@ class _Placeable:
             now = self.tag.pos()
         return now - self.natural
 
+    def screen_at(self, view: QGraphicsView) -> tuple[float, float]:
+        """Where its own pixels' origin is on screen at its owner's place (offset 0)."""
+        at = self._origin(view)
+        return at.x(), at.y()
+
     def screen_rect(self, view: QGraphicsView, offset: QPointF) -> QRectF:
+        return self.tag.boundingRect().translated(self._origin(view) + offset)
+
+    def _origin(self, view: QGraphicsView) -> QPointF:
         # (not scenePos(): for an item that ignores the zoom, it counts the item's own offset
         # in scene units)
         parent = self.tag.parentItem()
@@ -524,17 +571,17 @@ class _Placeable:
         else:
             assert parent is not None
             anchor = parent.pos()  # a camera icon, at its place on the plan
-        at = QPointF(view.mapFromScene(anchor)) + self.natural + offset
-        return self.tag.boundingRect().translated(at)
+        return QPointF(view.mapFromScene(anchor)) + self.natural
 
 
-def _offsets_for(width: float, height: float, reach: int) -> np.ndarray:
-    """Where to try a label, nearest first, as an (n, 2) array of x, y shifts: its own place, a
-    line or a few below or above (stacked), or beside; `reach`: how many lines away at most.
-    The same few label sizes come back on every pass, so they are worked out once per size in
-    whole pixels (and in plain numbers: building a QPointF per place cost a call into Qt each,
-    which in a flood of alarms waited for the interpreter lock every time)."""
-    return _offsets_in_pixels(math.ceil(width), math.ceil(height), reach)
+def _box_shifts_for(width: float, height: float, reach: int) -> np.ndarray:
+    """Where to try a label, nearest first, as an (n, 4) array of shifts of its box's left,
+    top, right and bottom edges (x, y, x, y): its own place, a line or a few below or above
+    (stacked), or beside; `reach`: how many lines away at most. The same few label sizes come
+    back on every pass, so they are worked out once per size in whole pixels (and in plain
+    numbers: building a QPointF per place cost a call into Qt each, which in a flood of alarms
+    waited for the interpreter lock every time)."""
+    return _box_shifts(math.ceil(width), math.ceil(height), reach)
 
 
 @functools.lru_cache(maxsize=512)
@@ -553,35 +600,58 @@ def _offsets_in_pixels(width: int, height: int, reach: int) -> np.ndarray:
     return shifts
 
 
-def _edges(rect: QRectF) -> tuple[float, float, float, float]:
+@functools.lru_cache(maxsize=512)
+def _box_shifts(width: int, height: int, reach: int) -> np.ndarray:
+    shifts = _offsets_in_pixels(width, height, reach)
+    boxes = np.hstack([shifts, shifts])
+    boxes.setflags(write=False)
+    return boxes
+
+
+def _edges(rect: QRectF) -> Edges:
     return rect.left(), rect.top(), rect.right(), rect.bottom()
 
 
 class _Taken:
     """The screen rectangles labels must not cover (camera icons, alarm marks, labels placed),
-    tested against all of a label's candidate places at once: a flood of alarms places every
-    label again several times a second, and one rectangle at a time froze the GUI."""
+    tested against all of a label's candidate places, in all its forms, at once: a flood of
+    alarms places every label again several times a second, and one rectangle at a time froze
+    the GUI. Only the rectangles within reach of the candidates are compared."""
 
-    def __init__(self, rects: Iterable[QRectF]) -> None:
-        self._edges = [_edges(r) for r in rects]
-        self._array: np.ndarray | None = None
+    def __init__(self, rects: Iterable[Edges]) -> None:
+        edges = list(rects)
+        self._boxes = np.empty((max(64, 2 * len(edges)), 4), dtype=np.float64)
+        self._count = len(edges)
+        if edges:
+            self._boxes[: self._count] = edges
 
-    def add(self, rect: QRectF) -> None:
-        self._edges.append(_edges(rect))
-        self._array = None
-
-    def _boxes(self) -> np.ndarray:
-        if self._array is None:
-            self._array = np.array(self._edges, dtype=np.float64).reshape(-1, 4)
-        return self._array
+    def add(self, edges: Edges) -> None:
+        if self._count == len(self._boxes):
+            self._boxes = np.concatenate([self._boxes, np.empty_like(self._boxes)])
+        self._boxes[self._count] = edges
+        self._count += 1
 
     @staticmethod
-    def _candidates(base: QRectF, shifts: np.ndarray) -> np.ndarray:
-        return np.array(_edges(base), dtype=np.float64) + np.hstack([shifts, shifts])
+    def _candidates(tries: Sequence[tuple[Edges, np.ndarray]]) -> np.ndarray:
+        """Every place of every form, in order: (left, top, right, bottom) per row."""
+        parts = [box_shifts + np.array(base) for base, box_shifts in tries]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def _overlaps(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _near(self, boxes: np.ndarray) -> np.ndarray:
+        """The taken rectangles that could overlap one of `boxes` (the others cannot)."""
+        taken = self._boxes[: self._count]
+        low, high = boxes.min(axis=0), boxes.max(axis=0)
+        reach = (
+            (taken[:, 2] > low[0])
+            & (taken[:, 0] < high[2])
+            & (taken[:, 3] > low[1])
+            & (taken[:, 1] < high[3])
+        )
+        return taken[reach]
+
+    @staticmethod
+    def _overlaps(boxes: np.ndarray, taken: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per candidate and taken rectangle: the overlap's width and height (0 when apart)."""
-        taken = self._boxes()
         wide = np.minimum(boxes[:, None, 2], taken[None, :, 2]) - np.maximum(
             boxes[:, None, 0], taken[None, :, 0]
         )
@@ -590,10 +660,13 @@ class _Taken:
         )
         return wide, high
 
-    def first_free(self, base: QRectF, shifts: np.ndarray, inside: QRectF) -> int | None:
-        """The first offset at which `base` moved lies within `inside` and covers nothing
-        taken (QRectF.contains and QRectF.intersects, for all offsets at once)."""
-        boxes = self._candidates(base, shifts)
+    def first_free(
+        self, tries: Sequence[tuple[Edges, np.ndarray]], inside: QRectF
+    ) -> tuple[int, int] | None:
+        """The first form, and its first place, at which the form's box (`tries`: per form,
+        its box at its owner's place and `_box_shifts_for` it) lies within `inside` and covers
+        nothing taken (QRectF.contains and QRectF.intersects, for all at once)."""
+        boxes = self._candidates(tries)
         left, top, right, bottom = _edges(inside)
         fits = (
             (boxes[:, 0] >= left)
@@ -601,24 +674,34 @@ class _Taken:
             & (boxes[:, 2] <= right)
             & (boxes[:, 3] <= bottom)
         )
-        if self._edges:
-            wide, high = self._overlaps(boxes)
-            fits &= ~((wide > 0) & (high > 0)).any(axis=1)
+        if self._count and fits.any():
+            taken = self._near(boxes[fits])
+            if len(taken):
+                wide, high = self._overlaps(boxes, taken)
+                fits &= ~((wide > 0) & (high > 0)).any(axis=1)
         found = np.flatnonzero(fits)
-        return int(found[0]) if found.size else None
+        if not found.size:
+            return None
+        at = int(found[0])
+        for form, (_, box_shifts) in enumerate(tries):
+            if at < len(box_shifts):
+                return form, at
+            at -= len(box_shifts)
+        raise AssertionError("a candidate beyond the forms tried")  # unreachable
 
-    def least_covered(self, base: QRectF, shifts: np.ndarray, inside: QRectF) -> int:
-        """The first offset at which `base` moved is covered least by what is taken or lies
+    def least_covered(self, base: Edges, box_shifts: np.ndarray, inside: QRectF) -> int:
+        """The first place at which `base` moved is covered least by what is taken or lies
         outside `inside` (pixels²)."""
-        boxes = self._candidates(base, shifts)
+        boxes = self._candidates([(base, box_shifts)])
         area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
         left, top, right, bottom = _edges(inside)
-        within = np.clip(np.minimum(boxes[:, 2], right) - np.maximum(boxes[:, 0], left), 0, None)
-        within *= np.clip(np.minimum(boxes[:, 3], bottom) - np.maximum(boxes[:, 1], top), 0, None)
+        within = np.maximum(np.minimum(boxes[:, 2], right) - np.maximum(boxes[:, 0], left), 0)
+        within *= np.maximum(np.minimum(boxes[:, 3], bottom) - np.maximum(boxes[:, 1], top), 0)
         covered = area - within
-        if self._edges:
-            wide, high = self._overlaps(boxes)
-            covered += (np.clip(wide, 0, None) * np.clip(high, 0, None)).sum(axis=1)
+        taken = self._near(boxes) if self._count else self._boxes[:0]
+        if len(taken):
+            wide, high = self._overlaps(boxes, taken)
+            covered += (np.maximum(wide, 0) * np.maximum(high, 0)).sum(axis=1)
         return int(np.argmin(covered))
 
 
@@ -1301,44 +1384,43 @@ class FloorPlanView(QWidget):
         side = round(min(CAMERA_ICON_PX, max(MIN_CAMERA_ICON_PX, 10 + 40 * self.view.zoom)))
         for icon in self._floors[self.current_floor].cameras.values():
             icon.set_size(side)
-        taken = _Taken(self._obstacles())
+        taken = _Taken(_edges(r) for r in self._obstacles())
         bounds = QRectF(self.view.viewport().rect())
-        origin = QPointF(0, 0)
         for label in self._placeables():
-            label.tag.setToolTip(label.tag.full_text)
-            placed = False
+            tag = label.tag
+            tag.tip(tag.full_text)
             area = label.allowed(self.view)
             inside = bounds if area is None else bounds.intersected(area)
-            forms = [label.tag.full_text]
+            forms = [tag.full_text]
             if label.shorten:
-                forms = _shorter_forms(
-                    label.tag.full_text, essential=label.essential, bare=label.bare
-                )
+                forms = _shorter_forms(tag.full_text, essential=label.essential, bare=label.bare)
+            # every form's box at its owner's place, tried together (the longest that fits),
+            # in plain numbers: the words' sizes are measured once (_Tag.box_of)
+            x, y = label.screen_at(self.view)
+            reach = 6 if label.essential else 3
+            tries: list[tuple[Edges, np.ndarray]] = []
             for text in forms:
-                label.tag.setText(text)
-                reach = 6 if label.essential else 3
-                box = label.tag.boundingRect()
-                shifts = _offsets_for(box.width(), box.height(), reach)
-                free = taken.first_free(label.screen_rect(self.view, origin), shifts, inside)
-                if free is not None:
-                    shift = QPointF(*shifts[free].tolist())
-                    label.move(shift)
-                    label.tag.setVisible(True)
-                    taken.add(label.screen_rect(self.view, shift))
-                    placed = True
-                    break
-            if not placed:
-                if label.essential:  # an alarm is always said: where it covers the least
-                    label.tag.setText(forms[-1])
-                    box = label.tag.boundingRect()
-                    shifts = _offsets_for(box.width(), box.height(), 6)
-                    best = taken.least_covered(label.screen_rect(self.view, origin), shifts, inside)
-                    shift = QPointF(*shifts[best].tolist())
-                    label.move(shift)
-                    label.tag.setVisible(True)
-                    taken.add(label.screen_rect(self.view, shift))
-                else:
-                    label.tag.setVisible(False)
+                left, top, right, bottom = tag.box_of(text)
+                base = (x + left, y + top, x + right, y + bottom)
+                tries.append((base, _box_shifts_for(right - left, bottom - top, reach)))
+            free = taken.first_free(tries, inside)
+            if free is not None:
+                form, place = free
+            elif label.essential:  # an alarm is always said: where it covers the least
+                form = len(forms) - 1  # its shortest form
+                left, top, right, bottom = tries[form][0]
+                shifts = _box_shifts_for(right - left, bottom - top, 6)
+                tries[form] = (tries[form][0], shifts)
+                place = taken.least_covered(tries[form][0], shifts, inside)
+            else:
+                tag.setVisible(False)
+                continue
+            base, shifts = tries[form]
+            dx, dy = float(shifts[place, 0]), float(shifts[place, 1])
+            tag.say_shortly(forms[form])
+            label.move(QPointF(dx, dy))
+            tag.setVisible(True)
+            taken.add((base[0] + dx, base[1] + dy, base[2] + dx, base[3] + dy))
         self.labels_placed += 1
 
     def shown_labels(self) -> list[tuple[str, QRectF]]:

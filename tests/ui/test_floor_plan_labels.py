@@ -172,11 +172,12 @@ def test_forms_of_a_name() -> None:
 
 
 def test_label_places_are_tested_as_qt_tests_rectangles() -> None:
-    """The vectorised test of a label's candidate places gives what QRectF's own `contains`,
-    `intersects` and `intersected` give, one rectangle at a time."""
+    """The vectorised test of a label's candidate places, all its forms at once, gives what
+    QRectF's own `contains`, `intersects` and `intersected` give, one rectangle at a time: the
+    first form with a free place, at its first free place."""
     import random
 
-    from ui.floor_plan_view import _offsets_for, _Taken
+    from ui.floor_plan_view import _box_shifts_for, _edges, _Taken
 
     rng = random.Random(7)
     for _ in range(200):
@@ -184,19 +185,32 @@ def test_label_places_are_tested_as_qt_tests_rectangles() -> None:
             QRectF(rng.uniform(0, 300), rng.uniform(0, 200), rng.uniform(0, 60), rng.uniform(0, 30))
             for _ in range(rng.randint(0, 12))
         ]
-        base = QRectF(rng.uniform(0, 300), rng.uniform(0, 200), rng.uniform(5, 80), 14)
         inside = QRectF(0, 0, 320, rng.choice([150.0, 220.0]))
-        offsets = _offsets_for(base.width(), base.height(), rng.choice([3, 6]))
-        boxes = [base.translated(x, y) for x, y in offsets.tolist()]
-        free = [
-            i
-            for i, box in enumerate(boxes)
-            if inside.contains(box) and not any(box.intersects(t) for t in taken)
-        ]
-        placed = _Taken(taken)
-        assert placed.first_free(base, offsets, inside) == (free[0] if free else None)
+        reach = rng.choice([3, 6])
+        left, top = rng.uniform(0, 300), rng.uniform(0, 200)
+        # a label's forms: the same place, shorter and shorter
+        widths = sorted((rng.uniform(5, 80) for _ in range(rng.randint(1, 4))), reverse=True)
+        tries = []
+        expected = None
+        for form, width in enumerate(widths):
+            base = QRectF(left, top, width, 14)
+            shifts = _box_shifts_for(base.width(), base.height(), reach)
+            tries.append((_edges(base), shifts))
+            boxes = [base.translated(x, y) for x, y in shifts[:, :2].tolist()]
+            free = [
+                i
+                for i, box in enumerate(boxes)
+                if inside.contains(box) and not any(box.intersects(t) for t in taken)
+            ]
+            if expected is None and free:
+                expected = (form, free[0])
+        placed = _Taken(_edges(t) for t in taken)
+        assert placed.first_free(tries, inside) == expected
+        base = QRectF(left, top, widths[-1], 14)
+        shifts = tries[-1][1]
+        boxes = [base.translated(x, y) for x, y in shifts[:, :2].tolist()]
         least = min(_covered(box, taken, inside) for box in boxes)
-        best = placed.least_covered(base, offsets, inside)
+        best = placed.least_covered(_edges(base), shifts, inside)
         assert abs(_covered(boxes[best], taken, inside) - least) < 1e-6
 
 
