@@ -362,10 +362,10 @@ def main_child(args: argparse.Namespace) -> None:
     window.resize(1600, 900)
     window.show()
     try:  # this tree: as the window's entry point does (ui/app.py)
-        from console.collector import freeze_startup_objects
+        from console.interpreter import settle_interpreter
 
-        freeze_startup_objects()
-    except ImportError:  # the baseline kept every object in the full collections
+        settle_interpreter()
+    except ImportError:  # the baseline left the interpreter's defaults
         pass
 
     # every garbage collection's pause, on any thread (each holds the interpreter lock)

@@ -14,7 +14,7 @@ interpreter lock), and its ratio; and whether both trees show the same labels, i
 words and places.
 
     .venv/bin/python bench/plan_labels.py [--baseline-rev 90bccf5] [--alarms 200]
-        [--passes 20] [--rounds 3]
+        [--passes 20] [--rounds 3] [--switch-ms 5]
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
 
 
-def child(tree: Path, alarms: int, passes: int) -> dict[str, Any]:
+def child(tree: Path, alarms: int, passes: int, switch_ms: float) -> dict[str, Any]:
+    sys.setswitchinterval(switch_ms / 1000)
     sys.path.insert(0, str(tree))
     os.chdir(tree)
     from datetime import date
@@ -121,7 +122,7 @@ def child(tree: Path, alarms: int, passes: int) -> dict[str, Any]:
 def run_child(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     command = [sys.executable, str(HERE), "--child", str(tree), "--alarms", str(args.alarms)]
-    command += ["--passes", str(args.passes)]
+    command += ["--passes", str(args.passes), "--switch-ms", str(args.switch_ms)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -135,10 +136,18 @@ def main() -> None:
     parser.add_argument("--alarms", type=int, default=200)
     parser.add_argument("--passes", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--switch-ms",
+        type=float,
+        default=5.0,
+        help="the interpreter's switch interval in both trees' children (Python's default 5; "
+        "the console sets 0.5, console/interpreter.py)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(child(Path(args.child), args.alarms, args.passes)))
+        result = child(Path(args.child), args.alarms, args.passes, args.switch_ms)
+        print("RESULT " + json.dumps(result))
         return
     with tempfile.TemporaryDirectory(prefix="nw-labels-base-") as tmp:
         base = Path(tmp) / "baseline"
@@ -159,7 +168,8 @@ def main() -> None:
             )
     print(
         f"demo plan (64 cameras) at 576x480, {args.alarms} open alarms, fastest of "
-        f"{args.passes} passes per round, {args.rounds} rounds:"
+        f"{args.passes} passes per round, {args.rounds} rounds, switch interval "
+        f"{args.switch_ms:g} ms:"
     )
     fastest, busy = {}, {}
     for name, results in runs.items():

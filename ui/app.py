@@ -19,7 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from console.collector import freeze_startup_objects
+from console.interpreter import settle_interpreter
 from console.passwords import Password
 from console.runtime import RuntimeOptions, SiteRunError, SiteRuntime
 from console.site_file import SiteFileError, load_site
@@ -127,7 +127,7 @@ def _open_console(
             window = ConsoleWindow(runtime, bridge, sign_in=sign_in, notice=notice)
             windows.append(window)
             window.show_as_saved()
-            freeze_startup_objects()  # no full collection walks them again (console.collector)
+            settle_interpreter()  # the lock shared finely, startup objects frozen
             log.info("console window open on %s (%s)", site.site.name, site_path)
             code = app.exec()
             window.close()

@@ -117,8 +117,8 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
     from console.accounts import SERVICE_USER
     from console.alarms import Alarm
     from console.alerts.router import AlertNotice
-    from console.collector import freeze_startup_objects
     from console.commands.sign_in import first_supervisor_on_terminal, station
+    from console.interpreter import settle_interpreter
     from console.runtime import SiteNotice, SiteRunError, SiteRuntime
     from console.site_file import SiteFileError, load_site
     from console.store import Store, StoreError, StoreHealth
@@ -209,7 +209,7 @@ def run_headless(site_path: Path, options: RuntimeOptions, *, db_url: str | None
                 flush=True,
             )
             print(f"detector: {runtime.detection.describe()}", flush=True)
-            freeze_startup_objects()  # no full collection walks them again
+            settle_interpreter()  # the lock shared finely, startup objects frozen
             try:
                 with runtime:
                     while not stop.wait(1.0):

@@ -19,8 +19,8 @@ every write is stored and the database holds every alarm.
     python -m tests.reliability.flood --cameras 16 --alarms 200 --burst-s 12 [--no-decode]
 
 `--no-decode` points the cameras at a port nobody serves (no frame is decoded; the cameras stay
-offline, with the camera-health rule off) to measure the alarm path alone. `--no-freeze` leaves
-the console's startup objects in every full garbage collection (as before console.collector).
+offline, with the camera-health rule off) to measure the alarm path alone. `--no-settle` leaves
+the interpreter's defaults (as before console.interpreter).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def run_flood(
     quiet_s: float = 5.0,
     decode: bool = True,
     workers: int = 1,
-    freeze: bool = True,
+    settle: bool = True,
 ) -> FloodFigures:
     """Run the flood in a child console; check what it reports."""
     figures = FloodFigures(cameras, alarms, burst_s, decode)
@@ -104,8 +104,8 @@ def run_flood(
     ]
     if not decode:
         command.append("--no-decode")
-    if not freeze:
-        command.append("--no-freeze")
+    if not settle:
+        command.append("--no-settle")
     env = {**child_env(), "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1"}
     done = subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
@@ -159,7 +159,7 @@ def main_child(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console.alarms import Alarm
-    from console.collector import freeze_startup_objects
+    from console.interpreter import settle_interpreter
     from console.rules import Finding
     from console.rules.details import ProximityDetail
     from console.runtime import RuntimeOptions, SiteRuntime
@@ -199,8 +199,8 @@ def main_child(args: argparse.Namespace) -> int:
     window = ConsoleWindow(runtime, bridge, settings=QSettings(str(tmp / "console.ini")), **who)
     window.resize(1600, 900)
     window.show()
-    if not args.no_freeze:
-        freeze_startup_objects()  # as the window's entry point does (ui/app.py)
+    if not args.no_settle:
+        settle_interpreter()  # as the window's entry point does (ui/app.py)
 
     def spin(seconds: float) -> None:
         end = time.perf_counter() + seconds
@@ -372,9 +372,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-decode", action="store_true")
     parser.add_argument(
-        "--no-freeze",
+        "--no-settle",
         action="store_true",
-        help="leave the startup objects in every full garbage collection (console.collector)",
+        help="leave the interpreter's defaults (console.interpreter): the lock's 5 ms switch "
+        "interval, the startup objects in every full garbage collection",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -387,7 +388,7 @@ def main() -> int:
         quiet_s=args.quiet_s,
         decode=not args.no_decode,
         workers=args.workers,
-        freeze=not args.no_freeze,
+        settle=not args.no_settle,
     )
     print(figures.line())
     print("\n".join(figures.problems))

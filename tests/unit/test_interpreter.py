@@ -1,5 +1,6 @@
-"""Startup objects are kept out of later garbage collections, once per process, and no garbage
-is kept with them. Run in a fresh interpreter: freezing is process-wide and once only."""
+"""The console's settings of the interpreter: startup objects kept out of later garbage
+collections, once per process, with no garbage kept with them; the lock shared finely. Run in a
+fresh interpreter: both are process-wide, and freezing is once only."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = """
 import gc, json, weakref
-from console.collector import freeze_startup_objects
+from console.interpreter import freeze_startup_objects
 
 class Room:
     pass
@@ -44,6 +45,32 @@ print(json.dumps({
     "later_garbage_freed": later_ref() is None,
 }))
 """
+
+
+SETTLE = """
+import gc, json, sys
+from console.interpreter import SWITCH_INTERVAL_S, settle_interpreter
+
+before = sys.getswitchinterval()
+settle_interpreter()
+print(json.dumps({
+    "before": before,
+    "after": sys.getswitchinterval(),
+    "wanted": SWITCH_INTERVAL_S,
+    "frozen": gc.get_freeze_count(),
+}))
+"""
+
+
+def test_settling_shares_the_lock_finely_and_freezes_the_startup_objects() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SETTLE], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["before"] == 0.005  # Python's default
+    assert seen["wanted"] < seen["before"]
+    assert abs(seen["after"] - seen["wanted"]) < 1e-9
+    assert seen["frozen"] > 1000
 
 
 def test_startup_objects_are_frozen_once_and_garbage_is_not_kept() -> None:
