@@ -585,7 +585,7 @@ def _box_shifts_for(width: float, height: float, reach: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=512)
-def _offsets_in_pixels(width: int, height: int, reach: int) -> np.ndarray:
+def _box_shifts(width: int, height: int, reach: int) -> np.ndarray:
     step = height + 2
     rows = [0] + [d * sign for d in range(1, reach + 1) for sign in (1, -1)]
     found = [(0.0, float(dy * step)) for dy in rows]
@@ -595,15 +595,7 @@ def _offsets_in_pixels(width: int, height: int, reach: int) -> np.ndarray:
     for dx in across:  # along a wall, past a camera
         found += [(sign * dx, float(dy * step)) for sign in (1, -1) for dy in rows[: 2 * reach]]
     found.sort(key=lambda p: abs(p[0]) / 3 + abs(p[1]))
-    shifts = np.array(found, dtype=np.float64)
-    shifts.setflags(write=False)
-    return shifts
-
-
-@functools.lru_cache(maxsize=512)
-def _box_shifts(width: int, height: int, reach: int) -> np.ndarray:
-    shifts = _offsets_in_pixels(width, height, reach)
-    boxes = np.hstack([shifts, shifts])
+    boxes = np.array([(x, y, x, y) for x, y in found], dtype=np.float64)
     boxes.setflags(write=False)
     return boxes
 
@@ -1408,10 +1400,7 @@ class FloorPlanView(QWidget):
                 form, place = free
             elif label.essential:  # an alarm is always said: where it covers the least
                 form = len(forms) - 1  # its shortest form
-                left, top, right, bottom = tries[form][0]
-                shifts = _box_shifts_for(right - left, bottom - top, 6)
-                tries[form] = (tries[form][0], shifts)
-                place = taken.least_covered(tries[form][0], shifts, inside)
+                place = taken.least_covered(*tries[form], inside)
             else:
                 tag.setVisible(False)
                 continue
