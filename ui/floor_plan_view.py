@@ -74,7 +74,6 @@ from PySide6.QtWidgets import (
     QGraphicsView,
     QHBoxLayout,
     QLabel,
-    QStyleOptionGraphicsItem,
     QVBoxLayout,
     QWidget,
 )
@@ -104,6 +103,7 @@ MIN_CAMERA_ICON_PX = 14  # the whole plan in a small panel: smaller icons, more 
 PERSON_DOT_PX = 12
 LABELS_EVERY_MS = 250  # a flood of alarms places the labels again at most this often
 TAG_BOXES_KEPT = 32  # texts a label remembers the size of
+TAG_MARGIN_X, TAG_MARGIN_Y = 3.0, 1.0  # a label's backdrop around its text, in screen pixels
 
 Edges = tuple[float, float, float, float]  # a screen rectangle: left, top, right, bottom
 
@@ -148,13 +148,24 @@ def alarm_tag(alarms: Sequence[Alarm]) -> str:
 
 
 class _Tag(QGraphicsSimpleTextItem):
-    """Text on a dark backdrop that keeps its size at any zoom."""
+    """Text on a dark backdrop that keeps its size at any zoom.
+
+    Made of Qt's own items only: the backdrop is a child rectangle behind the text, fitted to
+    the text whenever the text or font changes. An item that overrides `boundingRect` or
+    `paint` in Python is called back through the interpreter lock each time the scene
+    processes, indexes or paints it, and while other threads run Python each such call waits
+    for the lock: in an alarm burst the plan scene's deferred updates took up to 160 ms."""
 
     def __init__(self, text: str, role: str = "text", parent: QGraphicsItem | None = None) -> None:
         super().__init__(text, parent)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
         self.setBrush(PALETTE.qcolor(role))
         self.setPen(Qt.PenStyle.NoPen)
+        self.backdrop = QGraphicsRectItem(self)
+        self.backdrop.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
+        self.backdrop.setPen(Qt.PenStyle.NoPen)
+        self.backdrop.setBrush(PALETTE.qcolor("label_backdrop", 190))
+        self.backdrop.setRect(self.box())
         self.full_text = text  # what it says when there is room (the layout may shorten it)
         self.wanted = True  # its owner wants it shown (the layout may still hide it)
         self.shown_text = text  # what it says now (text(), without a call into Qt)
@@ -164,22 +175,29 @@ class _Tag(QGraphicsSimpleTextItem):
     def setText(self, text: str) -> None:
         super().setText(text)
         self.shown_text = text
+        self.backdrop.setRect(self.box())
 
     def setFont(self, font: QFont | str | Sequence[str]) -> None:
         super().setFont(font)
         self._boxes.clear()  # measured in the old font
+        self.backdrop.setRect(self.box())
+
+    def box(self) -> QRectF:
+        """The text's box with the backdrop's margins, in the tag's own pixels."""
+        mx, my = TAG_MARGIN_X, TAG_MARGIN_Y
+        return self.boundingRect().adjusted(-mx, -my, mx, my)
 
     def box_of(self, text: str) -> Edges:
-        """Its box (`boundingRect`, as left, top, right, bottom) when it says `text`: measured
-        once per text (it says `text` afterwards). The label layout asks for every form of
-        every label on every pass, and each call into Qt may wait for the interpreter lock
-        while other threads run Python: in an alarm flood that multiplied a pass's time."""
+        """Its box (`box()`, as left, top, right, bottom) when it says `text`: measured once
+        per text (it says `text` afterwards). The label layout asks for every form of every
+        label on every pass, and each call into Qt may wait for the interpreter lock while
+        other threads run Python: in an alarm flood that multiplied a pass's time."""
         box = self._boxes.get(text)
         if box is None:
             if len(self._boxes) >= TAG_BOXES_KEPT:  # an alarm's count changes its words
                 self._boxes.clear()
             self.setText(text)
-            box = self._boxes[text] = _edges(self.boundingRect())
+            box = self._boxes[text] = _edges(self.box())
         return box
 
     def say_shortly(self, text: str) -> None:
@@ -188,10 +206,11 @@ class _Tag(QGraphicsSimpleTextItem):
             self.setText(text)
 
     def tip(self, text: str) -> None:
-        """Its tooltip, set only if it changed."""
+        """Its tooltip (over its backdrop too), set only if it changed."""
         if text != self._tip:
             self._tip = text
             self.setToolTip(text)
+            self.backdrop.setToolTip(text)
 
     def set_role(self, role: str) -> None:
         self.setBrush(PALETTE.qcolor(role))
@@ -206,16 +225,6 @@ class _Tag(QGraphicsSimpleTextItem):
         self.wanted = shown
         self.setText(self.full_text)
         self.setVisible(shown)
-
-    def boundingRect(self) -> QRectF:
-        return super().boundingRect().adjusted(-3, -1, 3, 1)
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        painter.fillRect(self.boundingRect(), PALETTE.qcolor("label_backdrop", 190))
-        # Qt takes a null widget here, the stubs do not say so
-        super().paint(painter, option, widget)  # type: ignore[arg-type]
 
 
 class _SeverityMark(QGraphicsPathItem):
@@ -284,7 +293,7 @@ class _AlarmMarker:
             return
         mark = QPointF(self.mark.transform().dx(), self.mark.transform().dy() - 8)
         target = mark - (self.natural + offset)  # the mark, in the tag's own pixels
-        box = self.tag.boundingRect()
+        box = self.tag.box()
         start = QPointF(
             min(max(target.x(), box.left()), box.right()),
             box.bottom() if target.y() > box.bottom() else box.top(),
@@ -560,7 +569,7 @@ class _Placeable:
         return at.x(), at.y()
 
     def screen_rect(self, view: QGraphicsView, offset: QPointF) -> QRectF:
-        return self.tag.boundingRect().translated(self._origin(view) + offset)
+        return self.tag.box().translated(self._origin(view) + offset)
 
     def _origin(self, view: QGraphicsView) -> QPointF:
         # (not scenePos(): for an item that ignores the zoom, it counts the item's own offset
@@ -973,6 +982,9 @@ class FloorPlanView(QWidget):
     def _build_floor(self, floor: Floor) -> _FloorScene:
         scene = QGraphicsScene(self)
         scene.setBackgroundBrush(PALETTE.qcolor("wall"))
+        # no spatial index: a few hundred items, and the labels move on every placing (each
+        # move would reindex the item; a linear look over the items is cheaper here)
+        scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         built = _FloorScene(floor, scene)
         pixmap, problem = _read_plan(floor)
         if pixmap is not None:
