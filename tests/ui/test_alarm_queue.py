@@ -8,6 +8,8 @@ back what the store wrote.
 
 from __future__ import annotations
 
+import random
+import sys
 import threading
 import wave
 from collections.abc import Iterator
@@ -18,10 +20,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
+import ui.alarm_queue as queue_module
 from console.actions import apply_action
 from console.alarms import Alarm, AlarmManager
 from console.clock import FakeClock
@@ -52,6 +55,7 @@ from ui.alarm_queue import (
     SEVERITY,
     SNAPSHOT,
     STATUS,
+    AlarmQueueModel,
     AlarmQueueView,
     SnapshotThumbnails,
     escalation_text,
@@ -515,8 +519,10 @@ def test_escalation_countdown(queue, manager, store, clock) -> None:
     assert cell(queue, row_high, ESCALATION) == "18 s"
     assert cell(queue, row_low, ESCALATION) == "4:49"
     clock.advance(16.8)
+    queue.tick_countdown()  # the view's countdown timer, each second
     assert cell(queue, row_high, ESCALATION) == "1 s"
     clock.advance(0.7)
+    queue.tick_countdown()
     assert cell(queue, row_high, ESCALATION) == "ESCALATED"  # due, even before the core's tick
     manager.tick()
     flush()
@@ -532,6 +538,131 @@ def test_escalation_countdown(queue, manager, store, clock) -> None:
 
     queue.hide()
     assert not queue.is_running  # hidden: nothing to count down for
+
+
+def _plain_alarm(site: Site, alarm_id: int, **changes: object) -> Alarm:
+    alarm = Alarm(
+        alarm_id, site.cameras[alarm_id % len(site.cameras)].id, "proximity", "somewhere",
+        Severity.HIGH, AlarmState.RAISED, START, START, START, (3,), 0.4, 0.4,
+    )  # fmt: skip
+    return replace(alarm, **changes)  # type: ignore[arg-type]
+
+
+def _cells(model: AlarmQueueModel) -> list[list[tuple[object, ...]]]:
+    """What every cell holds, in the roles a paint and a screen reader ask for."""
+    roles = (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.BackgroundRole,
+    )
+    return [
+        [
+            (
+                *(model.index(row, column).data(role) for role in roles),
+                model.index(row, column).data(Qt.ItemDataRole.FontRole) is not None,
+            )
+            for column in range(model.columnCount())
+        ]
+        for row in range(model.rowCount())
+    ]
+
+
+def test_a_new_order_moves_only_the_rows_that_changed_place(
+    qapp: QApplication, site: Site, clock: FakeClock
+) -> None:
+    """The rows follow each new order of the open alarms with as few row moves as keep the
+    rest in place, and hold what a model filled from nothing holds."""
+    model = AlarmQueueModel(site, clock)
+    alarms = [_plain_alarm(site, i) for i in range(1, 9)]
+    model.set_alarms(alarms)
+    first = QPersistentModelIndex(model.index(0, STATUS))  # alarm 1's row
+    moves: list[str] = []
+    model.rowsRemoved.connect(lambda *_: moves.append("removed"))
+    model.rowsInserted.connect(lambda *_: moves.append("inserted"))
+
+    acknowledged = replace(alarms[2], state=AlarmState.ACKNOWLEDGED)  # 3 goes to the end
+    newest = _plain_alarm(site, 9)
+    order = [newest, *alarms[:2], alarms[3], *alarms[5:], acknowledged]  # 5 resolved
+    model.set_alarms(order)
+
+    assert [model.alarm_at(r).alarm_id for r in range(model.rowCount())] == [
+        9, 1, 2, 4, 6, 7, 8, 3,
+    ]  # fmt: skip
+    assert sorted(moves) == ["inserted", "inserted", "removed", "removed"]
+    assert first.isValid()
+    assert first.row() == 1  # alarm 1's row kept its items
+    fresh = AlarmQueueModel(site, clock)
+    fresh.set_alarms(order)
+    assert _cells(model) == _cells(fresh)
+
+    rng = random.Random(7)
+    pool = [_plain_alarm(site, i) for i in range(1, 40)]
+    for _ in range(40):
+        chosen = rng.sample(pool, rng.randint(0, 25))
+        chosen = [
+            replace(a, state=AlarmState.ACKNOWLEDGED) if rng.random() < 0.3 else a for a in chosen
+        ]
+        model.set_alarms(chosen)
+        fresh = AlarmQueueModel(site, clock)
+        fresh.set_alarms(chosen)
+        assert [a.alarm_id for a in model.alarms()] == [a.alarm_id for a in chosen]
+        assert [model.row_of(a.alarm_id) for a in chosen] == list(range(len(chosen)))
+        assert _cells(model) == _cells(fresh)
+
+
+def test_painting_the_queue_calls_no_python(queue, site) -> None:
+    """A paint reads every cell from Qt's own items: no call back into the model's Python,
+    which in a burst waited for the interpreter lock on every role of every cell."""
+    queue.model.set_alarms(
+        [
+            _plain_alarm(site, i, state=AlarmState.ACKNOWLEDGED if i % 3 else AlarmState.RAISED)
+            for i in range(1, 13)
+        ]
+    )
+    flush()
+    assert queue.model.rowCount() == 12
+    here = str(Path(queue_module.__file__).resolve())
+    called: list[str] = []
+
+    def profile(frame, event, _arg) -> None:  # type: ignore[no-untyped-def]
+        if event == "call" and frame.f_code.co_filename == here:
+            called.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        queue.model.alarm_at(0)  # the hook sees the model's Python when it runs
+        seen = list(called)
+        queue.table.viewport().repaint()
+        queue.table.horizontalHeader().viewport().repaint()
+    finally:
+        sys.setprofile(None)
+    assert seen == ["alarm_at"]
+    assert called == ["alarm_at"], f"painting called {sorted(set(called[1:]))}"
+
+
+def test_only_the_rows_on_screen_read_their_snapshots(queue, tmp_path: Path, site, clock) -> None:
+    """A flood does not read every snapshot from disk: the rows in sight do, then the rows
+    scrolled to."""
+    alarms = []
+    for i in range(1, 81):
+        path = tmp_path / f"snapshot-{i}.jpg"
+        path.write_bytes(jpeg())
+        alarms.append(_plain_alarm(site, i, snapshot_path=str(path)))
+    queue.model.set_alarms(alarms)
+    queue.load_visible_thumbnails()
+    loads = queue.model.thumbnails.loads
+    on_screen = queue.table.viewport().height() // queue.table.rowHeight(0) + 1
+    assert 1 <= loads <= max(on_screen, 16) + 1
+    last = queue.model.index(79, SNAPSHOT)
+    assert last.data(Qt.ItemDataRole.DecorationRole) is None  # not read: out of sight
+    queue.table.scrollToBottom()
+    flush()
+    thumb = last.data(Qt.ItemDataRole.DecorationRole)
+    assert isinstance(thumb, QPixmap)
+    assert not thumb.isNull()
+    assert loads < queue.model.thumbnails.loads < 80
 
 
 def test_escalation_text_without_a_view(manager, site, clock) -> None:
@@ -863,7 +994,9 @@ def test_the_model_keeps_a_cells_words_only_while_its_alarm_is_the_same(
     left = escalation.data()
     assert left not in ("", "ESCALATED")
     clock.advance(61)
-    assert escalation.data() not in ("", left)  # the time left moves on by itself
+    assert escalation.data() == left  # what the last countdown tick wrote...
+    model.refresh_countdown()
+    assert escalation.data() not in ("", left)  # ...and the next tick moves it on
     model.set_alarms([replace(raised, state=AlarmState.ACKNOWLEDGED)])  # same row, new value
     assert status.data() != "NEW"
     assert status.data(Qt.ItemDataRole.FontRole) is None
