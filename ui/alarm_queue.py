@@ -162,6 +162,8 @@ WRAPPING_COLUMNS = (STATUS, PEOPLE, ESCALATION)  # short words that may take two
 READABLE_ELASTIC_PX = 110
 MIN_ELASTIC_PX = 56
 FIT_EVERY_MS = 250  # a flood refits the columns at most this often
+WRITTEN_ROWS = 64  # rows of the queue kept written before the view says which are on screen
+WRITTEN_AHEAD = 24  # and rows kept written beyond the last one on screen
 REFRESH_EVERY_MS = 100  # and re-reads the open alarms at most this often
 THUMBNAIL = QSize(72, 40)  # 16:9; the alarm's detail shows the snapshot large
 
@@ -386,8 +388,11 @@ class AlarmQueueModel(QStandardItemModel):
     16 ms with one busy thread (40 rows). A new order of the open alarms moves, inserts and
     removes only the rows that changed place.
 
-    Snapshot thumbnails are read from disk only for the rows on screen (`load_thumbnails`,
-    which the view calls after each re-read and scroll), then cached; the escalation column's
+    Only the rows on screen (and a few beyond: `show_rows`, which the view calls after each
+    re-read, scroll and resize; the first WRITTEN_ROWS until it does) are written: in a flood
+    of a thousand open alarms the core changes hundreds of them a second, and writing every
+    changed row took 0.4 s a re-read. A row out of sight is written when it comes into sight.
+    Snapshot thumbnails are read from disk the same way, then cached; the escalation column's
     time left is rewritten on each `refresh_countdown` (the view's countdown timer)."""
 
     def __init__(
@@ -408,6 +413,8 @@ class AlarmQueueModel(QStandardItemModel):
         # rewrites only the roles whose value changed
         self._shown: list[dict[tuple[int, int], Any]] = []
         self._texts: list[list[str]] = []  # per row, each column's words (read without Qt)
+        self._written: list[Alarm | None] = []  # per row, the alarm its cells were written from
+        self._window = (0, WRITTEN_ROWS - 1)  # the rows kept written (on screen and near it)
         for column, name in enumerate(COLUMNS):
             heading = QStandardItem(name)
             if column in HEADER_TIPS:
@@ -430,6 +437,17 @@ class AlarmQueueModel(QStandardItemModel):
         self._site = site
         self._rewrite_all()
 
+    def show_rows(self, first: int, last: int) -> None:
+        """The rows kept written from now on (those on screen and a few beyond): the ones
+        whose alarm changed are written, the time left rewritten, the snapshots read."""
+        self._window = (max(first, 0), max(last, first, 0))
+        self._write_window(clocked=True)
+        first, last = self._window
+        for row in range(first, min(last, len(self._alarms) - 1) + 1):
+            path = self._alarms[row].snapshot_path
+            if path and self._shown[row].get((SNAPSHOT, _DECORATION)) is None:
+                self._set(row, SNAPSHOT, _DECORATION, self.thumbnails.get(path))
+
     # -- contents
 
     def set_alarms(self, alarms: Sequence[Alarm]) -> None:
@@ -444,12 +462,11 @@ class AlarmQueueModel(QStandardItemModel):
                 self._remove_row(row)
         for row, alarm in enumerate(alarms):
             if row < len(self._alarms) and self._alarms[row].alarm_id == alarm.alarm_id:
-                if self._alarms[row] is not alarm:
-                    self._alarms[row] = alarm
-                    self._write_row(row)
+                self._alarms[row] = alarm
             else:
                 self._insert_row(row, alarm)
         self._rows = {a.alarm_id: row for row, a in enumerate(self._alarms)}
+        self._write_window()
 
     def alarms(self) -> list[Alarm]:
         return list(self._alarms)
@@ -461,25 +478,17 @@ class AlarmQueueModel(QStandardItemModel):
         return self._rows.get(alarm_id)
 
     def refresh_countdown(self) -> None:
-        """Rewrite the escalation column (the time left changed)."""
-        for row in range(len(self._alarms)):
-            self._write_row(row, clocked=True)
-
-    def load_thumbnails(self, first: int, last: int) -> None:
-        """Read the snapshots of rows `first`..`last` (those on screen) that are not shown yet."""
-        for row in range(max(first, 0), min(last, len(self._alarms) - 1) + 1):
-            path = self._alarms[row].snapshot_path
-            if path and self._shown[row].get((SNAPSHOT, _DECORATION)) is None:
-                self._set(row, SNAPSHOT, _DECORATION, self.thumbnails.get(path))
+        """Rewrite the escalation column of the rows kept written (the time left changed)."""
+        self._write_window(clocked=True)
 
     def text_at(self, row: int, column: int) -> str:
         """What a cell says (the DisplayRole, without a round trip through Qt)."""
-        return self._texts[row][column]
+        return self.text_of(self._alarms[row], column)
 
     def text_of(self, alarm: Alarm, column: int) -> str:
-        """What `alarm`'s cell in `column` says."""
+        """What `alarm`'s cell in `column` says (written or not)."""
         row = self._rows.get(alarm.alarm_id)
-        if row is not None and self._alarms[row] is alarm:
+        if row is not None and self._written[row] is alarm and column != ESCALATION:
             return self._texts[row][column]
         return self._text(alarm, column)
 
@@ -502,21 +511,34 @@ class AlarmQueueModel(QStandardItemModel):
         self._alarms.insert(row, alarm)
         self._shown.insert(row, {})
         self._texts.insert(row, [""] * len(COLUMNS))
+        self._written.insert(row, None)
         self.insertRow(row, items)
-        self._write_row(row)
 
     def _remove_row(self, row: int) -> None:
-        del self._alarms[row], self._shown[row], self._texts[row]
+        del self._alarms[row], self._shown[row], self._texts[row], self._written[row]
         self.removeRow(row)
 
     def _rewrite_all(self) -> None:
-        for row in range(len(self._alarms)):
-            self._write_row(row)
+        """Every row out of date (a new site, a store fault): those kept written now."""
+        self._written = [None] * len(self._alarms)
+        self._write_window()
+
+    def _write_window(self, *, clocked: bool = False) -> None:
+        """Write the rows kept written whose alarm changed (`clocked`: and the time left of
+        the others)."""
+        first, last = self._window
+        for row in range(first, min(last, len(self._alarms) - 1) + 1):
+            if self._written[row] is not self._alarms[row]:
+                self._write_row(row)
+            elif clocked:
+                self._write_row(row, clocked=True)
 
     def _write_row(self, row: int, *, clocked: bool = False) -> None:
         """Set the row's cells from its alarm (`clocked`: only the escalation column's words
         and colour, which the passing time changes)."""
         alarm = self._alarms[row]
+        if not clocked:
+            self._written[row] = alarm
         unread = not alarm.acknowledged
         font = _bold_font() if unread else None
         background = PALETTE.qcolor("surface_raised") if unread else None
@@ -595,7 +617,7 @@ class AlarmQueueModel(QStandardItemModel):
                     ShownState.GUARD_ON_SCENE: "on_scene",
                 }.get(shown_state(alarm), "acknowledged")
             )
-        if column == SNAPSHOT:  # only if read already: `load_thumbnails` reads those on screen
+        if column == SNAPSHOT:  # only if read already: `show_rows` reads those on screen
             return self.thumbnails.cached(alarm.snapshot_path)
         if column == SEVERITY:
             return _mark(f"bars-{alarm.severity}")
@@ -745,8 +767,8 @@ class AlarmQueueView(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.doubleClicked.connect(lambda index: self.open_detail(index.row()))
         self.table.resized.connect(lambda: QTimer.singleShot(0, self.fit_columns))
-        self.table.resized.connect(lambda: QTimer.singleShot(0, self.load_visible_thumbnails))
-        self.table.verticalScrollBar().valueChanged.connect(self.load_visible_thumbnails)
+        self.table.resized.connect(lambda: QTimer.singleShot(0, self.show_visible_rows))
+        self.table.verticalScrollBar().valueChanged.connect(self.show_visible_rows)
         self.table.selectionModel().selectionChanged.connect(
             lambda *_: self._update_summary(self.model.alarms())
         )
@@ -892,7 +914,7 @@ class AlarmQueueView(QWidget):
         new = [a for a in alarms if a.alarm_id not in self._known]
         self._known = {a.alarm_id for a in alarms}
         self._update_summary(alarms)
-        self.load_visible_thumbnails()
+        self.show_visible_rows()
         self._fit_soon()
         self.alarms_changed.emit(alarms)
         for alarm in new:
@@ -900,13 +922,13 @@ class AlarmQueueView(QWidget):
                 self.alarm_raised.emit(alarm)
 
     @Slot()
-    def load_visible_thumbnails(self) -> None:
-        """Read the snapshots of the rows on screen (and of the first rows of a hidden queue),
-        a screen's worth at most: in a flood only the rows in sight cost a disk read."""
+    def show_visible_rows(self) -> None:
+        """Tell the model which rows are on screen (and a few below): only those are written
+        and read their snapshots, so a flood costs what is in sight."""
         rows_high = self.table.verticalHeader().defaultSectionSize()
-        count = max(self.table.viewport().height() // max(rows_high, 1) + 1, 16)
+        count = self.table.viewport().height() // max(rows_high, 1) + 1
         first = max(self.table.rowAt(0), 0)
-        self.model.load_thumbnails(first, first + count)
+        self.model.show_rows(first, first + count + WRITTEN_AHEAD)
 
     def _reselect(self, alarm_ids: Sequence[int]) -> None:
         """Select these alarms again (a new row order drops the selection); with none of them

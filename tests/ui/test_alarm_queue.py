@@ -55,6 +55,7 @@ from ui.alarm_queue import (
     SEVERITY,
     SNAPSHOT,
     STATUS,
+    WRITTEN_AHEAD,
     AlarmQueueModel,
     AlarmQueueView,
     SnapshotThumbnails,
@@ -642,27 +643,37 @@ def test_painting_the_queue_calls_no_python(queue, site) -> None:
     assert called == ["alarm_at"], f"painting called {sorted(set(called[1:]))}"
 
 
-def test_only_the_rows_on_screen_read_their_snapshots(queue, tmp_path: Path, site, clock) -> None:
-    """A flood does not read every snapshot from disk: the rows in sight do, then the rows
-    scrolled to."""
+def test_only_the_rows_in_sight_are_written_and_read_their_snapshots(
+    queue, tmp_path: Path, site, clock
+) -> None:
+    """A flood costs what is on screen: the rows in sight (and a few below) are written and
+    read their snapshots from disk; the others when they are scrolled to. What a row says is
+    still known to the column fit without being written."""
     alarms = []
-    for i in range(1, 81):
+    for i in range(1, 201):
         path = tmp_path / f"snapshot-{i}.jpg"
         path.write_bytes(jpeg())
         alarms.append(_plain_alarm(site, i, snapshot_path=str(path)))
     queue.model.set_alarms(alarms)
-    queue.load_visible_thumbnails()
+    queue.show_visible_rows()
     loads = queue.model.thumbnails.loads
     on_screen = queue.table.viewport().height() // queue.table.rowHeight(0) + 1
-    assert 1 <= loads <= max(on_screen, 16) + 1
-    last = queue.model.index(79, SNAPSHOT)
-    assert last.data(Qt.ItemDataRole.DecorationRole) is None  # not read: out of sight
+    assert 1 <= loads <= on_screen + WRITTEN_AHEAD + 1
+    last = queue.model.index(199, STATUS)
+    assert last.data() is None  # not written: out of sight
+    assert queue.model.index(199, SNAPSHOT).data(Qt.ItemDataRole.DecorationRole) is None
+    assert queue.model.text_at(199, STATUS) == "NEW"  # known without being written
+    acknowledged = [replace(a, state=AlarmState.ACKNOWLEDGED) for a in alarms]
+    queue.model.set_alarms(acknowledged)  # every alarm changed: the rows in sight rewritten
+    assert cell(queue, 0, STATUS) == "Acknowledged"
+    assert last.data() is None
     queue.table.scrollToBottom()
     flush()
-    thumb = last.data(Qt.ItemDataRole.DecorationRole)
+    assert last.data() == "Acknowledged"
+    thumb = queue.model.index(199, SNAPSHOT).data(Qt.ItemDataRole.DecorationRole)
     assert isinstance(thumb, QPixmap)
     assert not thumb.isNull()
-    assert loads < queue.model.thumbnails.loads < 80
+    assert loads < queue.model.thumbnails.loads < 200
 
 
 def test_escalation_text_without_a_view(manager, site, clock) -> None:
