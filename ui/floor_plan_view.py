@@ -35,7 +35,7 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,6 +102,7 @@ CAMERA_ICON_PX = 22
 MIN_CAMERA_ICON_PX = 14  # the whole plan in a small panel: smaller icons, more room for words
 PERSON_DOT_PX = 12
 LABELS_EVERY_MS = 250  # a flood of alarms places the labels again at most this often
+LABELS_SLICE_MS = 12  # and a paced placing gives the event loop a turn this often
 TAG_BOXES_KEPT = 32  # texts a label remembers the size of
 TAG_MARGIN_X, TAG_MARGIN_Y = 3.0, 1.0  # a label's backdrop around its text, in screen pixels
 
@@ -938,7 +939,10 @@ class FloorPlanView(QWidget):
         self.view.view_changed.connect(self._layout_timer.start)
         # alarms place the labels again at once, or, in a flood, at most every LABELS_EVERY_MS
         # and less often when a placing costs more (ui/pacing.py)
-        self._labels_pacer = Pacer(self.place_labels, LABELS_EVERY_MS, self, deferred=True)
+        self._placing_pass = 0  # the newest pass of the labels (an older one stops)
+        self._labels_pacer = Pacer(
+            self._placing, LABELS_EVERY_MS, self, deferred=True, slice_ms=LABELS_SLICE_MS
+        )
         self.labels_placed = 0  # layout passes done (for tests)
 
         for floor in site.floors:
@@ -1382,7 +1386,16 @@ class FloorPlanView(QWidget):
         owner puts it, else stacked a line or two above or below, or beside; else in a shorter
         form (its tooltip keeps the whole); else hidden (not an alarm's: that one always
         shows). So the whole plan in a small panel shows room names and alarms, and zooming in
-        brings back the rest."""
+        brings back the rest. A pass still under way in slices is superseded."""
+        for _ in self._placing():
+            pass
+
+    def _placing(self) -> Iterator[None]:
+        """`place_labels` one label at a time, yielding after each: the alarms' pacer runs it
+        in slices of LABELS_SLICE_MS with the event loop's other work between them. A newer
+        pass (a zoom, a floor change, the next paced pass) ends this one where it stands."""
+        self._placing_pass += 1
+        this_pass = self._placing_pass
         if self._current is None:
             return
         side = round(min(CAMERA_ICON_PX, max(MIN_CAMERA_ICON_PX, 10 + 40 * self.view.zoom)))
@@ -1391,6 +1404,9 @@ class FloorPlanView(QWidget):
         taken = _Taken(_edges(r) for r in self._obstacles())
         bounds = QRectF(self.view.viewport().rect())
         for label in self._placeables():
+            yield
+            if self._placing_pass != this_pass:
+                return  # a newer pass took over
             tag = label.tag
             tag.tip(tag.full_text)
             area = label.allowed(self.view)

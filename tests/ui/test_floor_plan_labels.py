@@ -14,7 +14,7 @@ from itertools import combinations
 
 import cv2
 import pytest
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QApplication
 
 from console.alarms import Alarm
@@ -121,6 +121,54 @@ def test_alarms_are_always_said_and_still_cover_nothing(widgets, demo_site: Site
     said = [t for t, _ in labels if t.split(" · ")[0] in ("ALARM", "HIGH")]
     assert len(said) == len(subjects)
     assert all("Acknowledged" in t.split(" · ") for t in said)
+
+
+def test_a_paced_placing_runs_in_slices_and_ends_as_a_whole_one(
+    widgets, demo_site: Site, qtbot
+) -> None:
+    """The alarms' pacer places the labels a slice at a time, with the event loop's turns in
+    between, and ends where one whole pass would; a zoom meanwhile supersedes it."""
+    plan = make_plan(widgets, demo_site)
+    subjects = [*_object_ids(demo_site, "g1-dutch"), "g3-treasury"]
+    pacer = plan._labels_pacer
+    pacer.slice_ms = 0  # one label per slice: a count that does not depend on the machine
+    qtbot.waitUntil(lambda: pacer.idle, timeout=5000)
+    plan.update_alarms([alarm(i, "cam-01", s) for i, s in enumerate(subjects, start=1)])
+    turns = 0
+    while not pacer.running and turns < 50:  # the deferred start: the next turn
+        QApplication.processEvents()
+        turns += 1
+    assert pacer.running
+    between: list[int] = []
+    QTimer.singleShot(0, lambda: between.append(pacer.slices))  # another task meanwhile
+    for _ in range(10_000):
+        if not pacer.running:
+            break
+        QApplication.processEvents()
+    assert not pacer.running
+    assert between
+    assert 0 < between[0] < pacer.slices  # it ran between two slices of the pass
+    assert pacer.slices == len(plan._placeables()) + 1
+    sliced = shown(plan)
+    plan.place_labels()  # one whole pass from the same state
+    assert shown(plan) == sliced
+    labels, cameras = sliced
+    assert_nothing_covered(labels, cameras)
+
+    qtbot.waitUntil(lambda: pacer.idle, timeout=5000)
+    plan.update_alarms([alarm(9, "cam-02", subjects[0])])
+    turns = 0
+    while not pacer.running and turns < 50:
+        QApplication.processEvents()
+        turns += 1
+    assert pacer.running
+    placed = plan.labels_placed
+    plan.place_labels()  # a zoom's pass, at once: the paced one stops where it stands
+    for _ in range(10_000):
+        if not pacer.running:
+            break
+        QApplication.processEvents()
+    assert plan.labels_placed == placed + 1  # only the whole pass finished
 
 
 def replace_state(a: Alarm) -> Alarm:
