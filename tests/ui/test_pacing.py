@@ -4,9 +4,10 @@ asked meanwhile, and a costly refresh spaces the next by its cost (real Qt timer
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from pytestqt.qtbot import QtBot
 
 from ui.pacing import Pacer, spacing_ms
@@ -88,3 +89,60 @@ def test_a_deferred_pacer_runs_on_the_next_turn_of_the_event_loop(qtbot: QtBot) 
     assert runs == [1]
     pacer.flush()
     assert runs == [1, 1]
+
+
+def test_a_generator_refresh_runs_in_slices_with_the_event_loop_between(qtbot: QtBot) -> None:
+    """A refresh that yields between steps runs `slice_ms` at a time; other work runs between
+    its slices, a request meanwhile waits for the spacing after it, and its cost is the sum."""
+    owner = QObject()
+    done: list[int] = []
+
+    def steps() -> Iterator[None]:
+        for i in range(6):
+            time.sleep(0.01)
+            done.append(i)
+            yield
+
+    pacer = Pacer(steps, 10, owner, share=0.5, slice_ms=15)
+    pacer.request()
+    assert 0 < len(done) < 6  # the first slice ran at once, the rest waits for the loop
+    assert pacer.running
+    between: list[int] = []
+    QTimer.singleShot(0, lambda: between.append(len(done)))
+    pacer.request()  # asked again meanwhile: once more after this run and its spacing
+    assert pacer.pending
+    qtbot.waitUntil(lambda: not pacer.running, timeout=5000)
+    assert done == list(range(6))
+    assert between
+    assert 0 < between[0] < 6  # it ran between two slices
+    assert pacer.slices >= 2
+    assert pacer.last_cost_s >= 0.06  # every slice counted
+    assert pacer._timer.interval() == spacing_ms(pacer.last_cost_s, 10, share=0.5)
+    qtbot.waitUntil(lambda: len(done) == 12, timeout=5000)  # the pending run, in full
+
+    pacer.request()
+    pacer.request()  # within the spacing: pending
+    pacer.flush()  # a test that looks now: the pending run, to its end
+    assert len(done) == 18
+    assert not pacer.running
+    pacer.cancel()
+    assert pacer.idle
+
+
+def test_cancel_drops_a_sliced_run_under_way(qtbot: QtBot) -> None:
+    owner = QObject()
+    done: list[int] = []
+
+    def steps() -> Iterator[None]:
+        for i in range(100):
+            done.append(i)
+            yield
+
+    pacer = Pacer(steps, 10, owner, slice_ms=0)  # one step a slice
+    pacer.request()
+    assert done == [0]
+    assert pacer.running
+    pacer.cancel()
+    assert not pacer.running
+    qtbot.wait(50)
+    assert done == [0]
