@@ -437,6 +437,11 @@ class AlarmQueueModel(QStandardItemModel):
         self._site = site
         self._rewrite_all()
 
+    def kept_rows(self) -> range:
+        """The rows kept written (on screen and a few beyond), as far as there are rows."""
+        first, last = self._window
+        return range(min(first, len(self._alarms)), min(last + 1, len(self._alarms)))
+
     def show_rows(self, first: int, last: int) -> None:
         """The rows kept written from now on (those on screen and a few beyond): the ones
         whose alarm changed are written, the time left rewritten, the snapshots read."""
@@ -766,8 +771,14 @@ class AlarmQueueView(QWidget):
         header.setMinimumSectionSize(24)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.doubleClicked.connect(lambda index: self.open_detail(index.row()))
-        self.table.resized.connect(lambda: QTimer.singleShot(0, self.fit_columns))
-        self.table.resized.connect(lambda: QTimer.singleShot(0, self.show_visible_rows))
+        # after a resize, once the scroll bars settled: the rows in sight, the columns' fit
+        # (a timer of the view's own: it goes with the view)
+        self._after_resize = QTimer(self)
+        self._after_resize.setSingleShot(True)
+        self._after_resize.setInterval(0)
+        self._after_resize.timeout.connect(self.show_visible_rows)
+        self._after_resize.timeout.connect(self.fit_columns)
+        self.table.resized.connect(self._after_resize.start)
         self.table.verticalScrollBar().valueChanged.connect(self.show_visible_rows)
         self.table.selectionModel().selectionChanged.connect(
             lambda *_: self._update_summary(self.model.alarms())
@@ -835,6 +846,7 @@ class AlarmQueueView(QWidget):
         # per alarm: (the alarm object, the font's key, per column (text width, widest word))
         self._row_widths: dict[int, tuple[Alarm, str, list[tuple[int, int]]]] = {}
         self._fit_pacer = Pacer(self.fit_columns, FIT_EVERY_MS, self)
+        self._shown_rows = (0, 0)  # the rows the model keeps written, as last told
         self._countdown = QTimer(self)
         self._countdown.setInterval(countdown_ms)
         self._countdown.timeout.connect(self.tick_countdown)
@@ -928,7 +940,11 @@ class AlarmQueueView(QWidget):
         rows_high = self.table.verticalHeader().defaultSectionSize()
         count = self.table.viewport().height() // max(rows_high, 1) + 1
         first = max(self.table.rowAt(0), 0)
-        self.model.show_rows(first, first + count + WRITTEN_AHEAD)
+        window = (first, first + count + WRITTEN_AHEAD)
+        if window != self._shown_rows:  # scrolled or resized: other rows to fit
+            self._shown_rows = window
+            self._fit_soon()
+        self.model.show_rows(*window)
 
     def _reselect(self, alarm_ids: Sequence[int]) -> None:
         """Select these alarms again (a new row order drops the selection); with none of them
@@ -1065,12 +1081,15 @@ class AlarmQueueView(QWidget):
         core's threads busy) each call back waited for the interpreter, for seconds. A row's
         widths are kept while its alarm is the same object (the core replaces an alarm that
         changes), so a fit measures only the rows that changed; the escalation column, whose
-        words change with the clock, is measured on each fit."""
+        words change with the clock, is measured on each fit. Only the rows on screen and near
+        it count (`AlarmQueueModel.kept_rows`), as Qt's own fit to contents does: in a flood
+        a thousand changing rows made a fit take up to 230 ms; a scroll fits again."""
         font = self.table.font()
         key = font.key()
         widest = [(0, 0)] * len(COLUMNS)
         kept = self._row_widths
-        alarms = self.model.alarms_view()
+        rows = self.model.kept_rows()
+        alarms = self.model.alarms_view()[rows.start : rows.stop]
         for alarm in alarms:
             known = kept.get(alarm.alarm_id)
             if known is None or known[0] is not alarm or known[1] != key:
@@ -1079,12 +1098,12 @@ class AlarmQueueView(QWidget):
                 (max(a, c), max(b, d)) for (a, b), (c, d) in zip(widest, known[2], strict=True)
             ]
         full = word = 0
-        for row, alarm in enumerate(alarms):  # the time left: measured afresh
+        for row, alarm in enumerate(alarms, start=rows.start):  # the time left: afresh
             bold, text = not alarm.acknowledged, self.model.text_at(row, ESCALATION)
             full = max(full, self._advance(font, key, bold, text))
             word = max(word, self._widest_word(font, key, bold, text))
         widest[ESCALATION] = (full, word)
-        if len(kept) > 2 * max(64, len(alarms)):  # alarms resolved long ago
+        if len(kept) > 2 * max(64, len(alarms)):  # alarms resolved or out of sight
             showing = {a.alarm_id for a in alarms}
             for alarm_id in [i for i in kept if i not in showing]:
                 del kept[alarm_id]

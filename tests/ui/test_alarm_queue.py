@@ -502,6 +502,23 @@ def test_the_column_fit_measures_again_only_what_changed(queue, manager, clock) 
     assert after != before  # "Acknowledged" in a plain font is another width than "NEW"
 
 
+def test_the_column_fit_counts_the_rows_in_sight(queue, site) -> None:
+    """Like Qt's own fit to contents, the fit measures the rows on screen and near it: a
+    long word far down the queue widens its column once it is scrolled to."""
+    alarms = [_plain_alarm(site, i) for i in range(1, 201)]
+    alarms[150] = replace(alarms[150], storage_fault="disk full")  # "NEW · NOT STORED"
+    queue.model.set_alarms(alarms)
+    queue.show_visible_rows()
+    assert 150 not in queue.model.kept_rows()
+    status_in_sight = queue._text_widths()[STATUS][0]
+    flush()  # the table lays out its new rows
+    queue.table.scrollTo(queue.model.index(150, STATUS))
+    flush()
+    assert 150 in queue.model.kept_rows()
+    assert queue._text_widths()[STATUS][0] > status_in_sight
+    assert queue.model.text_at(150, STATUS).endswith("NOT STORED")
+
+
 def test_escalation_countdown(queue, manager, store, clock) -> None:
     alarm = raise_alarm(manager, clock)  # high: escalates after 30 s
     clock.advance(1)
