@@ -163,7 +163,8 @@ READABLE_ELASTIC_PX = 110
 MIN_ELASTIC_PX = 56
 FIT_EVERY_MS = 250  # a flood refits the columns at most this often
 WRITTEN_ROWS = 64  # rows of the queue kept written before the view says which are on screen
-WRITTEN_AHEAD = 24  # and rows kept written beyond the last one on screen
+WRITTEN_AHEAD = 6  # and rows kept written beyond the last one on screen (a scroll writes
+# the rows it brings into sight before they are painted: these only spare it a few)
 REFRESH_EVERY_MS = 100  # and re-reads the open alarms at most this often
 THUMBNAIL = QSize(72, 40)  # 16:9; the alarm's detail shows the snapshot large
 
