@@ -66,6 +66,7 @@ class DropFigures:
     stored: dict[str, int] = field(default_factory=dict)  # video-loss alarms per camera
     seconds: float = 0.0
     server_hangs: list[str] = field(default_factory=list)  # test servers that stopped answering
+    hung: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # hangs by kind
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -361,6 +362,7 @@ def _one_cycle(
         if hung is None:  # the server answers, the camera stays dark: the console's fault
             continue
         figures.server_hangs.append(f"cycle {cycle}: {camera} ({kinds[camera]}): {hung}")
+        figures.hung[kinds[camera]] += 1
         server.restart()  # a camera that stopped answering, power-cycled
         back[camera] = time.monotonic()
     if waiting:
