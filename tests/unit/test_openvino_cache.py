@@ -168,6 +168,7 @@ def test_cpu_config_pins_nothing_and_refuses_zero_threads() -> None:
     assert config == {
         "PERFORMANCE_HINT": "THROUGHPUT",
         "INFERENCE_NUM_THREADS": 2,
+        "INFERENCE_PRECISION_HINT": "f32",  # not bfloat16, which finds other people
         "ENABLE_CPU_PINNING": False,
     }
     assert cpu_config(1, "LATENCY")["PERFORMANCE_HINT"] == "LATENCY"
