@@ -8,11 +8,11 @@ Three things every OpenVINO detector here shares:
   before the first import; OpenVINO then uses its own no-op stub.
 - `cpu_config(threads)`: `threads` inference threads, the THROUGHPUT hint (or LATENCY), full
   32-bit float precision, and no CPU pinning. OpenVINO computes in bfloat16 by default on a CPU
-  with bfloat16 instructions (AMD EPYC Zen 4, Intel Sapphire Rapids): there, scores moved by up
+  with bfloat16 instructions (an AMD EPYC with avx512_bf16, measured): there, scores moved by up
   to 0.034 from OpenCV DNN's, and a person scored 0.353 by OpenCV DNN fell below the 0.35
-  threshold, so the same model found different people on different machines. With f32 the
-  scores on the photo truth set equal OpenCV DNN's to 1e-6 on that machine. No CPU pinning: the pool
-  runs several worker processes on one machine; with pinning on
+  threshold, so the same model found different people on different machines. In f32 the scores
+  on the photo truth set equal OpenCV DNN's to 1e-6 on that machine (bfloat16 was 1.5x faster
+  there). No CPU pinning: the pool runs several worker processes on one machine; with pinning on
   (OpenVINO's default on Linux) each process pins its threads to the same first cores, and two
   1-thread workers on a 2-core machine shared one core (measured: 34 frames/s with pinning,
   59-75 without).
