@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from inference.detectors.base import DetectorUnavailable
+from inference.detectors.openvino_runtime import INFERENCE_PRECISION
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,9 @@ class TritonPythonModel:
         core = ov.Core()
         model = core.read_model(str(graph))
         model.reshape({{_INPUT: [1, {px}, {px}, 3]}})
-        # f32, not the bfloat16 OpenVINO picks on CPUs that have it: the same people as locally
-        compiled = core.compile_model(
-            model, "CPU", {{"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": "f32"}}
-        )
+        # the workers' precision, not the bfloat16 OpenVINO picks on CPUs that have it
+        config = {{"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": "{precision}"}}
+        compiled = core.compile_model(model, "CPU", config)
         self.queue = ov.AsyncInferQueue(compiled)
         self.ports = [compiled.output(name) for name in _OUTPUTS]
 
@@ -163,7 +163,7 @@ def write_model_repository(
         encoding="utf-8",
     )
     (model / "1" / "model.py").write_text(
-        _MODEL.format(boxes=MAX_BOXES, px=INPUT_PX), encoding="utf-8"
+        _MODEL.format(boxes=MAX_BOXES, px=INPUT_PX, precision=INFERENCE_PRECISION), encoding="utf-8"
     )
     if site_packages is not None:
         (model / "site-packages.txt").write_text(f"{site_packages.resolve()}\n", encoding="utf-8")
