@@ -62,21 +62,13 @@ from console.site_file import load_site  # noqa: E402
 from console.store import Store  # noqa: E402
 from inference.pipeline import TrackedFrame  # noqa: E402
 from inference.priority import BACKGROUND_NICE  # noqa: E402
+from tests import approaches  # noqa: E402
 
 TRUTH = ROOT / "tests" / "data" / "courtyard_approaches.json"
 PLAN = ROOT / "tests" / "data" / "example_site" / "plans" / "ground.png"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLACK_S = 0.3  # an occurrence's first finding may fall this far outside its episode's frames
-EDGE_S = 0.05  # a finding on the episode's person: on a frame within the episode, to the frame
-SAME_PERSON_IOU = 0.3  # as tests/approaches.py
-FPS = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Episode:
-    start_s: float
-    end_s: float
-    boxes: dict[int, tuple[float, float, float, float]]  # frame of the file -> the person's box
+EDGE_S = 0.05  # a finding on the episode's person lies within its frames, to half a frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,22 +76,6 @@ class Held:
     video_ts: float
     box: tuple[float, float, float, float]
     at: float  # wall time the alarm manager held it
-
-
-def same_person(box: tuple[float, float, float, float], episode: Episode, file_s: float) -> bool:
-    """The finding's box is the episode's person's (IoU >= SAME_PERSON_IOU with its truth box on
-    the nearest frames), as tests/approaches.py scores the floor."""
-    near = round(file_s * FPS)
-    truths = [episode.boxes[f] for f in (near - 1, near, near + 1) if f in episode.boxes]
-    return any(iou(box, t) >= SAME_PERSON_IOU for t in truths)
-
-
-def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def site_yaml(folder: Path, cameras: int, region: list[list[float]], duration_s: float) -> Path:
@@ -223,20 +199,11 @@ class Watch:
 
 
 def measure(cameras: int, seconds: float, workers: int | None, nice: int) -> dict[str, Any]:
-    truth = json.loads(TRUTH.read_text())
-    if float(truth["fps"]) != FPS:
-        raise SystemExit(f"{TRUTH}: fps {truth['fps']}, this bench expects {FPS}")
-    episodes = [
-        Episode(
-            float(e["start_s"]),
-            float(e["end_s"]),
-            {int(f): (b[0], b[1], b[2], b[3]) for f, b in e["boxes"].items()},
-        )
-        for e in truth["episodes"]
-    ]
-    duration_s = truth["frames"] / truth["fps"]
+    truth = approaches.load_truth(TRUTH)
+    region = json.loads(TRUTH.read_text())["image_region"]
+    duration_s = truth.duration_s
     tmp = Path(tempfile.mkdtemp(prefix="nw-latency-"))
-    site = load_site(site_yaml(tmp / "site", cameras, truth["image_region"], duration_s))
+    site = load_site(site_yaml(tmp / "site", cameras, region, duration_s))
     store = Store(f"sqlite:///{tmp / 'alarms.db'}", snapshots_dir=tmp / "snapshots")
     watch = Watch()
     runtime = SiteRuntime(
@@ -289,7 +256,7 @@ def measure(cameras: int, seconds: float, workers: int | None, nice: int) -> dic
         first_pass = int(frames_seen[0][0] // duration_s)
         last_pass = int(frames_seen[-1][0] // duration_s)
         for loop in range(first_pass, last_pass + 1):
-            for episode in episodes:
+            for episode in truth.episodes:
                 begin = loop * duration_s + episode.start_s
                 end = loop * duration_s + episode.end_s
                 wall = watch.wall_of(camera_id, begin)
@@ -301,7 +268,9 @@ def measure(cameras: int, seconds: float, workers: int | None, nice: int) -> dic
                         h
                         for h in held.get(camera_id, [])
                         if begin - EDGE_S <= h.video_ts <= end + EDGE_S
-                        and same_person(h.box, episode, h.video_ts - loop * duration_s)
+                        and approaches.same_person(
+                            episode, h.box, h.video_ts - loop * duration_s, truth.fps
+                        )
                     ),
                     None,
                 )

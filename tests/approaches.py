@@ -101,6 +101,13 @@ def _frames_near(ts: float, fps: float) -> list[int]:
     return [frame, frame - 1, frame + 1]
 
 
+def same_person(episode: Episode, box: Iterable[float], video_ts: float, fps: float) -> bool:
+    """A box seen at `video_ts` (of the file) is the episode's person's: IoU >= SAME_PERSON_IOU
+    with their truth box on that frame or a neighbour."""
+    truths = [episode.boxes[f] for f in _frames_near(video_ts, fps) if f in episode.boxes]
+    return any(_iou(box, b) >= SAME_PERSON_IOU for b in truths)
+
+
 def found_episodes(truth: Truth, findings: Iterable[SeenFinding]) -> set[int]:
     """Ids of the episodes a finding on this person was made during."""
     return set(finding_delays(truth, findings))
@@ -119,9 +126,8 @@ def finding_delays(truth: Truth, findings: Iterable[SeenFinding]) -> dict[int, f
         for finding in ours:
             if not episode.start_s - 0.05 <= finding.video_ts <= episode.end_s + 0.05:
                 continue
-            boxes = [episode.boxes[f] for f in _frames_near(finding.video_ts, truth.fps)
-                     if f in episode.boxes]  # fmt: skip
-            if any(_iou(finding.box, b) >= SAME_PERSON_IOU for b in boxes):  # type: ignore[arg-type]
+            box = finding.box
+            if box is not None and same_person(episode, box, finding.video_ts, truth.fps):
                 delays[episode.id] = max(0.0, finding.video_ts - episode.start_s)
                 break
     return delays
