@@ -167,6 +167,13 @@ def report(name: str, r: dict[str, Any]) -> None:
         f"(longest {r['gc_full_run_max_ms']:.0f} ms); clips after the stop "
         + (", ".join(f"{state} {n}" for state, n in sorted(r.get("clips", {}).items())) or "none")
     )
+    quiet, burst = r.get("cpu_quiet", {}), r.get("cpu_burst", {})
+    if burst:
+        print(f"  {'CPU, share of one core':<28}  quiet   burst")
+        for part in sorted(burst, key=lambda k: -burst[k]):
+            if max(burst[part], quiet.get(part, 0.0)) >= 0.005:
+                print(f"  {part:<28} {quiet.get(part, 0.0):6.0%}  {burst[part]:6.0%}")
+        print(f"  {'all':<28} {sum(quiet.values()):6.0%}  {sum(burst.values()):6.0%}")
 
 
 def main_parent(args: argparse.Namespace) -> None:
@@ -259,6 +266,32 @@ def time_weighted_quantile(lateness_ms: list[float], q: float) -> float:
         if seen >= target:
             return ms
     return ordered[-1]
+
+
+def cpu_by_part() -> dict[str, float]:
+    """CPU seconds so far of each part of the console: its own threads by name (Qt's and the
+    libraries' unnamed ones together) and its helper processes (capture, detector, recorder,
+    clip: all spawned alike, so counted together), from the kernel's counters."""
+    import psutil
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    parts: dict[str, float] = {}
+    me = psutil.Process()
+    for thread in me.threads():
+        name = names.get(thread.id, "unnamed threads")
+        parts[name] = parts.get(name, 0.0) + thread.user_time + thread.system_time
+    for child in me.children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        parts["helper processes"] = parts.get("helper processes", 0.0) + times.user + times.system
+    return parts
+
+
+def cpu_shares(before: dict[str, float], after: dict[str, float], seconds: float) -> dict:
+    """Each part's CPU between two readings, as a share of one core."""
+    return {k: (after.get(k, 0.0) - before.get(k, 0.0)) / seconds for k in after}
 
 
 def main_child(args: argparse.Namespace) -> None:
@@ -431,8 +464,10 @@ def main_child(args: argparse.Namespace) -> None:
         spin(0.5)
     spin(3)
     d0, t0, c0 = detected(), time.perf_counter(), time.thread_time()
+    p0 = cpu_by_part()
     spin(args.quiet_s)
     d1, t1, c1 = detected(), time.perf_counter(), time.thread_time()
+    p1 = cpu_by_part()
     burst_started = t1
 
     def feeder() -> None:
@@ -446,6 +481,7 @@ def main_child(args: argparse.Namespace) -> None:
     feed.start()
     spin(args.burst_s)
     d2, t2, c2 = detected(), time.perf_counter(), time.thread_time()
+    p2 = cpu_by_part()
     feed.join()
     deadline = time.perf_counter() + 120
     while len(shown_at) < args.alarms and time.perf_counter() < deadline:
@@ -497,6 +533,8 @@ def main_child(args: argparse.Namespace) -> None:
             (ms for at, gen, ms in collections if gen == 2 and at >= t0), default=0.0
         ),
         "clips": clip_states,  # after the clean stop: none left `recording`
+        "cpu_quiet": cpu_shares(p0, p1, t1 - t0),
+        "cpu_burst": cpu_shares(p1, p2, t2 - t1),
     }
     print("RESULT " + json.dumps(result), flush=True)
     shutil.rmtree(tmp, ignore_errors=True)

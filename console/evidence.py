@@ -51,6 +51,7 @@ from console.store.clips import (
     clip_relative_path,
 )
 from inference.clip_assembly import ClipError, assemble_clip, covering
+from inference.clip_process import ClipProcess, ClipProcessError
 from inference.pipeline import TrackedFrame
 from inference.recording import (
     RecorderState,
@@ -170,8 +171,12 @@ class EvidenceKeeper:
         recorders: StreamRecorders | None,
         *,
         now: Callable[[], float],
+        clip_process: ClipProcess | None = None,
     ) -> None:
         self.site = site
+        # where clips are put together: a helper process (the console's), or this worker
+        # thread when none is given (tests of the keeper's own logic)
+        self.clip_process = clip_process
         self.settings = site.evidence
         # what the recorders were started with: a site applied while the console runs changes
         # neither (recorders are started with the console), see `use_site`
@@ -218,7 +223,9 @@ class EvidenceKeeper:
 
         The clips not put together within `timeout_s` (dozens after a storm of alarms on a
         slow machine) are not assembled after the store has closed: their rows are closed
-        with the reason, queued before the store closes, and the worker is joined again."""
+        with the reason, queued before the store closes, and the worker is joined again. The
+        clip process (when there is one) is ended last; the clip it was making when the wait
+        ran out fails with the reason."""
         now = self._now()
         for collection in list(self._collections.values()):
             self._hand_over(collection, now, "cut short: the console stopped")
@@ -236,10 +243,14 @@ class EvidenceKeeper:
                     waiting,
                 )
                 self._abandon.set()
+                if self.clip_process is not None:  # the clip it is making fails, said so
+                    self.clip_process.close(timeout_s=0.0)
                 self._thread.join(timeout_s)
                 if self._thread.is_alive():
                     log.error("the evidence worker did not stop within %.0f s more", timeout_s)
             self._thread = None
+        if self.clip_process is not None:
+            self.clip_process.close()
 
     def use_site(self, site: Site) -> str | None:
         """(core thread) The site applied while the console runs: objects and their outlines
@@ -589,7 +600,11 @@ class EvidenceKeeper:
             return
         title = f"Nightwatch alarm {job.alarm_id}, camera {job.camera_id}"
         try:
-            facts = assemble_clip(segments, out, job.window_start, job.window_end, title=title)
+            assemble = assemble_clip if self.clip_process is None else self.clip_process.assemble
+            facts = assemble(segments, out, job.window_start, job.window_end, title=title)
+        except ClipProcessError as exc:  # not the recording's fault: no recorder state
+            self._failed(job, record, ABANDONED if self._abandon.is_set() else str(exc))
+            return
         except ClipError as exc:
             self._failed(job, record, f"{exc}: {self._why_none(job)}")
             return

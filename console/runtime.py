@@ -73,6 +73,7 @@ from console.store import (
     behaviour_switch,
 )
 from console.store.audit import AppendAudit
+from inference.clip_process import ClipProcess
 from inference.pipeline import (
     CameraChanges,
     CameraSpec,
@@ -419,7 +420,17 @@ class SiteRuntime:
                     on_status=self._recorder_status,
                 )
             self.evidence = EvidenceKeeper(
-                site, store, self.recorders, now=lambda: self.clock.now().timestamp()
+                site,
+                store,
+                self.recorders,
+                now=lambda: self.clock.now().timestamp(),
+                # clips are put together in a helper process: no interpreter lock shared with
+                # the window and the core (inference/clip_process.py)
+                clip_process=(
+                    ClipProcess(nice=self.options.background_nice)
+                    if self.recorders is not None
+                    else None
+                ),
             )
             self.evidence.known(self.alarms.open_alarms())
             self.alarms.add_listener(self.evidence.alarm_changed)

@@ -34,6 +34,7 @@ from console.site_file import Site, load_site
 from console.store import ClipState, Store, audit_entries, get_clip
 from console.store.clips import ClipRecord, clips
 from inference.clip_assembly import read_clip_times
+from inference.clip_process import ClipProcess
 from inference.detections import Detections
 from inference.frame_ring import FrameRef
 from inference.pipeline import TrackedFrame
@@ -81,7 +82,15 @@ class Evidence:
     """Recorders, the keeper and an alarm manager wired as the runtime wires them (the core
     thread's calls are made from the test's thread, one at a time, as the core makes them)."""
 
-    def __init__(self, site: Site, store: Store, specs: list[RecordingSpec], folder: Path) -> None:
+    def __init__(
+        self,
+        site: Site,
+        store: Store,
+        specs: list[RecordingSpec],
+        folder: Path,
+        *,
+        clip_process: bool = True,
+    ) -> None:
         self.site = site
         self.store = store
         self.statuses: list = []
@@ -94,7 +103,15 @@ class Evidence:
         self.manager = AlarmManager(
             store, site, SystemClock(), policy=AlarmPolicy(clear_after_s=1.0, rearm_s=0)
         )
-        self.keeper = EvidenceKeeper(site, store, self.recorders, now=time.time)
+        # clips put together in a helper process, as the runtime does (False: on the keeper's
+        # worker thread, where a test can slow the assembly down)
+        self.keeper = EvidenceKeeper(
+            site,
+            store,
+            self.recorders,
+            now=time.time,
+            clip_process=ClipProcess() if clip_process else None,
+        )
         self.manager.add_listener(self.keeper.alarm_changed)
 
     def start(self) -> None:
@@ -204,6 +221,10 @@ def test_a_file_cameras_clip_covers_the_alarm_decodes_and_matches_its_hash(
         evidence.boxes(camera.id)
         (clip,) = evidence.run_until_kept(alarm_id)
         pids = evidence.recorders.pids()
+        clips_made_by = evidence.keeper.clip_process
+        assert clips_made_by is not None
+        assert clips_made_by.pid is not None
+        pids.append(clips_made_by.pid)  # the clip process, ended with the keeper
     finally:
         evidence.stop()
     no_recorder_left(evidence, pids)
@@ -400,6 +421,11 @@ def test_a_running_console_keeps_an_alarms_clip_and_leaves_no_recorder(
         wait_for(kept, 90, "the clip to be kept")
         pids = recorders.pids()
         assert pids
+        assert runtime.evidence is not None
+        assert runtime.evidence.clip_process is not None
+        clip_pid = runtime.evidence.clip_process.pid  # made there, not on a console thread
+        assert clip_pid is not None
+        pids.append(clip_pid)
     finally:
         runtime.stop()
     (clip,) = store.read(clips, alarm.alarm_id)
@@ -484,7 +510,11 @@ def test_clips_a_stopping_console_cannot_wait_for_are_closed_with_the_reason_not
     being assembled after it and left `recording` ("not stored: the store is closed")."""
     camera = site.cameras[0]
     evidence = Evidence(
-        site, store, [RecordingSpec(camera.id, camera.resolved_source)], tmp_path / "rec"
+        site,
+        store,
+        [RecordingSpec(camera.id, camera.resolved_source)],
+        tmp_path / "rec",
+        clip_process=False,
     )
     real = evidence_module.assemble_clip
 
