@@ -770,6 +770,9 @@ class FocusWallView(QWidget):
         self._stale_after_s = stale_after_s
         self._alarms: dict[int, Alarm] = {}
         self._summaries: tuple[AlarmSummary, ...] = ()
+        # per alarm, as last seen: its summaries and cameras, worked out again only when the
+        # alarm changed (a new Alarm object): a flood re-reads a thousand alarms at a time
+        self._derived: dict[int, tuple[Alarm, tuple[AlarmSummary, ...], tuple[str, ...]]] = {}
         self._watched: frozenset[str] = frozenset()
         self._statuses: dict[str, tuple[CameraStatus, str]] = {}
         self._tracks: dict[str, TrackedFrame] = {}
@@ -883,9 +886,15 @@ class FocusWallView(QWidget):
         Pass every unresolved alarm (e.g. `AlarmManager.open_alarms()`); resolved ones are
         ignored."""
         self._alarms = {a.alarm_id: a for a in alarms if a.state != AlarmState.RESOLVED}
-        self._summaries = tuple(
-            alarm_summary(a, camera) for a in self._alarms.values() for camera in alarm_cameras(a)
-        )
+        derived = {}
+        for alarm_id, alarm in self._alarms.items():
+            known = self._derived.get(alarm_id)
+            if known is None or known[0] is not alarm:  # alarms are immutable: a change is new
+                summaries = tuple(alarm_summary(alarm, c) for c in alarm_cameras(alarm))
+                known = (alarm, summaries, alarm.cameras)
+            derived[alarm_id] = known
+        self._derived = derived
+        self._summaries = tuple(s for _, summaries, _ in derived.values() for s in summaries)
         self._apply(self.focus_wall.update(self._summaries, self._watched))
 
     def set_watched_cameras(self, camera_ids: Collection[str]) -> None:
@@ -1110,8 +1119,10 @@ class FocusWallView(QWidget):
         if len(layout.slots) != self.slot_count:
             self._build_slots(len(layout.slots))
         by_camera: dict[str, list[Alarm]] = {}
-        for alarm in self._alarms.values():
-            for camera in alarm.cameras:
+        for alarm_id, alarm in self._alarms.items():
+            known = self._derived.get(alarm_id)
+            cameras = known[2] if known is not None and known[0] is alarm else alarm.cameras
+            for camera in cameras:
                 by_camera.setdefault(camera, []).append(alarm)
         changed = layout != self._layout
         for slot, assignment in zip(self._grid.slots, layout.slots, strict=True):

@@ -116,6 +116,7 @@ class SoundPolicy:
     def __init__(self, settings: SoundSettings | None = None) -> None:
         self.settings = settings or SoundSettings()
         self._waiting: dict[int, tuple[str, bool]] = {}  # unacknowledged: id -> (severity, esc.)
+        self._cue: Cue | None = None  # what the waiting alarms call for
         self._heard: set[tuple[int, bool]] = set()  # (alarm id, escalated) already sounded
         self._last_cue_at: float | None = None
         self._muted_until: float | None = None
@@ -130,6 +131,7 @@ class SoundPolicy:
         self._heard = {k for k in self._heard if k[0] in self._waiting}
         if not self._waiting:
             self._last_cue_at = None
+        self._cue = self._cue_of_waiting()  # worked out once per change, asked at every tick
 
     @property
     def waiting(self) -> int:
@@ -139,9 +141,13 @@ class SoundPolicy:
     def current_cue(self) -> Cue | None:
         """The cue the waiting alarms call for: the most severe one's pitch, escalated (louder,
         faster) when any waiting alarm has escalated; None when nothing waits."""
+        return self._cue
+
+    def _cue_of_waiting(self) -> Cue | None:
         if not self._waiting:
             return None
-        severity = min((Severity(s) for s, _ in self._waiting.values()), key=lambda s: s.rank)
+        severities = {s for s, _ in self._waiting.values()}
+        severity = min((Severity(s) for s in severities), key=lambda s: s.rank)
         escalated = any(e for _, e in self._waiting.values())
         return Cue(severity, escalated)
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
-from console.alarms import Alarm, AlarmManager
+from console.alarms import Alarm, AlarmManager, Occurrence
 from console.clock import FakeClock
 from console.focus_wall import FocusWall
 from console.rules import Finding
@@ -265,6 +265,39 @@ def test_the_wall_follows_severity_and_keeps_positions(widgets, site, clock, cam
     view.update_alarms([high])
     assert view.shown_layout.camera_ids == (None, "cam-west")
     assert view.tile("cam-west") is west  # the same tile: no flicker, no reconversion
+
+
+def test_an_alarm_that_changes_is_worked_out_again_and_one_that_did_not_is_not(
+    widgets, site, clock, camera_rings
+) -> None:
+    """The wall keeps what it worked out of each alarm (its summaries and cameras) while the
+    alarm object is the same; the manager makes a new object at every change, and the wall
+    follows it: the risk moved to another camera, and an acknowledgement."""
+    wall = FocusWall(clock, slots=2, min_slot_s=0.0, hold_s=0.0)
+    view = make_view(widgets, wall, site, camera_rings)
+    first = alarm(1, "cam-east")
+    first = replace(first, occurrences=(Occurrence("cam-east", 7, START, START),))
+    view.update_alarms([first])
+    assert view.shown_layout.camera_ids == ("cam-east", None)
+    view.update_alarms([first])  # the same object again: nothing to work out
+    assert view.shown_layout.camera_ids == ("cam-east", None)
+    clock.advance(1)
+    moved = replace(
+        first,
+        occurrences=(
+            Occurrence("cam-east", 7, START, START, ended_at=START),
+            Occurrence("cam-west", 7, clock.now(), clock.now()),
+        ),
+    )
+    view.update_alarms([moved])
+    assert view.shown_layout.camera_ids == ("cam-west", None)  # follows the intruder
+    west = view.tile("cam-west")
+    assert west is not None
+    assert [a.alarm_id for a in west.alarms] == [1]
+    acknowledged = replace(moved, state=AlarmState.ACKNOWLEDGED)
+    view.update_alarms([acknowledged])
+    (summary,) = [s for s in view._summaries if s.camera_id == "cam-west"]
+    assert summary.acknowledged
 
 
 def test_slot_count_changes_from_selector_keys_and_menu(
