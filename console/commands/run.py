@@ -62,9 +62,9 @@ def add_priority_argument(parser: argparse.ArgumentParser) -> None:
         type=_nice,
         default=BACKGROUND_NICE,
         metavar="N",
-        help=f"run the capture, detector and recorder processes N steps lower in CPU priority "
-        f"than the console, so that its window and alarm core come first on a busy machine "
-        f"(0..19, default {BACKGROUND_NICE}; 0: the same priority)",
+        help=f"run the capture, detector, recorder and clip processes N steps lower in CPU "
+        f"priority than the console, so that its window and alarm core come first on a busy "
+        f"machine (0..19, default {BACKGROUND_NICE}; 0: the same priority)",
     )
 
 
