@@ -252,6 +252,11 @@ class EvidenceKeeper:
         if self.clip_process is not None:
             self.clip_process.close()
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The evidence worker (None before start and after stop)."""
+        return self._thread
+
     def use_site(self, site: Site) -> str | None:
         """(core thread) The site applied while the console runs: objects and their outlines
         from now on. The recorders go on recording the cameras they were started with, so a

@@ -82,7 +82,7 @@ from inference.pipeline import (
     TrackedFrame,
     VisionPipeline,
 )
-from inference.priority import BACKGROUND_NICE
+from inference.priority import BACKGROUND_NICE, console_background_nice, lower_threads
 from inference.recording import RecorderState, RecorderStatus, StreamRecorders
 from inference.scheduler import SchedulerConfig
 from inference.sources import CameraStatus, StatusChange
@@ -460,10 +460,25 @@ class SiteRuntime:
             raise
         if self.evidence is not None:  # evidence
             self.evidence.start()
+        self._lower_background_threads()
         if self.options.site_path is not None and self.options.replay is None:
             from console.site_apply import SiteFileWatch  # it imports this module
 
             self.site_watch = SiteFileWatch(self.options.site_path, self)
+
+    def _lower_background_threads(self) -> None:
+        """The console's threads that nobody waits for on screen (the store's writer, the
+        evidence worker, the alert deliveries) run below the window and the core, above the
+        helper processes (inference/priority.py). In the reliability flood the window had
+        waited in the kernel's run queue behind them for a third of its time."""
+        threads = [self.store.writer_thread, *self.alerts.threads()]
+        if self.evidence is not None:
+            threads.append(self.evidence.thread)
+        lower_threads(
+            [t for t in threads if t is not None],
+            console_background_nice(self.options.background_nice),
+            "console background threads",
+        )
 
     def stop(self) -> None:
         """Stop the core after the jobs already posted (the shifts still open at this console

@@ -16,11 +16,21 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Iterable
 
 log = logging.getLogger(__name__)
 
 BACKGROUND_NICE = 10
 """How much lower than the console the helper processes run (0: the same priority)."""
+
+
+def console_background_nice(background_nice: int) -> int:
+    """How much lower than the window and the core the console's own background threads run
+    (the store's writer, the evidence worker, the alert deliveries): half the helpers' step,
+    so they come after the window and before the helpers."""
+    return checked_nice(background_nice) // 2
+
 
 MAX_NICE = 19
 
@@ -58,3 +68,27 @@ def run_as_background(nice: int, what: str) -> None:
             nice,
             exc,
         )
+
+
+def lower_threads(threads: Iterable[threading.Thread], nice: int, what: str) -> list[int]:
+    """Lower the CPU priority of each of `threads` (of this process) by `nice` from the
+    process's own; the kernel ids of those lowered. Linux keeps a nice value per thread, so
+    the window's and the core's threads keep the process's. A refusal is logged, as
+    `run_as_background` does; threads that have not started or have ended are skipped."""
+    lowered: list[int] = []
+    if nice <= 0:
+        return lowered
+    try:
+        target = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+        for thread in threads:
+            tid = thread.native_id
+            if tid is None or not thread.is_alive():
+                continue
+            try:
+                os.setpriority(os.PRIO_PROCESS, tid, target)
+            except ProcessLookupError:  # it ended meanwhile
+                continue
+            lowered.append(tid)
+    except (OSError, AttributeError) as exc:
+        log.warning("%s: could not lower the CPU priority by %d (%s)", what, nice, exc)
+    return lowered

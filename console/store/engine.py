@@ -623,6 +623,11 @@ class Store:
 
     # ------------------------------------------------------------------ opening
 
+    @property
+    def writer_thread(self) -> threading.Thread | None:
+        """The thread that writes (None for a store opened read-only)."""
+        return self._writer.thread if self._writer is not None else None
+
     def _load_keys(
         self, folder: str | os.PathLike[str] | None, *, create: bool
     ) -> AuditKeys | None:

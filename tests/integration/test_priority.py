@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -18,7 +19,13 @@ import pytest
 
 from console.commands.run import add_priority_argument, runtime_options
 from inference.pipeline import CameraSpec, PipelineConfig, TrackedFrame, VisionPipeline
-from inference.priority import BACKGROUND_NICE, MAX_NICE, checked_nice, run_as_background
+from inference.priority import (
+    BACKGROUND_NICE,
+    MAX_NICE,
+    checked_nice,
+    console_background_nice,
+    run_as_background,
+)
 from inference.recording import RecorderState, RecordingSettings, RecordingSpec, StreamRecorders
 from inference.worker_pool import DetectorSpec
 from tests.media import media
@@ -148,3 +155,42 @@ def test_the_command_line_sets_the_priority_and_refuses_a_bad_one(
     assert (
         "--background-nice must be a whole number from 0 to 19, got 25" in capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize("nice", [BACKGROUND_NICE, 0])
+def test_the_consoles_background_threads_run_below_the_window_and_the_core(
+    nice: int, tmp_path: Path
+) -> None:
+    """A real runtime on the courtyard site: the store's writer and the evidence worker run
+    `console_background_nice` below the process (half the helpers' step); the core, the
+    dispatch thread and this (the window's) thread keep the process's priority."""
+    from console.runtime import RuntimeOptions, SiteRuntime
+    from console.site_file import load_site
+    from console.store import Store
+    from tests.sites import courtyard_site
+
+    site = load_site(courtyard_site(tmp_path))
+    store = Store(f"sqlite:///{tmp_path / 'console' / 'alarms.db'}")
+    runtime = SiteRuntime(
+        site,
+        store,
+        RuntimeOptions(detector=DetectorSpec("ssdlite"), cpu_workers=1, background_nice=nice),
+    )
+    runtime.start()
+    try:
+        nices = thread_nices(os.getpid())
+        writer, evidence = store.writer_thread, runtime.evidence
+        assert writer is not None
+        assert evidence is not None
+        assert evidence.thread is not None
+        lowered = min(MAX_NICE, ours() + console_background_nice(nice))
+        assert console_background_nice(nice) == nice // 2
+        assert nices[writer.native_id] == lowered
+        assert nices[evidence.thread.native_id] == lowered
+        for name in ("nightwatch-core", "nightwatch-dispatch"):
+            (thread,) = [t for t in threading.enumerate() if t.name == name]
+            assert nices[thread.native_id] == ours(), name
+        assert nices[threading.get_native_id()] == ours()
+    finally:
+        runtime.stop()
+        store.close()
