@@ -208,8 +208,11 @@ class EvidenceKeeper:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Close the clips a console that died left `recording`, and start the worker."""
+        """Close the clips a console that died left `recording`, and start the clip process
+        (when there is one) and the worker."""
         self.store.write(CloseUnfinishedClips())
+        if self.clip_process is not None:
+            self.clip_process.start()
         self._thread = threading.Thread(target=self._work, name="nightwatch-evidence", daemon=True)
         self._thread.start()
 

@@ -11,9 +11,9 @@ process it shares no lock with the window or the core, and it runs at the helper
 priority (`inference/priority.py`): the screen and the core come first, clips when there is
 time, which is what they can afford (they are kept for later, not watched live).
 
-The process is started at the first clip and kept. A process that dies (killed, out of memory)
-fails the clip it was making, with the reason (the clip's row says so), and the next clip
-starts a new one. A clip that takes longer than `timeout_s` is given up the same way. The
+The process is started with the console (`start`) and kept. A process that dies (killed, out
+of memory) fails the clip it was making, with the reason (the clip's row says so), and the next
+clip starts a new one. A clip that takes longer than `timeout_s` is given up the same way. The
 process ends when the console closes it, when its pipe closes, or when the console is gone
 (orphaned: it checks its parent every second), so a killed console leaves none behind.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing as mp
 import os
 import signal
 import threading
@@ -33,9 +34,10 @@ from inference.clip_assembly import ClipError, ClipFacts, assemble_clip
 from inference.priority import BACKGROUND_NICE, checked_nice, run_as_background
 from inference.processes import reap
 from inference.recording import Segment
-from inference.worker_pool import SPAWN
 
 log = logging.getLogger(__name__)
+
+SPAWN = mp.get_context("spawn")  # never fork a process that may hold Qt or CUDA state
 
 __all__ = ["CLIP_TIMEOUT_S", "ClipProcess", "ClipProcessError"]
 
@@ -100,6 +102,15 @@ class ClipProcess:
     def pid(self) -> int | None:
         with self._lock:
             return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        """Start the process now (with the console, so that it is there from the start, like
+        the other helpers) rather than at the first clip; a refusal to start is logged, and
+        the first clip tries again (and fails with the reason when it cannot)."""
+        try:
+            self._running_pipe()
+        except (OSError, ClipProcessError) as exc:
+            log.error("the clip process could not be started: %s", exc)
 
     def assemble(
         self, segments: list[Segment], out: Path, start: float, end: float, *, title: str = ""

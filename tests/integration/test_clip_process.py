@@ -191,3 +191,17 @@ def test_a_clip_process_whose_console_was_killed_ends_by_itself(tmp_path: Path) 
     finally:
         console.kill()
         console.wait(30)
+
+
+def test_started_with_the_console_the_process_is_there_before_any_clip(
+    footage: list[Segment], clips: ClipProcess, tmp_path: Path
+) -> None:
+    """Like the other helpers, it is there from the start (a process count that grows at the
+    first alarm would look like a leak), and the first clip uses it."""
+    clips.start()
+    pid = clips.pid
+    assert pid is not None
+    assert alive(pid)
+    clips.assemble(footage, tmp_path / "one.mkv", T0 + 1, T0 + 2)
+    assert clips.pid == pid
+    assert clips.started == 1
