@@ -469,8 +469,9 @@ class SiteRuntime:
     def _lower_background_threads(self) -> None:
         """The console's threads that nobody waits for on screen (the store's writer, the
         evidence worker, the alert deliveries) run below the window and the core, above the
-        helper processes (inference/priority.py). In the reliability flood the window had
-        waited in the kernel's run queue behind them for a third of its time."""
+        helper processes (inference/priority.py). In the reliability flood the GUI thread
+        waited 23.8 s of 60 s in the kernel's run queue, behind these threads among others
+        (the flood's GUI p99 did not move measurably with this: docs/ARCHITECTURE.md)."""
         threads = [self.store.writer_thread, *self.alerts.threads()]
         if self.evidence is not None:
             threads.append(self.evidence.thread)

@@ -1,7 +1,7 @@
 """The console's helper processes yield the CPU to the console itself.
 
-Capture, detector and recorder processes run at a lower CPU priority (a higher `nice` value)
-than the console process that holds the window and the core. On a machine whose cores are all
+Capture, detector, recorder and clip processes run at a lower CPU priority (a higher `nice`
+value) than the console process that holds the window and the core. On a machine whose cores are all
 busy (the normal state of a 2-core console with dozens of cameras), the kernel then gives the
 console's threads the CPU as soon as they want it: the screen keeps answering and the core keeps
 judging, and the helpers take what is left. When the console has nothing to do, the helpers
@@ -9,7 +9,10 @@ get every core, so a quiet night loses no detection.
 
 Measured with `bench/alarm_burst.py` (docs/ARCHITECTURE.md, "The window and the interpreter
 lock"). Linux gives each thread its own nice value and new threads inherit their creator's, so
-each helper lowers its own priority first thing, for each thread it already has.
+each helper lowers its own priority first thing, for each thread it already has. Inside the
+console process, the threads nobody waits for on screen (the store's writer, the evidence
+worker, the alert deliveries) are lowered by half the helpers' step (`lower_threads`,
+`console_background_nice`): after the window and the core, before the helpers.
 """
 
 from __future__ import annotations
