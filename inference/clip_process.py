@@ -166,7 +166,12 @@ class ClipProcess:
                 name="nightwatch-clips",
                 daemon=True,
             )
-            process.start()
+            try:
+                process.start()
+            except BaseException:  # no process (too many, no memory): no pipe left open either
+                ours.close()
+                theirs.close()
+                raise
             theirs.close()
             self._process, self._pipe = process, ours
             self.started += 1
