@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing as mp
 import os
 import signal
 import threading
@@ -34,10 +33,9 @@ from inference.clip_assembly import ClipError, ClipFacts, assemble_clip
 from inference.priority import BACKGROUND_NICE, checked_nice, run_as_background
 from inference.processes import reap
 from inference.recording import Segment
+from inference.worker_pool import SPAWN
 
 log = logging.getLogger(__name__)
-
-SPAWN = mp.get_context("spawn")  # never fork a process that may hold Qt or CUDA state
 
 __all__ = ["CLIP_TIMEOUT_S", "ClipProcess", "ClipProcessError"]
 
