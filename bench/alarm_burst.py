@@ -270,9 +270,13 @@ def time_weighted_quantile(lateness_ms: list[float], q: float) -> float:
 
 def cpu_by_part() -> dict[str, float]:
     """CPU seconds so far of each part of the console: its own threads by name (Qt's and the
-    libraries' unnamed ones together) and its helper processes (capture, detector, recorder,
-    clip: all spawned alike, so counted together), from the kernel's counters."""
+    libraries' unnamed ones together) and its helper processes by kind (capture, detector,
+    recorder, clip: the kind from the name each is spawned with), from the kernel's counters."""
+    import multiprocessing
+
     import psutil
+
+    kinds = {child.pid: helper_kind(child.name) for child in multiprocessing.active_children()}
 
     names = {t.native_id: t.name for t in threading.enumerate()}
     parts: dict[str, float] = {}
@@ -285,8 +289,16 @@ def cpu_by_part() -> dict[str, float]:
             times = child.cpu_times()
         except psutil.Error:
             continue
-        parts["helper processes"] = parts.get("helper processes", 0.0) + times.user + times.system
+        kind = kinds.get(child.pid, "other helper processes")
+        parts[kind] = parts.get(kind, 0.0) + times.user + times.system
     return parts
+
+
+def helper_kind(name: str) -> str:
+    """'nightwatch-detector-1' -> 'detector processes'; the kind a helper process is of."""
+    words = name.split("-")
+    kind = words[1] if len(words) > 1 and words[0] == "nightwatch" else "other helper"
+    return f"{kind} processes"
 
 
 def cpu_shares(before: dict[str, float], after: dict[str, float], seconds: float) -> dict:
