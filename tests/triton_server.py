@@ -52,7 +52,7 @@ class TritonServer:
         if missing:
             return f"no Triton test server ({', '.join(missing)} missing): run `{SETUP}`"
         if importlib_missing("tritonclient.grpc"):
-            return "tritonclient[grpc] is not installed"
+            return "tritonclient[grpc] is not installed (the `triton` extra: pip install .[triton])"
         return None
 
     def site_packages(self) -> Path:

@@ -1,10 +1,11 @@
 """The offline person model served by a real Triton Inference Server on loopback (no mocks).
 
 The server is the binary packaging/triton-test-server.sh sets up (Triton 2.51 from
-nvidia-pytriton, CPU only, the model on its Python backend running OpenVINO); the tests are
-skipped, naming that command, where it is absent. A frame judged through Triton must give the
-same people as the same model run here on OpenVINO; a server that stops answering raises a clear
-error naming it within the request's deadline, and one that is not there fails at start.
+nvidia-pytriton, CPU only, the model on its Python backend running OpenVINO); the README's test
+command runs that script first, and the tests are skipped, naming it, where the server is absent.
+A frame judged through Triton must give the same people as the same model run here on OpenVINO;
+a server that stops answering raises a clear error naming it within the request's deadline, and
+one that is not there fails at start.
 """
 
 from __future__ import annotations
