@@ -7,6 +7,14 @@ console's threads the CPU as soon as they want it: the screen keeps answering an
 judging, and the helpers take what is left. When the console has nothing to do, the helpers
 get every core, so a quiet night loses no detection.
 
+They run as low as Linux allows (nice 19 above the console's own) by default. The kernel shares
+a busy core by weight, and each runnable thread counts: a nice-10 thread weighs about a ninth of
+a nice-0 one, so the 144 capture threads of 64 cameras, about ten of them runnable at a time,
+outweighed the window's one thread, and in the reliability flood it waited in the run queue
+longer than it ran (34% of the time waiting, 26% running). At nice 19 a thread weighs 1/68 of
+the window's; the window then waited 18%, and its latency p99 in the flood fell from 216-277 ms
+to 67-92 ms (3 alternating runs each, docs/reliability.md).
+
 Measured with `bench/alarm_burst.py` (docs/ARCHITECTURE.md, "The window and the interpreter
 lock"). Linux gives each thread its own nice value and new threads inherit their creator's, so
 each helper lowers its own priority first thing, for each thread it already has. Inside the
@@ -24,8 +32,9 @@ from collections.abc import Iterable
 
 log = logging.getLogger(__name__)
 
-BACKGROUND_NICE = 10
-"""How much lower than the console the helper processes run (0: the same priority)."""
+BACKGROUND_NICE = 19
+"""How much lower than the console the helper processes run (0: the same priority; 19, the
+default: as low as the kernel goes)."""
 
 
 def console_background_nice(background_nice: int) -> int:
