@@ -60,26 +60,11 @@ def run_as_background(nice: int, what: str) -> None:
     ones already there (a numerical library's pool, started when the process imported it) are
     lowered one by one, since Linux keeps a nice value per thread. A refusal (a sandbox
     without the call) is logged, and the helper runs on at the console's priority."""
-    if nice <= 0:
-        return
     try:
-        target = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, 0) + nice)
-        try:
-            threads = [int(task) for task in os.listdir("/proc/self/task")]
-        except OSError:  # no /proc: this thread only (and those it starts)
-            threads = [0]
-        for thread in threads:
-            try:
-                os.setpriority(os.PRIO_PROCESS, thread, target)
-            except ProcessLookupError:  # the thread ended meanwhile
-                continue
-    except (OSError, AttributeError) as exc:  # AttributeError: no setpriority on this platform
-        log.warning(
-            "%s: could not lower the CPU priority by %d (%s); it runs at the console's",
-            what,
-            nice,
-            exc,
-        )
+        threads = [int(task) for task in os.listdir("/proc/self/task")]
+    except OSError:  # no /proc: this thread only (and those it starts)
+        threads = [0]
+    _lower(threads, nice, what, "; it runs at the console's")
 
 
 def lower_threads(threads: Iterable[threading.Thread], nice: int, what: str) -> list[int]:
@@ -87,20 +72,26 @@ def lower_threads(threads: Iterable[threading.Thread], nice: int, what: str) -> 
     process's own; the kernel ids of those lowered. Linux keeps a nice value per thread, so
     the window's and the core's threads keep the process's. A refusal is logged, as
     `run_as_background` does; threads that have not started or have ended are skipped."""
+    alive = (t.native_id for t in threads if t.native_id is not None and t.is_alive())
+    return _lower(alive, nice, what, "")
+
+
+def _lower(thread_ids: Iterable[int], nice: int, what: str, refused_note: str) -> list[int]:
+    """Set each thread (kernel id; 0: the calling one) `nice` below this process's priority;
+    the ids set. A thread that ended meanwhile is skipped; a refusal is logged."""
     lowered: list[int] = []
     if nice <= 0:
         return lowered
     try:
         target = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, 0) + nice)
-        for thread in threads:
-            tid = thread.native_id
-            if tid is None or not thread.is_alive():
-                continue
+        for tid in thread_ids:
             try:
                 os.setpriority(os.PRIO_PROCESS, tid, target)
-            except ProcessLookupError:  # it ended meanwhile
+            except ProcessLookupError:  # the thread ended meanwhile
                 continue
             lowered.append(tid)
-    except (OSError, AttributeError) as exc:
-        log.warning("%s: could not lower the CPU priority by %d (%s)", what, nice, exc)
+    except (OSError, AttributeError) as exc:  # AttributeError: no setpriority on this platform
+        log.warning(
+            "%s: could not lower the CPU priority by %d (%s)%s", what, nice, exc, refused_note
+        )
     return lowered
