@@ -445,9 +445,14 @@ class AlarmQueueModel(QStandardItemModel):
 
     def show_rows(self, first: int, last: int) -> None:
         """The rows kept written from now on (those on screen and a few beyond): the ones
-        whose alarm changed are written, the time left rewritten, the snapshots read."""
-        self._window = (max(first, 0), max(last, first, 0))
-        self._write_window(clocked=True)
+        whose alarm changed are written, the snapshots read, and, when the rows kept are
+        others than before (a scroll, a resize), the time left rewritten. The view calls this
+        after every re-read too, ten times a second in a burst: there the rows kept are the
+        same and their time left is the countdown's to rewrite, once a second (rewriting it
+        on every re-read was a third of the re-read's cost)."""
+        window = (max(first, 0), max(last, first, 0))
+        moved, self._window = window != self._window, window
+        self._write_window(clocked=moved)
         first, last = self._window
         for row in range(first, min(last, len(self._alarms) - 1) + 1):
             path = self._alarms[row].snapshot_path

@@ -693,6 +693,49 @@ def test_only_the_rows_in_sight_are_written_and_read_their_snapshots(
     assert loads < queue.model.thumbnails.loads < 200
 
 
+def test_a_re_read_rewrites_the_changed_rows_and_the_countdown_the_time_left(
+    qapp: QApplication, site: Site, clock: FakeClock
+) -> None:
+    """The view tells the model its rows after every re-read (ten a second in a burst): the
+    rows whose alarm changed are rewritten, not every row in sight. The time left moves on
+    with the countdown's tick, and at once for rows a scroll brings into sight."""
+    from ui.alarm_queue import AlarmQueueModel
+
+    model = AlarmQueueModel(site, clock)
+    alarms = [_plain_alarm(site, i) for i in range(1, 201)]
+    model.set_alarms(alarms)
+    model.show_rows(0, 19)
+    writes: list[tuple[int, bool]] = []
+    write_row = model._write_row
+
+    def counting(row: int, *, clocked: bool = False) -> None:
+        writes.append((row, clocked))
+        write_row(row, clocked=clocked)
+
+    model._write_row = counting  # type: ignore[method-assign]
+    left = model.index(5, ESCALATION).data()
+    clock.advance(5)
+    alarms[3] = replace(alarms[3], state=AlarmState.ACKNOWLEDGED)
+    model.set_alarms(alarms)
+    model.show_rows(0, 19)  # the same rows in sight, as after a re-read
+    assert writes == [(3, False)]  # the acknowledged one only
+    assert model.index(5, ESCALATION).data() == left  # the countdown's to move on
+
+    writes.clear()
+    model.refresh_countdown()  # the countdown's tick: the time left of every row in sight
+    assert sorted(writes) == [(row, True) for row in range(20)]
+    assert model.index(5, ESCALATION).data() == model.text_of(alarms[5], ESCALATION) != left
+
+    writes.clear()
+    model.show_rows(100, 119)  # a scroll to rows never written: written whole
+    assert sorted(writes) == [(row, False) for row in range(100, 120)]
+    writes.clear()
+    clock.advance(5)
+    model.show_rows(0, 19)  # and back: the time left of the rows in sight rewritten at once
+    assert sorted(writes) == [(row, True) for row in range(20)]
+    assert model.index(5, ESCALATION).data() == model.text_of(alarms[5], ESCALATION)
+
+
 def test_escalation_text_without_a_view(manager, site, clock) -> None:
     alarm = raise_alarm(manager, clock, severity="medium", subject="bronze-dancer")
     at = START.timestamp()
