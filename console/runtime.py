@@ -42,13 +42,13 @@ from typing import Any, Protocol, TypeVar
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
 from console.accounts import AccountBook
 from console.actions import Action, ActionAnswer, answer_when_ready
 from console.alarms import Alarm, AlarmListener, AlarmManager, AlarmPolicy
 from console.alerts.delivery import DeliveryOutcome
 from console.alerts.router import AlarmChanges, AlertNotice, AlertRouter
+from console.analysis_copy import analysis_copy
 from console.behaviour.appearance import appearances
 from console.behaviour.model import BehaviourModel, BehaviourView
 from console.clock import Clock, FakeClock, SystemClock
@@ -92,7 +92,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-ANALYSIS_WIDTH_PX = 320  # the frame copy the image rules look at (objects, health, statues)
 SNAPSHOT_QUALITY = 85
 BEHAVIOUR_SAVE_EVERY_S = 300.0  # the learned normal is written to the store this often
 
@@ -929,19 +928,7 @@ class SiteRuntime:
         if image is None:
             return  # no picture to place boxes in: nothing to judge
         height, width = image.shape[:2]
-        scale = min(1.0, ANALYSIS_WIDTH_PX / width)
-        small: NDArray[np.uint8] = (
-            np.asarray(
-                cv2.resize(
-                    image,
-                    (max(1, int(width * scale)), max(1, int(height * scale))),
-                    interpolation=cv2.INTER_AREA,
-                ),
-                dtype=np.uint8,
-            )
-            if scale < 1
-            else image
-        )
+        small = analysis_copy(image)
         now = self._now_for(frame.ref.ts)
         camera = self.presence.update(
             Observation.from_tracked_frame(frame, (width, height), small), now

@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import cv2
-
 TRUTH_FILE = Path(__file__).resolve().parent / "data" / "courtyard_approaches.json"
 SAME_PERSON_IOU = 0.3
 
@@ -215,10 +213,10 @@ def replay_proximity(
     The runtime's core judges each tracked frame; this judges the same frames once more, with the
     same presence model and rules on the same picture, on the pipeline's thread just before the
     core gets them, and keeps every proximity finding (the alarm manager folds them away)."""
+    from console.analysis_copy import analysis_copy
     from console.presence import Observation, Presence
     from console.rules import evaluate_camera
     from console.runtime import (
-        ANALYSIS_WIDTH_PX,
         ReplayOptions,
         RuntimeOptions,
         SiteRuntime,
@@ -242,12 +240,7 @@ def replay_proximity(
         if image is None:
             return
         height, width = image.shape[:2]
-        scale = min(1.0, ANALYSIS_WIDTH_PX / width)
-        small = cv2.resize(
-            image,
-            (max(1, int(width * scale)), max(1, int(height * scale))),
-            interpolation=cv2.INTER_AREA,
-        )
+        small = analysis_copy(image)  # the core's own copy
         now = start + timedelta(seconds=float(frame.ref.ts))  # the replay's clock
         camera = presence.update(Observation.from_tracked_frame(frame, (width, height), small), now)
         judged += 1
