@@ -564,8 +564,9 @@ def main() -> None:
     parser.add_argument(
         "--background-nice",
         type=int,
-        help="this tree's helper processes this much lower in CPU priority (default: its own "
-        "default, 10; 0 measures the same code without the priority change)",
+        help="this tree's helper processes this much lower in CPU priority (default: the "
+        "console's own, inference.priority.BACKGROUND_NICE, 19 since fa3d99a; 0 measures the "
+        "same code without the priority change)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tree", help=argparse.SUPPRESS)
