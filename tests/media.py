@@ -6,14 +6,31 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from console.media import media_dir, media_file
 
-__all__ = ["media", "media_dir", "ultralytics_asset"]
+__all__ = ["first_frames", "media", "media_dir", "ultralytics_asset"]
 
 
 def media(name: str) -> Path:
     """Path of a fetched media file (vtest.avi, messi5.jpg, ...); fetches them once if missing."""
     return media_file(name)
+
+
+def first_frames(name: str, count: int) -> list[np.ndarray]:
+    """The first `count` frames of a fetched clip (BGR, as OpenCV decodes them)."""
+    capture = cv2.VideoCapture(str(media(name)))
+    frames: list[np.ndarray] = []
+    try:
+        while len(frames) < count:
+            ok, frame = capture.read()
+            assert ok, f"{name} ended after {len(frames)} frames, {count} wanted"
+            frames.append(frame)
+    finally:
+        capture.release()
+    return frames
 
 
 def ultralytics_asset(name: str) -> Path:

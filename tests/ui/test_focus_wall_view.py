@@ -23,7 +23,7 @@ from console.site_file import Site, load_site
 from console.store import AlarmState, Store
 from inference.frame_ring import FrameRing
 from inference.sources import CameraStatus, StatusChange
-from tests.media import media
+from tests.media import first_frames
 from ui.focus_wall_view import (
     FocusTile,
     FocusWallView,
@@ -42,15 +42,7 @@ BOX = (300.0, 150.0, 420.0, 500.0)  # a person's box in cam-east's frame pixels
 
 @pytest.fixture(scope="module")
 def vtest() -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(media("vtest.avi")))
-    frames: list[np.ndarray] = []
-    try:
-        while len(frames) < 12:
-            ok, frame = cap.read()
-            assert ok, "vtest.avi ended early"
-            frames.append(frame)
-    finally:
-        cap.release()
+    frames = first_frames("vtest.avi", 12)
     assert frames[0].shape[:2] == (FRAME[1], FRAME[0])
     return frames
 

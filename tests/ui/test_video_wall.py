@@ -20,7 +20,7 @@ from inference.detections import Detections
 from inference.frame_ring import FrameRef, FrameRing
 from inference.pipeline import PipelineEvent, TrackedFrame
 from inference.sources import CameraStatus, StatusChange
-from tests.media import media
+from tests.media import first_frames
 from ui.bridge import PipelineBridge
 from ui.theme import PALETTE, apply_theme, stylesheet, theme_settings
 from ui.video_wall import CameraTile, VideoWall, WallCamera, format_age, grid_shape
@@ -31,16 +31,7 @@ SUB = (640, 360)
 @pytest.fixture(scope="module")
 def vtest() -> list[np.ndarray]:
     """The first 40 frames of vtest.avi (768x576 BGR): people walking past buildings."""
-    cap = cv2.VideoCapture(str(media("vtest.avi")))
-    frames: list[np.ndarray] = []
-    try:
-        while len(frames) < 40:
-            ok, frame = cap.read()
-            assert ok, "vtest.avi ended early"
-            frames.append(frame)
-    finally:
-        cap.release()
-    return frames
+    return first_frames("vtest.avi", 40)
 
 
 def sub_stream(frame: np.ndarray) -> np.ndarray:

@@ -8,20 +8,7 @@ import numpy as np
 import pytest
 
 from console.analysis_copy import analysis_copy, analysis_size
-from console.media import media_file
-
-
-def courtyard_frames(count: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(media_file("vtest.avi")))
-    frames = []
-    try:
-        for _ in range(count):
-            ok, frame = capture.read()
-            assert ok, "vtest.avi gave no frame"
-            frames.append(frame)
-    finally:
-        capture.release()
-    return frames
+from tests.media import first_frames
 
 
 @pytest.mark.parametrize(
@@ -49,7 +36,7 @@ def test_the_copy_is_the_analysis_width_with_the_frames_aspect(
 def test_the_copy_shows_what_the_one_step_area_copy_shows() -> None:
     """Real footage at 768x576 and scaled to 1920x1080: within a few grey levels of OpenCV's
     area interpolation in one step (the slow path it replaces), edges included."""
-    for frame in courtyard_frames(12)[::3]:
+    for frame in first_frames("vtest.avi", 12)[::3]:
         for picture in (frame, cv2.resize(frame, (1920, 1080))):
             size = analysis_size(picture.shape[1], picture.shape[0])
             area = cv2.resize(picture, size, interpolation=cv2.INTER_AREA).astype(np.int16)
