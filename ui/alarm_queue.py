@@ -449,7 +449,7 @@ class AlarmQueueModel(QStandardItemModel):
         others than before (a scroll, a resize), the time left rewritten. The view calls this
         after every re-read too, ten times a second in a burst: there the rows kept are the
         same and their time left is the countdown's to rewrite, once a second (rewriting it
-        on every re-read was a third of the re-read's cost)."""
+        on every re-read was a tenth to a fifth of the re-read's cost in the burst bench)."""
         window = (max(first, 0), max(last, first, 0))
         moved, self._window = window != self._window, window
         self._write_window(clocked=moved)
