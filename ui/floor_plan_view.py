@@ -394,13 +394,13 @@ class PlanOutline(QGraphicsPolygonItem):
         if alarms == self.alarms:
             return False
         self.alarms = alarms
-        shown = (alarm_tag(alarms), _most_urgent(alarms).severity) if alarms else None
+        top = _most_urgent(alarms) if alarms else None
+        shown = (alarm_tag(alarms), top.severity) if top is not None else None
         if shown == self._shown:
             return False
         self._shown = shown
         scene = self.scene()
-        if alarms:
-            top = _most_urgent(alarms)
+        if top is not None:
             self.setPen(_pen(severity_role(top.severity), 5.0))
             if self.marker is None and scene is not None:
                 self.marker = _AlarmMarker.make(scene)
