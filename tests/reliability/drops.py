@@ -21,11 +21,12 @@ Each time, checked with generous deadlines and measured:
 - after every cycle: no process below this one but the runtime's own and the servers, no frame
   ring of this process beyond one per camera, no more open file descriptors than after the first
   cycle (plus a little slack);
-- a camera not back by the deadline: the harness asks its server itself (TCP connect and RTSP
-  `OPTIONS`, as the reader's probe does). A server that does not answer its own port is the test
-  server's fault, not the console's: it is recorded under `server_hangs` with its process state,
-  power-cycled (killed and started again), and the camera must then be back within the deadline
-  from that restart. A server that answers while its camera stays dark is the console's problem;
+- a camera not back by the deadline (or not live by it at the start): the harness asks its
+  server itself (TCP connect and RTSP `OPTIONS`, as the reader's probe does). A server that
+  does not answer its own port is the test server's fault, not the console's: it is recorded
+  under `server_hangs` with its process state, power-cycled (killed and started again), and the
+  camera must then be back within the deadline from that restart. A server that answers while
+  its camera stays dark is the console's problem;
 - at the end, after a clean stop: no process, ring or descriptor left over, and in the store
   exactly one video-loss alarm per camera per outage (none lost, none twice), every one resolved,
   and no video loss silenced by re-arming (a camera lost again right after its alarm was
@@ -239,7 +240,18 @@ def drop_cycles(
                     done += 1
                 return done
 
-            if not _poll(lambda: all(rings[c].write_seq > 0 for c in ids), deadline_s * 2):
+            def all_live() -> bool:
+                return all(rings[c].write_seq > 0 for c in ids)
+
+            if not _poll(all_live, deadline_s):
+                # a test server that does not answer its own port is power-cycled, as in a
+                # cycle; a camera whose server answers and that stays dark is the console's
+                for server, camera in zip(servers, ids, strict=True):
+                    hung = server_answers(server) if rings[camera].write_seq == 0 else None
+                    if hung is not None:
+                        figures.server_hangs.append(f"start: {camera}: {hung}")
+                        server.restart()
+            if not _poll(all_live, deadline_s):
                 late = [c for c in ids if rings[c].write_seq == 0]
                 figures.problems.append(f"cameras never live: {late}")
                 return figures
