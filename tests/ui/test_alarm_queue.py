@@ -45,6 +45,7 @@ from console.store import (
     get_alarm,
     verify_chain,
 )
+from tests.media import first_frames
 from tests.people import QUICK_HASHING, enroll, password_of
 from ui.alarm_queue import (
     CAMERA,
@@ -758,6 +759,31 @@ def test_snapshot_thumbnails_are_read_once(tmp_path: Path) -> None:
     assert thumbs.loads == 2
     assert thumbs.get(None) is None
     assert thumbs.loads == 2
+
+
+def test_a_thumbnail_is_decoded_small_and_shows_the_snapshot(tmp_path: Path, caplog) -> None:
+    """Decoded at thumbnail size (libjpeg skips detail), the thumbnail still shows what the
+    snapshot shows: a real frame's thumbnail is within a few grey levels of the frame scaled
+    down whole, colour channels in their place. A file that is not an image is None, and the
+    log names the file."""
+    frame = first_frames("vtest.avi", 1)[0]
+    path = tmp_path / "snap.jpg"
+    assert cv2.imwrite(str(path), frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    thumb = SnapshotThumbnails().get(str(path))
+    assert thumb is not None
+    image = thumb.toImage().convertToFormat(QImage.Format.Format_RGB888)
+    assert (image.width(), image.height()) == (53, 40)  # 768x576 is 4:3
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
+    shown = rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
+    whole = cv2.cvtColor(
+        cv2.resize(frame, (53, 40), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB
+    )
+    assert np.abs(shown.astype(np.int16) - whole.astype(np.int16)).mean() < 4
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a picture" * 50)
+    with caplog.at_level("WARNING", logger="ui.alarm_queue"):
+        assert SnapshotThumbnails().get(str(broken)) is None
+    assert "broken.jpg not readable" in caplog.text
 
 
 def test_the_actions_are_offered_for_menus_and_buttons(queue) -> None:
