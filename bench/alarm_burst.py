@@ -28,8 +28,13 @@ Reported per tree, and as ratios:
 - the longest garbage collection pause during the burst (each stops every thread of the console).
 
     .venv/bin/python bench/alarm_burst.py [--baseline-rev 0aacc7b] [--cameras 32]
-        [--alarms 200] [--burst-s 10] [--quiet-s 15] [--fsync-ms 200] [--workers 2]
-        [--background-nice N]
+        [--alarms 200] [--burst-s 10] [--quiet-s 15] [--fsync-ms 200 [0 ...]] [--workers 2]
+        [--background-nice N] [--repeat K]
+
+`--fsync-ms 200 0` runs this tree on the slow disk and again on one that syncs at once, and
+`--repeat K` does every run K times, alternated, with each ratio and their median: the slow disk's
+own cost to detection is then the difference between the two disks' medians, apart from what
+the burst's other work costs on a machine without a core to spare.
 """
 
 from __future__ import annotations
@@ -115,12 +120,12 @@ def baseline_tree(rev: str, folder: Path) -> Iterator[Path]:
         )
 
 
-def run_tree(tree: Path, shim: Path, args: argparse.Namespace) -> dict[str, Any]:
+def run_tree(tree: Path, shim: Path, args: argparse.Namespace, fsync_ms: int) -> dict[str, Any]:
     env = dict(os.environ)
     env.update(
         {
             "LD_PRELOAD": str(shim),
-            "NIGHTWATCH_BENCH_FSYNC_MS": str(args.fsync_ms),
+            "NIGHTWATCH_BENCH_FSYNC_MS": str(fsync_ms),
             "QT_QPA_PLATFORM": "offscreen",
             "PYTHONUNBUFFERED": "1",
         }
@@ -144,7 +149,7 @@ def run_tree(tree: Path, shim: Path, args: argparse.Namespace) -> dict[str, Any]
     ]
     if args.background_nice is not None and tree == ROOT:
         command += ["--background-nice", str(args.background_nice)]
-    print(f"--- {tree}", flush=True)
+    print(f"--- {tree}, every fsync {fsync_ms} ms", flush=True)
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
     sys.stderr.write(done.stderr[-4000:])
     for line in done.stdout.splitlines():
@@ -177,25 +182,49 @@ def report(name: str, r: dict[str, Any]) -> None:
 
 
 def main_parent(args: argparse.Namespace) -> None:
+    slow, *others = args.fsync_ms
+    runs: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="nw-burst-") as tmp:
         folder = Path(tmp)
         shim = build_shim(folder)
-        results: dict[str, dict[str, Any]] = {}
-        if args.baseline_rev:
-            with baseline_tree(args.baseline_rev, folder) as tree:
-                results["baseline"] = run_tree(tree, shim, args)
-        results["this tree"] = run_tree(ROOT, shim, args)
+        for round_ in range(args.repeat):
+            if args.baseline_rev:
+                with baseline_tree(args.baseline_rev, folder) as tree:
+                    runs.append(("baseline", run_tree(tree, shim, args, slow)))
+            # alternated, so that a slower hour of a shared machine falls on each disk alike
+            order = [slow, *others] if round_ % 2 == 0 else [*others, slow]
+            for fsync_ms in order:
+                name = "this tree" if fsync_ms == slow else f"this tree, fsync {fsync_ms} ms"
+                runs.append((name, run_tree(ROOT, shim, args, fsync_ms)))
     print()
     print(
         f"{args.cameras} cameras, {args.alarms} alarms in {args.burst_s:.0f} s, every fsync "
-        f"{args.fsync_ms} ms, {args.workers} detector workers:"
+        f"{slow} ms unless named, {args.workers} detector workers, {args.repeat} round(s):"
     )
-    for name, result in results.items():
+    for name, result in runs:
         report(name, result)
-    if "baseline" in results:
-        base, new = results["baseline"], results["this tree"]
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for name, result in runs:
+        by_name.setdefault(name, []).append(result)
+    if args.repeat > 1 or others:
+        print("detections during / before the burst, each run, and their median:")
+        for name, results in by_name.items():
+            ratios = [r["det_ratio"] for r in results]
+            listed = ", ".join(f"{x:.2f}" for x in ratios)
+            print(f"  {name:<28} {listed}  median {statistics.median(ratios):.2f}")
+    for other in others:
+        name = f"this tree, fsync {other} ms"
+        slow_median = statistics.median(r["det_ratio"] for r in by_name["this tree"])
+        other_median = statistics.median(r["det_ratio"] for r in by_name[name])
         print(
-            f"ratios (this tree / baseline): detections during burst "
+            f"the slow disk's cost to detection in the burst: median ratio {slow_median:.2f} "
+            f"with fsync {slow} ms against {other_median:.2f} with {other} ms "
+            f"({slow_median / max(other_median, 1e-9):.2f}x)"
+        )
+    if "baseline" in by_name:
+        base, new = by_name["baseline"][-1], by_name["this tree"][-1]
+        print(
+            f"ratios (this tree / baseline, last round): detections during burst "
             f"{new['det_ratio'] / max(base['det_ratio'], 1e-9):.2f}x, GUI p99 "
             f"{base['gui_p99_ms'] / max(new['gui_p99_ms'], 1e-9):.1f}x lower, finding to "
             f"screen p95 {base['screen_p95_ms'] / max(new['screen_p95_ms'], 1e-9):.1f}x faster"
@@ -559,7 +588,18 @@ def main() -> None:
     parser.add_argument("--alarms", type=int, default=200)
     parser.add_argument("--burst-s", type=float, default=10.0)
     parser.add_argument("--quiet-s", type=float, default=15.0)
-    parser.add_argument("--fsync-ms", type=int, default=200)
+    parser.add_argument(
+        "--fsync-ms",
+        type=int,
+        nargs="+",
+        default=[200],
+        help="how long every fsync takes; the first is the slow disk of every run, further "
+        "values run this tree again with those (0: a disk that syncs at once), so that what "
+        "the slow disk itself costs detection shows",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of runs, alternated (the median ratio)"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--background-nice",
