@@ -46,7 +46,7 @@ def whole_then_scaled(path: str) -> QImage:
 
 
 def at_thumbnail_size(path: str) -> QImage:
-    image = SnapshotThumbnails()._read_small(path)
+    image = SnapshotThumbnails().read_small(path)
     if image is None:
         raise SystemExit(f"{path}: not readable")
     return image
