@@ -230,11 +230,14 @@ class _Writer:
                         assert job.fn is not None
                         files = StoreFiles(self.files_root, self.where, folders)
                         made.append(files)
+                        head = session.info.get(INFO_HEAD)
                         try:
                             with session.begin_nested():
                                 outcomes.append((True, job.fn(session, files)))
                         except Exception as exc:
                             files.undo()
+                            # the savepoint took back the task's audit rows: the head too
+                            session.info[INFO_HEAD] = head
                             if self._disk_fault_within(exc) is not None:
                                 raise  # SQLite may have rolled back the whole transaction
                             outcomes.append((False, exc))

@@ -515,6 +515,49 @@ def test_writes_queued_behind_a_slow_disk_commit_together_and_a_refusal_stays_al
         assert again.read(verify_chain).ok
 
 
+def test_a_task_of_a_group_that_fails_after_its_audit_row_leaves_no_gap_in_the_chain(
+    db_path: Path,
+) -> None:
+    """A group's tasks know the chain's head from the one before (read once per transaction,
+    not per row). A task that appends its audit row and then fails is rolled back to its
+    savepoint, audit row and all: the next task's row takes the same number and links to the
+    row before, and the chain verifies."""
+    from console.store import audit
+
+    busy = threading.Event()
+    go_on = threading.Event()
+
+    class SlowDisk:
+        name: ClassVar[str] = "test.slow"
+
+        def run(self, session: Session, files: StoreFiles) -> None:
+            busy.set()
+            assert go_on.wait(30)
+
+    class AuditedThenFails:
+        name: ClassVar[str] = "test.audited_then_fails"
+
+        def run(self, session: Session, files: StoreFiles) -> None:
+            audit.append(session, "ana", "note", "lost", None, T0)
+            raise ValueError("refused after its audit row")
+
+    with Store(url_of(db_path)) as s:
+        held = s.write(SlowDisk())
+        assert busy.wait(30)
+        before = s.write(AppendAudit("ana", "note", "before"))
+        failed = s.write(AuditedThenFails())
+        after = [s.write(AppendAudit("ana", "note", f"after:{n}")) for n in range(3)]
+        go_on.set()
+        held.result(timeout=30)
+        with pytest.raises(ValueError, match="refused after its audit row"):
+            failed.result(timeout=30)
+        rows = [before.result(timeout=30)] + [f.result(timeout=30) for f in after]
+        assert [r.seq for r in rows] == list(range(rows[0].seq, rows[0].seq + 4))
+        assert [r.prev_hash for r in rows[1:]] == [r.row_hash for r in rows[:-1]]
+        assert "lost" not in [e.target for e in s.read(audit_entries)]
+        assert s.read(verify_chain).ok
+
+
 def test_files_of_a_group_are_durable_with_one_fsync_of_their_folder(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
