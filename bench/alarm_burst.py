@@ -53,9 +53,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from worktrees import baseline_tree  # bench/worktrees.py (this script's own folder)
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
@@ -101,23 +102,6 @@ def build_shim(folder: Path) -> Path:
         ["gcc", "-shared", "-fPIC", "-O2", "-o", str(library), str(source), "-ldl"], check=True
     )
     return library
-
-
-@contextlib.contextmanager
-def baseline_tree(rev: str, folder: Path) -> Iterator[Path]:
-    tree = folder / f"baseline-{rev[:12]}"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield tree
-    finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-            capture_output=True,
-        )
 
 
 def run_tree(tree: Path, shim: Path, args: argparse.Namespace, fsync_ms: int) -> dict[str, Any]:

@@ -10,8 +10,9 @@ recorders), no window, no detection.
 
 Reported per tree (in its own process, alternated with `--repeat`):
 - the writer thread's CPU per alarm (ms, from the kernel's counters, raise + snapshots + ack);
-- SQL statements per alarm (counted by SQLAlchemy's cursor events: this does not vary from run
-  to run, so it shows a change in the write path exactly);
+- SQL statements per alarm (counted by SQLAlchemy's cursor events: it moves by a tenth at most
+  from run to run, with how the writer's tasks happen to group, so it shows a change in the write
+  path where the CPU time is noisy);
 - audit rows per alarm, and the chain verified afterwards.
 
     .venv/bin/python bench/store_writes.py [--alarms 200] [--repeat 3] [--baseline-rev REV]
@@ -28,30 +29,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from worktrees import baseline_tree  # bench/worktrees.py (this script's own folder)
+
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
-
-
-@contextlib.contextmanager
-def baseline_tree(rev: str, folder: Path) -> Iterator[Path]:
-    tree = folder / f"baseline-{rev[:12]}"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield tree
-    finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-            capture_output=True,
-        )
 
 
 def run_tree(tree: Path, alarms: int) -> dict[str, Any]:
