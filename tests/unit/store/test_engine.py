@@ -473,6 +473,21 @@ def test_a_healthy_store_says_so_and_listeners_come_and_go(store: Store) -> None
 # ----------------------------------------------------------------------------- group commit
 
 
+class SlowDisk:
+    """A write task that holds the writer until `go_on` is set (`busy`: it has started), so that
+    the tasks written meanwhile queue up behind it and are committed as one group."""
+
+    name: ClassVar[str] = "test.slow"
+
+    def __init__(self) -> None:
+        self.busy = threading.Event()
+        self.go_on = threading.Event()
+
+    def run(self, session: Session, files: StoreFiles) -> None:
+        self.busy.set()
+        assert self.go_on.wait(30)
+
+
 def test_writes_queued_behind_a_slow_disk_commit_together_and_a_refusal_stays_alone(
     db_path: Path,
 ) -> None:
@@ -486,22 +501,13 @@ def test_writes_queued_behind_a_slow_disk_commit_together_and_a_refusal_stays_al
         commits: list[int] = []
         writer_engine = s._engines[0]  # the writer's engine: count its commits
         event.listen(writer_engine, "commit", lambda _conn: commits.append(1))
-        busy = threading.Event()
-        go_on = threading.Event()
-
-        class SlowDisk:
-            name: ClassVar[str] = "test.slow"
-
-            def run(self, session: Session, files: StoreFiles) -> None:
-                busy.set()
-                assert go_on.wait(30)
-
-        held = s.write(SlowDisk())
-        assert busy.wait(30)
+        disk = SlowDisk()
+        held = s.write(disk)
+        assert disk.busy.wait(30)
         notes = [s.write(AppendAudit("ana", "note", f"n:{n}")) for n in range(40)]
         taken = s.write(RaiseAlarm(7, "cam-2", "after_hours", "high", raised_at=T0))  # id taken
         later = [s.write(AppendAudit("ana", "note", f"m:{n}")) for n in range(10)]
-        go_on.set()
+        disk.go_on.set()
         held.result(timeout=30)
         entries = [f.result(timeout=30) for f in notes + later]
         with pytest.raises(AlarmIdTakenError):
@@ -524,16 +530,6 @@ def test_a_task_of_a_group_that_fails_after_its_audit_row_leaves_no_gap_in_the_c
     row before, and the chain verifies."""
     from console.store import audit
 
-    busy = threading.Event()
-    go_on = threading.Event()
-
-    class SlowDisk:
-        name: ClassVar[str] = "test.slow"
-
-        def run(self, session: Session, files: StoreFiles) -> None:
-            busy.set()
-            assert go_on.wait(30)
-
     class AuditedThenFails:
         name: ClassVar[str] = "test.audited_then_fails"
 
@@ -542,12 +538,13 @@ def test_a_task_of_a_group_that_fails_after_its_audit_row_leaves_no_gap_in_the_c
             raise ValueError("refused after its audit row")
 
     with Store(url_of(db_path)) as s:
-        held = s.write(SlowDisk())
-        assert busy.wait(30)
+        disk = SlowDisk()
+        held = s.write(disk)
+        assert disk.busy.wait(30)
         before = s.write(AppendAudit("ana", "note", "before"))
         failed = s.write(AuditedThenFails())
         after = [s.write(AppendAudit("ana", "note", f"after:{n}")) for n in range(3)]
-        go_on.set()
+        disk.go_on.set()
         held.result(timeout=30)
         with pytest.raises(ValueError, match="refused after its audit row"):
             failed.result(timeout=30)
@@ -574,14 +571,6 @@ def test_files_of_a_group_are_durable_with_one_fsync_of_their_folder(
         real_fsync_dir(path)
 
     monkeypatch.setattr(tasks, "fsync_dir", counting_fsync_dir)
-    busy, go_on = threading.Event(), threading.Event()
-
-    class SlowDisk:
-        name: ClassVar[str] = "test.slow"
-
-        def run(self, session: Session, files: StoreFiles) -> None:
-            busy.set()
-            assert go_on.wait(30)
 
     class WriteEvidence:
         name: ClassVar[str] = "test.evidence"
@@ -594,11 +583,12 @@ def test_files_of_a_group_are_durable_with_one_fsync_of_their_folder(
 
     with Store(url_of(db_path), snapshots_dir=db_path.parent / "snaps") as s:
         s.write(WriteEvidence(99)).result(timeout=30)  # makes the folder (and fsyncs it alone)
-        held = s.write(SlowDisk())
-        assert busy.wait(30)
+        disk = SlowDisk()
+        held = s.write(disk)
+        assert disk.busy.wait(30)
         synced.clear()
         queued = [s.write(WriteEvidence(n)) for n in range(20)]
-        go_on.set()
+        disk.go_on.set()
         held.result(timeout=30)
         written = [f.result(timeout=30) for f in queued]
     assert all(p.read_bytes() == JPEG for p in written)
