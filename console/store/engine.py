@@ -233,14 +233,16 @@ class _Writer:
                         head = session.info.get(INFO_HEAD)
                         try:
                             with session.begin_nested():
-                                outcomes.append((True, job.fn(session, files)))
-                        except Exception as exc:
+                                value = job.fn(session, files)
+                        except Exception as exc:  # in the task, or in releasing its savepoint
                             files.undo()
                             # the savepoint took back the task's audit rows: the head too
                             session.info[INFO_HEAD] = head
                             if self._disk_fault_within(exc) is not None:
                                 raise  # SQLite may have rolled back the whole transaction
                             outcomes.append((False, exc))
+                        else:
+                            outcomes.append((True, value))
                     fsync_folders(folders)  # a fault here rolls the whole group back
                 head = session.info.get(INFO_HEAD)
         except BaseException:

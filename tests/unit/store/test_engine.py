@@ -16,6 +16,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from console.store import (
@@ -552,6 +553,56 @@ def test_a_task_of_a_group_that_fails_after_its_audit_row_leaves_no_gap_in_the_c
         assert [r.seq for r in rows] == list(range(rows[0].seq, rows[0].seq + 4))
         assert [r.prev_hash for r in rows[1:]] == [r.row_hash for r in rows[:-1]]
         assert "lost" not in [e.target for e in s.read(audit_entries)]
+        assert s.read(verify_chain).ok
+
+
+def test_a_task_refused_when_its_savepoint_is_released_fails_alone_and_the_writer_goes_on(
+    db_path: Path,
+) -> None:
+    """A task of a group may return with a change it never flushed; the savepoint's release
+    flushes it, and the database may refuse it there (here, an alarm id already taken), after
+    the task itself returned. That task is rolled back and fails on its own, reported once;
+    the tasks around it commit, and the writer takes the next write."""
+    from console.store.models import Alarm as AlarmRow
+
+    class LeavesATakenIdUnflushed:
+        name: ClassVar[str] = "test.unflushed_taken_id"
+
+        def run(self, session: Session, files: StoreFiles) -> str:
+            from console.store import audit
+
+            audit.append(session, "ana", "note", "refused", None, T0)
+            session.add(
+                AlarmRow(
+                    id=7,  # taken: the database refuses it when the savepoint flushes it
+                    camera_id="cam-9",
+                    rule="proximity",
+                    severity="high",
+                    state=AlarmState.RAISED,
+                    raised_at=T0,
+                    updated_at=T0,
+                )
+            )
+            return "returned before its change was flushed"
+
+    with Store(url_of(db_path)) as s:
+        s.write(RaiseAlarm(7, "cam-1", "proximity", "high", raised_at=T0)).result()
+        disk = SlowDisk()
+        held = s.write(disk)
+        assert disk.busy.wait(30)
+        before = s.write(AppendAudit("ana", "note", "before"))
+        refused = s.write(LeavesATakenIdUnflushed())
+        after = s.write(AppendAudit("ana", "note", "after"))
+        disk.go_on.set()
+        held.result(timeout=30)
+        with pytest.raises(IntegrityError):
+            refused.result(timeout=30)
+        rows = [before.result(timeout=30), after.result(timeout=30)]
+        assert rows[1].seq == rows[0].seq + 1
+        later = s.write(AppendAudit("ana", "note", "later")).result(timeout=30)
+        assert later.seq == rows[1].seq + 1
+        assert "refused" not in [e.target for e in s.read(audit_entries)]
+        assert s.read(get_alarm, 7).camera_id == "cam-1"
         assert s.read(verify_chain).ok
 
 
