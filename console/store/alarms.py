@@ -30,6 +30,7 @@ from console.store.tasks import (
     StoreFiles,
     aware,
     frozen_detail,
+    hold,
     iso,
     set_field,
 )
@@ -148,6 +149,7 @@ def load_alarm(session: Session, alarm_id: int) -> Alarm:
     alarm = session.get(Alarm, alarm_id)
     if alarm is None:
         raise AlarmNotFoundError(f"no alarm {alarm_id}")
+    hold(session, alarm)  # the next task of the group on this alarm finds it without a query
     return alarm
 
 
@@ -245,6 +247,7 @@ class RaiseAlarm:
         )
         session.add(alarm)
         session.flush()
+        hold(session, alarm)
         if self.alarm_id is not None and session.get_bind().dialect.name == "postgresql":
             # An id given by the caller does not move the table's sequence: move it past.
             session.execute(

@@ -91,6 +91,19 @@ def frozen_detail(detail: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return copied
 
 
+INFO_HELD = "nightwatch.held_rows"
+
+
+def hold(session: Session, row: object) -> None:
+    """Keep `row` in the session for the rest of its transaction. A session holds the rows it
+    loaded only weakly, so without this each task of a group (an alarm's raise, its sighting,
+    its two snapshots) would read the same alarm again (bench/store_writes.py). A row whose
+    savepoint is rolled back leaves the session as it would anyway; holding it changes no
+    answer, only saves the query."""
+    held: list[object] = session.info.setdefault(INFO_HELD, [])
+    held.append(row)
+
+
 def set_field(task: object, name: str, value: object) -> None:
     """Normalise a field of a frozen task in its `__post_init__`."""
     object.__setattr__(task, name, value)
