@@ -606,6 +606,51 @@ def test_a_task_refused_when_its_savepoint_is_released_fails_alone_and_the_write
         assert s.read(verify_chain).ok
 
 
+def test_a_group_task_sees_its_alarm_as_stored_after_the_task_before_it_was_rolled_back(
+    db_path: Path,
+) -> None:
+    """The tasks of a group keep the alarms they loaded for the rest of the transaction (so the
+    next task on the same alarm need not read it again). A task that changed its alarm and then
+    failed is rolled back to its savepoint: the next task on that alarm sees it as stored, not
+    with the lost change, and the rows written afterwards hold what was stored."""
+    from console.store.alarms import load_alarm
+
+    class NotesThenFails:
+        name: ClassVar[str] = "test.notes_then_fails"
+
+        def run(self, session: Session, files: StoreFiles) -> None:
+            alarm = load_alarm(session, 7)
+            alarm.note = "lost with its savepoint"
+            session.flush()
+            raise ValueError("refused after changing the alarm")
+
+    class ReadsTheNote:
+        name: ClassVar[str] = "test.reads_the_note"
+
+        def run(self, session: Session, files: StoreFiles) -> str | None:
+            return load_alarm(session, 7).note
+
+    with Store(url_of(db_path)) as s:
+        disk = SlowDisk()
+        held = s.write(disk)
+        assert disk.busy.wait(30)
+        raised = s.write(RaiseAlarm(7, "cam-1", "proximity", "high", raised_at=T0))
+        noted = s.write(ReadsTheNote())
+        failed = s.write(NotesThenFails())
+        after = s.write(ReadsTheNote())
+        commented = s.write(AddAlarmEvent(7, "comment", "ana", {"text": "seen"}, at=T0))
+        disk.go_on.set()
+        held.result(timeout=30)
+        assert raised.result(timeout=30) == 7
+        with pytest.raises(ValueError, match="refused after changing the alarm"):
+            failed.result(timeout=30)
+        assert noted.result(timeout=30) is None
+        assert after.result(timeout=30) is None
+        commented.result(timeout=30)
+        assert s.read(get_alarm, 7).note is None
+        assert s.read(verify_chain).ok
+
+
 def test_files_of_a_group_are_durable_with_one_fsync_of_their_folder(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
