@@ -167,6 +167,9 @@ def keyed_hash(keys: AuditKeys, prev_hash: str, content: bytes) -> str:
 # --------------------------------------------------------------------------- writing
 
 
+_INSERT_ROW = insert(AuditRecord)  # made once: the statement is the same for every row
+
+
 def _writing_chain(session: Session) -> ChainState:
     chain = session.info.get(INFO_CHAIN)
     if not isinstance(chain, ChainState):
@@ -184,7 +187,7 @@ def append(
     detail: Mapping[str, Any] | None,
     at: datetime,
     rows: Iterable[Base] = (),
-) -> AuditRecord:
+) -> AuditEntry:
     """Append one row inside the caller's transaction (every task that changes the record calls
     this, so the audit log is complete). `rows`: the table rows the step wrote, as they are now;
     their digests go into the row so that verify can check them later. The chain's head is read
@@ -225,10 +228,22 @@ def append(
     }
     # A plain INSERT on the transaction's connection: the row is never changed, so the ORM's
     # unit of work (a flush of its own per row) would only cost time (bench/store_writes.py).
-    key = session.connection().execute(insert(AuditRecord), values).inserted_primary_key
+    key = session.connection().execute(_INSERT_ROW, values).inserted_primary_key
     assert key is not None  # an INSERT of one row always has one
     session.info[INFO_HEAD] = (seq, values["row_hash"])
-    return AuditRecord(id=key[0], **values)
+    return AuditEntry(
+        id=key[0],
+        seq=seq,
+        at=at,
+        user=user,
+        action=action,
+        target=target,
+        detail=json.loads(detail_json),
+        prev_hash=prev,
+        row_hash=values["row_hash"],
+        payload_hash=payload,
+        row_digests=row_digests,
+    )
 
 
 def key_chain(session: Session, at: datetime) -> None:
@@ -339,8 +354,7 @@ class OpenStore:
     def run(self, session: Session, files: StoreFiles) -> AuditEntry:
         at = aware(None)
         key_chain(session, at)
-        row = append(session, SYSTEM_USER, "store.open", self.target, self.detail, at)
-        return audit_entry(row)
+        return append(session, SYSTEM_USER, "store.open", self.target, self.detail, at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,8 +376,7 @@ class AppendAudit:
 
     def run(self, session: Session, files: StoreFiles) -> AuditEntry:
         assert self.at is not None
-        row = append(session, self.user, self.action, self.target, self.detail, self.at)
-        return audit_entry(row)
+        return append(session, self.user, self.action, self.target, self.detail, self.at)
 
 
 # --------------------------------------------------------------------------- reading
