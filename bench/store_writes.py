@@ -13,7 +13,11 @@ Reported per tree (in its own process, alternated with `--repeat`):
 - SQL statements per alarm (counted by SQLAlchemy's cursor events: it moves by a tenth at most
   from run to run, with how the writer's tasks happen to group, so it shows a change in the write
   path where the CPU time is noisy);
-- audit rows per alarm, and the chain verified afterwards.
+- audit rows per alarm, and the chain verified afterwards;
+- where the writer's CPU goes, per alarm (medians): each kind of task (its `run`, timed with
+  the thread's CPU clock), and inside the snapshots the drawing and JPEG encoding and the file
+  writing (open, write, fsync, rename); what is left over is the commits, savepoints and the
+  writer's own bookkeeping.
 
     .venv/bin/python bench/store_writes.py [--alarms 200] [--repeat 3] [--baseline-rev REV]
 """
@@ -27,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +40,8 @@ from typing import Any
 from worktrees import baseline_tree  # bench/worktrees.py (this script's own folder)
 
 HERE = Path(__file__).resolve()
+ENCODING = "  of which drawing and JPEG encoding"
+FILES = "  of which writing the files"
 ROOT = HERE.parents[1]
 
 
@@ -79,6 +86,25 @@ def main_parent(args: argparse.Namespace) -> None:
     if len(medians) == 2:
         base, new = medians[trees[0][0]], medians["this tree"]
         print(f"  this tree / baseline: {new / base:.2f} of the CPU")
+    print("\nwhere the writer's CPU goes, ms an alarm (median of the runs):")
+    tasks = sorted({part for results in runs.values() for r in results for part in r["parts"]})
+    parts = []
+    for part in tasks:
+        if part not in (ENCODING, FILES):
+            parts.append(part)
+            if part == "snapshot.store":  # what the snapshots' time holds
+                parts += [ENCODING, FILES]
+    rest = "the rest (commits, savepoints, ...)"
+    print("  " + " " * 38 + "".join(f"{name[:24]:>26}" for name in runs))
+    for part in [*parts, rest]:
+        cells = []
+        for results in runs.values():
+            if part != rest:
+                values = [r["parts"].get(part, 0.0) for r in results]
+            else:
+                values = [r["cpu_ms_per_alarm"] - r["parts_total"] for r in results]
+            cells.append(f"{statistics.median(values):>26.2f}")
+        print(f"  {part:<38}" + "".join(cells))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,9 +153,12 @@ def main_child(tree: Path, alarms: int) -> None:
                     return float(thread.user_time + thread.system_time)
             raise SystemExit("the store's writer thread is gone")
 
+        parts, parts_total = timed_parts(store, writer_id)
         manager = AlarmManager(store, site, clock)
         store.flush()
         audit_before = audit_row_count(store)
+        parts.clear()
+        parts_total[0] = 0.0
         cpu0, statements0, began = writer_cpu(), statements[0], time.perf_counter()
         raised = []
         for i in range(alarms):
@@ -146,8 +175,8 @@ def main_child(tree: Path, alarms: int) -> None:
             )
             raised += manager.ingest(
                 [finding],
-                lambda f: render_snapshot(image, f, site),
-                lambda _f: clean_snapshot(image),
+                timed(ENCODING, parts, lambda f: render_snapshot(image, f, site)),
+                timed(ENCODING, parts, lambda _f: clean_snapshot(image)),
             )
         for alarm in raised:
             manager.acknowledge(alarm.alarm_id, "bench-monitor")
@@ -165,10 +194,66 @@ def main_child(tree: Path, alarms: int) -> None:
         "audit_rows_per_alarm": audit_rows / max(len(raised), 1),
         "drain_s": drain_s,
         "chain_ok": bool(report.ok),
+        "parts": {name: seconds * 1000 / max(len(raised), 1) for name, seconds in parts.items()},
+        "parts_total": parts_total[0] * 1000 / max(len(raised), 1),
     }
     if len(raised) != alarms:
         raise SystemExit(f"{len(raised)} alarms raised of {alarms}")
     print("RESULT " + json.dumps(result), flush=True)
+
+
+class _TimedTask:
+    """A write task as the store sees it (its name and `run`), with the writer thread's CPU
+    time in its `run` added to `parts[name]` (and to `total[0]`: the tasks' sum)."""
+
+    def __init__(self, task: Any, parts: dict[str, float], total: list[float]) -> None:
+        self.task, self.name, self.parts, self.total = task, task.name, parts, total
+
+    def run(self, session: Any, files: Any) -> Any:
+        began = time.thread_time()
+        try:
+            return self.task.run(session, files)
+        finally:
+            spent = time.thread_time() - began
+            self.parts[self.name] = self.parts.get(self.name, 0.0) + spent
+            self.total[0] += spent
+
+
+def timed_parts(store: Any, writer_id: int) -> tuple[dict[str, float], list[float]]:
+    """Time every task written to `store` by kind, and the file writes inside them (on the
+    writer thread only), from now on: (CPU seconds by part, [the tasks' sum])."""
+    from console.store import StoreFiles
+
+    parts: dict[str, float] = {}
+    total = [0.0]
+    write = store.write
+    store.write = lambda task: write(_TimedTask(task, parts, total))
+    write_file = StoreFiles.write_file
+
+    def timed_write_file(files: Any, relative: Any, data: bytes) -> Any:
+        if threading.get_native_id() != writer_id:
+            return write_file(files, relative, data)
+        began = time.thread_time()
+        try:
+            return write_file(files, relative, data)
+        finally:
+            parts[FILES] = parts.get(FILES, 0.0) + time.thread_time() - began
+
+    StoreFiles.write_file = timed_write_file  # this child process only
+    return parts, total
+
+
+def timed(name: str, parts: dict[str, float], make: Any) -> Any:
+    """A snapshot maker (called on the writer thread) whose CPU time is added to `parts`."""
+
+    def maker(finding: Any) -> Any:
+        began = time.thread_time()
+        try:
+            return make(finding)
+        finally:
+            parts[name] = parts.get(name, 0.0) + time.thread_time() - began
+
+    return maker
 
 
 def audit_row_count(store: Any) -> int:
