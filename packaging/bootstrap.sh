@@ -59,10 +59,28 @@ if ! "$python" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; 
   echo "nightwatch setup: Python 3.11 or newer is needed (found: $("$python" --version 2>&1))" >&2
   exit 1
 fi
+# Room for a new environment, asked before pip starts: it takes about 7.2 GiB (PyTorch's CUDA
+# build is most of it), and a disk that fills half-way through leaves a broken environment and
+# pip's bare "No space left on device". The tests want about 1 GiB more (the Triton test server,
+# the media, their own temporary files).
+check_room() {
+  local folder="$1" need_gib=8 free_kib
+  [ "$mode" = test ] && need_gib=9
+  free_kib="$(df -Pk "$folder" 2>/dev/null | awk 'NR == 2 { print $4 }')" || true
+  case "$free_kib" in '' | *[!0-9]*) return 0 ;; esac  # no answer from df: let pip try
+  if [ "$free_kib" -lt $((need_gib * 1024 * 1024)) ]; then
+    printf 'nightwatch setup: %s has %s GiB free; the Python environment (%s) needs about %s GiB.\n' \
+      "$folder" "$(awk -v k="$free_kib" 'BEGIN { printf "%.1f", k / 1048576 }')" "$venv" \
+      "$need_gib" >&2
+    echo "Free some space there, or set NIGHTWATCH_VENV to a folder on a larger disk." >&2
+    exit 1
+  fi
+}
 stamp="$venv/.nightwatch-installed"
 want="$(cat pyproject.toml packaging/bootstrap.sh | sha256sum | cut -c1-16)"
 if [ ! -x "$py" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   if [ ! -x "$py" ]; then
+    check_room "$(dirname "$venv")"
     say "creating the virtual environment $venv"
     "$python" -m venv "$venv"
   fi

@@ -1,0 +1,60 @@
+"""The setup command refuses to start a Python environment on a disk without room for it,
+saying where, how much is free and how much it needs, before pip writes anything.
+
+The real `packaging/bootstrap.sh` runs; two fakes stand in for the machine: a `df` that reports
+the free space of a nearly full disk, and a `dpkg-query` that says every Debian package is
+installed (so the setup never reaches apt-get here)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOTSTRAP = ROOT / "packaging" / "bootstrap.sh"
+
+
+def fake_tool(folder: Path, name: str, body: str) -> None:
+    tool = folder / name
+    tool.write_text(f"#!/bin/sh\n{body}\n")
+    tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
+
+
+@pytest.mark.parametrize(("mode", "need"), [("setup", "8"), ("test", "9")])
+def test_a_disk_without_room_for_the_environment_is_named_before_pip_starts(
+    tmp_path: Path, mode: str, need: str
+) -> None:
+    fakes = tmp_path / "fakes"
+    fakes.mkdir()
+    # a fake df: 3.5 GiB free (3670016 KiB) on whatever folder it is asked about
+    fake_tool(
+        fakes,
+        "df",
+        'echo "Filesystem 1024-blocks Used Available Capacity Mounted on"\n'
+        'echo "/dev/vda 264212084 260542068 3670016 99% /"',
+    )
+    fake_tool(fakes, "dpkg-query", 'echo "install ok installed"')  # a fake: all installed
+    venv = tmp_path / "envs" / "nightwatch"
+    venv.parent.mkdir()
+    env = {**os.environ, "PATH": f"{fakes}{os.pathsep}{os.environ['PATH']}"}
+    env["NIGHTWATCH_VENV"] = str(venv)
+    done = subprocess.run(
+        ["bash", str(BOOTSTRAP), mode],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        f"{venv.parent} has 3.5 GiB free; the Python environment ({venv}) needs about "
+        f"{need} GiB" in done.stderr
+    )
+    assert "NIGHTWATCH_VENV" in done.stderr
+    assert not venv.exists()  # nothing was started
+    assert "installing Python packages" not in done.stdout
