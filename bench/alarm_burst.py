@@ -25,7 +25,13 @@ Reported per tree, and as ratios:
   stall (goal: p99 under 100 ms);
 - from finding to alarm on screen (the queue's `alarm_raised`), p50 and p95;
 - alarms raised, shown, acknowledged, and rows in the database after a clean stop;
-- the longest garbage collection pause during the burst (each stops every thread of the console).
+- the longest garbage collection pause during the burst (each stops every thread of the console);
+- with `--repeat` or several disks: the detector processes' CPU during / before the burst (what
+  the console's own work left them: on a saturated machine the part of the ratio that is the
+  console's doing, whatever the machine's speed that hour), and each run marked `*` where the
+  console as a whole got less than 95% of its CPU before the burst. On a machine the console
+  keeps saturated (32 cameras on 2 cores) that is CPU taken from outside, by another tenant of
+  a shared machine.
 
     .venv/bin/python bench/alarm_burst.py [--baseline-rev 0aacc7b] [--cameras 32]
         [--alarms 200] [--burst-s 10] [--quiet-s 15] [--fsync-ms 200 [0 ...]] [--workers 2]
@@ -165,6 +171,23 @@ def report(name: str, r: dict[str, Any]) -> None:
         print(f"  {'all':<28} {sum(quiet.values()):6.0%}  {sum(burst.values()):6.0%}")
 
 
+DISTURBED_BELOW = 0.95  # the console's whole CPU in the burst, against before it
+
+
+def disturbed(r: dict[str, Any]) -> bool:
+    """The console (all its processes and threads, which keep every core busy before the
+    burst) got clearly less CPU in the burst than before: the machine was taken from outside."""
+    quiet, burst = sum(r.get("cpu_quiet", {}).values()), sum(r.get("cpu_burst", {}).values())
+    return quiet > 0 and burst < DISTURBED_BELOW * quiet
+
+
+def detector_share_ratio(r: dict[str, Any]) -> float:
+    """The detector processes' CPU in the burst over before it (nan without the figures)."""
+    quiet = r.get("cpu_quiet", {}).get("detector processes", 0.0)
+    burst = r.get("cpu_burst", {}).get("detector processes", 0.0)
+    return burst / quiet if quiet > 0 else float("nan")
+
+
 def main_parent(args: argparse.Namespace) -> None:
     slow, *others = args.fsync_ms
     runs: list[tuple[str, dict[str, Any]]] = []
@@ -194,8 +217,27 @@ def main_parent(args: argparse.Namespace) -> None:
         print("detections during / before the burst, each run, and their median:")
         for name, results in by_name.items():
             ratios = [r["det_ratio"] for r in results]
-            listed = ", ".join(f"{x:.2f}" for x in ratios)
+            listed = ", ".join(
+                f"{x:.2f}{'*' if disturbed(r) else ''}"
+                for x, r in zip(ratios, results, strict=True)
+            )
             print(f"  {name:<28} {listed}  median {statistics.median(ratios):.2f}")
+        print(
+            "the detectors' CPU during / before the burst (what the console's own work left them):"
+        )
+        for name, results in by_name.items():
+            shares = [detector_share_ratio(r) for r in results]
+            listed = ", ".join(
+                f"{x:.2f}{'*' if disturbed(r) else ''}"
+                for x, r in zip(shares, results, strict=True)
+            )
+            print(f"  {name:<28} {listed}  median {statistics.median(shares):.2f}")
+        if any(disturbed(r) for _, r in runs):
+            print(
+                f"  * the machine gave the console's processes and threads less than "
+                f"{DISTURBED_BELOW:.0%} of their CPU before the burst (another tenant of a "
+                "shared machine): that run measures the machine as much as the console"
+            )
     for other in others:
         name = f"this tree, fsync {other} ms"
         slow_median = statistics.median(r["det_ratio"] for r in by_name["this tree"])
