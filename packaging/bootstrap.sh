@@ -62,13 +62,15 @@ fi
 # Room for a new environment, asked before pip starts: it takes about 7.2 GiB (PyTorch's CUDA
 # build is most of it), and a disk that fills half-way through leaves a broken environment and
 # pip's bare "No space left on device". The tests want about 1 GiB more (the Triton test server,
-# the media, their own temporary files).
+# the media, their own temporary files). Floors, not an exact account: a refusal must be sure.
 check_room() {
-  local folder="$1" need_gib=8 free_kib
-  [ "$mode" = test ] && need_gib=9
+  local folder="$1" need_gib=7.5 need_kib=$((75 * 1024 * 1024 / 10)) free_kib
+  if [ "$mode" = test ]; then
+    need_gib=8.5 need_kib=$((85 * 1024 * 1024 / 10))
+  fi
   free_kib="$(df -Pk "$folder" 2>/dev/null | awk 'NR == 2 { print $4 }')" || true
   case "$free_kib" in '' | *[!0-9]*) return 0 ;; esac  # no answer from df: let pip try
-  if [ "$free_kib" -lt $((need_gib * 1024 * 1024)) ]; then
+  if [ "$free_kib" -lt "$need_kib" ]; then
     printf 'nightwatch setup: %s has %s GiB free; the Python environment (%s) needs about %s GiB.\n' \
       "$folder" "$(awk -v k="$free_kib" 'BEGIN { printf "%.1f", k / 1048576 }')" "$venv" \
       "$need_gib" >&2

@@ -24,7 +24,7 @@ def fake_tool(folder: Path, name: str, body: str) -> None:
     tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
 
 
-@pytest.mark.parametrize(("mode", "need"), [("setup", "8"), ("test", "9")])
+@pytest.mark.parametrize(("mode", "need"), [("setup", "7.5"), ("test", "8.5")])
 def test_a_disk_without_room_for_the_environment_is_named_before_pip_starts(
     tmp_path: Path, mode: str, need: str
 ) -> None:
@@ -58,3 +58,44 @@ def test_a_disk_without_room_for_the_environment_is_named_before_pip_starts(
     assert "NIGHTWATCH_VENV" in done.stderr
     assert not venv.exists()  # nothing was started
     assert "installing Python packages" not in done.stdout
+
+
+def test_a_disk_with_room_goes_on_to_create_the_environment(tmp_path: Path) -> None:
+    """With room (a fake df: 100 GiB free), the setup goes past the check to create the
+    environment; a fake Python that answers the version check but refuses to make a venv stops
+    it there, before pip."""
+    fakes = tmp_path / "fakes"
+    fakes.mkdir()
+    fake_tool(
+        fakes,
+        "df",
+        'echo "Filesystem 1024-blocks Used Available Capacity Mounted on"\n'
+        'echo "/dev/vda 264212084 159354484 104857600 61% /"',
+    )
+    fake_tool(fakes, "dpkg-query", 'echo "install ok installed"')  # a fake: all installed
+    real_python = subprocess.run(
+        ["bash", "-c", "command -v python3"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    # a fake Python: the version check passes through to the real one, `-m venv` is refused
+    fake_tool(
+        fakes,
+        "fake-python",
+        f'if [ "$1" = "-m" ]; then echo "fake python: no venv made" >&2; exit 3; fi\n'
+        f'exec {real_python} "$@"',
+    )
+    venv = tmp_path / "envs" / "nightwatch"
+    venv.parent.mkdir()
+    env = {**os.environ, "PATH": f"{fakes}{os.pathsep}{os.environ['PATH']}"}
+    env.update(NIGHTWATCH_VENV=str(venv), PYTHON=str(fakes / "fake-python"))
+    done = subprocess.run(
+        ["bash", str(BOOTSTRAP), "setup"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"creating the virtual environment {venv}" in done.stdout
+    assert "fake python: no venv made" in done.stderr
+    assert "GiB free" not in done.stderr
